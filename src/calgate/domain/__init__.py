@@ -1,0 +1,1 @@
+"""The provider-neutral calendar model: no HTTP, no SQL."""

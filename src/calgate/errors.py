@@ -1,0 +1,171 @@
+"""The one error catalogue: every error type calgate can answer, with its status and title.
+
+Each entry of ``CATALOGUE`` is an :class:`ErrorType`. Code raises :class:`CalgateError` (or one of
+the named subclasses below) and one handler in :mod:`calgate.api.errors` renders it as
+``{"status", "type", "title", "detail", "instance"}``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorType:
+    status: int
+    type: str
+    title: str
+
+
+def _t(status: int, name: str, title: str) -> ErrorType:
+    return ErrorType(status, f"errors/{name}", title)
+
+
+CATALOGUE: tuple[ErrorType, ...] = (
+    # 400: calgate's additions
+    _t(400, "invalid_parameters", "Invalid parameters"),
+    _t(400, "malformed_request", "Malformed request"),
+    _t(400, "content_too_large", "Content too large"),
+    _t(400, "idempotency_conflict", "Idempotency key reused with another request"),
+    # 401: the seed's list
+    _t(401, "missing_credentials", "Missing credentials"),
+    _t(401, "multiple_sessions", "Multiple sessions"),
+    _t(401, "wrong_account", "Wrong account"),
+    _t(401, "invalid_credentials", "Invalid credentials"),
+    _t(401, "invalid_proxy_credentials", "Invalid proxy credentials"),
+    _t(401, "invalid_imap_configuration", "Invalid IMAP configuration"),
+    _t(401, "invalid_smtp_configuration", "Invalid SMTP configuration"),
+    _t(401, "invalid_checkpoint_solution", "Invalid checkpoint solution"),
+    _t(401, "checkpoint_error", "Checkpoint error"),
+    _t(401, "expired_credentials", "Expired credentials"),
+    _t(401, "expired_link", "Expired link"),
+    _t(401, "insufficient_privileges", "Insufficient privileges"),
+    _t(401, "disconnected_account", "Disconnected account"),
+    _t(401, "disconnected_feature", "Disconnected feature"),
+    # 403
+    _t(403, "insufficient_permissions", "Insufficient permissions"),
+    _t(403, "account_restricted", "Account restricted"),
+    _t(403, "account_mismatch", "Account mismatch"),
+    _t(403, "unknown_authentication_context", "Unknown authentication context"),
+    _t(403, "session_mismatch", "Session mismatch"),
+    _t(403, "feature_not_subscribed", "Feature not subscribed"),
+    _t(403, "subscription_required", "Subscription required"),
+    _t(403, "resource_access_restricted", "Resource access restricted"),
+    _t(403, "action_required", "Action required"),
+    # 404
+    _t(404, "resource_not_found", "Resource not found"),
+    _t(404, "invalid_resource_identifier", "Invalid resource identifier"),
+    # 405 / 409 / 429: calgate's additions
+    _t(405, "method_not_allowed", "Method not allowed"),
+    _t(409, "conflict", "Conflict"),
+    _t(429, "too_many_requests", "Too many requests"),
+    # 500
+    _t(500, "unexpected_error", "Unexpected error"),
+    _t(500, "provider_error", "Provider error"),
+    _t(500, "authentication_intent_error", "Authentication intent error"),
+    # 501
+    _t(501, "feature_not_implemented", "Feature not implemented"),
+    # 503
+    _t(503, "no_client_session", "No client session"),
+    _t(503, "no_channel", "No channel"),
+    _t(503, "no_handler", "Handler missing"),
+    _t(503, "network_down", "Network down"),
+    _t(503, "service_unavailable", "Service unavailable"),
+    # 504
+    _t(504, "request_timeout", "Request timeout"),
+)
+
+_BY_KEY: dict[tuple[int, str], ErrorType] = {(e.status, e.type): e for e in CATALOGUE}
+_BY_NAME: dict[str, ErrorType] = {}
+for _e in CATALOGUE:
+    _BY_NAME.setdefault(_e.type, _e)
+
+
+def error_type(name: str, status: int | None = None) -> ErrorType:
+    """Look up a catalogue entry by ``errors/...`` type (and status where a type has several)."""
+    key = name if name.startswith("errors/") else f"errors/{name}"
+    if status is not None:
+        return _BY_KEY[(status, key)]
+    return _BY_NAME[key]
+
+
+class CalgateError(Exception):
+    """An error with a catalogue entry; rendered by the one error handler."""
+
+    default_type: str = "errors/unexpected_error"
+    default_status: int | None = None
+
+    def __init__(
+        self,
+        detail: str = "",
+        *,
+        type: str | None = None,
+        status: int | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.error = error_type(type or self.default_type, status or self.default_status)
+        self.detail = detail
+        self.headers = headers or {}
+        super().__init__(f"{self.error.type}: {detail}")
+
+    @property
+    def status(self) -> int:
+        return self.error.status
+
+
+class InvalidParameters(CalgateError):
+    default_type = "errors/invalid_parameters"
+
+
+class MalformedRequest(CalgateError):
+    default_type = "errors/malformed_request"
+
+
+class ContentTooLarge(CalgateError):
+    default_type = "errors/content_too_large"
+
+
+class NotFound(CalgateError):
+    default_type = "errors/resource_not_found"
+
+
+class Conflict(CalgateError):
+    default_type = "errors/conflict"
+
+
+class FeatureNotImplemented(CalgateError):
+    default_type = "errors/feature_not_implemented"
+
+
+class Unauthorized(CalgateError):
+    default_type = "errors/invalid_credentials"
+
+
+class ProviderError(CalgateError):
+    default_type = "errors/provider_error"
+
+
+class NetworkDown(CalgateError):
+    default_type = "errors/network_down"
+
+
+class RequestTimeout(CalgateError):
+    default_type = "errors/request_timeout"
+
+
+class TooManyRequests(CalgateError):
+    default_type = "errors/too_many_requests"
+
+
+class ServiceUnavailable(CalgateError):
+    default_type = "errors/service_unavailable"
+
+
+# Source status of an account -> the 401 type its calendar calls answer (api-contract.md).
+STATUS_ERRORS: dict[str, str] = {
+    "STOPPED": "errors/disconnected_account",
+    "ERROR": "errors/disconnected_account",
+    "CREDENTIALS": "errors/expired_credentials",
+    "PERMISSIONS": "errors/insufficient_privileges",
+    "CONNECTING": "errors/disconnected_account",
+}
