@@ -1,0 +1,1 @@
+"""Calendar providers: one module each behind :class:`calgate.providers.base.Provider`."""
