@@ -45,6 +45,13 @@ class EventTime:
         assert self.wall is not None
         return self.wall.replace(tzinfo=zones.zone(self.tz))
 
+    @property
+    def token(self) -> str:
+        """The recurrence-id part of an occurrence id: ``20260120T133000Z`` or ``20260120``."""
+        if self.date is not None:
+            return self.date.strftime("%Y%m%d")
+        return self.utc.strftime("%Y%m%dT%H%M%SZ")
+
     def to_wire(self) -> dict[str, str]:
         if self.date is not None:
             return {"date": self.date.isoformat()}
@@ -54,13 +61,19 @@ class EventTime:
         if self.date is not None:
             return {"date": self.date.isoformat()}
         assert self.wall is not None
-        return {"wall": self.wall.isoformat(), "tz": self.tz}
+        stored = {"wall": self.wall.isoformat(), "tz": self.tz}
+        if self.wall.fold:  # the second of two equal wall times (DST overlap)
+            stored["fold"] = "1"
+        return stored
 
     @classmethod
     def from_storage(cls, data: dict[str, str]) -> EventTime:
         if "date" in data:
             return cls(date=dt.date.fromisoformat(data["date"]))
-        return cls(wall=dt.datetime.fromisoformat(data["wall"]), tz=data["tz"])
+        wall = dt.datetime.fromisoformat(data["wall"])
+        if data.get("fold"):
+            wall = wall.replace(fold=1)
+        return cls(wall=wall, tz=data["tz"])
 
     @classmethod
     def at(cls, instant: dt.datetime, tz: str = "UTC") -> EventTime:

@@ -89,3 +89,9 @@ class Provider(Protocol):
     async def delete_event(self, account: AccountContext, calendar_id: str, event_id: str) -> Event:
         """Delete (or cancel one occurrence of) an event; returns what was deleted."""
         ...
+
+    async def create_calendar(self, account: AccountContext, calendar: Calendar) -> Calendar:
+        """Create a calendar (only where ``capabilities.calendar_management``)."""
+        ...
+
+    async def delete_calendar(self, account: AccountContext, calendar_id: str) -> None: ...

@@ -1,0 +1,1 @@
+"""The HTTP layer: Unipile wire schemas, routes, the error handler."""

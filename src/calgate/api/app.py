@@ -1,0 +1,74 @@
+"""The ASGI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+from calgate import __version__
+from calgate.api import errors
+from calgate.api.limits import BodyLimit
+from calgate.api.responses import JSONResponse
+from calgate.api.routes import accounts, calendars, events, meta
+from calgate.runtime import Runtime
+from calgate.settings import Settings
+
+DESCRIPTION = """
+calgate speaks the calendar part of the Unipile REST API v1. Every request carries
+`X-API-KEY`; calendar routes take `account_id` as a query parameter. Errors are JSON:
+`{"status", "type", "title", "detail", "instance"}` with the types listed on each route.
+"""
+
+
+def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
+    """Build the app; with ``runtime`` given, the caller owns its start and close."""
+    owned = runtime is None
+    rt = runtime or Runtime.build(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if owned:
+            await rt.start()
+        try:
+            yield
+        finally:
+            if owned:
+                await rt.aclose()
+
+    app = FastAPI(
+        title="calgate",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        default_response_class=JSONResponse,
+    )
+    app.state.runtime = rt
+    errors.install(app)
+    for module in (meta, accounts, calendars, events):
+        app.include_router(module.router)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    _without_422(app)
+    return app
+
+
+def _without_422(app: FastAPI) -> None:
+    """calgate never answers 422 (validation errors are 400): keep it out of the document."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        spec = build()
+        for path in spec.get("paths", {}).values():
+            for operation in path.values():
+                operation.get("responses", {}).pop("422", None)
+        schemas = spec.get("components", {}).get("schemas", {})
+        schemas.pop("HTTPValidationError", None)
+        schemas.pop("ValidationError", None)
+        app.openapi_schema = spec
+        return spec
+
+    app.openapi = openapi  # type: ignore[method-assign]

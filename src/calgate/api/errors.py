@@ -1,0 +1,141 @@
+"""The one error handler, and the OpenAPI error responses built from the catalogue."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from calgate.api.responses import JSONResponse
+from calgate.errors import CATALOGUE, CalgateError, ErrorType, error_type
+
+log = logging.getLogger("calgate.errors")
+
+
+def render(request: Request, error: ErrorType, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    body = {
+        "status": error.status,
+        "type": error.type,
+        "title": error.title,
+        "detail": detail,
+        "instance": request.url.path,
+    }
+    return JSONResponse(body, status_code=error.status, headers=headers)
+
+
+def _loc(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def describe_validation(errors: list[dict[str, Any]]) -> tuple[str, str]:
+    """(type, detail) for pydantic errors, naming each field and reason."""
+    details: list[str] = []
+    kind = "errors/invalid_parameters"
+    for err in errors[:10]:
+        loc = tuple(err.get("loc", ()))
+        where = loc[0] if loc else ""
+        path = _loc(loc[1:]) if where in ("body", "query", "path", "header") else _loc(loc)
+        etype = err.get("type", "")
+        if etype == "json_invalid":
+            kind = "errors/malformed_request"
+            details.append(f"body is not valid JSON ({err.get('ctx', {}).get('error', 'parse error')})")
+            continue
+        if etype == "missing" and where == "body" and not path:
+            details.append("a JSON body is required")
+            continue
+        if etype == "extra_forbidden":
+            details.append(f"{path}: unknown field")
+            continue
+        if etype == "missing":
+            details.append(f"{path}: field required" if where == "body" else f"{path}: required {where} parameter")
+            continue
+        msg = str(err.get("msg", "invalid value"))
+        if etype == "model_attributes_type" or etype == "dict_type":
+            msg = "expected a JSON object"
+        details.append(f"{path}: {msg}" if path else msg)
+    return kind, "; ".join(details) or "invalid request"
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(CalgateError)
+    async def _calgate(request: Request, exc: CalgateError) -> JSONResponse:
+        if exc.status >= 500 and exc.error.type != "errors/feature_not_implemented":
+            log.warning("%s %s: %s", request.method, request.url.path, exc)
+        return render(request, exc.error, exc.detail, exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        kind, detail = describe_validation(list(exc.errors()))
+        return render(request, error_type(kind), detail)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 404:
+            return render(request, error_type("resource_not_found"), f"no route {request.url.path}")
+        if exc.status_code == 405:
+            return render(
+                request,
+                error_type("method_not_allowed"),
+                f"{request.method} is not allowed on {request.url.path}",
+                dict(exc.headers or {}),
+            )
+        return render(request, error_type("invalid_parameters"), str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return render(
+            request,
+            error_type("unexpected_error"),
+            "calgate met an unexpected error; it has been logged",
+        )
+
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["status", "type", "title"],
+    "properties": {
+        "status": {"type": "integer"},
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+    },
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for the given statuses, listing the catalogue's types for each."""
+    out: dict[int | str, dict[str, Any]] = {}
+    for status in statuses:
+        types = [e for e in CATALOGUE if e.status == status]
+        if not types:
+            continue
+        out[status] = {
+            "description": "; ".join(f"{e.title}: `{e.type}`" for e in types),
+            "content": {
+                "application/json": {
+                    "schema": ERROR_SCHEMA,
+                    "example": {
+                        "status": status,
+                        "type": types[0].type,
+                        "title": types[0].title,
+                        "detail": "…",
+                        "instance": "/api/v1/…",
+                    },
+                }
+            },
+        }
+    return out
+
+
+COMMON_ERRORS = (400, 401, 403, 404, 429, 500, 501, 503, 504)

@@ -1,0 +1,88 @@
+"""Accounts (Unipile v1 shapes): list, get, connect, delete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query
+
+from calgate.api.deps import RuntimeDep, Tenant
+from calgate.api.errors import COMMON_ERRORS, error_responses
+from calgate.api.responses import JSONResponse
+from calgate.api.schemas import AccountCreate
+from calgate.api.wire import parse_limit
+from calgate.domain import zones
+from calgate.domain.times import format_utc
+from calgate.errors import FeatureNotImplemented, InvalidParameters
+from calgate.store.accounts import AccountRecord
+from calgate.store.codec import us_to_dt
+
+router = APIRouter(prefix="/api/v1/accounts", tags=["Accounts"])
+ERRORS = error_responses(*COMMON_ERRORS)
+
+
+def account_to_wire(a: AccountRecord) -> dict[str, Any]:
+    public = {k: v for k, v in a.params.items() if not k.startswith("_")}
+    return {
+        "object": "Account",
+        "type": a.type,
+        "id": a.id,
+        "name": a.name,
+        "created_at": format_utc(us_to_dt(a.created_at)),
+        "sources": [{"id": f"{a.id}_CALENDAR", "status": a.status}],
+        "connection_params": {"calendar": {"email": a.email, **public}},
+    }
+
+
+@router.get("", summary="List accounts", response_model=None, responses=ERRORS)
+async def list_accounts(
+    runtime: RuntimeDep,
+    tenant: Tenant,
+    cursor: str | None = Query(None, max_length=80),
+    limit: str | None = Query(None, description="1..250, default 100"),
+) -> dict[str, Any]:
+    size = parse_limit(limit)
+    found = await runtime.accounts.list(tenant, after=cursor or None, limit=size + 1)
+    return {
+        "object": "AccountList",
+        "items": [account_to_wire(a) for a in found[:size]],
+        "cursor": found[size - 1].id if len(found) > size else None,
+    }
+
+
+@router.get("/{account_id}", summary="Get an account", response_model=None, responses=ERRORS)
+async def get_account(runtime: RuntimeDep, tenant: Tenant, account_id: str) -> dict[str, Any]:
+    return account_to_wire(await runtime.accounts.record(tenant, account_id))
+
+
+@router.post(
+    "",
+    summary="Connect an account",
+    description="`{\"provider\":\"LOCAL\",\"name\":\"Team calendar\"}` creates an account in "
+    "calgate's own store with one default calendar.",
+    status_code=201,
+    response_model=None,
+    responses=ERRORS,
+)
+async def create_account(runtime: RuntimeDep, tenant: Tenant, body: AccountCreate) -> JSONResponse:
+    extra = dict(body.model_extra or {})
+    if body.provider != "LOCAL":
+        raise FeatureNotImplemented(f"provider {body.provider}: not available in this build")
+    allowed = {"email", "timezone"}
+    unknown = set(extra) - allowed
+    if unknown:
+        raise InvalidParameters(f"{', '.join(sorted(unknown))}: unknown field for a LOCAL account")
+    for key in allowed & set(extra):
+        if not isinstance(extra[key], str):
+            raise InvalidParameters(f"{key}: expected a string")
+    tz = zones.resolve(extra["timezone"], "timezone") if extra.get("timezone") else "UTC"
+    record = await runtime.accounts.create_local(
+        tenant, body.name or "Calendar", email=extra.get("email", ""), timezone=tz
+    )
+    return JSONResponse({"object": "AccountCreated", "account_id": record.id}, status_code=201)
+
+
+@router.delete("/{account_id}", summary="Delete an account", response_model=None, responses=ERRORS)
+async def delete_account(runtime: RuntimeDep, tenant: Tenant, account_id: str) -> dict[str, Any]:
+    await runtime.accounts.delete(tenant, account_id)
+    return {"object": "AccountDeleted"}

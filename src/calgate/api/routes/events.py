@@ -1,0 +1,164 @@
+"""Calendar events: the founding document's create route and its companions."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query
+
+from calgate.api.deps import AccountId, RuntimeDep, Tenant
+from calgate.api.errors import COMMON_ERRORS, error_responses
+from calgate.api.schemas import (
+    CalendarEventOut,
+    EventCreate,
+    EventCreated,
+    EventDeleted,
+    EventList,
+    EventPatch,
+    EventUpdated,
+)
+from calgate.api.wire import (
+    changes_from_patch,
+    event_to_wire,
+    fields_from_create,
+    parse_bool,
+    parse_instant,
+    parse_limit,
+)
+from calgate.domain.model import EventQuery
+from calgate.errors import InvalidParameters
+
+router = APIRouter(prefix="/api/v1/calendars/{calendar_id}/events", tags=["Calendar events"])
+ERRORS = error_responses(*COMMON_ERRORS)
+
+
+@router.post(
+    "",
+    summary="Create an event",
+    description="Create a calendar event. Answers **200** with the new event's id.",
+    response_model=None,
+    responses={200: {"model": EventCreated}, **ERRORS},
+)
+async def create_event(
+    runtime: RuntimeDep, tenant: Tenant, account_id: AccountId, calendar_id: str, body: EventCreate
+) -> dict[str, Any]:
+    fields = fields_from_create(body)
+    event = await runtime.events.create(tenant, account_id, calendar_id, fields)
+    return {"object": "CalendarEventCreated", "event_id": event.id}
+
+
+@router.get(
+    "",
+    summary="List events",
+    description="Events of a calendar, ordered by start. `start`/`end` select events that "
+    "overlap the window; `expand_recurring=true` returns each occurrence of a series.",
+    response_model=None,
+    responses={200: {"model": EventList}, **ERRORS},
+)
+async def list_events(
+    runtime: RuntimeDep,
+    tenant: Tenant,
+    account_id: AccountId,
+    calendar_id: str,
+    start: Annotated[str | None, Query(description="Events ending after this instant.")] = None,
+    end: Annotated[str | None, Query(description="Events starting before this instant.")] = None,
+    expand_recurring: Annotated[str | None, Query(description="true: one item per occurrence.")] = None,
+    updated_after: str | None = None,
+    updated_before: str | None = None,
+    busy: Annotated[str | None, Query(description="true: opaque events only.")] = None,
+    title: Annotated[str | None, Query(max_length=1024)] = None,
+    location: Annotated[str | None, Query(max_length=1024)] = None,
+    description: Annotated[str | None, Query(max_length=1024)] = None,
+    ical_uid: Annotated[str | None, Query(max_length=255)] = None,
+    attendees: Annotated[
+        str | None, Query(description="Comma-separated e-mails: events with any of them.")
+    ] = None,
+    is_cancelled: str | None = None,
+    cursor: Annotated[str | None, Query(max_length=400)] = None,
+    limit: Annotated[str | None, Query(description="1..250, default 100.")] = None,
+) -> dict[str, Any]:
+    query = EventQuery(
+        start=parse_instant(start, "start"),
+        end=parse_instant(end, "end"),
+        expand_recurring=bool(parse_bool(expand_recurring, "expand_recurring")),
+        updated_after=parse_instant(updated_after, "updated_after"),
+        updated_before=parse_instant(updated_before, "updated_before"),
+        busy=parse_bool(busy, "busy"),
+        title=title or None,
+        location=location or None,
+        description=description or None,
+        ical_uid=ical_uid or None,
+        attendees=tuple(a.strip() for a in (attendees or "").split(",") if a.strip()),
+        is_cancelled=parse_bool(is_cancelled, "is_cancelled"),
+        cursor=cursor or None,
+        limit=parse_limit(limit),
+    )
+    if query.start and query.end and query.end <= query.start:
+        raise InvalidParameters("end: must be after start")
+    page = await runtime.events.list(tenant, account_id, calendar_id, query)
+    return {
+        "object": "CalendarEventList",
+        "data": [event_to_wire(e) for e in page.items],
+        "next_cursor": page.next_cursor,
+    }
+
+
+@router.get(
+    "/{event_id}",
+    summary="Get an event",
+    response_model=None,
+    responses={200: {"model": CalendarEventOut}, **ERRORS},
+)
+async def get_event(
+    runtime: RuntimeDep, tenant: Tenant, account_id: AccountId, calendar_id: str, event_id: str
+) -> dict[str, Any]:
+    return event_to_wire(await runtime.events.get(tenant, account_id, calendar_id, event_id))
+
+
+def _if_match(value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        return int(value.strip().strip('"').removeprefix("W/").strip('"'))
+    except ValueError:
+        raise InvalidParameters("If-Match: expected the event's version number") from None
+
+
+@router.patch(
+    "/{event_id}",
+    summary="Edit an event",
+    description="Partial update. An occurrence id (`{master}_{recurrence id}`) edits that "
+    "occurrence only. `If-Match: <version>` makes the update conditional (409 if stale).",
+    response_model=None,
+    responses={200: {"model": EventUpdated}, 409: {"description": "Stale version"}, **ERRORS},
+)
+async def patch_event(
+    runtime: RuntimeDep,
+    tenant: Tenant,
+    account_id: AccountId,
+    calendar_id: str,
+    event_id: str,
+    body: EventPatch,
+    if_match: Annotated[str | None, Header(alias="If-Match")] = None,
+) -> dict[str, Any]:
+    changes = changes_from_patch(body)
+    version = _if_match(if_match)
+    if version is not None:
+        changes["_version"] = version
+    await runtime.events.update(tenant, account_id, calendar_id, event_id, changes)
+    return {"object": "CalendarEventUpdated"}
+
+
+@router.delete(
+    "/{event_id}",
+    summary="Delete an event",
+    description="Deletes the event (a series with its occurrences). An occurrence id deletes "
+    "that occurrence only (an EXDATE is added to the series).",
+    response_model=None,
+    responses={200: {"model": EventDeleted}, **ERRORS},
+)
+async def delete_event(
+    runtime: RuntimeDep, tenant: Tenant, account_id: AccountId, calendar_id: str, event_id: str
+) -> dict[str, Any]:
+    await runtime.events.delete(tenant, account_id, calendar_id, event_id)
+    return {"object": "CalendarEventDeleted"}

@@ -1,0 +1,244 @@
+"""Management commands: tenants, API keys, accounts, calendars."""
+
+from __future__ import annotations
+
+import click
+
+from calgate.cli.main import echo_rows, fail, main, with_runtime
+from calgate.domain import zones
+from calgate.domain.model import Calendar
+from calgate.errors import CalgateError
+from calgate.runtime import Runtime
+from calgate.store import accounts as account_store
+from calgate.store import keys
+from calgate.store.codec import us_to_dt
+
+
+async def _tenant(runtime: Runtime, tenant: str | None) -> str:
+    async with runtime.db.read() as conn:
+        tenants = await keys.list_tenants(conn)
+    if tenant:
+        if tenant not in {t for t, _ in tenants}:
+            fail(f"no tenant {tenant!r}; see `calgate tenants list`")
+        return tenant
+    if len(tenants) == 1:
+        return tenants[0][0]
+    fail("give --tenant (there are several tenants, or none yet: start `calgate serve` once)")
+    raise AssertionError
+
+
+@main.group()
+def tenants() -> None:
+    """Tenants: each has its own keys and accounts and sees nothing of the others."""
+
+
+@tenants.command("list")
+@click.pass_context
+def tenants_list(ctx: click.Context) -> None:
+    async def work(rt: Runtime) -> list[tuple[str, str]]:
+        async with rt.db.read() as conn:
+            return await keys.list_tenants(conn)
+
+    echo_rows([{"id": i, "name": n} for i, n in with_runtime(ctx, work)], ["id", "name"])
+
+
+@tenants.command("create")
+@click.argument("name")
+@click.pass_context
+def tenants_create(ctx: click.Context, name: str) -> None:
+    """Create a tenant with a first API key and a LOCAL account."""
+
+    async def work(rt: Runtime) -> tuple[str, str, str]:
+        async with rt.db.write() as conn:
+            tenant_id = await keys.create_tenant(conn, name)
+            _, raw = await keys.create_key(conn, tenant_id, "first key")
+        account = await rt.accounts.create_local(tenant_id, "My calendar")
+        return tenant_id, raw, account.id
+
+    tenant_id, raw, account_id = with_runtime(ctx, work)
+    click.echo(f"tenant {tenant_id}\naccount {account_id}\nAPI key (shown once): {raw}")
+
+
+@main.group("keys")
+def keys_group() -> None:
+    """API keys (stored hashed; a key is shown only when created)."""
+
+
+@keys_group.command("create")
+@click.option("--name", default="key", help="A label for the key.")
+@click.option("--tenant", help="Tenant id (default: the only tenant).")
+@click.pass_context
+def keys_create(ctx: click.Context, name: str, tenant: str | None) -> None:
+    async def work(rt: Runtime) -> tuple[str, str]:
+        tenant_id = await _tenant(rt, tenant)
+        async with rt.db.write() as conn:
+            info, raw = await keys.create_key(conn, tenant_id, name)
+        return info.id, raw
+
+    key_id, raw = with_runtime(ctx, work)
+    click.echo(f"key {key_id}\nAPI key (shown once): {raw}")
+
+
+@keys_group.command("list")
+@click.option("--tenant", help="Only this tenant's keys.")
+@click.pass_context
+def keys_list(ctx: click.Context, tenant: str | None) -> None:
+    async def work(rt: Runtime) -> list[keys.ApiKeyInfo]:
+        async with rt.db.read() as conn:
+            return await keys.list_keys(conn, tenant)
+
+    rows = [
+        {
+            "id": k.id,
+            "tenant": k.tenant_id,
+            "name": k.name,
+            "prefix": k.prefix + "…",
+            "created": us_to_dt(k.created_at).strftime("%Y-%m-%d %H:%M"),
+            "revoked": us_to_dt(k.revoked_at).strftime("%Y-%m-%d %H:%M") if k.revoked_at else "",
+        }
+        for k in with_runtime(ctx, work)
+    ]
+    echo_rows(rows, ["id", "tenant", "name", "prefix", "created", "revoked"])
+
+
+@keys_group.command("revoke")
+@click.argument("key_id")
+@click.pass_context
+def keys_revoke(ctx: click.Context, key_id: str) -> None:
+    async def work(rt: Runtime) -> bool:
+        async with rt.db.write() as conn:
+            return await keys.revoke_key(conn, key_id)
+
+    if not with_runtime(ctx, work):
+        fail(f"no live key {key_id!r}")
+    click.echo(f"revoked {key_id}")
+
+
+@main.group()
+def accounts() -> None:
+    """Accounts."""
+
+
+@accounts.command("list")
+@click.option("--tenant", help="Only this tenant's accounts.")
+@click.pass_context
+def accounts_list(ctx: click.Context, tenant: str | None) -> None:
+    async def work(rt: Runtime) -> list[account_store.AccountRecord]:
+        return await rt.accounts.list(tenant, limit=10_000)
+
+    rows = [
+        {"id": a.id, "tenant": a.tenant_id, "type": a.type, "name": a.name, "status": a.status}
+        for a in with_runtime(ctx, work)
+    ]
+    echo_rows(rows, ["id", "tenant", "type", "name", "status"])
+
+
+@accounts.command("create-local")
+@click.argument("name")
+@click.option("--email", default="", help="Organizer address for invitations.")
+@click.option("--timezone", default="UTC", help="Default calendar's time zone.")
+@click.option("--tenant", help="Tenant id (default: the only tenant).")
+@click.pass_context
+def accounts_create_local(
+    ctx: click.Context, name: str, email: str, timezone: str, tenant: str | None
+) -> None:
+    async def work(rt: Runtime) -> str:
+        tenant_id = await _tenant(rt, tenant)
+        tz = zones.resolve(timezone, "timezone")
+        return (await rt.accounts.create_local(tenant_id, name, email=email, timezone=tz)).id
+
+    try:
+        click.echo(f"account {with_runtime(ctx, work)}")
+    except CalgateError as exc:
+        fail(exc.detail)
+
+
+@accounts.command("delete")
+@click.argument("account_id")
+@click.pass_context
+def accounts_delete(ctx: click.Context, account_id: str) -> None:
+    async def work(rt: Runtime) -> bool:
+        async with rt.db.write() as conn:
+            if await account_store.get_account(conn, account_id, None) is None:
+                return False
+            await account_store.delete_account(conn, account_id)
+            return True
+
+    if not with_runtime(ctx, work):
+        fail(f"no account {account_id!r}")
+    click.echo(f"deleted {account_id}")
+
+
+@main.group()
+def calendars() -> None:
+    """Calendars of an account."""
+
+
+async def _account_tenant(rt: Runtime, account_id: str) -> str:
+    async with rt.db.read() as conn:
+        record = await account_store.get_account(conn, account_id, None)
+    if record is None:
+        fail(f"no account {account_id!r}")
+        raise AssertionError
+    return record.tenant_id
+
+
+@calendars.command("list")
+@click.argument("account_id")
+@click.pass_context
+def calendars_list(ctx: click.Context, account_id: str) -> None:
+    async def work(rt: Runtime) -> list[Calendar]:
+        tenant_id = await _account_tenant(rt, account_id)
+        return await rt.events.list_calendars(tenant_id, account_id)
+
+    rows = [
+        {"id": c.id, "name": c.name, "timezone": c.timezone, "default": "yes" if c.is_default else ""}
+        for c in with_runtime(ctx, work)
+    ]
+    echo_rows(rows, ["id", "name", "timezone", "default"])
+
+
+@calendars.command("create")
+@click.argument("account_id")
+@click.argument("name")
+@click.option("--timezone", default="UTC")
+@click.pass_context
+def calendars_create(ctx: click.Context, account_id: str, name: str, timezone: str) -> None:
+    async def work(rt: Runtime) -> str:
+        tenant_id = await _account_tenant(rt, account_id)
+        tz = zones.resolve(timezone, "timezone")
+        calendar = Calendar(id="", account_id=account_id, name=name, timezone=tz)
+        return (await rt.events.create_calendar(tenant_id, account_id, calendar)).id
+
+    try:
+        click.echo(f"calendar {with_runtime(ctx, work)}")
+    except CalgateError as exc:
+        fail(exc.detail)
+
+
+@calendars.command("delete")
+@click.argument("account_id")
+@click.argument("calendar_id")
+@click.pass_context
+def calendars_delete(ctx: click.Context, account_id: str, calendar_id: str) -> None:
+    async def work(rt: Runtime) -> None:
+        tenant_id = await _account_tenant(rt, account_id)
+        await rt.events.delete_calendar(tenant_id, account_id, calendar_id)
+
+    try:
+        with_runtime(ctx, work)
+    except CalgateError as exc:
+        fail(exc.detail)
+    click.echo(f"deleted {calendar_id}")
+
+
+@main.command()
+@click.pass_context
+def migrate(ctx: click.Context) -> None:
+    """Apply database migrations and exit."""
+
+    async def work(rt: Runtime) -> None:
+        return None
+
+    with_runtime(ctx, work)
+    click.echo("database is up to date")

@@ -1,0 +1,63 @@
+"""Rules every event obeys, whatever its provider: bounds, recurrence, partial updates."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+import importlib
+from calgate.domain.model import PATCHABLE, Event, EventFields
+from calgate.domain.times import EventTime, check_bounds
+from calgate.errors import InvalidParameters
+
+# A PATCH touching one of these sends updated invitations (SEQUENCE + 1, RFC 5546).
+SIGNIFICANT = frozenset({"start", "end", "location", "attendees", "recurrence", "title"})
+
+
+def checked(fields: EventFields) -> EventFields:
+    """``fields`` with bounds checked and recurrence lines validated and normalised."""
+    check_bounds(fields.start, fields.end)
+    if fields.recurrence:
+        lines = importlib.import_module("calgate.domain.recurrence").validate(fields.recurrence, fields.start)
+        if lines != fields.recurrence:
+            fields = dataclasses.replace(fields, recurrence=tuple(lines))
+    return fields
+
+
+def merge(fields: EventFields, changes: Mapping[str, Any]) -> EventFields:
+    """Apply a partial update; ``changes`` holds parsed domain values keyed by field name."""
+    unknown = set(changes) - PATCHABLE
+    if unknown:
+        raise InvalidParameters(f"unknown field(s): {', '.join(sorted(unknown))}")
+    return checked(dataclasses.replace(fields, **changes))
+
+
+def is_significant(changes: Mapping[str, Any]) -> bool:
+    return bool(SIGNIFICANT & set(changes))
+
+
+def occurrence_of(master: Event, start: EventTime) -> Event:
+    """The occurrence of series ``master`` starting at ``start``, as its own event."""
+    duration = master.fields.end.utc - master.fields.start.utc
+    if start.is_all_day:
+        assert start.date is not None and master.fields.start.date is not None
+        assert master.fields.end.date is not None
+        end = EventTime(date=start.date + (master.fields.end.date - master.fields.start.date))
+    else:
+        end = EventTime.at(start.utc + duration, master.fields.end.tz)
+    return dataclasses.replace(
+        master,
+        id=f"{master.id}_{start.token}",
+        fields=dataclasses.replace(master.fields, start=start, end=end, recurrence=()),
+        master_event_id=master.id,
+        recurrence_id=start,
+    )
+
+
+def split_occurrence_id(event_id: str) -> tuple[str, str] | None:
+    """``(master_id, token)`` when ``event_id`` names an occurrence, else None."""
+    master, sep, token = event_id.rpartition("_")
+    if not sep or not master or not token:
+        return None
+    return master, token

@@ -1,0 +1,262 @@
+"""LOCAL: calgate's own calendar store, the first provider behind the seam."""
+
+from __future__ import annotations
+
+import dataclasses
+import heapq
+from collections.abc import Mapping
+from typing import Any
+
+from calgate.domain import cursor, rules
+import importlib
+from calgate.domain.model import Calendar, Event, EventFields, EventQuery, Organizer, Page
+from calgate.domain.times import EventTime
+from calgate.errors import Conflict, InvalidParameters, NotFound
+from calgate.providers.base import AccountContext, Capabilities
+from calgate.store import accounts as account_store
+from calgate.store import events as store
+from calgate.store import tables
+from calgate.store.codec import dt_to_us, us_to_dt
+from calgate.store.db import Database, now_ms_us
+
+# Series looked at by one expanded list query; more than this is a 400 asking for a window.
+MAX_SERIES_PER_QUERY = 5000
+
+
+def bounds_of(fields: EventFields) -> store.Bounds:
+    if not fields.recurrence:
+        return store.Bounds(dt_to_us(fields.start.utc), dt_to_us(fields.end.utc), False)
+    first, last = importlib.import_module("calgate.domain.recurrence").series_bounds(fields.start, fields.end, fields.recurrence)
+    return store.Bounds(
+        dt_to_us(first), tables.OPEN_END if last is None else dt_to_us(last), True
+    )
+
+
+def _not_found(event_id: str) -> NotFound:
+    return NotFound(f"event {event_id!r} not found in this calendar")
+
+
+class LocalProvider:
+    kind = "LOCAL"
+    capabilities = Capabilities(
+        colors="any",
+        conference_create=frozenset(),
+        recurrence="rfc5545",
+        invitations="calgate",
+        hidden_attendees=True,
+        guests_can_modify=True,
+        calendar_management=True,
+    )
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # calendars -----------------------------------------------------------------------------
+
+    async def list_calendars(self, account: AccountContext) -> list[Calendar]:
+        async with self.db.read() as conn:
+            return await account_store.list_calendars(conn, account.id)
+
+    async def get_calendar(self, account: AccountContext, calendar_id: str) -> Calendar:
+        async with self.db.read() as conn:
+            found = await account_store.get_calendar(conn, account.id, calendar_id)
+        if found is None:
+            raise NotFound(f"calendar {calendar_id!r} not found for this account")
+        return found
+
+    async def create_calendar(self, account: AccountContext, calendar: Calendar) -> Calendar:
+        async with self.db.write() as conn:
+            return await account_store.create_calendar(
+                conn,
+                account.id,
+                calendar.name,
+                description=calendar.description,
+                timezone=calendar.timezone,
+                color=calendar.background_color,
+                is_default=calendar.is_default,
+            )
+
+    async def delete_calendar(self, account: AccountContext, calendar_id: str) -> None:
+        async with self.db.write() as conn:
+            found = await account_store.get_calendar(conn, account.id, calendar_id)
+            if found is None:
+                raise NotFound(f"calendar {calendar_id!r} not found for this account")
+            if found.is_default:
+                raise InvalidParameters(
+                    "calendar_id: the default calendar cannot be deleted (delete the account instead)"
+                )
+            await account_store.delete_calendar(conn, calendar_id)
+
+    # events --------------------------------------------------------------------------------
+
+    async def create_event(
+        self, account: AccountContext, calendar_id: str, fields: EventFields, *, event_id: str
+    ) -> Event:
+        now = us_to_dt(now_ms_us())
+        event = Event(
+            id=event_id,
+            calendar_id=calendar_id,
+            ical_uid=f"{event_id}@calgate",
+            fields=fields,
+            created_at=now,
+            updated_at=now,
+            organizer=Organizer(account.email, account.name) if account.email else None,
+        )
+        async with self.db.write() as conn:
+            if await account_store.get_calendar(conn, account.id, calendar_id) is None:
+                raise NotFound(f"calendar {calendar_id!r} not found for this account")
+            await store.insert_event(conn, event, bounds_of(fields))
+        return event
+
+    async def get_event(self, account: AccountContext, calendar_id: str, event_id: str) -> Event:
+        async with self.db.read() as conn:
+            await self._calendar(conn, account, calendar_id)
+            return await self._load(conn, calendar_id, event_id)
+
+    async def _calendar(self, conn: Any, account: AccountContext, calendar_id: str) -> None:
+        if await account_store.get_calendar(conn, account.id, calendar_id) is None:
+            raise NotFound(f"calendar {calendar_id!r} not found for this account")
+
+    async def _load(self, conn: Any, calendar_id: str, event_id: str) -> Event:
+        found = await store.get_event(conn, calendar_id, event_id)
+        if found is not None:
+            return found
+        parts = rules.split_occurrence_id(event_id)
+        if parts is None:
+            raise _not_found(event_id)
+        master = await store.get_event(conn, calendar_id, parts[0])
+        if master is None or not master.fields.recurrence:
+            raise _not_found(event_id)
+        start = self._occurrence_start(master, parts[1], event_id)
+        return rules.occurrence_of(master, start)
+
+    @staticmethod
+    def _occurrence_start(master: Event, token: str, event_id: str) -> EventTime:
+        try:
+            start = importlib.import_module("calgate.domain.recurrence").parse_occurrence_token(token, master.fields.start)
+        except InvalidParameters:
+            raise _not_found(event_id) from None
+        f = master.fields
+        if not importlib.import_module("calgate.domain.recurrence").is_occurrence(f.start, f.end, f.recurrence, start):
+            raise _not_found(event_id)
+        return start
+
+    async def list_events(
+        self, account: AccountContext, calendar_id: str, query: EventQuery
+    ) -> Page[Event]:
+        after = cursor.decode(query.cursor) if query.cursor else None
+        async with self.db.read() as conn:
+            await self._calendar(conn, account, calendar_id)
+            if not query.expand_recurring:
+                rows = await store.select_events(
+                    conn, calendar_id, query, after=after, limit=query.limit + 1
+                )
+                return _page([(s, e) for e, s in rows], query.limit)
+            return await self._expanded(conn, calendar_id, query, after)
+
+    async def _expanded(
+        self, conn: Any, calendar_id: str, query: EventQuery, after: tuple[int, str] | None
+    ) -> Page[Event]:
+        limit = query.limit
+        singles = await store.select_events(
+            conn, calendar_id, query, after=after, limit=limit + 1, recurring=False, masters_only=False
+        )
+        series = await store.select_events(
+            conn, calendar_id, query, after=None, limit=MAX_SERIES_PER_QUERY + 1, recurring=True
+        )
+        if len(series) > MAX_SERIES_PER_QUERY:
+            raise InvalidParameters(
+                f"start/end: more than {MAX_SERIES_PER_QUERY} recurring series overlap this "
+                "window; narrow it"
+            )
+        exceptions = await store.select_exceptions(conn, calendar_id, [m.id for m, _ in series])
+        found: list[tuple[int, Event]] = [(s, e) for e, s in singles]
+        window_start = query.start
+        if after is not None:
+            resume = us_to_dt(after[0])
+            window_start = resume if window_start is None or resume > window_start else window_start
+        for master, _ in series:
+            f = master.fields
+            starts = importlib.import_module("calgate.domain.recurrence").expand(
+                f.start, f.end, f.recurrence, window_start, query.end, limit=limit + 1
+            )
+            replaced = exceptions.get(master.id, {})
+            for start in starts:
+                if start.token in replaced:
+                    continue
+                item = rules.occurrence_of(master, start)
+                key = dt_to_us(start.utc)
+                if after is not None and (key, item.id) <= after:
+                    continue
+                if query.start is not None and item.fields.end.utc <= query.start:
+                    continue
+                found.append((key, item))
+        return _page(heapq.nsmallest(limit + 1, found, key=lambda p: (p[0], p[1].id)), limit)
+
+    async def update_event(
+        self,
+        account: AccountContext,
+        calendar_id: str,
+        event_id: str,
+        changes: Mapping[str, Any],
+    ) -> Event:
+        async with self.db.write() as conn:
+            await self._calendar(conn, account, calendar_id)
+            current = await self._load(conn, calendar_id, event_id)
+            expected = changes.get("_version")
+            if expected is not None and expected != current.version:
+                raise Conflict(
+                    f"event {event_id!r} is at version {current.version}, not {expected}: "
+                    "read it again and retry"
+                )
+            changes = {k: v for k, v in changes.items() if not k.startswith("_")}
+            if current.master_event_id and "recurrence" in changes:
+                raise InvalidParameters(
+                    "recurrence: an occurrence of a series cannot have its own recurrence"
+                )
+            fields = rules.merge(current.fields, changes)
+            updated = dataclasses.replace(
+                current,
+                fields=fields,
+                updated_at=us_to_dt(now_ms_us()),
+                version=current.version + 1,
+                sequence=current.sequence + (1 if rules.is_significant(changes) else 0),
+            )
+            stored = await store.get_event(conn, calendar_id, event_id)
+            if stored is None:  # first change of a generated occurrence: store an exception
+                await store.insert_event(conn, updated, bounds_of(fields))
+            elif not await store.update_event(conn, updated, bounds_of(fields), current.version):
+                raise Conflict(f"event {event_id!r} was changed concurrently: read it again")
+        return updated
+
+    async def delete_event(self, account: AccountContext, calendar_id: str, event_id: str) -> Event:
+        async with self.db.write() as conn:
+            await self._calendar(conn, account, calendar_id)
+            current = await self._load(conn, calendar_id, event_id)
+            if not current.master_event_id:
+                await store.delete_event(conn, calendar_id, event_id)
+                return current
+            master = await store.get_event(conn, calendar_id, current.master_event_id)
+            if master is None:
+                raise _not_found(event_id)
+            assert current.recurrence_id is not None
+            lines = importlib.import_module("calgate.domain.recurrence").add_exdate(
+                master.fields.recurrence, master.fields.start, current.recurrence_id
+            )
+            fields = dataclasses.replace(master.fields, recurrence=tuple(lines))
+            updated = dataclasses.replace(
+                master,
+                fields=fields,
+                updated_at=us_to_dt(now_ms_us()),
+                version=master.version + 1,
+                sequence=master.sequence + 1,
+            )
+            await store.update_event(conn, updated, bounds_of(fields), master.version)
+            await store.delete_event(conn, calendar_id, event_id)
+        return dataclasses.replace(current, is_cancelled=True)
+
+
+def _page(rows: list[tuple[int, Event]], limit: int) -> Page[Event]:
+    items = rows[:limit]
+    next_cursor = cursor.encode(items[-1][0], items[-1][1].id) if len(rows) > limit else None
+    return Page([e for _, e in items], next_cursor)

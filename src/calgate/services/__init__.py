@@ -1,0 +1,1 @@
+"""Services: what routes call. They choose the provider and enforce cross-provider rules."""

@@ -1,0 +1,105 @@
+"""Event operations: the route -> service -> provider path every provider shares."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from calgate.domain import rules
+from calgate.domain.model import Calendar, Event, EventFields, EventQuery, Page
+from calgate.errors import FeatureNotImplemented, InvalidParameters
+from calgate.providers.base import AccountContext, Capabilities, Provider
+from calgate.providers.registry import Providers
+from calgate.services.accounts import AccountService
+from calgate.store.ids import new_id
+
+
+def check_capabilities(caps: Capabilities, kind: str, values: Mapping[str, Any]) -> None:
+    """Refuse, before any provider call, what the provider cannot hold."""
+    color = values.get("color")
+    if color and caps.colors == "palette" and color.upper() not in caps.palette:
+        raise InvalidParameters(
+            f"color: {color} is not a {kind} colour; use one of {', '.join(caps.palette)}"
+        )
+    conference = values.get("conference")
+    if conference is not None and not conference.url and (
+        conference.provider not in caps.conference_create
+    ):
+        raise FeatureNotImplemented(
+            f"conference: {kind} accounts cannot create a {conference.provider} meeting; "
+            "give conference.url with an existing meeting link"
+        )
+    if values.get("is_attendees_list_hidden") and not caps.hidden_attendees:
+        raise FeatureNotImplemented(f"is_attendees_list_hidden: {kind} cannot hide attendees")
+    if values.get("guests_can_modify") and not caps.guests_can_modify:
+        raise FeatureNotImplemented(f"guests_can_modify: {kind} cannot let guests modify events")
+
+
+class EventService:
+    def __init__(self, accounts: AccountService, providers: Providers) -> None:
+        self.accounts = accounts
+        self.providers = providers
+
+    async def _target(self, tenant_id: str, account_id: str) -> tuple[AccountContext, Provider]:
+        account = await self.accounts.usable(tenant_id, account_id)
+        return account, self.providers.for_type(account.type)
+
+    async def list_calendars(self, tenant_id: str, account_id: str) -> list[Calendar]:
+        account, provider = await self._target(tenant_id, account_id)
+        return await provider.list_calendars(account)
+
+    async def get_calendar(self, tenant_id: str, account_id: str, calendar_id: str) -> Calendar:
+        account, provider = await self._target(tenant_id, account_id)
+        return await provider.get_calendar(account, calendar_id)
+
+    async def create_calendar(self, tenant_id: str, account_id: str, calendar: Calendar) -> Calendar:
+        account, provider = await self._target(tenant_id, account_id)
+        if not provider.capabilities.calendar_management:
+            raise FeatureNotImplemented(f"{account.type} calendars cannot be created through calgate")
+        return await provider.create_calendar(account, calendar)
+
+    async def delete_calendar(self, tenant_id: str, account_id: str, calendar_id: str) -> None:
+        account, provider = await self._target(tenant_id, account_id)
+        if not provider.capabilities.calendar_management:
+            raise FeatureNotImplemented(f"{account.type} calendars cannot be deleted through calgate")
+        await provider.delete_calendar(account, calendar_id)
+
+    async def create(
+        self, tenant_id: str, account_id: str, calendar_id: str, fields: EventFields
+    ) -> Event:
+        account, provider = await self._target(tenant_id, account_id)
+        check_capabilities(provider.capabilities, account.type, _as_map(fields))
+        fields = rules.checked(fields)
+        return await provider.create_event(account, calendar_id, fields, event_id=new_id())
+
+    async def get(self, tenant_id: str, account_id: str, calendar_id: str, event_id: str) -> Event:
+        account, provider = await self._target(tenant_id, account_id)
+        return await provider.get_event(account, calendar_id, event_id)
+
+    async def list(
+        self, tenant_id: str, account_id: str, calendar_id: str, query: EventQuery
+    ) -> Page[Event]:
+        account, provider = await self._target(tenant_id, account_id)
+        return await provider.list_events(account, calendar_id, query)
+
+    async def update(
+        self,
+        tenant_id: str,
+        account_id: str,
+        calendar_id: str,
+        event_id: str,
+        changes: Mapping[str, Any],
+    ) -> Event:
+        account, provider = await self._target(tenant_id, account_id)
+        check_capabilities(provider.capabilities, account.type, changes)
+        return await provider.update_event(account, calendar_id, event_id, changes)
+
+    async def delete(
+        self, tenant_id: str, account_id: str, calendar_id: str, event_id: str
+    ) -> Event:
+        account, provider = await self._target(tenant_id, account_id)
+        return await provider.delete_event(account, calendar_id, event_id)
+
+
+def _as_map(fields: EventFields) -> dict[str, Any]:
+    return {name: getattr(fields, name) for name in EventFields.__dataclass_fields__}

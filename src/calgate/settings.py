@@ -1,0 +1,80 @@
+"""The one settings object: ``CALGATE_*`` environment variables, an optional TOML file, CLI flags.
+
+Precedence, highest first: CLI flags (passed as init arguments), environment, the config file
+named by ``CALGATE_CONFIG`` (or ``--config``), defaults. Read once at start and passed in.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CALGATE_", extra="forbid")
+
+    host: str = Field("127.0.0.1", description="Address `calgate serve` listens on.")
+    port: int = Field(13111, description="Port `calgate serve` listens on (Unipile's default).")
+    data_dir: Path = Field(Path("calgate-data"), description="Directory for the SQLite database and key files.")
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL; default `sqlite+aiosqlite:///<data_dir>/calgate.db`. "
+        "PostgreSQL: `postgresql+asyncpg://user@host:5432/db`.",
+    )
+    api_key: SecretStr | None = Field(
+        None, description="API key to create on the first start instead of a random one."
+    )
+    public_url: str | None = Field(
+        None, description="Base URL clients use to reach calgate (for printed examples and feed URLs)."
+    )
+    max_body_bytes: int = Field(1_000_000, description="Largest request body accepted (400 above).")
+    log_level: str = Field("info", description="Log level: debug, info, warning, error.")
+    sqlite_synchronous: str = Field(
+        "FULL", description="SQLite `synchronous` pragma: FULL survives power loss, NORMAL process crashes."
+    )
+    db_pool_size: int = Field(10, description="Database connections per process (PostgreSQL).")
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'calgate.db').as_posix()}"
+
+    @property
+    def base_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "localhost" if self.host in ("127.0.0.1", "0.0.0.0", "::") else self.host
+        return f"http://{host}:{self.port}"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config = os.environ.get("CALGATE_CONFIG")
+        if config:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config)))
+        return tuple(sources)
+
+
+def load_settings(config_file: str | None = None, **overrides: Any) -> Settings:
+    """Build the settings; ``overrides`` are CLI flags (None values are ignored)."""
+    if config_file:
+        os.environ["CALGATE_CONFIG"] = config_file
+    given = {k: v for k, v in overrides.items() if v is not None}
+    return Settings(**given)

@@ -1,0 +1,223 @@
+"""Accounts and their calendars (calendars are stored for LOCAL accounts and as a cache of ids)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from calgate.domain.model import Calendar
+from calgate.store import tables as t
+from calgate.store.db import now_us
+from calgate.store.ids import new_id
+
+
+@dataclass(frozen=True, slots=True)
+class AccountRecord:
+    id: str
+    tenant_id: str
+    type: str
+    name: str
+    email: str
+    status: str
+    params: dict[str, Any]
+    secrets: str
+    created_at: int
+    updated_at: int
+
+
+def _account(row: Any) -> AccountRecord:
+    return AccountRecord(
+        row.id,
+        row.tenant_id,
+        row.type,
+        row.name,
+        row.email,
+        row.status,
+        orjson.loads(row.params),
+        row.secrets,
+        row.created_at,
+        row.updated_at,
+    )
+
+
+async def create_account(
+    conn: AsyncConnection,
+    tenant_id: str,
+    type_: str,
+    name: str,
+    *,
+    email: str = "",
+    params: dict[str, Any] | None = None,
+    secrets: str = "",
+    status: str = "OK",
+    account_id: str | None = None,
+) -> AccountRecord:
+    now = now_us()
+    record = AccountRecord(
+        account_id or new_id(), tenant_id, type_, name, email, status, params or {}, secrets, now, now
+    )
+    await conn.execute(
+        insert(t.accounts).values(
+            id=record.id,
+            tenant_id=tenant_id,
+            type=type_,
+            name=name,
+            email=email,
+            status=status,
+            params=orjson.dumps(record.params).decode(),
+            secrets=secrets,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    return record
+
+
+async def get_account(
+    conn: AsyncConnection, account_id: str, tenant_id: str | None
+) -> AccountRecord | None:
+    query = select(t.accounts).where(t.accounts.c.id == account_id)
+    if tenant_id is not None:
+        query = query.where(t.accounts.c.tenant_id == tenant_id)
+    row = (await conn.execute(query)).first()
+    return _account(row) if row else None
+
+
+async def list_accounts(
+    conn: AsyncConnection, tenant_id: str | None, *, after: str | None = None, limit: int = 100
+) -> list[AccountRecord]:
+    query = select(t.accounts).order_by(t.accounts.c.id).limit(limit)
+    if tenant_id is not None:
+        query = query.where(t.accounts.c.tenant_id == tenant_id)
+    if after:
+        query = query.where(t.accounts.c.id > after)
+    return [_account(r) for r in await conn.execute(query)]
+
+
+async def set_status(conn: AsyncConnection, account_id: str, status: str) -> None:
+    await conn.execute(
+        update(t.accounts)
+        .where(t.accounts.c.id == account_id)
+        .values(status=status, updated_at=now_us())
+    )
+
+
+async def update_account(conn: AsyncConnection, account_id: str, **values: Any) -> None:
+    if "params" in values:
+        values["params"] = orjson.dumps(values["params"]).decode()
+    await conn.execute(
+        update(t.accounts).where(t.accounts.c.id == account_id).values(updated_at=now_us(), **values)
+    )
+
+
+async def delete_account(conn: AsyncConnection, account_id: str) -> None:
+    calendar_ids = select(t.calendars.c.id).where(t.calendars.c.account_id == account_id)
+    await conn.execute(delete(t.events).where(t.events.c.calendar_id.in_(calendar_ids)))
+    await conn.execute(delete(t.calendars).where(t.calendars.c.account_id == account_id))
+    await conn.execute(delete(t.accounts).where(t.accounts.c.id == account_id))
+
+
+def _calendar(row: Any) -> Calendar:
+    return Calendar(
+        id=row.id,
+        account_id=row.account_id,
+        name=row.name,
+        description=row.description,
+        is_default=row.is_default,
+        is_primary=row.is_default,
+        background_color=row.color,
+        timezone=row.timezone,
+        version=str(row.version),
+    )
+
+
+async def create_calendar(
+    conn: AsyncConnection,
+    account_id: str,
+    name: str,
+    *,
+    description: str = "",
+    timezone: str = "UTC",
+    color: str = "#1A73E8",
+    is_default: bool = False,
+    calendar_id: str | None = None,
+) -> Calendar:
+    calendar_id = calendar_id or new_id()
+    await conn.execute(
+        insert(t.calendars).values(
+            id=calendar_id,
+            account_id=account_id,
+            name=name,
+            description=description,
+            timezone=timezone,
+            color=color,
+            is_default=is_default,
+            version=1,
+            created_at=now_us(),
+        )
+    )
+    return Calendar(
+        id=calendar_id,
+        account_id=account_id,
+        name=name,
+        description=description,
+        is_default=is_default,
+        is_primary=is_default,
+        background_color=color,
+        timezone=timezone,
+    )
+
+
+async def get_calendar(conn: AsyncConnection, account_id: str, calendar_id: str) -> Calendar | None:
+    row = (
+        await conn.execute(
+            select(t.calendars).where(
+                t.calendars.c.id == calendar_id, t.calendars.c.account_id == account_id
+            )
+        )
+    ).first()
+    return _calendar(row) if row else None
+
+
+async def list_calendars(conn: AsyncConnection, account_id: str) -> list[Calendar]:
+    rows = await conn.execute(
+        select(t.calendars)
+        .where(t.calendars.c.account_id == account_id)
+        .order_by(t.calendars.c.is_default.desc(), t.calendars.c.created_at, t.calendars.c.id)
+    )
+    return [_calendar(r) for r in rows]
+
+
+async def update_calendar(conn: AsyncConnection, calendar_id: str, **values: Any) -> None:
+    await conn.execute(
+        update(t.calendars)
+        .where(t.calendars.c.id == calendar_id)
+        .values(version=t.calendars.c.version + 1, **values)
+    )
+
+
+async def delete_calendar(conn: AsyncConnection, calendar_id: str) -> None:
+    await conn.execute(delete(t.events).where(t.events.c.calendar_id == calendar_id))
+    await conn.execute(delete(t.calendars).where(t.calendars.c.id == calendar_id))
+
+
+async def calendar_feed_token(conn: AsyncConnection, calendar_id: str) -> str | None:
+    row = (
+        await conn.execute(select(t.calendars.c.feed_token).where(t.calendars.c.id == calendar_id))
+    ).first()
+    return row.feed_token if row else None
+
+
+async def set_feed_token(conn: AsyncConnection, calendar_id: str, token: str | None) -> None:
+    await conn.execute(
+        update(t.calendars).where(t.calendars.c.id == calendar_id).values(feed_token=token)
+    )
+
+
+async def calendar_by_feed_token(conn: AsyncConnection, token: str) -> Calendar | None:
+    row = (await conn.execute(select(t.calendars).where(t.calendars.c.feed_token == token))).first()
+    return _calendar(row) if row else None

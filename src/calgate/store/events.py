@@ -1,0 +1,180 @@
+"""Event rows: insert, read, optimistic update, delete, and window queries on one index."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, and_, delete, insert, or_, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from calgate.domain.model import Event, EventQuery
+from calgate.store import tables as t
+from calgate.store.codec import dt_to_us, event_from_row, event_to_data
+
+E = t.events.c
+
+
+@dataclass(frozen=True, slots=True)
+class Bounds:
+    """First start and last end of an event or series, in epoch microseconds."""
+
+    start: int
+    end: int  # tables.OPEN_END for a series without end
+    is_recurring: bool
+
+
+def _values(event: Event, bounds: Bounds) -> dict[str, object]:
+    f = event.fields
+    emails = ",".join(a.email.lower() for a in f.attendees)
+    return {
+        "id": event.id,
+        "calendar_id": event.calendar_id,
+        "ical_uid": event.ical_uid,
+        "master_event_id": event.master_event_id,
+        "recurrence_id": event.recurrence_id.token if event.recurrence_id else "",
+        "start_utc": bounds.start,
+        "end_utc": bounds.end,
+        "is_recurring": bounds.is_recurring,
+        "is_cancelled": event.is_cancelled,
+        "busy": f.transparency == "opaque",
+        "title": f.title,
+        "location": f.location,
+        "body": f.body,
+        "attendee_emails": f",{emails}," if emails else "",
+        "data": event_to_data(event),
+        "version": event.version,
+        "sequence": event.sequence,
+        "created_at": dt_to_us(event.created_at),
+        "updated_at": dt_to_us(event.updated_at),
+    }
+
+
+async def insert_event(conn: AsyncConnection, event: Event, bounds: Bounds) -> None:
+    await conn.execute(insert(t.events).values(**_values(event, bounds)))
+
+
+async def insert_events(conn: AsyncConnection, rows: Iterable[tuple[Event, Bounds]]) -> None:
+    values = [_values(e, b) for e, b in rows]
+    if values:
+        await conn.execute(insert(t.events), values)
+
+
+async def get_event(conn: AsyncConnection, calendar_id: str, event_id: str) -> Event | None:
+    row = (
+        await conn.execute(select(t.events).where(E.id == event_id, E.calendar_id == calendar_id))
+    ).first()
+    return event_from_row(row) if row else None
+
+
+async def find_by_uid(
+    conn: AsyncConnection, calendar_id: str, ical_uid: str, recurrence_token: str = ""
+) -> Event | None:
+    row = (
+        await conn.execute(
+            select(t.events).where(
+                E.calendar_id == calendar_id,
+                E.ical_uid == ical_uid,
+                E.recurrence_id == recurrence_token,
+            )
+        )
+    ).first()
+    return event_from_row(row) if row else None
+
+
+async def update_event(
+    conn: AsyncConnection, event: Event, bounds: Bounds, expected_version: int
+) -> bool:
+    """Write ``event`` if the stored version is still ``expected_version``."""
+    values = _values(event, bounds)
+    del values["id"], values["calendar_id"], values["created_at"]
+    result = await conn.execute(
+        update(t.events)
+        .where(E.id == event.id, E.calendar_id == event.calendar_id, E.version == expected_version)
+        .values(**values)
+    )
+    return bool(result.rowcount)
+
+
+async def delete_event(conn: AsyncConnection, calendar_id: str, event_id: str) -> None:
+    """Delete an event and, for a series, its modified occurrences."""
+    await conn.execute(
+        delete(t.events).where(
+            E.calendar_id == calendar_id, or_(E.id == event_id, E.master_event_id == event_id)
+        )
+    )
+
+
+def _filters(calendar_id: str, q: EventQuery) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = [E.calendar_id == calendar_id]
+    if q.start is not None:
+        where.append(E.end_utc > dt_to_us(q.start))
+    if q.end is not None:
+        where.append(E.start_utc < dt_to_us(q.end))
+    if q.updated_after is not None:
+        where.append(E.updated_at > dt_to_us(q.updated_after))
+    if q.updated_before is not None:
+        where.append(E.updated_at < dt_to_us(q.updated_before))
+    if q.busy is not None:
+        where.append(E.busy == q.busy)
+    if q.is_cancelled is not None:
+        where.append(E.is_cancelled == q.is_cancelled)
+    if q.ical_uid is not None:
+        where.append(E.ical_uid == q.ical_uid)
+    for column, value in ((E.title, q.title), (E.location, q.location), (E.body, q.description)):
+        if value:
+            where.append(column.icontains(value, autoescape=True))
+    if q.attendees:
+        where.append(
+            or_(*(E.attendee_emails.contains(f",{a.lower()},", autoescape=True) for a in q.attendees))
+        )
+    return where
+
+
+async def select_events(
+    conn: AsyncConnection,
+    calendar_id: str,
+    q: EventQuery,
+    *,
+    after: tuple[int, str] | None,
+    limit: int,
+    recurring: bool | None = None,
+    masters_only: bool = True,
+) -> list[tuple[Event, int]]:
+    """Events matching ``q`` ordered by (first start, id), after the cursor position.
+
+    Returns each event with its stored first start (microseconds) for cursors.
+    """
+    where = _filters(calendar_id, q)
+    if masters_only:
+        where.append(E.master_event_id == "")
+    if recurring is not None:
+        where.append(E.is_recurring == recurring)
+    if after is not None:
+        where.append(tuple_(E.start_utc, E.id) > tuple_(after[0], after[1]))
+    query = select(t.events).where(and_(*where)).order_by(E.start_utc, E.id).limit(limit)
+    return [(event_from_row(r), r.start_utc) for r in await conn.execute(query)]
+
+
+async def select_exceptions(
+    conn: AsyncConnection, calendar_id: str, master_ids: Sequence[str]
+) -> dict[str, dict[str, Event]]:
+    """Modified occurrences of the given series: master id -> recurrence token -> event."""
+    found: dict[str, dict[str, Event]] = {}
+    if not master_ids:
+        return found
+    rows = await conn.execute(
+        select(t.events).where(E.calendar_id == calendar_id, E.master_event_id.in_(master_ids))
+    )
+    for r in rows:
+        found.setdefault(r.master_event_id, {})[r.recurrence_id] = event_from_row(r)
+    return found
+
+
+async def count_events(conn: AsyncConnection, calendar_id: str) -> int:
+    from sqlalchemy import func
+
+    row = (
+        await conn.execute(select(func.count()).select_from(t.events).where(E.calendar_id == calendar_id))
+    ).scalar_one()
+    return int(row)

@@ -1,0 +1,106 @@
+"""The database schema (SQLAlchemy Core). Times are integer microseconds since the epoch (UTC).
+
+Changing anything here needs a migration in ``store/migrations/versions``.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+# End bound of a series without an end: larger than any real instant, so that window queries
+# stay plain range comparisons on one index.
+OPEN_END = 2**62
+
+tenants = Table(
+    "tenants",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("tenant_id", String(40), ForeignKey("tenants.id"), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("prefix", String(16), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("revoked_at", BigInteger, nullable=True),
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("tenant_id", String(40), ForeignKey("tenants.id"), nullable=False, index=True),
+    Column("type", String(20), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("email", String(320), nullable=False, default=""),
+    Column("status", String(20), nullable=False, default="OK"),
+    Column("params", Text, nullable=False, default="{}"),
+    Column("secrets", Text, nullable=False, default=""),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+)
+
+calendars = Table(
+    "calendars",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("account_id", String(40), ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("timezone", String(64), nullable=False, default="UTC"),
+    Column("color", String(7), nullable=False, default="#1A73E8"),
+    Column("is_default", Boolean, nullable=False, default=False),
+    Column("feed_token", String(64), nullable=True, unique=True),
+    Column("version", Integer, nullable=False, default=1),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", String(80), primary_key=True),
+    Column("calendar_id", String(40), ForeignKey("calendars.id"), nullable=False),
+    Column("ical_uid", String(255), nullable=False),
+    Column("master_event_id", String(40), nullable=False, default=""),
+    Column("recurrence_id", String(20), nullable=False, default=""),
+    # First start and last end of the event or series (OPEN_END when the series never ends).
+    Column("start_utc", BigInteger, nullable=False),
+    Column("end_utc", BigInteger, nullable=False),
+    Column("is_recurring", Boolean, nullable=False, default=False),
+    Column("is_cancelled", Boolean, nullable=False, default=False),
+    Column("busy", Boolean, nullable=False, default=True),
+    Column("title", Text, nullable=False, default=""),
+    Column("location", Text, nullable=False, default=""),
+    Column("body", Text, nullable=False, default=""),
+    Column("attendee_emails", Text, nullable=False, default=""),
+    Column("data", Text, nullable=False),
+    Column("version", Integer, nullable=False, default=1),
+    Column("sequence", Integer, nullable=False, default=0),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    UniqueConstraint("calendar_id", "ical_uid", "recurrence_id", name="uq_events_uid"),
+    Index("ix_events_window", "calendar_id", "start_utc", "id"),
+    Index("ix_events_series", "calendar_id", "is_recurring", "end_utc"),
+    Index("ix_events_master", "master_event_id"),
+    Index("ix_events_updated", "calendar_id", "updated_at"),
+)

@@ -1,0 +1,618 @@
+"""A Google Calendar API v3 test server: events in memory, bodies held to the discovery document.
+
+Every event body is walked against the ``Event`` schema of ``calendar.v3.json`` as shipped in
+the installed google-api-python-client, and every query parameter against the method's
+parameters in the same document.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+import re
+import secrets
+import string
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import googleapiclient
+from dateutil.rrule import rruleset, rrulestr
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from .common import (
+    FakeApp,
+    Fault,
+    Faults,
+    OAuthServer,
+    RequestLog,
+    oauth_routes,
+    occurrences,
+    page,
+    parse_rfc3339,
+)
+
+__all__ = ["DISCOVERY", "GoogleError", "GoogleState", "SendUpdates", "check_event", "google_app"]
+
+_DOCUMENTS = Path(googleapiclient.__file__).parent / "discovery_cache" / "documents"
+DISCOVERY: dict[str, Any] = json.loads((_DOCUMENTS / "calendar.v3.json").read_text())
+_SCHEMAS: dict[str, Any] = DISCOVERY["schemas"]
+_METHODS = {
+    method["id"]: method
+    for resource in DISCOVERY["resources"].values()
+    for method in resource["methods"].values()
+}
+_STANDARD_PARAMS = {**DISCOVERY["parameters"], "access_token": {}, "$.xgafv": {}}
+
+# Values the discovery document lists only in descriptions, keyed by property path.
+ENUMS: dict[str, tuple[str, ...]] = {
+    "transparency": ("opaque", "transparent"),
+    "visibility": ("default", "public", "private", "confidential"),
+    "colorId": tuple(str(n) for n in range(1, 12)),
+    "status": ("confirmed", "tentative", "cancelled"),
+    "eventType": ("default", "birthday", "focusTime", "fromGmail", "outOfOffice", "workingLocation"),
+    "attendees.responseStatus": ("needsAction", "declined", "tentative", "accepted"),
+    "reminders.overrides.method": ("email", "popup"),
+    "conferenceData.createRequest.conferenceSolutionKey.type": (
+        *("eventHangout", "eventNamedHangout", "hangoutsMeet", "addOn"),
+    ),
+}
+_SERVER_FIELDS = ("kind", "etag", "id", "recurringEventId", "iCalUID", "sequence")
+_TYPE_NAMES = {"string": "TYPE_STRING", "integer": "TYPE_INT32", "boolean": "TYPE_BOOL"}
+_STATUS = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED"}
+_STATUS |= {404: "NOT_FOUND", 409: "ALREADY_EXISTS", 410: "NOT_FOUND", 429: "RESOURCE_EXHAUSTED"}
+_STATUS |= {500: "INTERNAL", 502: "UNAVAILABLE", 503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED"}
+_FAULT_REASONS = {401: "authError", 403: "rateLimitExceeded", 429: "rateLimitExceeded"}
+_MESSAGES = {
+    "authError": "Request had invalid authentication credentials.",
+    "rateLimitExceeded": "Rate Limit Exceeded",
+    "userRateLimitExceeded": "User Rate Limit Exceeded",
+    "quotaExceeded": "Calendar usage limits exceeded.",
+    "insufficientPermissions": "Request had insufficient authentication scopes.",
+    "backendError": "Backend Error",
+}
+_USAGE_LIMITS = {"rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded"}
+_EVENT_ID = re.compile(r"[a-v0-9]{5,1024}")
+
+
+class GoogleError(Exception):
+    """An error answered in Google's JSON error shape."""
+
+    def __init__(self, code: int, message: str, reason: str = "invalid") -> None:
+        super().__init__(message)
+        self.code, self.message, self.reason = code, message, reason
+
+
+def error_body(code: int, message: str, reason: str) -> dict[str, Any]:
+    domain = "usageLimits" if reason in _USAGE_LIMITS else "global"
+    detail = {"domain": domain, "reason": reason, "message": message}
+    return {
+        "error": {
+            "code": code,
+            "message": message,
+            "errors": [detail],
+            "status": _STATUS.get(code, "UNKNOWN"),
+        }
+    }
+
+
+def _fault_body(fault: Fault) -> dict[str, Any]:
+    code = fault.status or 500
+    reason = fault.reason or _FAULT_REASONS.get(code, "backendError")
+    return error_body(code, _MESSAGES.get(reason, reason), reason)
+
+
+def check_event(value: Any, schema: str = "Event") -> Any:
+    """``value`` checked against a discovery schema, returned without read-only properties."""
+    if not isinstance(value, dict):
+        raise GoogleError(400, "Invalid JSON payload received. Expected an object.")
+    return _walk(value, {"$ref": schema}, "resource", "")
+
+
+def _walk(value: Any, schema: dict[str, Any], where: str, path: str) -> Any:
+    schema = _SCHEMAS[schema["$ref"]] if "$ref" in schema else schema
+    kind = schema.get("type", "any")
+    if value is None or kind == "any":
+        return value
+    if kind == "object" and isinstance(value, dict):
+        known, extra = schema.get("properties", {}), schema.get("additionalProperties")
+        kept = {}
+        for name, item in value.items():
+            if name in known:
+                if "read-only" not in known[name].get("description", "").lower():
+                    inner = f"{path}.{name}".lstrip(".")
+                    kept[name] = _walk(item, known[name], f"{where}.{name}", inner)
+            elif extra is not None:
+                kept[name] = _walk(item, extra, f"{where}.{name}", f"{path}.*")
+            else:
+                at = "" if where == "resource" else f" at '{where}'"
+                message = f'Invalid JSON payload received. Unknown name "{name}"{at}'
+                raise GoogleError(400, message + ": Cannot find field.")
+        return kept
+    if kind == "array" and isinstance(value, list):
+        items = schema.get("items", {})
+        return [_walk(item, items, f"{where}[{i}]", path) for i, item in enumerate(value)]
+    if not _scalar_ok(value, kind, schema.get("format")):
+        shown = json.dumps(value)[:40]
+        raise GoogleError(400, f"Invalid value at '{where}' ({_TYPE_NAMES.get(kind, kind)}), {shown}")
+    if path in ENUMS and value not in ENUMS[path]:
+        raise GoogleError(400, f"Invalid value for {path.rsplit('.', 1)[-1]}: {value}")
+    return value
+
+
+def _scalar_ok(value: Any, kind: str, fmt: str | None) -> bool:
+    if kind == "boolean":
+        return isinstance(value, bool)
+    if kind in ("integer", "number"):
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if kind != "string" or not isinstance(value, str):
+        return False
+    try:
+        if fmt == "date-time":
+            datetime.fromisoformat(value.replace("z", "Z"))
+        elif fmt == "date":
+            return len(value) == 10 and bool(date.fromisoformat(value))
+        elif fmt == "int64":
+            int(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _query(request: Request, method_id: str) -> dict[str, str]:
+    known = _METHODS[method_id].get("parameters", {})
+    for name, value in request.query_params.items():
+        spec = known.get(name, _STANDARD_PARAMS.get(name))
+        if spec is None or spec.get("location") == "path":
+            raise GoogleError(
+                400,
+                f'Invalid JSON payload received. Unknown name "{name}": Cannot bind query '
+                f"parameter. Field '{name}' could not be found in request message.",
+            )
+        good = value in spec.get("enum", [value])
+        if spec.get("type") == "boolean":
+            good = good and value in ("true", "false")
+        if spec.get("type") == "integer":
+            low, high = int(spec.get("minimum", -(2**31))), int(spec.get("maximum", 2**31))
+            good = good and value.lstrip("-").isdigit() and low <= int(value) <= high
+        if not good:
+            raise GoogleError(400, f"Invalid value at '{name}', \"{value}\"")
+    return dict(request.query_params)
+
+
+@dataclass
+class SendUpdates:
+    """The ``sendUpdates`` a write request carried (None when absent)."""
+
+    method: str
+    calendar_id: str
+    event_id: str
+    value: str | None
+
+
+class GoogleState:
+    """Calendars, events and OAuth of one Google user; tests read and arm it directly."""
+
+    def __init__(self, *, email: str = "user@example.com", time_zone: str = "Europe/Paris"):
+        self.oauth = OAuthServer(scope="https://www.googleapis.com/auth/calendar")
+        self.faults = Faults()
+        self.requests = RequestLog()
+        self.email = email
+        self.calendars: dict[str, dict[str, Any]] = {}
+        self.events: dict[str, dict[str, dict[str, Any]]] = {}
+        self.overrides: dict[str, dict[str, dict[str, Any]]] = {}
+        self.send_updates: list[SendUpdates] = []
+        self.inserts = 0
+        self._etags = itertools.count(3_400_000_000_000_000)
+        self.add_calendar(email, email, time_zone, primary=True)
+
+    def add_calendar(
+        self, calendar_id: str, summary: str, time_zone: str = "UTC", *, primary: bool = False
+    ) -> dict[str, Any]:
+        entry = {"id": calendar_id, "summary": summary, "timeZone": time_zone, "etag": self.etag()}
+        if primary:
+            entry["primary"] = True
+        self.calendars[calendar_id] = entry
+        self.events[calendar_id], self.overrides[calendar_id] = {}, {}
+        return entry
+
+    def calendar(self, calendar_id: str) -> dict[str, Any]:
+        if calendar_id == "primary":
+            calendar_id = self.email
+        if calendar_id not in self.calendars:
+            raise GoogleError(404, "Not Found", "notFound")
+        return self.calendars[calendar_id]
+
+    def stored(self, calendar_id: str = "primary", *, deleted: bool = False) -> list[dict]:
+        """The events of a calendar as stored (recurring ones unexpanded)."""
+        events = self.events[self.calendar(calendar_id)["id"]].values()
+        return [e for e in events if deleted or e.get("status") != "cancelled"]
+
+    def etag(self) -> str:
+        return f'"{next(self._etags)}"'
+
+
+def _rfc3339(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def _zone(event: dict[str, Any], calendar: dict[str, Any]) -> ZoneInfo:
+    return ZoneInfo(event["start"].get("timeZone") or calendar["timeZone"])
+
+
+def _moment(value: dict[str, Any], calendar: dict[str, Any]) -> datetime:
+    if "date" in value:
+        return datetime.combine(date.fromisoformat(value["date"]), time(), ZoneInfo(calendar["timeZone"]))
+    return datetime.fromisoformat(value["dateTime"])
+
+
+def _merge(target: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    for key, value in patch.items():
+        if value is None:
+            target.pop(key, None)
+        elif key in ("start", "end") or not isinstance(value, dict):
+            target[key] = _merge({}, value) if isinstance(value, dict) else copy.deepcopy(value)
+        else:
+            _merge(target.setdefault(key, {}), value)
+    return target
+
+
+def _check_times(event: dict[str, Any], calendar: dict[str, Any]) -> None:
+    recurring = bool(event.get("recurrence"))
+    for which in ("start", "end"):
+        value = event.get(which)
+        if not value or ("date" in value) == ("dateTime" in value):
+            raise GoogleError(400, f"Missing {which} time." if not value else f"Invalid {which} time.")
+        zone = None
+        if value.get("timeZone"):
+            try:
+                zone = ZoneInfo(value["timeZone"])
+            except (ZoneInfoNotFoundError, ValueError) as exc:
+                raise GoogleError(400, f"Invalid time zone definition for {which} time.") from exc
+        if "date" in value:
+            continue
+        moment = datetime.fromisoformat(value["dateTime"].replace("z", "Z"))
+        if zone is None and (moment.tzinfo is None or recurring):
+            raise GoogleError(400, f"Missing time zone definition for {which} time.", "required")
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=zone)
+        value["dateTime"] = _rfc3339(moment.astimezone(zone or ZoneInfo(calendar["timeZone"])))
+    if ("date" in event["start"]) != ("date" in event["end"]):
+        raise GoogleError(400, "Invalid start time.")
+    if _moment(event["end"], calendar) < _moment(event["start"], calendar):
+        raise GoogleError(400, "The specified time range is empty.", "timeRangeEmpty")
+    if recurring:
+        _rule(event, calendar)
+
+
+_UNTIL = re.compile(r"UNTIL=(\d{8})(T\d{6})?(Z?)", re.IGNORECASE)
+
+
+def _rule(event: dict[str, Any], calendar: dict[str, Any]) -> rruleset:
+    """The event's RRULE/EXRULE/RDATE/EXDATE lines as a rule set in its own time zone."""
+    zone = _zone(event, calendar)
+    start = _moment(event["start"], calendar).astimezone(zone)
+
+    def local(text: str, tz: ZoneInfo) -> datetime:
+        if len(text) == 8:
+            return datetime.combine(datetime.strptime(text, "%Y%m%d").date(), start.time(), zone)
+        if text.upper().endswith("Z"):
+            return datetime.strptime(text[:15], "%Y%m%dT%H%M%S").replace(tzinfo=UTC)
+        return datetime.strptime(text, "%Y%m%dT%H%M%S").replace(tzinfo=tz)
+
+    def until(match: re.Match[str]) -> str:
+        text = match.group(1) + (match.group(2) or "T235959") + match.group(3)
+        return "UNTIL=" + local(text, zone).astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+    rules = rruleset()
+    try:
+        for line in event["recurrence"]:
+            head, _, value = line.partition(":")
+            name, *params = head.upper().split(";")
+            if name in ("RRULE", "EXRULE"):
+                rule = rrulestr(_UNTIL.sub(until, value), dtstart=start)
+                (rules.rrule if name == "RRULE" else rules.exrule)(rule)  # type: ignore[arg-type]
+            elif name in ("RDATE", "EXDATE"):
+                tzids = [p[5:] for p in head.split(";")[1:] if p.upper().startswith("TZID=")]
+                tz = ZoneInfo(tzids[0]) if tzids else zone
+                for text in value.split(","):
+                    (rules.rdate if name == "RDATE" else rules.exdate)(local(text.strip(), tz))
+            else:
+                raise ValueError(name)
+    except (ValueError, TypeError, KeyError, ZoneInfoNotFoundError) as exc:
+        raise GoogleError(400, "Invalid recurrence rule.") from exc
+    return rules
+
+
+def _instances(
+    state: GoogleState,
+    calendar: dict[str, Any],
+    master: dict[str, Any],
+    after: datetime | None,
+    before: datetime | None,
+    limit: int = 2500,
+) -> list[dict[str, Any]]:
+    zone, all_day = _zone(master, calendar), "date" in master["start"]
+    start, end = _moment(master["start"], calendar), _moment(master["end"], calendar)
+    changed = state.overrides[calendar["id"]]
+    found = []
+    for moment in occurrences(_rule(master, calendar), end - start, after, before, limit):
+        local = moment.astimezone(zone)
+        stamp = f"{local:%Y%m%d}" if all_day else f"{local.astimezone(UTC):%Y%m%dT%H%M%SZ}"
+        instance_id = f"{master['id']}_{stamp}"
+        if instance_id in changed:
+            found.append(copy.deepcopy(changed[instance_id]))
+            continue
+        instance = {k: copy.deepcopy(v) for k, v in master.items() if k != "recurrence"}
+        instance |= {"id": instance_id, "recurringEventId": master["id"]}
+        for which, at in (("start", local), ("end", local + (end - start))):
+            shown = {"date": f"{at:%Y-%m-%d}"} if all_day else {"dateTime": _rfc3339(at)}
+            if "timeZone" in master[which]:
+                shown["timeZone"] = master[which]["timeZone"]
+            instance[which] = shown
+        instance["originalStartTime"] = dict(instance["start"])
+        found.append(instance)
+    return found
+
+
+def _find(state: GoogleState, calendar: dict[str, Any], event_id: str) -> dict[str, Any]:
+    events = state.events[calendar["id"]]
+    if event_id in events:
+        return events[event_id]
+    master_id, _, stamp = event_id.rpartition("_")
+    master = events.get(master_id)
+    if master and master.get("recurrence") and stamp[:8].isdigit():
+        day = datetime.strptime(stamp[:8], "%Y%m%d").replace(tzinfo=UTC)
+        window = _instances(state, calendar, master, day - timedelta(days=2), day + timedelta(days=2))
+        for instance in window:
+            if instance["id"] == event_id:
+                return instance
+    raise GoogleError(404, "Not Found", "notFound")
+
+
+def _finish(state: GoogleState, event: dict[str, Any], calendar: dict[str, Any], query: dict) -> None:
+    """Check an event about to be stored and fill what the server owns."""
+    _check_times(event, calendar)
+    conference = event.get("conferenceData") or {}
+    request = conference.get("createRequest")
+    if query.get("conferenceDataVersion") != "1":
+        event.pop("conferenceData", None)
+    elif request and "entryPoints" not in conference:
+        if request.get("conferenceSolutionKey", {}).get("type") != "hangoutsMeet":
+            raise GoogleError(400, "Invalid conference type value.")
+        if not request.get("requestId"):
+            raise GoogleError(400, "Missing conference request id.", "required")
+        code = "-".join("".join(secrets.choice(string.ascii_lowercase) for _ in range(n)) for n in (3, 4, 3))
+        uri = f"https://meet.google.com/{code}"
+        event["conferenceData"] = {
+            "createRequest": {**request, "status": {"statusCode": "success"}},
+            "entryPoints": [{"entryPointType": "video", "uri": uri, "label": uri[8:]}],
+            "conferenceSolution": {"key": {"type": "hangoutsMeet"}, "name": "Google Meet"},
+            "conferenceId": code,
+        }
+        event["hangoutLink"] = uri
+    now = _rfc3339(datetime.now(UTC).replace(microsecond=0))
+    me = {"email": state.email, "self": True}
+    event.setdefault("created", now)
+    event |= {"kind": "calendar#event", "etag": state.etag(), "updated": now}
+    event.setdefault("status", "confirmed")
+    event.setdefault("iCalUID", f"{event['id']}@google.com")
+    event.setdefault("sequence", 0)
+    event |= {"creator": me, "organizer": me, "htmlLink": f"https://calendar.example/{event['id']}"}
+    event.setdefault("reminders", {"useDefault": True})
+    event.setdefault("eventType", "default")
+    for attendee in event.get("attendees", []):
+        attendee.setdefault("responseStatus", "needsAction")
+        if attendee.get("email") == state.email:
+            attendee |= {"self": True, "organizer": True}
+
+
+def _render(event: dict[str, Any], zone_name: str | None) -> dict[str, Any]:
+    shown = copy.deepcopy(event)
+    if zone_name:
+        for which in ("start", "end", "originalStartTime"):
+            if "dateTime" in shown.get(which, {}):
+                moment = datetime.fromisoformat(shown[which]["dateTime"])
+                shown[which]["dateTime"] = _rfc3339(moment.astimezone(ZoneInfo(zone_name)))
+    return shown
+
+
+def _window(query: dict[str, str], name: str) -> datetime | None:
+    try:
+        return parse_rfc3339(query[name]) if name in query else None
+    except ValueError as exc:
+        raise GoogleError(400, "Bad Request", "badRequest") from exc
+
+
+def _paged(query: dict[str, str], items: list[Any], default: int) -> tuple[list[Any], str | None]:
+    try:
+        return page(items, query.get("pageToken"), int(query.get("maxResults", default)))
+    except ValueError as exc:
+        raise GoogleError(400, "Invalid page token value.", "invalid") from exc
+
+
+def google_app(state: GoogleState) -> FakeApp:
+    """The Google Calendar test server for ``state``: ``/token``, ``/o/oauth2/v2/auth`` and
+    ``/calendar/v3/...``."""
+
+    async def body_of(request: Request) -> Any:
+        try:
+            return check_event(json.loads(await request.body() or b"null"))
+        except json.JSONDecodeError as exc:
+            raise GoogleError(400, "Parse Error", "parseError") from exc
+
+    def begin(request: Request, method_id: str) -> tuple[dict[str, str], dict[str, Any]]:
+        if not state.oauth.valid(request.headers.get("authorization")):
+            raise GoogleError(401, _MESSAGES["authError"], "authError")
+        query = _query(request, method_id)
+        calendar_id = request.path_params.get("calendarId")
+        return query, state.calendar(calendar_id) if calendar_id else {}
+
+    def noted(request: Request, query: dict[str, str], calendar_id: str, event_id: str) -> None:
+        note = SendUpdates(request.method, calendar_id, event_id, query.get("sendUpdates"))
+        state.send_updates.append(note)
+
+    def listing(kind: str, calendar: dict[str, Any], items: list, token: str | None) -> Response:
+        answer = {"kind": kind, "etag": state.etag(), "items": items}
+        if calendar:
+            answer |= {"summary": calendar["summary"], "timeZone": calendar["timeZone"]}
+            answer |= {"accessRole": "owner", "defaultReminders": []}
+        answer |= {"nextPageToken": token} if token else {"nextSyncToken": secrets.token_hex(8)}
+        return JSONResponse(answer)
+
+    def entry(calendar: dict[str, Any], kind: str = "calendar#calendarListEntry") -> dict:
+        shown = {"kind": kind, **calendar}
+        shown["conferenceProperties"] = {"allowedConferenceSolutionTypes": ["hangoutsMeet"]}
+        if kind.endswith("Entry"):
+            shown |= {"accessRole": "owner", "selected": True, "defaultReminders": []}
+            shown |= {"colorId": "14", "backgroundColor": "#9fe1e7", "foregroundColor": "#000000"}
+        return shown
+
+    async def calendar_list(request: Request) -> Response:
+        query, _ = begin(request, "calendar.calendarList.list")
+        items, token = _paged(query, [entry(c) for c in state.calendars.values()], 100)
+        return listing("calendar#calendarList", {}, items, token)
+
+    async def calendar_list_entry(request: Request) -> Response:
+        _, calendar = begin(request, "calendar.calendarList.get")
+        return JSONResponse(entry(calendar))
+
+    async def calendar_get(request: Request) -> Response:
+        _, calendar = begin(request, "calendar.calendars.get")
+        shown = entry(calendar, "calendar#calendar")
+        shown.pop("primary", None)
+        return JSONResponse(shown)
+
+    async def insert(request: Request) -> Response:
+        query, calendar = begin(request, "calendar.events.insert")
+        body = await body_of(request)
+        event_id = body.get("id") or uuid.uuid4().hex
+        if not _EVENT_ID.fullmatch(event_id):
+            raise GoogleError(400, "Invalid resource id value.")
+        if event_id in state.events[calendar["id"]]:
+            raise GoogleError(409, "The requested identifier already exists.", "duplicate")
+        event = _merge({}, {k: v for k, v in body.items() if k not in _SERVER_FIELDS})
+        event |= {"id": event_id} | ({"iCalUID": body["iCalUID"]} if body.get("iCalUID") else {})
+        _finish(state, event, calendar, query)
+        state.events[calendar["id"]][event_id] = event
+        state.inserts += 1
+        noted(request, query, calendar["id"], event_id)
+        return JSONResponse(_render(event, None))
+
+    async def get(request: Request) -> Response:
+        query, calendar = begin(request, "calendar.events.get")
+        event = _find(state, calendar, request.path_params["eventId"])
+        return JSONResponse(_render(event, query.get("timeZone")))
+
+    async def change(request: Request) -> Response:
+        replace = request.method == "PUT"
+        method_id = "calendar.events.update" if replace else "calendar.events.patch"
+        query, calendar = begin(request, method_id)
+        old = _find(state, calendar, request.path_params["eventId"])
+        body = {k: v for k, v in (await body_of(request)).items() if k not in _SERVER_FIELDS}
+        kept = {k: old[k] for k in ("id", "created", "iCalUID", "recurringEventId") if k in old}
+        if "conferenceData" not in body and "conferenceData" in old:
+            kept |= {"conferenceData": old["conferenceData"], "hangoutLink": old["hangoutLink"]}
+        event = _merge(kept, body) if replace else _merge(copy.deepcopy(old), body)
+        if old.get("originalStartTime"):
+            event["originalStartTime"] = old["originalStartTime"]
+        event["sequence"] = old.get("sequence", 0) + 1
+        _finish(state, event, calendar, query | {"conferenceDataVersion": "1"} if kept else query)
+        if "recurringEventId" in event:
+            state.overrides[calendar["id"]][event["id"]] = event
+        else:
+            state.events[calendar["id"]][event["id"]] = event
+        noted(request, query, calendar["id"], event["id"])
+        return JSONResponse(_render(event, None))
+
+    async def delete(request: Request) -> Response:
+        query, calendar = begin(request, "calendar.events.delete")
+        event = _find(state, calendar, request.path_params["eventId"])
+        if event.get("status") == "cancelled":
+            raise GoogleError(410, "Resource has been deleted", "deleted")
+        event |= {"status": "cancelled", "etag": state.etag()}
+        if "recurringEventId" in event:
+            state.overrides[calendar["id"]][event["id"]] = event
+        noted(request, query, calendar["id"], event["id"])
+        return Response(status_code=204)
+
+    async def list_events(request: Request) -> Response:
+        query, calendar = begin(request, "calendar.events.list")
+        after, before = _window(query, "timeMin"), _window(query, "timeMax")
+        updated_min = _window(query, "updatedMin")
+        single = query.get("singleEvents") == "true"
+        if query.get("orderBy") == "startTime" and not single:
+            message = "The requested ordering is not available for the particular query."
+            raise GoogleError(400, message, "badRequest")
+        found: list[dict[str, Any]] = []
+        for event in state.events[calendar["id"]].values():
+            if event.get("recurrence"):
+                if single:
+                    found += _instances(state, calendar, event, after, before)
+                elif (after is None and before is None) or _instances(
+                    state, calendar, event, after, before, 1
+                ):
+                    found.append(event)
+                continue
+            start, end = _moment(event["start"], calendar), _moment(event["end"], calendar)
+            if (after is None or end > after) and (before is None or start < before):
+                found.append(event)
+        found = [
+            e
+            for e in found
+            if (query.get("showDeleted") == "true" or e.get("status") != "cancelled")
+            and query.get("iCalUID", e["iCalUID"]) == e["iCalUID"]
+            and (updated_min is None or parse_rfc3339(e["updated"]) >= updated_min)
+        ]
+        if query.get("orderBy") == "startTime":
+            found.sort(key=lambda e: _moment(e["start"], calendar))
+        elif query.get("orderBy") == "updated":
+            found.sort(key=lambda e: e["updated"])
+        items, token = _paged(query, found, 250)
+        shown = [_render(e, query.get("timeZone")) for e in items]
+        return listing("calendar#events", calendar, shown, token)
+
+    async def instances(request: Request) -> Response:
+        query, calendar = begin(request, "calendar.events.instances")
+        master = _find(state, calendar, request.path_params["eventId"])
+        if not master.get("recurrence"):
+            raise GoogleError(400, "The event is not a recurring event.", "badRequest")
+        after, before = _window(query, "timeMin"), _window(query, "timeMax")
+        found = _instances(state, calendar, master, after, before)
+        if query.get("showDeleted") != "true":
+            found = [e for e in found if e.get("status") != "cancelled"]
+        items, token = _paged(query, found, 250)
+        shown = [_render(e, query.get("timeZone")) for e in items]
+        return listing("calendar#events", calendar, shown, token)
+
+    async def failure(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, GoogleError)
+        return JSONResponse(error_body(exc.code, exc.message, exc.reason), exc.code)
+
+    events = "/calendar/v3/calendars/{calendarId}/events"
+    routes = [
+        *oauth_routes(state.oauth, "/o/oauth2/v2/auth", "/token"),
+        Route("/calendar/v3/users/me/calendarList", calendar_list, methods=["GET"]),
+        Route("/calendar/v3/users/me/calendarList/{calendarId}", calendar_list_entry),
+        Route("/calendar/v3/calendars/{calendarId}", calendar_get, methods=["GET"]),
+        Route(events, list_events, methods=["GET"]),
+        Route(events, insert, methods=["POST"]),
+        Route(events + "/{eventId}", get, methods=["GET"]),
+        Route(events + "/{eventId}", change, methods=["PATCH", "PUT"]),
+        Route(events + "/{eventId}", delete, methods=["DELETE"]),
+        Route(events + "/{eventId}/instances", instances, methods=["GET"]),
+    ]
+    app = FakeApp(
+        routes=routes,
+        exception_handlers={GoogleError: failure},
+        faults=state.faults,
+        requests=state.requests,
+        fault_body=_fault_body,
+    )
+    app.state.fake = state
+    return app
