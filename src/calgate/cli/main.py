@@ -44,10 +44,6 @@ def main(ctx: click.Context, config: str | None, data_dir: str | None, database_
     ctx.obj = load_settings(config, data_dir=data_dir, database_url=database_url)
 
 
-from calgate.cli import admin, serve  # noqa: E402  (commands register on `main`)
-
-__all__ = ["admin", "main", "serve", "with_runtime"]
-
 
 def echo_rows(rows: list[dict[str, Any]], columns: list[str]) -> None:
     if not rows:
@@ -62,3 +58,8 @@ def echo_rows(rows: list[dict[str, Any]], columns: list[str]) -> None:
 def fail(message: str) -> None:
     click.echo(f"error: {message}", err=True)
     sys.exit(1)
+
+
+from calgate.cli import admin, serve  # noqa: E402  (commands register on `main`)
+
+__all__ = ["admin", "main", "serve", "with_runtime"]

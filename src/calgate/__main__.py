@@ -1,0 +1,5 @@
+"""`python -m calgate` runs the `calgate` command."""
+
+from calgate.cli.main import main
+
+main()
