@@ -137,13 +137,7 @@ def to_vevent(
     return vevent
 
 
-def to_vcalendar(calendar: Calendar, vevents: Iterable[VEvent]) -> VCalendar:
-    """A VCALENDAR holding ``vevents``, with one VTIMEZONE for each TZID they use."""
-    items = list(vevents)
-    vcalendar = VCalendar()
-    vcalendar.add("VERSION", "2.0")
-    vcalendar.add("PRODID", tables.PRODID)
-    vcalendar.add("CALSCALE", "GREGORIAN")
+def _describe(vcalendar: VCalendar, calendar: Calendar) -> None:
     vcalendar.add("X-WR-CALNAME", Text(calendar.name))
     if calendar.description:
         vcalendar.add("X-WR-CALDESC", Text(calendar.description))
@@ -152,6 +146,25 @@ def to_vcalendar(calendar: Calendar, vevents: Iterable[VEvent]) -> VCalendar:
     if background is not None:
         vcalendar.add("COLOR", Text(colors.nearest_name(background)))
         vcalendar.add("X-APPLE-CALENDAR-COLOR", Text(background))
+
+
+def to_vcalendar(
+    vevents: Iterable[VEvent], *, calendar: Calendar | None = None, method: str | None = None
+) -> VCalendar:
+    """A VCALENDAR holding ``vevents``, with one VTIMEZONE for each TZID they use.
+
+    ``calendar`` adds its name, description, zone and colour (feeds and exports; a CalDAV
+    resource goes without). ``method`` is the iTIP method of a mail (``REQUEST``, ``CANCEL``).
+    """
+    items = list(vevents)
+    vcalendar = VCalendar()
+    vcalendar.add("VERSION", "2.0")
+    vcalendar.add("PRODID", tables.PRODID)
+    vcalendar.add("CALSCALE", "GREGORIAN")
+    if method is not None:
+        vcalendar.add("METHOD", method)
+    if calendar is not None:
+        _describe(vcalendar, calendar)
     component: Any
     for component in (*vtimezones(items), *items):
         vcalendar.add_component(component)
@@ -160,5 +173,6 @@ def to_vcalendar(calendar: Calendar, vevents: Iterable[VEvent]) -> VCalendar:
 
 def calendar_to_ics(calendar: Calendar, events: Iterable[Event]) -> bytes:
     """``calendar`` and its ``events`` as one RFC 5545 text (CRLF lines, folded at 75 octets)."""
-    ical: bytes = to_vcalendar(calendar, (to_vevent(event) for event in events)).to_ical()
+    vevents = (to_vevent(event) for event in events)
+    ical: bytes = to_vcalendar(vevents, calendar=calendar).to_ical()
     return ical

@@ -11,8 +11,14 @@ Rules for real-world input, beyond what :mod:`.export` writes:
   VTIMEZONEs give a UTC time). Floating times are read in ``floating_tz`` (default UTC).
 - No UID: a UID is made from a hash of the VEVENT's text, so importing the same file twice gives
   the same UIDs.
-- Attendees and organizers whose address is not an email (``urn:uuid:…``) are left out.
-- Recurrence lines come back in ``icalendar``'s canonical order (``FREQ`` first).
+- Attendees and organizers whose address is not an email (``urn:uuid:…``) are left out; the
+  attendee with the ORGANIZER's email (or ROLE=CHAIR) is marked ``is_organizer``.
+- Recurrence lines come back as :func:`.recurrence.canonical` gives them (RRULE, EXRULE, RDATE,
+  EXDATE; ``FREQ`` first). Their rules are parsed, not checked for sense (``BYHOUR=99`` passes):
+  that is calgate's recurrence validator's job.
+- Text: escapes (``\\,`` ``\\;`` ``\\n``) are undone; folds are undone on the bytes, so a fold
+  inside a UTF-8 sequence is fine. A broken CREATED or LAST-MODIFIED reads as ``None``; a
+  broken value in a property calgate uses is an error naming the VEVENT and the property.
 - Limits: at most :data:`MAX_IMPORT_EVENTS` VEVENTs per file (400 ``content_too_large``).
 """
 
@@ -20,6 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,7 +34,7 @@ from typing import Any, Final
 
 from icalendar import Calendar as VCalendar
 from icalendar import Event as VEvent
-from icalendar import GloballyUniqueTZIDGuessed
+from icalendar import GloballyUniqueTZIDGuessed, vBroken
 
 from calgate.domain import zones
 from calgate.domain.ical import tables
@@ -49,13 +56,15 @@ MAX_IMPORT_EVENTS: Final = 100_000
 ZERO_LENGTH_STANDIN: Final = dt.timedelta(minutes=1)
 
 UTC = dt.UTC
+_FOLD = re.compile(rb"\r?\n[ \t]")
 
 # Properties this module reads: a value icalendar could not parse in one of them is an error.
+# (A broken CREATED or LAST-MODIFIED only loses its bookkeeping time: it reads as None.)
 _READ: Final = frozenset(
     {
-        "UID", "DTSTART", "DTEND", "DURATION", "RECURRENCE-ID", "SEQUENCE", "STATUS", "CREATED",
-        "LAST-MODIFIED", "SUMMARY", "DESCRIPTION", "LOCATION", "TRANSP", "CLASS", "ORGANIZER",
-        "ATTENDEE", "COLOR", "CONFERENCE", *tables.RECURRENCE_PROPERTIES,
+        "UID", "DTSTART", "DTEND", "DURATION", "RECURRENCE-ID", "SEQUENCE", "STATUS", "SUMMARY",
+        "DESCRIPTION", "LOCATION", "TRANSP", "CLASS", "ORGANIZER", "ATTENDEE", "COLOR",
+        "CONFERENCE", *tables.RECURRENCE_PROPERTIES,
     }
 )  # fmt: skip
 
@@ -129,8 +138,12 @@ def _end(vevent: VEvent, start: EventTime, floating_tz: str) -> EventTime:
 
 
 def _stamp(vevent: VEvent, name: str) -> dt.datetime | None:
-    prop = _one(vevent, name)
-    value = getattr(prop, "dt", None)
+    prop = vevent.get(name)
+    if isinstance(prop, list):
+        prop = prop[0]
+    if prop is None or isinstance(prop, vBroken):
+        return None
+    value = prop.dt
     if isinstance(value, dt.datetime):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     if isinstance(value, dt.date):
@@ -194,6 +207,8 @@ def _read(vevent: VEvent, uid: str, floating_tz: str) -> ParsedEvent:
 
 def _vevents(data: bytes | str) -> list[VEvent]:
     if isinstance(data, bytes):
+        # Unfold before decoding: a fold may split a UTF-8 sequence (RFC 5545 section 3.1).
+        data = _FOLD.sub(b"", data)
         try:
             data = data.decode("utf-8")
         except UnicodeDecodeError as error:

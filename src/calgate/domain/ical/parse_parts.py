@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from icalendar import Event as VEvent
+from icalendar import vText
 
 from calgate.domain.ical import colors, tables
 from calgate.domain.ical.recurrence import to_line
+from calgate.domain.ical.text import unescape
 from calgate.domain.model import Attendee, Conference, ConferenceProvider, Organizer
 
 _PROVIDERS: dict[str, ConferenceProvider] = {name: name for name in tables.CONFERENCE_LABEL}
@@ -21,9 +23,14 @@ def _all(vevent: VEvent, name: str) -> list[Any]:
 
 
 def text(vevent: VEvent, name: str) -> str:
-    """A TEXT property (the first, when a producer repeats it); ``""`` when absent."""
+    """A TEXT property (the first, when a producer repeats it); ``""`` when absent.
+
+    Unknown properties (``X-…``) come from ``icalendar`` verbatim: they are unescaped here.
+    """
     values = _all(vevent, name)
-    return str(values[0]) if values else ""
+    if not values:
+        return ""
+    return str(values[0]) if isinstance(values[0], vText) else unescape(str(values[0]))
 
 
 def flag(vevent: VEvent, name: str) -> bool:

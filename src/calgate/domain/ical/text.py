@@ -17,11 +17,17 @@ from icalendar import vText
 _ESCAPES = {"\\": "\\\\", ";": "\\;", ",": "\\,", "\r\n": "\\n", "\r": "\\n", "\n": "\\n"}
 _CONTROLS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
 _SPECIAL = re.compile(r"\r\n|[\\;,\r\n]|" + _CONTROLS)
+_ESCAPED = re.compile(r"\\([\\;,:nN])")
 
 
 def escape(text: str) -> str:
     """The TEXT form of ``text``: one pass, control characters dropped."""
     return _SPECIAL.sub(lambda m: _ESCAPES.get(m.group(), ""), text)
+
+
+def unescape(text: str) -> str:
+    """The text of a TEXT value (for x-properties, which ``icalendar`` keeps verbatim)."""
+    return _ESCAPED.sub(lambda m: "\n" if m.group(1) in "nN" else m.group(1), text)
 
 
 def clean(text: str) -> str:
