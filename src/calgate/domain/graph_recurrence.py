@@ -101,13 +101,6 @@ def _invalid(line: str, problem: str) -> InvalidParameters:
     return InvalidParameters(f"recurrence: {line!r}: {problem}")
 
 
-def _first_date(start: EventTime) -> dt.date:
-    if start.date is not None:
-        return start.date
-    assert start.wall is not None
-    return start.wall.date()
-
-
 # --- RFC 5545 -> Graph -----------------------------------------------------------------------
 
 
@@ -264,21 +257,25 @@ def _daily(rule: _Rule, start: EventTime) -> dict[str, Any]:
 
 def _weekly(rule: _Rule, start: EventTime) -> dict[str, Any]:
     _refuse(rule, "BYMONTHDAY", "BYSETPOS")
-    days = [code for _, code in rule.days] or [list(DAYS)[_first_date(start).isoweekday() % 7]]
+    days = [code for _, code in rule.days] or [list(DAYS)[start.aware.date().isoweekday() % 7]]
     return _weekly_pattern(rule.interval, days, rule.wkst)
 
 
 def _monthly(rule: _Rule, start: EventTime) -> dict[str, Any]:
-    first = _first_date(start).month - 1
-    months = {(first + k * rule.interval) % 12 + 1 for k in range(12)}
-    return _in_month(rule, start, "Monthly", months)
+    return _in_month(rule, start, "Monthly", _months(start, rule.interval))
+
+
+def _months(start: EventTime, interval: int) -> set[int]:
+    """The months a monthly series starting at ``start`` falls in."""
+    first = start.aware.date().month - 1
+    return {(first + k * interval) % 12 + 1 for k in range(12)}
 
 
 def _yearly(rule: _Rule, start: EventTime) -> dict[str, Any]:
     if not rule.get("BYMONTH") and (rule.days or rule.get("BYMONTHDAY")):
         part = f"BYDAY={_byday(rule)}" if rule.days else "BYMONTHDAY"
         raise _unsupported(f"{part} without BYMONTH", "Outlook's yearly patterns name one month")
-    month = (rule.get("BYMONTH") or (_first_date(start).month,))[0]
+    month = (rule.get("BYMONTH") or (start.aware.date().month,))[0]
     return {**_in_month(rule, start, "Yearly", {month}), "month": month}
 
 
@@ -308,7 +305,7 @@ def _in_month(rule: _Rule, start: EventTime, kind: str, months: set[int]) -> dic
     if setpos:
         raise _unsupported("BYSETPOS without BYDAY", "Outlook numbers weekdays only")
     given = rule.get("BYMONTHDAY")
-    day = given[0] if given else _first_date(start).day
+    day = given[0] if given else start.aware.date().day
     part = f"BYMONTHDAY={day}" if given else f"FREQ={rule.freq} from day {day}"
     if day == -1:
         # Graph's absolute patterns take only a day number, and a number past a month's end
@@ -348,7 +345,7 @@ def _refuse(rule: _Rule, *parts: str) -> None:
 
 
 def _range(rule: _Rule, start: EventTime) -> dict[str, Any]:
-    first = _first_date(start)
+    first = start.aware.date()
     zone = zones.to_windows(start.tz) or start.tz
     base = {"startDate": first.isoformat(), "recurrenceTimeZone": zone}
     if rule.count is not None:
@@ -403,10 +400,11 @@ def from_graph(recurrence: Mapping[str, Any], start: EventTime) -> tuple[str, ..
     try:
         pattern, span = recurrence["pattern"], recurrence.get("range") or {}
         freq, read = _READERS[pattern["type"]]
-        parts: dict[str, list[Any]] = {"FREQ": [freq], **read(pattern)}
+        interval = int(pattern.get("interval") or 1)
+        months = {_month(pattern)} if freq == "YEARLY" else _months(start, interval)
+        parts: dict[str, list[Any]] = {"FREQ": [freq], **read(pattern, months)}
         if freq == "YEARLY":
             parts["BYMONTH"] = [_month(pattern)]
-        interval = int(pattern.get("interval") or 1)
         if interval > 1:
             parts["INTERVAL"] = [interval]
         parts.update(_end(span, start))
@@ -432,26 +430,26 @@ def _month(pattern: Mapping[str, Any]) -> int:
     return month
 
 
-def _weekly_parts(pattern: Mapping[str, Any]) -> dict[str, list[Any]]:
+def _weekly_parts(pattern: Mapping[str, Any], months: set[int]) -> dict[str, list[Any]]:
     wkst = _CODES[pattern.get("firstDayOfWeek") or "sunday"]  # Graph's default is sunday
     return {"BYDAY": _codes(pattern), **({} if wkst == "MO" else {"WKST": [wkst]})}
 
 
-def _absolute_parts(pattern: Mapping[str, Any]) -> dict[str, list[Any]]:
+def _absolute_parts(pattern: Mapping[str, Any], months: set[int]) -> dict[str, list[Any]]:
     """Graph's day of the month; Outlook clamps a day past a month's end to its last day."""
-    day, fewest, most = int(pattern["dayOfMonth"]), 28, 31
-    if pattern["type"] == "absoluteYearly":
-        fewest, most = _FEWEST[_month(pattern) - 1], _MOST[_month(pattern) - 1]
+    day = int(pattern["dayOfMonth"])
+    fewest, most = min(_FEWEST[m - 1] for m in months), max(_MOST[m - 1] for m in months)
     if not 1 <= day <= 31:
         raise ValueError(f"dayOfMonth {day}")
+    if day <= fewest:
+        return {"BYMONTHDAY": [day]}
     if day >= most:
         return {"BYMONTHDAY": [-1]}
-    if day > fewest:  # e.g. 30: the 30th, or the last day of a shorter month
-        return {"BYMONTHDAY": list(range(fewest, day + 1)), "BYSETPOS": [-1]}
-    return {"BYMONTHDAY": [day]}
+    # e.g. 30 in every month: the 30th, or the last day of a shorter month
+    return {"BYMONTHDAY": list(range(fewest, day + 1)), "BYSETPOS": [-1]}
 
 
-def _relative_parts(pattern: Mapping[str, Any]) -> dict[str, list[Any]]:
+def _relative_parts(pattern: Mapping[str, Any], months: set[int]) -> dict[str, list[Any]]:
     days, n = _codes(pattern), _ORDINALS[pattern.get("index") or "first"]
     if len(days) == len(DAYS):  # the n-th instance of any day is day n (last: the last day)
         return {"BYMONTHDAY": [n]}
@@ -460,9 +458,10 @@ def _relative_parts(pattern: Mapping[str, Any]) -> dict[str, list[Any]]:
     return {"BYDAY": days, "BYSETPOS": [n]}
 
 
-# Graph pattern type -> FREQ and how the days within the period read as RFC 5545 parts.
-_READERS: dict[str, tuple[str, Callable[[Mapping[str, Any]], dict[str, list[Any]]]]] = {
-    "daily": ("DAILY", lambda pattern: {}),
+# Graph pattern type -> FREQ and how its days (in the months the series visits) read in RFC 5545.
+_Reader = Callable[[Mapping[str, Any], set[int]], dict[str, list[Any]]]
+_READERS: dict[str, tuple[str, _Reader]] = {
+    "daily": ("DAILY", lambda pattern, months: {}),
     "weekly": ("WEEKLY", _weekly_parts),
     "absoluteMonthly": ("MONTHLY", _absolute_parts),
     "relativeMonthly": ("MONTHLY", _relative_parts),
