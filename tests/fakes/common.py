@@ -12,6 +12,7 @@ import binascii
 import hashlib
 import itertools
 import json
+import logging
 import secrets
 import socket
 import threading
@@ -42,10 +43,11 @@ __all__ = [
     "OAuthServer",
     "RequestLog",
     "RequestRecord",
-    "occurrences",
     "oauth_routes",
+    "occurrences",
     "page",
     "parse_rfc3339",
+    "pkce_challenge",
     "serve",
 ]
 
@@ -88,6 +90,17 @@ class Faults:
     def __init__(self) -> None:
         self._items: list[Fault] = []
         self._lock = threading.Lock()
+        self._releases = 0
+
+    def release(self) -> None:
+        """End the delays under way now: those requests are answered at once."""
+        self._releases += 1
+
+    async def wait(self, delay: float) -> None:
+        releases, deadline = self._releases, time.monotonic() + delay
+        # Polling, not an anyio.Event: release() is called from the test's thread.
+        while self._releases == releases and (left := deadline - time.monotonic()) > 0:  # noqa: ASYNC110
+            await anyio.sleep(min(left, 0.05))
 
     def add(
         self,
@@ -106,7 +119,7 @@ class Faults:
             raise ValueError("a fault needs a status, a delay or drop=True")
         fault = Fault(
             path_prefix=path_prefix,
-            method=method,
+            method=method.upper() if method else None,
             status=status,
             headers=dict(headers or {}),
             body=body,
@@ -179,9 +192,7 @@ class RequestLog:
 
     def find(self, method: str | None = None, path_prefix: str = "/") -> list[RequestRecord]:
         return [
-            r
-            for r in self.records
-            if r.path.startswith(path_prefix) and method in (None, r.method)
+            r for r in self.records if r.path.startswith(path_prefix) and method in (None, r.method)
         ]
 
     def clear(self) -> None:
@@ -251,7 +262,7 @@ class FakeApp(Starlette):
         try:
             fault = record.fault = self.faults.take(record.method, record.path)
             if fault is not None and fault.delay:
-                await anyio.sleep(fault.delay)
+                await self.faults.wait(fault.delay)
             if fault is not None and fault.drop:
                 raise ConnectionDropped
             if fault is not None and fault.status is not None:
@@ -315,6 +326,14 @@ class OAuthServer:
         life = self.access_token_lifetime if lifetime is None else lifetime
         self.access_tokens[token] = time.time() + life
         return token
+
+    def issue_code(
+        self, redirect_uri: str, challenge: str | None = None, method: str = "S256"
+    ) -> str:
+        """An authorization code as the consent screen would give, bound to a PKCE challenge."""
+        code = "4/c-" + secrets.token_urlsafe(24)
+        self.codes[code] = _Grant(self.client_id, redirect_uri, self.scope, challenge, method)
+        return code
 
     def expire_access_tokens(self) -> None:
         self.access_tokens = dict.fromkeys(self.access_tokens, 0.0)
@@ -474,6 +493,11 @@ def occurrences(
     return found
 
 
+class _Quiet(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "should return None" not in record.getMessage()
+
+
 class _SocketApp:
     """Closes the socket without a word when the app raises :class:`ConnectionDropped`."""
 
@@ -497,7 +521,7 @@ def serve(app: ASGIApp) -> Iterator[str]:
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     config = uvicorn.Config(
-        _SocketApp(app),  # type: ignore[arg-type]  # returns a value on purpose, see above
+        _SocketApp(app),
         http="h11",
         ws="none",
         lifespan="off",
@@ -506,17 +530,22 @@ def serve(app: ASGIApp) -> Iterator[str]:
         timeout_graceful_shutdown=1,
     )
     server = uvicorn.Server(config)
+    quiet = _Quiet()
+    logging.getLogger("uvicorn.error").addFilter(quiet)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            sock.close()
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.01)
     try:
+        deadline = time.monotonic() + 10
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the test server did not start")
+            time.sleep(0.01)
         yield f"http://127.0.0.1:{port}"
     finally:
-        server.should_exit = server.force_exit = True
+        faults = getattr(app, "faults", None)
+        if isinstance(faults, Faults):
+            faults.release()
+        server.should_exit = True
         thread.join(10)
         sock.close()
+        logging.getLogger("uvicorn.error").removeFilter(quiet)

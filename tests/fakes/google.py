@@ -26,17 +26,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .common import (
-    FakeApp,
-    Fault,
-    Faults,
-    OAuthServer,
-    RequestLog,
-    oauth_routes,
-    occurrences,
-    page,
-    parse_rfc3339,
-)
+from . import common
+from .common import FakeApp, Fault, Faults, OAuthServer, RequestLog, occurrences
 
 __all__ = ["DISCOVERY", "GoogleError", "GoogleState", "SendUpdates", "check_event", "google_app"]
 
@@ -56,7 +47,14 @@ ENUMS: dict[str, tuple[str, ...]] = {
     "visibility": ("default", "public", "private", "confidential"),
     "colorId": tuple(str(n) for n in range(1, 12)),
     "status": ("confirmed", "tentative", "cancelled"),
-    "eventType": ("default", "birthday", "focusTime", "fromGmail", "outOfOffice", "workingLocation"),
+    "eventType": (
+        "default",
+        "birthday",
+        "focusTime",
+        "fromGmail",
+        "outOfOffice",
+        "workingLocation",
+    ),
     "attendees.responseStatus": ("needsAction", "declined", "tentative", "accepted"),
     "reminders.overrides.method": ("email", "popup"),
     "conferenceData.createRequest.conferenceSolutionKey.type": (
@@ -92,14 +90,8 @@ class GoogleError(Exception):
 def error_body(code: int, message: str, reason: str) -> dict[str, Any]:
     domain = "usageLimits" if reason in _USAGE_LIMITS else "global"
     detail = {"domain": domain, "reason": reason, "message": message}
-    return {
-        "error": {
-            "code": code,
-            "message": message,
-            "errors": [detail],
-            "status": _STATUS.get(code, "UNKNOWN"),
-        }
-    }
+    status = _STATUS.get(code, "UNKNOWN")
+    return {"error": {"code": code, "message": message, "errors": [detail], "status": status}}
 
 
 def _fault_body(fault: Fault) -> dict[str, Any]:
@@ -140,7 +132,9 @@ def _walk(value: Any, schema: dict[str, Any], where: str, path: str) -> Any:
         return [_walk(item, items, f"{where}[{i}]", path) for i, item in enumerate(value)]
     if not _scalar_ok(value, kind, schema.get("format")):
         shown = json.dumps(value)[:40]
-        raise GoogleError(400, f"Invalid value at '{where}' ({_TYPE_NAMES.get(kind, kind)}), {shown}")
+        raise GoogleError(
+            400, f"Invalid value at '{where}' ({_TYPE_NAMES.get(kind, kind)}), {shown}"
+        )
     if path in ENUMS and value not in ENUMS[path]:
         raise GoogleError(400, f"Invalid value for {path.rsplit('.', 1)[-1]}: {value}")
     return value
@@ -149,8 +143,8 @@ def _walk(value: Any, schema: dict[str, Any], where: str, path: str) -> Any:
 def _scalar_ok(value: Any, kind: str, fmt: str | None) -> bool:
     if kind == "boolean":
         return isinstance(value, bool)
-    if kind in ("integer", "number"):
-        return isinstance(value, int | float) and not isinstance(value, bool)
+    if kind == "integer":
+        return isinstance(value, int) and not isinstance(value, bool)
     if kind != "string" or not isinstance(value, str):
         return False
     try:
@@ -215,7 +209,8 @@ class GoogleState:
     def add_calendar(
         self, calendar_id: str, summary: str, time_zone: str = "UTC", *, primary: bool = False
     ) -> dict[str, Any]:
-        entry = {"id": calendar_id, "summary": summary, "timeZone": time_zone, "etag": self.etag()}
+        entry: dict[str, Any] = {"id": calendar_id, "summary": summary, "timeZone": time_zone}
+        entry["etag"] = self.etag()
         if primary:
             entry["primary"] = True
         self.calendars[calendar_id] = entry
@@ -229,7 +224,9 @@ class GoogleState:
             raise GoogleError(404, "Not Found", "notFound")
         return self.calendars[calendar_id]
 
-    def stored(self, calendar_id: str = "primary", *, deleted: bool = False) -> list[dict]:
+    def stored(
+        self, calendar_id: str = "primary", *, deleted: bool = False
+    ) -> list[dict[str, Any]]:
         """The events of a calendar as stored (recurring ones unexpanded)."""
         events = self.events[self.calendar(calendar_id)["id"]].values()
         return [e for e in events if deleted or e.get("status") != "cancelled"]
@@ -248,7 +245,9 @@ def _zone(event: dict[str, Any], calendar: dict[str, Any]) -> ZoneInfo:
 
 def _moment(value: dict[str, Any], calendar: dict[str, Any]) -> datetime:
     if "date" in value:
-        return datetime.combine(date.fromisoformat(value["date"]), time(), ZoneInfo(calendar["timeZone"]))
+        return datetime.combine(
+            date.fromisoformat(value["date"]), time(), ZoneInfo(calendar["timeZone"])
+        )
     return datetime.fromisoformat(value["dateTime"])
 
 
@@ -268,7 +267,9 @@ def _check_times(event: dict[str, Any], calendar: dict[str, Any]) -> None:
     for which in ("start", "end"):
         value = event.get(which)
         if not value or ("date" in value) == ("dateTime" in value):
-            raise GoogleError(400, f"Missing {which} time." if not value else f"Invalid {which} time.")
+            raise GoogleError(
+                400, f"Missing {which} time." if not value else f"Invalid {which} time."
+            )
         zone = None
         if value.get("timeZone"):
             try:
@@ -313,7 +314,7 @@ def _rule(event: dict[str, Any], calendar: dict[str, Any]) -> rruleset:
     try:
         for line in event["recurrence"]:
             head, _, value = line.partition(":")
-            name, *params = head.upper().split(";")
+            name = head.split(";")[0].upper()
             if name in ("RRULE", "EXRULE"):
                 rule = rrulestr(_UNTIL.sub(until, value), dtstart=start)
                 (rules.rrule if name == "RRULE" else rules.exrule)(rule)  # type: ignore[arg-type]
@@ -368,26 +369,28 @@ def _find(state: GoogleState, calendar: dict[str, Any], event_id: str) -> dict[s
     master = events.get(master_id)
     if master and master.get("recurrence") and stamp[:8].isdigit():
         day = datetime.strptime(stamp[:8], "%Y%m%d").replace(tzinfo=UTC)
-        window = _instances(state, calendar, master, day - timedelta(days=2), day + timedelta(days=2))
+        window = _instances(
+            state, calendar, master, day - timedelta(days=2), day + timedelta(days=2)
+        )
         for instance in window:
             if instance["id"] == event_id:
                 return instance
     raise GoogleError(404, "Not Found", "notFound")
 
 
-def _finish(state: GoogleState, event: dict[str, Any], calendar: dict[str, Any], query: dict) -> None:
+def _finish(state: GoogleState, event: dict[str, Any], calendar: dict[str, Any]) -> None:
     """Check an event about to be stored and fill what the server owns."""
     _check_times(event, calendar)
     conference = event.get("conferenceData") or {}
     request = conference.get("createRequest")
-    if query.get("conferenceDataVersion") != "1":
-        event.pop("conferenceData", None)
-    elif request and "entryPoints" not in conference:
+    if request and "entryPoints" not in conference:
         if request.get("conferenceSolutionKey", {}).get("type") != "hangoutsMeet":
             raise GoogleError(400, "Invalid conference type value.")
         if not request.get("requestId"):
             raise GoogleError(400, "Missing conference request id.", "required")
-        code = "-".join("".join(secrets.choice(string.ascii_lowercase) for _ in range(n)) for n in (3, 4, 3))
+        code = "-".join(
+            "".join(secrets.choice(string.ascii_lowercase) for _ in range(n)) for n in (3, 4, 3)
+        )
         uri = f"https://meet.google.com/{code}"
         event["conferenceData"] = {
             "createRequest": {**request, "status": {"statusCode": "success"}},
@@ -424,14 +427,14 @@ def _render(event: dict[str, Any], zone_name: str | None) -> dict[str, Any]:
 
 def _window(query: dict[str, str], name: str) -> datetime | None:
     try:
-        return parse_rfc3339(query[name]) if name in query else None
+        return common.parse_rfc3339(query[name]) if name in query else None
     except ValueError as exc:
         raise GoogleError(400, "Bad Request", "badRequest") from exc
 
 
 def _paged(query: dict[str, str], items: list[Any], default: int) -> tuple[list[Any], str | None]:
     try:
-        return page(items, query.get("pageToken"), int(query.get("maxResults", default)))
+        return common.page(items, query.get("pageToken"), int(query.get("maxResults", default)))
     except ValueError as exc:
         raise GoogleError(400, "Invalid page token value.", "invalid") from exc
 
@@ -440,11 +443,14 @@ def google_app(state: GoogleState) -> FakeApp:
     """The Google Calendar test server for ``state``: ``/token``, ``/o/oauth2/v2/auth`` and
     ``/calendar/v3/...``."""
 
-    async def body_of(request: Request) -> Any:
+    async def body_of(request: Request, query: dict[str, str]) -> dict[str, Any]:
         try:
-            return check_event(json.loads(await request.body() or b"null"))
+            body = check_event(json.loads(await request.body() or b"null"))
         except json.JSONDecodeError as exc:
             raise GoogleError(400, "Parse Error", "parseError") from exc
+        if query.get("conferenceDataVersion") != "1":
+            body.pop("conferenceData", None)  # version 0 ignores conference data in the body
+        return {k: v for k, v in body.items() if k not in _SERVER_FIELDS}
 
     def begin(request: Request, method_id: str) -> tuple[dict[str, str], dict[str, Any]]:
         if not state.oauth.valid(request.headers.get("authorization")):
@@ -457,7 +463,9 @@ def google_app(state: GoogleState) -> FakeApp:
         note = SendUpdates(request.method, calendar_id, event_id, query.get("sendUpdates"))
         state.send_updates.append(note)
 
-    def listing(kind: str, calendar: dict[str, Any], items: list, token: str | None) -> Response:
+    def listing(
+        kind: str, calendar: dict[str, Any], items: list[Any], token: str | None
+    ) -> Response:
         answer = {"kind": kind, "etag": state.etag(), "items": items}
         if calendar:
             answer |= {"summary": calendar["summary"], "timeZone": calendar["timeZone"]}
@@ -465,7 +473,7 @@ def google_app(state: GoogleState) -> FakeApp:
         answer |= {"nextPageToken": token} if token else {"nextSyncToken": secrets.token_hex(8)}
         return JSONResponse(answer)
 
-    def entry(calendar: dict[str, Any], kind: str = "calendar#calendarListEntry") -> dict:
+    def entry(calendar: dict[str, Any], kind: str = "calendar#calendarListEntry") -> dict[str, Any]:
         shown = {"kind": kind, **calendar}
         shown["conferenceProperties"] = {"allowedConferenceSolutionTypes": ["hangoutsMeet"]}
         if kind.endswith("Entry"):
@@ -490,15 +498,17 @@ def google_app(state: GoogleState) -> FakeApp:
 
     async def insert(request: Request) -> Response:
         query, calendar = begin(request, "calendar.events.insert")
-        body = await body_of(request)
-        event_id = body.get("id") or uuid.uuid4().hex
+        raw = json.loads(await request.body() or b"null")
+        body = await body_of(request, query)
+        event_id = (raw.get("id") if isinstance(raw, dict) else None) or uuid.uuid4().hex
         if not _EVENT_ID.fullmatch(event_id):
             raise GoogleError(400, "Invalid resource id value.")
         if event_id in state.events[calendar["id"]]:
             raise GoogleError(409, "The requested identifier already exists.", "duplicate")
-        event = _merge({}, {k: v for k, v in body.items() if k not in _SERVER_FIELDS})
-        event |= {"id": event_id} | ({"iCalUID": body["iCalUID"]} if body.get("iCalUID") else {})
-        _finish(state, event, calendar, query)
+        event = _merge({"id": event_id}, body)
+        if isinstance(raw.get("iCalUID"), str):
+            event["iCalUID"] = raw["iCalUID"]
+        _finish(state, event, calendar)
         state.events[calendar["id"]][event_id] = event
         state.inserts += 1
         noted(request, query, calendar["id"], event_id)
@@ -514,15 +524,20 @@ def google_app(state: GoogleState) -> FakeApp:
         method_id = "calendar.events.update" if replace else "calendar.events.patch"
         query, calendar = begin(request, method_id)
         old = _find(state, calendar, request.path_params["eventId"])
-        body = {k: v for k, v in (await body_of(request)).items() if k not in _SERVER_FIELDS}
-        kept = {k: old[k] for k in ("id", "created", "iCalUID", "recurringEventId") if k in old}
-        if "conferenceData" not in body and "conferenceData" in old:
-            kept |= {"conferenceData": old["conferenceData"], "hangoutLink": old["hangoutLink"]}
+        body = await body_of(request, query)
+        owned: tuple[str, ...] = (
+            "id",
+            "created",
+            "iCalUID",
+            "recurringEventId",
+            "originalStartTime",
+        )
+        if query.get("conferenceDataVersion") != "1":
+            owned += ("conferenceData", "hangoutLink")
+        kept = {k: copy.deepcopy(old[k]) for k in owned if k in old}
         event = _merge(kept, body) if replace else _merge(copy.deepcopy(old), body)
-        if old.get("originalStartTime"):
-            event["originalStartTime"] = old["originalStartTime"]
         event["sequence"] = old.get("sequence", 0) + 1
-        _finish(state, event, calendar, query | {"conferenceDataVersion": "1"} if kept else query)
+        _finish(state, event, calendar)
         if "recurringEventId" in event:
             state.overrides[calendar["id"]][event["id"]] = event
         else:
@@ -567,7 +582,7 @@ def google_app(state: GoogleState) -> FakeApp:
             for e in found
             if (query.get("showDeleted") == "true" or e.get("status") != "cancelled")
             and query.get("iCalUID", e["iCalUID"]) == e["iCalUID"]
-            and (updated_min is None or parse_rfc3339(e["updated"]) >= updated_min)
+            and (updated_min is None or common.parse_rfc3339(e["updated"]) >= updated_min)
         ]
         if query.get("orderBy") == "startTime":
             found.sort(key=lambda e: _moment(e["start"], calendar))
@@ -596,7 +611,7 @@ def google_app(state: GoogleState) -> FakeApp:
 
     events = "/calendar/v3/calendars/{calendarId}/events"
     routes = [
-        *oauth_routes(state.oauth, "/o/oauth2/v2/auth", "/token"),
+        *common.oauth_routes(state.oauth, "/o/oauth2/v2/auth", "/token"),
         Route("/calendar/v3/users/me/calendarList", calendar_list, methods=["GET"]),
         Route("/calendar/v3/users/me/calendarList/{calendarId}", calendar_list_entry),
         Route("/calendar/v3/calendars/{calendarId}", calendar_get, methods=["GET"]),
