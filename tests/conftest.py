@@ -53,6 +53,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 
 @dataclass
 class Tenant:
+    id: str
     key: str
     account_id: str
     calendar_id: str
@@ -110,16 +111,15 @@ async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
 async def api(runtime: Runtime, settings: Settings) -> AsyncIterator[Api]:
     first = await bootstrap(runtime)
     assert first is not None
-    a = Tenant(first.api_key, first.account_id, first.calendar_id)
-    async with runtime.db.write() as conn:
-        tenant_b = await keys.create_tenant(conn, "b")
-        _, key_b = await keys.create_key(conn, tenant_b, "b")
+    a = Tenant(first.tenant_id, first.api_key, first.account_id, first.calendar_id)
+    tenant_b = await runtime.db.write(lambda c: keys.create_tenant(c, "b"))
+    _, key_b = await runtime.db.write(lambda c: keys.create_key(c, tenant_b, "b"))
     account_b = await runtime.accounts.create_local(tenant_b, "B calendar")
     cal_b = (await runtime.events.list_calendars(tenant_b, account_b.id))[0].id
     app = create_app(settings, runtime)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://calgate.test") as client:
-        yield Api(client, runtime, a, Tenant(key_b, account_b.id, cal_b))
+        yield Api(client, runtime, a, Tenant(tenant_b, key_b, account_b.id, cal_b))
 
 
 SEED_BODY: dict[str, Any] = {
@@ -128,7 +128,11 @@ SEED_BODY: dict[str, Any] = {
     "location": "Room 4",
     "transparency": "opaque",
     "visibility": "private",
-    "conference": {"provider": "zoom", "url": "https://zoom.example.org/j/123", "conference_id": "123"},
+    "conference": {
+        "provider": "zoom",
+        "url": "https://zoom.example.org/j/123",
+        "conference_id": "123",
+    },
     "is_attendees_list_hidden": True,
     "attendees": [
         {"email": "ada@example.org", "display_name": "Ada"},

@@ -34,7 +34,9 @@ class Served:
 
 
 @contextmanager
-def serve(data_dir: Path, env: dict[str, str] | None = None, port: int | None = None) -> Iterator[Served]:
+def serve(
+    data_dir: Path, env: dict[str, str] | None = None, port: int | None = None
+) -> Iterator[Served]:
     port = port or free_port()
     full_env = {**os.environ, "CALGATE_DATA_DIR": str(data_dir), **(env or {})}
     cmd = [sys.executable, "-m", "calgate", "serve", "--host", "127.0.0.1", "--port", str(port)]

@@ -24,7 +24,11 @@ async def test_list_and_get_accounts(api: Api) -> None:
 
 
 async def test_create_local_account_and_use_it(api: Api) -> None:
-    r = await api.call("POST", "/api/v1/accounts", json={"provider": "LOCAL", "name": "Team", "timezone": "Europe/Paris"})
+    r = await api.call(
+        "POST",
+        "/api/v1/accounts",
+        json={"provider": "LOCAL", "name": "Team", "timezone": "Europe/Paris"},
+    )
     assert r.status_code == 201
     assert r.json()["object"] == "AccountCreated"
     account_id = r.json()["account_id"]
@@ -64,7 +68,11 @@ async def test_calendars_list_get_create_delete(api: Api) -> None:
     [default] = page["data"]
     assert default["object"] == "Calendar"
     assert default["access_role"] == "owner"
-    r = await api.call("POST", "/api/v1/calendars", json={"name": "Side", "timezone": "Asia/Kolkata", "color": "#ff0000"})
+    r = await api.call(
+        "POST",
+        "/api/v1/calendars",
+        json={"name": "Side", "timezone": "Asia/Kolkata", "color": "#ff0000"},
+    )
     assert r.status_code == 201
     cal_id = r.json()["calendar_id"]
     r = await api.call("GET", f"/api/v1/calendars/{cal_id}")
@@ -72,7 +80,9 @@ async def test_calendars_list_get_create_delete(api: Api) -> None:
     assert r.json()["background_color"] == "#FF0000"
     r = await api.call("GET", "/api/v1/calendars", params={"limit": "1"})
     assert len(r.json()["data"]) == 1
-    r2 = await api.call("GET", "/api/v1/calendars", params={"limit": "1", "cursor": r.json()["next_cursor"]})
+    r2 = await api.call(
+        "GET", "/api/v1/calendars", params={"limit": "1", "cursor": r.json()["next_cursor"]}
+    )
     assert [c["id"] for c in r2.json()["data"]] == [cal_id]
     r = await api.call("DELETE", f"/api/v1/calendars/{cal_id}")
     assert r.json() == {"object": "CalendarDeleted"}

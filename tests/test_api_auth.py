@@ -25,7 +25,9 @@ async def test_missing_key(api: Api) -> None:
 
 async def test_wrong_key(api: Api) -> None:
     r = await api.client.get(
-        "/api/v1/calendars", params={"account_id": api.a.account_id}, headers={"X-API-KEY": "cg_nope"}
+        "/api/v1/calendars",
+        params={"account_id": api.a.account_id},
+        headers={"X-API-KEY": "cg_nope"},
     )
     assert r.status_code == 401
     assert r.json()["type"] == "errors/invalid_credentials"
@@ -34,10 +36,9 @@ async def test_wrong_key(api: Api) -> None:
 async def test_revoked_key(api: Api) -> None:
     from calgate.store import keys
 
-    async with api.runtime.db.write() as conn:
-        info = await keys.authenticate(conn, api.b.key)
-        assert info is not None
-        assert await keys.revoke_key(conn, info.id)
+    info = await api.runtime.db.read(lambda c: keys.authenticate(c, api.b.key))
+    assert info is not None
+    assert await api.runtime.db.write(lambda c: keys.revoke_key(c, info.id))
     r = await api.call("GET", "/api/v1/calendars", tenant=api.b)
     assert r.status_code == 401
     assert r.json()["type"] == "errors/invalid_credentials"
@@ -79,18 +80,14 @@ async def test_other_tenant_sees_nothing_and_changes_nothing(api: Api) -> None:
 
 
 async def test_account_not_ok_answers_its_401(api: Api) -> None:
-    from calgate.store import accounts
-
-    async with api.runtime.db.write() as conn:
-        await accounts.set_status(conn, api.a.account_id, "CREDENTIALS")
+    record = await api.runtime.accounts.record(api.a.id, api.a.account_id)
+    await api.runtime.accounts.set_status(record, "CREDENTIALS")
     r = await api.call("POST", api.events_url(), json=EVENT)
     assert r.status_code == 401
     assert r.json()["type"] == "errors/expired_credentials"
-    async with api.runtime.db.write() as conn:
-        await accounts.set_status(conn, api.a.account_id, "STOPPED")
+    await api.runtime.accounts.set_status(record, "STOPPED")
     r = await api.call("GET", api.events_url())
     assert r.json()["type"] == "errors/disconnected_account"
-    async with api.runtime.db.read() as conn:
-        from calgate.store import events
+    from calgate.store import events
 
-        assert await events.count_events(conn, api.a.calendar_id) == 0
+    assert await api.runtime.db.read(lambda c: events.count_events(c, api.a.calendar_id)) == 0

@@ -13,7 +13,10 @@ pytestmark = pytest.mark.anyio
 
 
 def timed(start: str, end: str, tz: str = "UTC") -> dict[str, Any]:
-    return {"start": {"date_time": start, "time_zone": tz}, "end": {"date_time": end, "time_zone": tz}}
+    return {
+        "start": {"date_time": start, "time_zone": tz},
+        "end": {"date_time": end, "time_zone": tz},
+    }
 
 
 async def test_seed_request_creates_and_reads_back_every_field(api: Api) -> None:
@@ -38,7 +41,9 @@ async def test_seed_request_creates_and_reads_back_every_field(api: Api) -> None
         "conference_id": "123",
     }
     assert event["is_attendees_list_hidden"] is True
-    assert [(a["email"], a["display_name"], a["is_optional"], a["type"]) for a in event["attendees"]] == [
+    assert [
+        (a["email"], a["display_name"], a["is_optional"], a["type"]) for a in event["attendees"]
+    ] == [
         ("ada@example.org", "Ada", False, "required"),
         ("bob@example.org", "", True, "optional"),
     ]
@@ -56,7 +61,9 @@ async def test_seed_request_creates_and_reads_back_every_field(api: Api) -> None
 
 
 async def test_minimal_create_gets_defaults(api: Api) -> None:
-    event_id = await api.create({"title": "x", **timed("2026-03-01T10:00:00Z", "2026-03-01T11:00:00Z")})
+    event_id = await api.create(
+        {"title": "x", **timed("2026-03-01T10:00:00Z", "2026-03-01T11:00:00Z")}
+    )
     event = await api.get(event_id)
     assert event["attendees"] == []
     assert event["recurrence"] == []
@@ -69,14 +76,19 @@ async def test_minimal_create_gets_defaults(api: Api) -> None:
 
 async def test_utc_time_is_returned_in_its_zone(api: Api) -> None:
     event_id = await api.create(
-        {"title": "x", **timed("2025-05-28T10:00:00.000Z", "2025-05-28T11:00:00.000Z", "Europe/Paris")}
+        {
+            "title": "x",
+            **timed("2025-05-28T10:00:00.000Z", "2025-05-28T11:00:00.000Z", "Europe/Paris"),
+        }
     )
     event = await api.get(event_id)
     assert event["start"] == {"date_time": "2025-05-28T12:00:00+02:00", "time_zone": "Europe/Paris"}
 
 
 async def test_all_day_event(api: Api) -> None:
-    event_id = await api.create({"title": "Holiday", "start": {"date": "2026-07-14"}, "end": {"date": "2026-07-15"}})
+    event_id = await api.create(
+        {"title": "Holiday", "start": {"date": "2026-07-14"}, "end": {"date": "2026-07-15"}}
+    )
     event = await api.get(event_id)
     assert event["is_all_day"] is True
     assert event["start"] == {"date": "2026-07-14"}
@@ -90,7 +102,11 @@ async def test_get_unknown_event_is_404(api: Api) -> None:
 
 
 async def test_unknown_calendar_is_404(api: Api) -> None:
-    r = await api.call("POST", api.events_url("missing"), json={"title": "x", **timed("2026-01-01T10:00:00Z", "2026-01-01T11:00:00Z")})
+    r = await api.call(
+        "POST",
+        api.events_url("missing"),
+        json={"title": "x", **timed("2026-01-01T10:00:00Z", "2026-01-01T11:00:00Z")},
+    )
     assert r.status_code == 404
     assert r.json()["type"] == "errors/resource_not_found"
     assert "calendar" in r.json()["detail"]
@@ -112,9 +128,13 @@ async def test_patch_changes_only_given_fields(api: Api) -> None:
 
 
 async def test_patch_end_before_start_is_400_and_changes_nothing(api: Api) -> None:
-    event_id = await api.create({"title": "x", **timed("2026-01-01T10:00:00Z", "2026-01-01T11:00:00Z")})
+    event_id = await api.create(
+        {"title": "x", **timed("2026-01-01T10:00:00Z", "2026-01-01T11:00:00Z")}
+    )
     r = await api.call(
-        "PATCH", f"{api.events_url()}/{event_id}", json={"end": {"date_time": "2026-01-01T09:00:00Z"}}
+        "PATCH",
+        f"{api.events_url()}/{event_id}",
+        json={"end": {"date_time": "2026-01-01T09:00:00Z"}},
     )
     assert r.status_code == 400
     assert r.json()["type"] == "errors/invalid_parameters"
@@ -123,7 +143,9 @@ async def test_patch_end_before_start_is_400_and_changes_nothing(api: Api) -> No
 
 
 async def test_patch_with_stale_if_match_is_409(api: Api) -> None:
-    event_id = await api.create({"title": "x", **timed("2026-01-01T10:00:00Z", "2026-01-01T11:00:00Z")})
+    event_id = await api.create(
+        {"title": "x", **timed("2026-01-01T10:00:00Z", "2026-01-01T11:00:00Z")}
+    )
     url = f"{api.events_url()}/{event_id}"
     ok = await api.call("PATCH", url, json={"title": "a"}, headers={"If-Match": "1"})
     assert ok.status_code == 200
@@ -134,13 +156,17 @@ async def test_patch_with_stale_if_match_is_409(api: Api) -> None:
 
 
 async def test_empty_patch_is_400(api: Api) -> None:
-    event_id = await api.create({"title": "x", **timed("2026-01-01T10:00:00Z", "2026-01-01T11:00:00Z")})
+    event_id = await api.create(
+        {"title": "x", **timed("2026-01-01T10:00:00Z", "2026-01-01T11:00:00Z")}
+    )
     r = await api.call("PATCH", f"{api.events_url()}/{event_id}", json={})
     assert r.status_code == 400
 
 
 async def test_delete(api: Api) -> None:
-    event_id = await api.create({"title": "x", **timed("2026-01-01T10:00:00Z", "2026-01-01T11:00:00Z")})
+    event_id = await api.create(
+        {"title": "x", **timed("2026-01-01T10:00:00Z", "2026-01-01T11:00:00Z")}
+    )
     r = await api.call("DELETE", f"{api.events_url()}/{event_id}")
     assert r.status_code == 200
     assert r.json() == {"object": "CalendarEventDeleted"}
@@ -154,14 +180,35 @@ async def test_list_window_order_and_pagination(api: Api) -> None:
     ids = []
     for day in (5, 1, 3, 2, 4):
         ids.append(
-            (day, await api.create({"title": f"d{day}", **timed(f"2026-02-0{day}T10:00:00Z", f"2026-02-0{day}T11:00:00Z")}))
+            (
+                day,
+                await api.create(
+                    {
+                        "title": f"d{day}",
+                        **timed(f"2026-02-0{day}T10:00:00Z", f"2026-02-0{day}T11:00:00Z"),
+                    }
+                ),
+            )
         )
-    r = await api.call("GET", api.events_url(), params={"start": "2026-02-02T00:00:00Z", "end": "2026-02-05T00:00:00Z", "limit": "2"})
+    r = await api.call(
+        "GET",
+        api.events_url(),
+        params={"start": "2026-02-02T00:00:00Z", "end": "2026-02-05T00:00:00Z", "limit": "2"},
+    )
     assert r.status_code == 200
     page = r.json()
     assert [e["title"] for e in page["data"]] == ["d2", "d3"]
     assert page["next_cursor"]
-    r = await api.call("GET", api.events_url(), params={"start": "2026-02-02T00:00:00Z", "end": "2026-02-05T00:00:00Z", "limit": "2", "cursor": page["next_cursor"]})
+    r = await api.call(
+        "GET",
+        api.events_url(),
+        params={
+            "start": "2026-02-02T00:00:00Z",
+            "end": "2026-02-05T00:00:00Z",
+            "limit": "2",
+            "cursor": page["next_cursor"],
+        },
+    )
     page2 = r.json()
     assert [e["title"] for e in page2["data"]] == ["d4"]
     assert page2["next_cursor"] is None
@@ -169,7 +216,11 @@ async def test_list_window_order_and_pagination(api: Api) -> None:
 
 async def test_window_includes_event_that_overlaps_the_start(api: Api) -> None:
     await api.create({"title": "long", **timed("2026-02-01T22:00:00Z", "2026-02-02T02:00:00Z")})
-    r = await api.call("GET", api.events_url(), params={"start": "2026-02-02T00:00:00Z", "end": "2026-02-03T00:00:00Z"})
+    r = await api.call(
+        "GET",
+        api.events_url(),
+        params={"start": "2026-02-02T00:00:00Z", "end": "2026-02-03T00:00:00Z"},
+    )
     assert [e["title"] for e in r.json()["data"]] == ["long"]
     r = await api.call("GET", api.events_url(), params={"start": "2026-02-02T02:00:00Z"})
     assert r.json()["data"] == []
@@ -190,21 +241,45 @@ async def test_window_includes_event_that_overlaps_the_start(api: Api) -> None:
     ],
 )
 async def test_list_filters(api: Api, params: dict[str, str], expected: list[str]) -> None:
-    await api.create({"title": "Standup", "location": "Room 1", "attendees": [{"email": "ada@example.org"}], **timed("2026-04-01T09:00:00Z", "2026-04-01T09:15:00Z")})
-    await api.create({"title": "Review", "body": "Budget 2026", "attendees": [{"email": "Ada@example.org"}, {"email": "bob@example.org"}], **timed("2026-04-01T10:00:00Z", "2026-04-01T11:00:00Z")})
-    await api.create({"title": "Focus", "transparency": "transparent", **timed("2026-04-01T12:00:00Z", "2026-04-01T13:00:00Z")})
+    await api.create(
+        {
+            "title": "Standup",
+            "location": "Room 1",
+            "attendees": [{"email": "ada@example.org"}],
+            **timed("2026-04-01T09:00:00Z", "2026-04-01T09:15:00Z"),
+        }
+    )
+    await api.create(
+        {
+            "title": "Review",
+            "body": "Budget 2026",
+            "attendees": [{"email": "Ada@example.org"}, {"email": "bob@example.org"}],
+            **timed("2026-04-01T10:00:00Z", "2026-04-01T11:00:00Z"),
+        }
+    )
+    await api.create(
+        {
+            "title": "Focus",
+            "transparency": "transparent",
+            **timed("2026-04-01T12:00:00Z", "2026-04-01T13:00:00Z"),
+        }
+    )
     r = await api.call("GET", api.events_url(), params=params)
     assert r.status_code == 200, r.text
     assert [e["title"] for e in r.json()["data"]] == expected
 
 
 async def test_list_by_ical_uid_and_updated_after(api: Api) -> None:
-    first = await api.create({"title": "a", **timed("2026-04-01T09:00:00Z", "2026-04-01T10:00:00Z")})
+    first = await api.create(
+        {"title": "a", **timed("2026-04-01T09:00:00Z", "2026-04-01T10:00:00Z")}
+    )
     uid = (await api.get(first))["ical_uid"]
     r = await api.call("GET", api.events_url(), params={"ical_uid": uid})
     assert [e["id"] for e in r.json()["data"]] == [first]
     stamp = (await api.get(first))["updated_at"]
-    second = await api.create({"title": "b", **timed("2026-04-02T09:00:00Z", "2026-04-02T10:00:00Z")})
+    second = await api.create(
+        {"title": "b", **timed("2026-04-02T09:00:00Z", "2026-04-02T10:00:00Z")}
+    )
     r = await api.call("GET", api.events_url(), params={"updated_after": stamp})
     assert [e["id"] for e in r.json()["data"]] == [second]
 

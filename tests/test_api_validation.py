@@ -41,26 +41,72 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
     ("attendees not list", with_(attendees={"email": "a@b.c"}), "attendees"),
     ("bad email", with_(attendees=[{"email": "not-an-email"}]), "attendees[0].email"),
     ("email with CRLF", with_(attendees=[{"email": "a@b.c\r\nBCC: x@y.z"}]), "attendees[0].email"),
-    ("attendee unknown field", with_(attendees=[{"email": "a@b.c", "role": "x"}]), "attendees[0].role"),
-    ("duplicate attendee", with_(attendees=[{"email": "a@b.c"}, {"email": "A@b.c"}]), "attendees[1].email"),
-    ("too many attendees", with_(attendees=[{"email": f"p{i}@example.org"} for i in range(501)]), "attendees"),
+    (
+        "attendee unknown field",
+        with_(attendees=[{"email": "a@b.c", "role": "x"}]),
+        "attendees[0].role",
+    ),
+    (
+        "duplicate attendee",
+        with_(attendees=[{"email": "a@b.c"}, {"email": "A@b.c"}]),
+        "attendees[1].email",
+    ),
+    (
+        "too many attendees",
+        with_(attendees=[{"email": f"p{i}@example.org"} for i in range(501)]),
+        "attendees",
+    ),
     ("bad colour", with_(color="blue"), "color"),
     ("short colour", with_(color="#FFF"), "color"),
     ("bad conference provider", with_(conference={"provider": "skype"}), "conference.provider"),
-    ("conference url not http", with_(conference={"provider": "zoom", "url": "javascript:alert(1)"}), "conference.url"),
+    (
+        "conference url not http",
+        with_(conference={"provider": "zoom", "url": "javascript:alert(1)"}),
+        "conference.url",
+    ),
     ("recurrence not list", with_(recurrence="RRULE:FREQ=DAILY"), "recurrence"),
-    ("end before start", with_(end={"date_time": "2026-01-20T09:00:00", "time_zone": "Europe/Paris"}), "end: must be after start"),
+    (
+        "end before start",
+        with_(end={"date_time": "2026-01-20T09:00:00", "time_zone": "Europe/Paris"}),
+        "end: must be after start",
+    ),
     ("end equals start", with_(end=BASE["start"]), "end: must be after start"),
     ("mixed kinds", with_(end={"date": "2026-01-21"}), "must both be all-day"),
-    ("all-day end not exclusive", with_(start={"date": "2026-01-20"}, end={"date": "2026-01-20"}), "exclusive"),
-    ("unknown zone", with_(start={"date_time": "2026-01-20T10:00:00", "time_zone": "Mars/Olympus"}), "start.time_zone"),
+    (
+        "all-day end not exclusive",
+        with_(start={"date": "2026-01-20"}, end={"date": "2026-01-20"}),
+        "exclusive",
+    ),
+    (
+        "unknown zone",
+        with_(start={"date_time": "2026-01-20T10:00:00", "time_zone": "Mars/Olympus"}),
+        "start.time_zone",
+    ),
     ("bad date_time", with_(start={"date_time": "20 Jan 2026"}), "start.date_time"),
     ("bad date", with_(start={"date": "2026-13-01"}, end={"date": "2026-13-02"}), "start.date"),
-    ("both date and date_time", with_(start={"date": "2026-01-20", "date_time": "2026-01-20T10:00:00"}), "start"),
+    (
+        "both date and date_time",
+        with_(start={"date": "2026-01-20", "date_time": "2026-01-20T10:00:00"}),
+        "start",
+    ),
     ("neither", with_(start={"time_zone": "UTC"}), "start"),
     ("time unknown field", with_(start={"dateTime": "2026-01-20T10:00:00"}), "start.dateTime"),
-    ("dst gap", with_(start={"date_time": "2026-03-29T02:30:00", "time_zone": "Europe/Paris"}, end={"date_time": "2026-03-29T04:00:00", "time_zone": "Europe/Paris"}), "does not exist"),
-    ("dst overlap", with_(start={"date_time": "2026-10-25T02:30:00", "time_zone": "Europe/Paris"}, end={"date_time": "2026-10-25T04:00:00", "time_zone": "Europe/Paris"}), "ambiguous"),
+    (
+        "dst gap",
+        with_(
+            start={"date_time": "2026-03-29T02:30:00", "time_zone": "Europe/Paris"},
+            end={"date_time": "2026-03-29T04:00:00", "time_zone": "Europe/Paris"},
+        ),
+        "does not exist",
+    ),
+    (
+        "dst overlap",
+        with_(
+            start={"date_time": "2026-10-25T02:30:00", "time_zone": "Europe/Paris"},
+            end={"date_time": "2026-10-25T04:00:00", "time_zone": "Europe/Paris"},
+        ),
+        "ambiguous",
+    ),
 ]
 
 
@@ -117,7 +163,10 @@ async def test_is_optional_synonym(api: Api) -> None:
 
 async def test_malformed_json(api: Api) -> None:
     r = await api.call(
-        "POST", api.events_url(), content=b'{"title": ', headers={"content-type": "application/json"}
+        "POST",
+        api.events_url(),
+        content=b'{"title": ',
+        headers={"content-type": "application/json"},
     )
     assert r.status_code == 400
     assert r.json()["type"] == "errors/malformed_request"

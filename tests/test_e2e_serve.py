@@ -34,12 +34,17 @@ def test_first_start_seed_request_and_restart(tmp_path: Path) -> None:
         assert r.json() == {"object": "CalendarEventCreated", "event_id": event_id}
     with serve(tmp_path) as again:
         assert "API key" not in again.text()
-        r = httpx.get(f"{again.base_url}{path}/{event_id}", params={"account_id": account_id}, headers=headers)
+        r = httpx.get(
+            f"{again.base_url}{path}/{event_id}", params={"account_id": account_id}, headers=headers
+        )
         assert r.status_code == 200
         event = r.json()
         assert event["title"] == SEED["title"]
         assert event["attendees"][0]["email"] == SEED["attendees"][0]["email"]
-        assert event["start"] == {"date_time": "2026-01-20T14:30:00+01:00", "time_zone": "Europe/Paris"}
+        assert event["start"] == {
+            "date_time": "2026-01-20T14:30:00+01:00",
+            "time_zone": "Europe/Paris",
+        }
 
 
 def test_api_key_from_environment_and_cli_management(tmp_path: Path) -> None:
@@ -56,14 +61,20 @@ def test_api_key_from_environment_and_cli_management(tmp_path: Path) -> None:
     cli = [sys.executable, "-m", "calgate", "--data-dir", str(tmp_path)]
     listed = subprocess.run([*cli, "keys", "list"], capture_output=True, text=True, check=True)
     key_id = listed.stdout.splitlines()[1].split()[0]
-    created = subprocess.run([*cli, "keys", "create", "--name", "ci"], capture_output=True, text=True, check=True)
+    created = subprocess.run(
+        [*cli, "keys", "create", "--name", "ci"], capture_output=True, text=True, check=True
+    )
     new_key = created.stdout.strip().splitlines()[-1].split()[-1]
     subprocess.run([*cli, "keys", "revoke", key_id], check=True, capture_output=True)
-    accounts = subprocess.run([*cli, "accounts", "list"], capture_output=True, text=True, check=True)
+    accounts = subprocess.run(
+        [*cli, "accounts", "list"], capture_output=True, text=True, check=True
+    )
     assert account_id in accounts.stdout
     made = subprocess.run(
         [*cli, "calendars", "create", account_id, "Side", "--timezone", "Asia/Kolkata"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     calendar_id = made.stdout.split()[-1]
     with serve(tmp_path, env) as served:

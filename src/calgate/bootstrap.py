@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy.engine import Connection
+
 from calgate.runtime import Runtime
 from calgate.store import accounts as account_store
 from calgate.store import keys
@@ -13,23 +15,25 @@ from calgate.store import keys
 class FirstStart:
     api_key: str
     key_from_settings: bool
+    tenant_id: str
     account_id: str
     calendar_id: str
 
 
 async def bootstrap(runtime: Runtime) -> FirstStart | None:
     """Create the first key and account on an empty database; None when already set up."""
-    async with runtime.db.write() as conn:
-        if await keys.count_keys(conn):
+    given = runtime.settings.api_key.get_secret_value() if runtime.settings.api_key else None
+
+    def op(conn: Connection) -> FirstStart | None:
+        if keys.count_keys(conn):
             return None
-        tenant_id = await keys.create_tenant(conn, "default")
-        given = runtime.settings.api_key.get_secret_value() if runtime.settings.api_key else None
-        _, raw = await keys.create_key(conn, tenant_id, "first key", given)
-        account = await account_store.create_account(conn, tenant_id, "LOCAL", "My calendar")
-        calendar = await account_store.create_calendar(
-            conn, account.id, "My calendar", is_default=True
-        )
-    return FirstStart(raw, given is not None, account.id, calendar.id)
+        tenant_id = keys.create_tenant(conn, "default")
+        _, raw = keys.create_key(conn, tenant_id, "first key", given)
+        account = account_store.create_account(conn, tenant_id, "LOCAL", "My calendar")
+        calendar = account_store.create_calendar(conn, account.id, "My calendar", is_default=True)
+        return FirstStart(raw, given is not None, tenant_id, account.id, calendar.id)
+
+    return await runtime.db.write(op)
 
 
 def first_request(base_url: str, start: FirstStart) -> str:
@@ -42,7 +46,7 @@ def first_request(base_url: str, start: FirstStart) -> str:
         f"     --header 'X-API-KEY: {key}' \\\n"
         f"     --header 'accept: application/json' \\\n"
         f"     --header 'content-type: application/json' \\\n"
-        f"     --data '{{\"title\":\"First event\",\"start\":{{\"date_time\":\"2026-01-20T14:30:00\","
-        f"\"time_zone\":\"Europe/Paris\"}},\"end\":{{\"date_time\":\"2026-01-20T15:30:00\","
-        f"\"time_zone\":\"Europe/Paris\"}}}}'"
+        f'     --data \'{{"title":"First event","start":{{"date_time":"2026-01-20T14:30:00",'
+        f'"time_zone":"Europe/Paris"}},"end":{{"date_time":"2026-01-20T15:30:00",'
+        f'"time_zone":"Europe/Paris"}}}}\''
     )

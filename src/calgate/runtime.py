@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from calgate.cache import TTLCache
 from calgate.providers.registry import Providers
 from calgate.services.accounts import AccountService
 from calgate.services.events import EventService
@@ -18,6 +19,7 @@ class Runtime:
     providers: Providers
     accounts: AccountService
     events: EventService
+    keys: TTLCache[str, str] = field(default_factory=lambda: TTLCache(0.0))
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
@@ -27,8 +29,15 @@ class Runtime:
             pool_size=settings.db_pool_size,
         )
         providers = Providers(settings, db)
-        accounts = AccountService(db)
-        return cls(settings, db, providers, accounts, EventService(accounts, providers))
+        accounts = AccountService(db, settings.cache_seconds)
+        return cls(
+            settings,
+            db,
+            providers,
+            accounts,
+            EventService(accounts, providers),
+            TTLCache(settings.cache_seconds),
+        )
 
     async def start(self) -> None:
         await self.db.migrate()

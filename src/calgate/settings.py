@@ -24,7 +24,9 @@ class Settings(BaseSettings):
 
     host: str = Field("127.0.0.1", description="Address `calgate serve` listens on.")
     port: int = Field(13111, description="Port `calgate serve` listens on (Unipile's default).")
-    data_dir: Path = Field(Path("calgate-data"), description="Directory for the SQLite database and key files.")
+    data_dir: Path = Field(
+        Path("calgate-data"), description="Directory for the SQLite database and key files."
+    )
     database_url: str | None = Field(
         None,
         description="SQLAlchemy URL; default `sqlite+aiosqlite:///<data_dir>/calgate.db`. "
@@ -34,12 +36,20 @@ class Settings(BaseSettings):
         None, description="API key to create on the first start instead of a random one."
     )
     public_url: str | None = Field(
-        None, description="Base URL clients use to reach calgate (for printed examples and feed URLs)."
+        None,
+        description="Base URL clients use to reach calgate (for printed examples and feed URLs).",
     )
     max_body_bytes: int = Field(1_000_000, description="Largest request body accepted (400 above).")
     log_level: str = Field("info", description="Log level: debug, info, warning, error.")
     sqlite_synchronous: str = Field(
-        "FULL", description="SQLite `synchronous` pragma: FULL survives power loss, NORMAL process crashes."
+        "FULL",
+        description="SQLite `synchronous` pragma: FULL survives power loss, "
+        "NORMAL survives process crashes.",
+    )
+    cache_seconds: float = Field(
+        2.0,
+        description="How long API keys and accounts are cached in a process; a key revoked or "
+        "an account changed elsewhere is seen within this time (0 disables).",
     )
     db_pool_size: int = Field(10, description="Database connections per process (PostgreSQL).")
 

@@ -55,7 +55,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
 
 
 def _without_422(app: FastAPI) -> None:
-    """calgate never answers 422 (validation errors are 400): keep it out of the document."""
+    """calgate never answers 422 (validation errors are 400): keep it out of the document,
+    and document the X-API-KEY header as the API's security scheme."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -65,9 +66,17 @@ def _without_422(app: FastAPI) -> None:
         for path in spec.get("paths", {}).values():
             for operation in path.values():
                 operation.get("responses", {}).pop("422", None)
-        schemas = spec.get("components", {}).get("schemas", {})
+        components = spec.setdefault("components", {})
+        schemas = components.get("schemas", {})
         schemas.pop("HTTPValidationError", None)
         schemas.pop("ValidationError", None)
+        components["securitySchemes"] = {
+            "ApiKey": {"type": "apiKey", "in": "header", "name": "X-API-KEY"}
+        }
+        for route, path in spec.get("paths", {}).items():
+            if route.startswith("/api/"):
+                for operation in path.values():
+                    operation["security"] = [{"ApiKey": []}]
         app.openapi_schema = spec
         return spec
 

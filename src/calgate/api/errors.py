@@ -15,7 +15,9 @@ from calgate.errors import CATALOGUE, CalgateError, ErrorType, error_type
 log = logging.getLogger("calgate.errors")
 
 
-def render(request: Request, error: ErrorType, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
+def render(
+    request: Request, error: ErrorType, detail: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
     body = {
         "status": error.status,
         "type": error.type,
@@ -47,7 +49,9 @@ def describe_validation(errors: list[dict[str, Any]]) -> tuple[str, str]:
         etype = err.get("type", "")
         if etype == "json_invalid":
             kind = "errors/malformed_request"
-            details.append(f"body is not valid JSON ({err.get('ctx', {}).get('error', 'parse error')})")
+            details.append(
+                f"body is not valid JSON ({err.get('ctx', {}).get('error', 'parse error')})"
+            )
             continue
         if etype == "missing" and where == "body" and not path:
             details.append("a JSON body is required")
@@ -56,7 +60,11 @@ def describe_validation(errors: list[dict[str, Any]]) -> tuple[str, str]:
             details.append(f"{path}: unknown field")
             continue
         if etype == "missing":
-            details.append(f"{path}: field required" if where == "body" else f"{path}: required {where} parameter")
+            details.append(
+                f"{path}: field required"
+                if where == "body"
+                else f"{path}: required {where} parameter"
+            )
             continue
         msg = str(err.get("msg", "invalid value"))
         if etype == "model_attributes_type" or etype == "dict_type":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+from sqlalchemy.engine import Connection
 
 from calgate.cli.main import echo_rows, fail, main, with_runtime
 from calgate.domain import zones
@@ -15,8 +16,7 @@ from calgate.store.codec import us_to_dt
 
 
 async def _tenant(runtime: Runtime, tenant: str | None) -> str:
-    async with runtime.db.read() as conn:
-        tenants = await keys.list_tenants(conn)
+    tenants = await runtime.db.read(keys.list_tenants)
     if tenant:
         if tenant not in {t for t, _ in tenants}:
             fail(f"no tenant {tenant!r}; see `calgate tenants list`")
@@ -36,8 +36,7 @@ def tenants() -> None:
 @click.pass_context
 def tenants_list(ctx: click.Context) -> None:
     async def work(rt: Runtime) -> list[tuple[str, str]]:
-        async with rt.db.read() as conn:
-            return await keys.list_tenants(conn)
+        return await rt.db.read(keys.list_tenants)
 
     echo_rows([{"id": i, "name": n} for i, n in with_runtime(ctx, work)], ["id", "name"])
 
@@ -49,9 +48,11 @@ def tenants_create(ctx: click.Context, name: str) -> None:
     """Create a tenant with a first API key and a LOCAL account."""
 
     async def work(rt: Runtime) -> tuple[str, str, str]:
-        async with rt.db.write() as conn:
-            tenant_id = await keys.create_tenant(conn, name)
-            _, raw = await keys.create_key(conn, tenant_id, "first key")
+        def op(conn: Connection) -> tuple[str, str]:
+            tenant_id = keys.create_tenant(conn, name)
+            return tenant_id, keys.create_key(conn, tenant_id, "first key")[1]
+
+        tenant_id, raw = await rt.db.write(op)
         account = await rt.accounts.create_local(tenant_id, "My calendar")
         return tenant_id, raw, account.id
 
@@ -71,8 +72,7 @@ def keys_group() -> None:
 def keys_create(ctx: click.Context, name: str, tenant: str | None) -> None:
     async def work(rt: Runtime) -> tuple[str, str]:
         tenant_id = await _tenant(rt, tenant)
-        async with rt.db.write() as conn:
-            info, raw = await keys.create_key(conn, tenant_id, name)
+        info, raw = await rt.db.write(lambda c: keys.create_key(c, tenant_id, name))
         return info.id, raw
 
     key_id, raw = with_runtime(ctx, work)
@@ -84,8 +84,7 @@ def keys_create(ctx: click.Context, name: str, tenant: str | None) -> None:
 @click.pass_context
 def keys_list(ctx: click.Context, tenant: str | None) -> None:
     async def work(rt: Runtime) -> list[keys.ApiKeyInfo]:
-        async with rt.db.read() as conn:
-            return await keys.list_keys(conn, tenant)
+        return await rt.db.read(lambda c: keys.list_keys(c, tenant))
 
     rows = [
         {
@@ -106,8 +105,7 @@ def keys_list(ctx: click.Context, tenant: str | None) -> None:
 @click.pass_context
 def keys_revoke(ctx: click.Context, key_id: str) -> None:
     async def work(rt: Runtime) -> bool:
-        async with rt.db.write() as conn:
-            return await keys.revoke_key(conn, key_id)
+        return await rt.db.write(lambda c: keys.revoke_key(c, key_id))
 
     if not with_runtime(ctx, work):
         fail(f"no live key {key_id!r}")
@@ -158,11 +156,13 @@ def accounts_create_local(
 @click.pass_context
 def accounts_delete(ctx: click.Context, account_id: str) -> None:
     async def work(rt: Runtime) -> bool:
-        async with rt.db.write() as conn:
-            if await account_store.get_account(conn, account_id, None) is None:
+        def op(conn: Connection) -> bool:
+            if account_store.get_account(conn, account_id, None) is None:
                 return False
-            await account_store.delete_account(conn, account_id)
+            account_store.delete_account(conn, account_id)
             return True
+
+        return await rt.db.write(op)
 
     if not with_runtime(ctx, work):
         fail(f"no account {account_id!r}")
@@ -175,8 +175,7 @@ def calendars() -> None:
 
 
 async def _account_tenant(rt: Runtime, account_id: str) -> str:
-    async with rt.db.read() as conn:
-        record = await account_store.get_account(conn, account_id, None)
+    record = await rt.db.read(lambda c: account_store.get_account(c, account_id, None))
     if record is None:
         fail(f"no account {account_id!r}")
         raise AssertionError
@@ -192,7 +191,12 @@ def calendars_list(ctx: click.Context, account_id: str) -> None:
         return await rt.events.list_calendars(tenant_id, account_id)
 
     rows = [
-        {"id": c.id, "name": c.name, "timezone": c.timezone, "default": "yes" if c.is_default else ""}
+        {
+            "id": c.id,
+            "name": c.name,
+            "timezone": c.timezone,
+            "default": "yes" if c.is_default else "",
+        }
         for c in with_runtime(ctx, work)
     ]
     echo_rows(rows, ["id", "name", "timezone", "default"])

@@ -39,10 +39,11 @@ def with_runtime(ctx: click.Context, work: Callable[[Runtime], Awaitable[T]]) ->
 @click.option("--data-dir", type=click.Path(file_okay=False), help="Data directory.")
 @click.option("--database-url", help="SQLAlchemy database URL.")
 @click.pass_context
-def main(ctx: click.Context, config: str | None, data_dir: str | None, database_url: str | None) -> None:
+def main(
+    ctx: click.Context, config: str | None, data_dir: str | None, database_url: str | None
+) -> None:
     """calgate: a self-hosted calendar API server speaking the Unipile calendar API."""
     ctx.obj = load_settings(config, data_dir=data_dir, database_url=database_url)
-
 
 
 def echo_rows(rows: list[dict[str, Any]], columns: list[str]) -> None:

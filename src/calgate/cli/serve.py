@@ -25,7 +25,9 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
         settings.host = host
     if port is not None:
         settings.port = port
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
     asyncio.run(_serve(settings))
 
 

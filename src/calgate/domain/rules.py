@@ -6,7 +6,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-import importlib
+from calgate.domain import recurrence
 from calgate.domain.model import PATCHABLE, Event, EventFields
 from calgate.domain.times import EventTime, check_bounds
 from calgate.errors import InvalidParameters
@@ -16,12 +16,11 @@ SIGNIFICANT = frozenset({"start", "end", "location", "attendees", "recurrence", 
 
 
 def checked(fields: EventFields) -> EventFields:
-    """``fields`` with bounds checked and recurrence lines validated and normalised."""
+    """``fields`` with bounds checked and recurrence lines validated (kept as the client sent
+    them, so that what was sent is what is read back)."""
     check_bounds(fields.start, fields.end)
     if fields.recurrence:
-        lines = importlib.import_module("calgate.domain.recurrence").validate(fields.recurrence, fields.start)
-        if lines != fields.recurrence:
-            fields = dataclasses.replace(fields, recurrence=tuple(lines))
+        recurrence.validate(fields.recurrence, fields.start)
     return fields
 
 

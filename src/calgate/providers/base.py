@@ -70,7 +70,9 @@ class Provider(Protocol):
         """Create the event; ``event_id`` is chosen by calgate (used for idempotent retries)."""
         ...
 
-    async def get_event(self, account: AccountContext, calendar_id: str, event_id: str) -> Event: ...
+    async def get_event(
+        self, account: AccountContext, calendar_id: str, event_id: str
+    ) -> Event: ...
 
     async def list_events(
         self, account: AccountContext, calendar_id: str, query: EventQuery

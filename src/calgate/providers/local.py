@@ -1,4 +1,8 @@
-"""LOCAL: calgate's own calendar store, the first provider behind the seam."""
+"""LOCAL: calgate's own calendar store, the first provider behind the seam.
+
+Each operation is a plain function over one database connection, run by
+:meth:`calgate.store.db.Database.read` or :meth:`~calgate.store.db.Database.write`.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,10 @@ import heapq
 from collections.abc import Mapping
 from typing import Any
 
-from calgate.domain import cursor, rules
-import importlib
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
+from calgate.domain import cursor, recurrence, rules
 from calgate.domain.model import Calendar, Event, EventFields, EventQuery, Organizer, Page
 from calgate.domain.times import EventTime
 from calgate.errors import Conflict, InvalidParameters, NotFound
@@ -26,14 +32,88 @@ MAX_SERIES_PER_QUERY = 5000
 def bounds_of(fields: EventFields) -> store.Bounds:
     if not fields.recurrence:
         return store.Bounds(dt_to_us(fields.start.utc), dt_to_us(fields.end.utc), False)
-    first, last = importlib.import_module("calgate.domain.recurrence").series_bounds(fields.start, fields.end, fields.recurrence)
-    return store.Bounds(
-        dt_to_us(first), tables.OPEN_END if last is None else dt_to_us(last), True
-    )
+    first, last = recurrence.series_bounds(fields.start, fields.end, fields.recurrence)
+    return store.Bounds(dt_to_us(first), tables.OPEN_END if last is None else dt_to_us(last), True)
 
 
 def _not_found(event_id: str) -> NotFound:
     return NotFound(f"event {event_id!r} not found in this calendar")
+
+
+def _calendar(conn: Connection, account: AccountContext, calendar_id: str) -> Calendar:
+    found = account_store.get_calendar(conn, account.id, calendar_id)
+    if found is None:
+        raise NotFound(f"calendar {calendar_id!r} not found for this account")
+    return found
+
+
+def _occurrence_start(master: Event, token: str, event_id: str) -> EventTime:
+    try:
+        start = recurrence.parse_occurrence_token(token, master.fields.start)
+    except InvalidParameters:
+        raise _not_found(event_id) from None
+    f = master.fields
+    if not recurrence.is_occurrence(f.start, f.end, f.recurrence, start):
+        raise _not_found(event_id)
+    return start
+
+
+def load(conn: Connection, calendar_id: str, event_id: str) -> Event:
+    """A stored event, a stored modified occurrence, or a generated occurrence."""
+    found = store.get_event(conn, calendar_id, event_id)
+    if found is not None:
+        return found
+    parts = rules.split_occurrence_id(event_id)
+    if parts is None:
+        raise _not_found(event_id)
+    master = store.get_event(conn, calendar_id, parts[0])
+    if master is None or not master.fields.recurrence:
+        raise _not_found(event_id)
+    return rules.occurrence_of(master, _occurrence_start(master, parts[1], event_id))
+
+
+def _page(rows: list[tuple[int, Event]], limit: int) -> Page[Event]:
+    items = rows[:limit]
+    next_cursor = cursor.encode(items[-1][0], items[-1][1].id) if len(rows) > limit else None
+    return Page([e for _, e in items], next_cursor)
+
+
+def _expanded(
+    conn: Connection, calendar_id: str, query: EventQuery, after: tuple[int, str] | None
+) -> Page[Event]:
+    limit = query.limit
+    singles = store.select_events(
+        conn, calendar_id, query, after=after, limit=limit + 1, recurring=False, masters_only=False
+    )
+    series = store.select_events(
+        conn, calendar_id, query, after=None, limit=MAX_SERIES_PER_QUERY + 1, recurring=True
+    )
+    if len(series) > MAX_SERIES_PER_QUERY:
+        raise InvalidParameters(
+            f"start/end: more than {MAX_SERIES_PER_QUERY} recurring series overlap this window; "
+            "narrow it"
+        )
+    exceptions = store.select_exceptions(conn, calendar_id, [m.id for m, _ in series])
+    found: list[tuple[int, Event]] = [(s, e) for e, s in singles]
+    window_start = query.start
+    if after is not None:
+        resume = us_to_dt(after[0])
+        window_start = resume if window_start is None or resume > window_start else window_start
+    for master, _ in series:
+        f = master.fields
+        starts = recurrence.expand(
+            f.start, f.end, f.recurrence, window_start, query.end, limit=limit + 1
+        )
+        replaced = exceptions.get(master.id, {})
+        for start in starts:
+            if start.token in replaced:
+                continue
+            item = rules.occurrence_of(master, start)
+            key = dt_to_us(start.utc)
+            if after is not None and (key, item.id) <= after:
+                continue
+            found.append((key, item))
+    return _page(heapq.nsmallest(limit + 1, found, key=lambda p: (p[0], p[1].id)), limit)
 
 
 class LocalProvider:
@@ -50,24 +130,22 @@ class LocalProvider:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        # calendar id -> owning account id. A calendar never changes owner, so a hit needs no
+        # query; a calendar deleted by another process makes the insert fail its foreign key.
+        self.owners: dict[str, str] = {}
 
     # calendars -----------------------------------------------------------------------------
 
     async def list_calendars(self, account: AccountContext) -> list[Calendar]:
-        async with self.db.read() as conn:
-            return await account_store.list_calendars(conn, account.id)
+        return await self.db.read(lambda c: account_store.list_calendars(c, account.id))
 
     async def get_calendar(self, account: AccountContext, calendar_id: str) -> Calendar:
-        async with self.db.read() as conn:
-            found = await account_store.get_calendar(conn, account.id, calendar_id)
-        if found is None:
-            raise NotFound(f"calendar {calendar_id!r} not found for this account")
-        return found
+        return await self.db.read(lambda c: _calendar(c, account, calendar_id))
 
     async def create_calendar(self, account: AccountContext, calendar: Calendar) -> Calendar:
-        async with self.db.write() as conn:
-            return await account_store.create_calendar(
-                conn,
+        return await self.db.write(
+            lambda c: account_store.create_calendar(
+                c,
                 account.id,
                 calendar.name,
                 description=calendar.description,
@@ -75,17 +153,20 @@ class LocalProvider:
                 color=calendar.background_color,
                 is_default=calendar.is_default,
             )
+        )
 
     async def delete_calendar(self, account: AccountContext, calendar_id: str) -> None:
-        async with self.db.write() as conn:
-            found = await account_store.get_calendar(conn, account.id, calendar_id)
-            if found is None:
-                raise NotFound(f"calendar {calendar_id!r} not found for this account")
+        def op(conn: Connection) -> None:
+            found = _calendar(conn, account, calendar_id)
             if found.is_default:
                 raise InvalidParameters(
-                    "calendar_id: the default calendar cannot be deleted (delete the account instead)"
+                    "calendar_id: the default calendar cannot be deleted "
+                    "(delete the account instead)"
                 )
-            await account_store.delete_calendar(conn, calendar_id)
+            account_store.delete_calendar(conn, calendar_id)
+
+        self.owners.pop(calendar_id, None)
+        await self.db.write(op)
 
     # events --------------------------------------------------------------------------------
 
@@ -102,96 +183,43 @@ class LocalProvider:
             updated_at=now,
             organizer=Organizer(account.email, account.name) if account.email else None,
         )
-        async with self.db.write() as conn:
-            if await account_store.get_calendar(conn, account.id, calendar_id) is None:
-                raise NotFound(f"calendar {calendar_id!r} not found for this account")
-            await store.insert_event(conn, event, bounds_of(fields))
-        return event
+        bounds = bounds_of(fields)
+
+        def op(conn: Connection) -> Event:
+            if self.owners.get(calendar_id) != account.id:
+                _calendar(conn, account, calendar_id)
+            try:
+                store.insert_event(conn, event, bounds)
+            except IntegrityError:
+                self.owners.pop(calendar_id, None)
+                raise NotFound(f"calendar {calendar_id!r} not found for this account") from None
+            if len(self.owners) > 100_000:
+                self.owners.clear()
+            self.owners[calendar_id] = account.id
+            return event
+
+        return await self.db.write(op)
 
     async def get_event(self, account: AccountContext, calendar_id: str, event_id: str) -> Event:
-        async with self.db.read() as conn:
-            await self._calendar(conn, account, calendar_id)
-            return await self._load(conn, calendar_id, event_id)
+        def op(conn: Connection) -> Event:
+            _calendar(conn, account, calendar_id)
+            return load(conn, calendar_id, event_id)
 
-    async def _calendar(self, conn: Any, account: AccountContext, calendar_id: str) -> None:
-        if await account_store.get_calendar(conn, account.id, calendar_id) is None:
-            raise NotFound(f"calendar {calendar_id!r} not found for this account")
-
-    async def _load(self, conn: Any, calendar_id: str, event_id: str) -> Event:
-        found = await store.get_event(conn, calendar_id, event_id)
-        if found is not None:
-            return found
-        parts = rules.split_occurrence_id(event_id)
-        if parts is None:
-            raise _not_found(event_id)
-        master = await store.get_event(conn, calendar_id, parts[0])
-        if master is None or not master.fields.recurrence:
-            raise _not_found(event_id)
-        start = self._occurrence_start(master, parts[1], event_id)
-        return rules.occurrence_of(master, start)
-
-    @staticmethod
-    def _occurrence_start(master: Event, token: str, event_id: str) -> EventTime:
-        try:
-            start = importlib.import_module("calgate.domain.recurrence").parse_occurrence_token(token, master.fields.start)
-        except InvalidParameters:
-            raise _not_found(event_id) from None
-        f = master.fields
-        if not importlib.import_module("calgate.domain.recurrence").is_occurrence(f.start, f.end, f.recurrence, start):
-            raise _not_found(event_id)
-        return start
+        return await self.db.read(op)
 
     async def list_events(
         self, account: AccountContext, calendar_id: str, query: EventQuery
     ) -> Page[Event]:
         after = cursor.decode(query.cursor) if query.cursor else None
-        async with self.db.read() as conn:
-            await self._calendar(conn, account, calendar_id)
-            if not query.expand_recurring:
-                rows = await store.select_events(
-                    conn, calendar_id, query, after=after, limit=query.limit + 1
-                )
-                return _page([(s, e) for e, s in rows], query.limit)
-            return await self._expanded(conn, calendar_id, query, after)
 
-    async def _expanded(
-        self, conn: Any, calendar_id: str, query: EventQuery, after: tuple[int, str] | None
-    ) -> Page[Event]:
-        limit = query.limit
-        singles = await store.select_events(
-            conn, calendar_id, query, after=after, limit=limit + 1, recurring=False, masters_only=False
-        )
-        series = await store.select_events(
-            conn, calendar_id, query, after=None, limit=MAX_SERIES_PER_QUERY + 1, recurring=True
-        )
-        if len(series) > MAX_SERIES_PER_QUERY:
-            raise InvalidParameters(
-                f"start/end: more than {MAX_SERIES_PER_QUERY} recurring series overlap this "
-                "window; narrow it"
-            )
-        exceptions = await store.select_exceptions(conn, calendar_id, [m.id for m, _ in series])
-        found: list[tuple[int, Event]] = [(s, e) for e, s in singles]
-        window_start = query.start
-        if after is not None:
-            resume = us_to_dt(after[0])
-            window_start = resume if window_start is None or resume > window_start else window_start
-        for master, _ in series:
-            f = master.fields
-            starts = importlib.import_module("calgate.domain.recurrence").expand(
-                f.start, f.end, f.recurrence, window_start, query.end, limit=limit + 1
-            )
-            replaced = exceptions.get(master.id, {})
-            for start in starts:
-                if start.token in replaced:
-                    continue
-                item = rules.occurrence_of(master, start)
-                key = dt_to_us(start.utc)
-                if after is not None and (key, item.id) <= after:
-                    continue
-                if query.start is not None and item.fields.end.utc <= query.start:
-                    continue
-                found.append((key, item))
-        return _page(heapq.nsmallest(limit + 1, found, key=lambda p: (p[0], p[1].id)), limit)
+        def op(conn: Connection) -> Page[Event]:
+            _calendar(conn, account, calendar_id)
+            if query.expand_recurring:
+                return _expanded(conn, calendar_id, query, after)
+            rows = store.select_events(conn, calendar_id, query, after=after, limit=query.limit + 1)
+            return _page([(s, e) for e, s in rows], query.limit)
+
+        return await self.db.read(op)
 
     async def update_event(
         self,
@@ -200,47 +228,48 @@ class LocalProvider:
         event_id: str,
         changes: Mapping[str, Any],
     ) -> Event:
-        async with self.db.write() as conn:
-            await self._calendar(conn, account, calendar_id)
-            current = await self._load(conn, calendar_id, event_id)
+        def op(conn: Connection) -> Event:
+            _calendar(conn, account, calendar_id)
+            current = load(conn, calendar_id, event_id)
             expected = changes.get("_version")
             if expected is not None and expected != current.version:
                 raise Conflict(
                     f"event {event_id!r} is at version {current.version}, not {expected}: "
                     "read it again and retry"
                 )
-            changes = {k: v for k, v in changes.items() if not k.startswith("_")}
-            if current.master_event_id and "recurrence" in changes:
+            given = {k: v for k, v in changes.items() if not k.startswith("_")}
+            if current.master_event_id and "recurrence" in given:
                 raise InvalidParameters(
                     "recurrence: an occurrence of a series cannot have its own recurrence"
                 )
-            fields = rules.merge(current.fields, changes)
+            fields = rules.merge(current.fields, given)
             updated = dataclasses.replace(
                 current,
                 fields=fields,
                 updated_at=us_to_dt(now_ms_us()),
                 version=current.version + 1,
-                sequence=current.sequence + (1 if rules.is_significant(changes) else 0),
+                sequence=current.sequence + (1 if rules.is_significant(given) else 0),
             )
-            stored = await store.get_event(conn, calendar_id, event_id)
-            if stored is None:  # first change of a generated occurrence: store an exception
-                await store.insert_event(conn, updated, bounds_of(fields))
-            elif not await store.update_event(conn, updated, bounds_of(fields), current.version):
+            if store.get_event(conn, calendar_id, event_id) is None:
+                # First change of a generated occurrence: it becomes a stored exception.
+                store.insert_event(conn, updated, bounds_of(fields))
+            elif not store.update_event(conn, updated, bounds_of(fields), current.version):
                 raise Conflict(f"event {event_id!r} was changed concurrently: read it again")
-        return updated
+            return updated
+
+        return await self.db.write(op)
 
     async def delete_event(self, account: AccountContext, calendar_id: str, event_id: str) -> Event:
-        async with self.db.write() as conn:
-            await self._calendar(conn, account, calendar_id)
-            current = await self._load(conn, calendar_id, event_id)
+        def op(conn: Connection) -> Event:
+            _calendar(conn, account, calendar_id)
+            current = load(conn, calendar_id, event_id)
             if not current.master_event_id:
-                await store.delete_event(conn, calendar_id, event_id)
+                store.delete_event(conn, calendar_id, event_id)
                 return current
-            master = await store.get_event(conn, calendar_id, current.master_event_id)
-            if master is None:
+            master = store.get_event(conn, calendar_id, current.master_event_id)
+            if master is None or current.recurrence_id is None:
                 raise _not_found(event_id)
-            assert current.recurrence_id is not None
-            lines = importlib.import_module("calgate.domain.recurrence").add_exdate(
+            lines = recurrence.add_exdate(
                 master.fields.recurrence, master.fields.start, current.recurrence_id
             )
             fields = dataclasses.replace(master.fields, recurrence=tuple(lines))
@@ -251,12 +280,8 @@ class LocalProvider:
                 version=master.version + 1,
                 sequence=master.sequence + 1,
             )
-            await store.update_event(conn, updated, bounds_of(fields), master.version)
-            await store.delete_event(conn, calendar_id, event_id)
-        return dataclasses.replace(current, is_cancelled=True)
+            store.update_event(conn, updated, bounds_of(fields), master.version)
+            store.delete_event(conn, calendar_id, event_id)
+            return dataclasses.replace(current, is_cancelled=True)
 
-
-def _page(rows: list[tuple[int, Event]], limit: int) -> Page[Event]:
-    items = rows[:limit]
-    next_cursor = cursor.encode(items[-1][0], items[-1][1].id) if len(rows) > limit else None
-    return Page([e for _, e in items], next_cursor)
+        return await self.db.write(op)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from sqlalchemy.engine import Connection
+
+from calgate.cache import TTLCache
 from calgate.errors import STATUS_ERRORS, CalgateError, NotFound
 from calgate.providers.base import AccountContext
 from calgate.store import accounts as store
@@ -22,15 +25,23 @@ def context_of(record: AccountRecord, secrets: dict[str, str] | None = None) -> 
 
 
 class AccountService:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, cache_seconds: float = 0.0) -> None:
         self.db = db
+        self.cache: TTLCache[tuple[str, str], AccountRecord] = TTLCache(cache_seconds)
 
     async def record(self, tenant_id: str, account_id: str) -> AccountRecord:
-        async with self.db.read() as conn:
-            found = await store.get_account(conn, account_id, tenant_id)
+        found = self.cache.get((tenant_id, account_id))
+        if found is not None:
+            return found
+        found = await self.db.read(lambda c: store.get_account(c, account_id, tenant_id))
         if found is None:
             raise NotFound(f"account {account_id!r} not found")
+        self.cache.put((tenant_id, account_id), found)
         return found
+
+    async def set_status(self, record: AccountRecord, status: str) -> None:
+        await self.db.write(lambda c: store.set_status(c, record.id, status))
+        self.cache.discard((record.tenant_id, record.id))
 
     async def usable(self, tenant_id: str, account_id: str) -> AccountContext:
         """The account as a provider sees it; refuses accounts whose source is not OK."""
@@ -45,20 +56,23 @@ class AccountService:
     async def create_local(
         self, tenant_id: str, name: str, *, email: str = "", timezone: str = "UTC"
     ) -> AccountRecord:
-        async with self.db.write() as conn:
-            record = await store.create_account(conn, tenant_id, "LOCAL", name, email=email)
-            await store.create_calendar(
+        def op(conn: Connection) -> AccountRecord:
+            record = store.create_account(conn, tenant_id, "LOCAL", name, email=email)
+            store.create_calendar(
                 conn, record.id, name or "Calendar", timezone=timezone, is_default=True
             )
-        return record
+            return record
+
+        return await self.db.write(op)
 
     async def list(
         self, tenant_id: str | None, *, after: str | None = None, limit: int = 100
     ) -> list[AccountRecord]:
-        async with self.db.read() as conn:
-            return await store.list_accounts(conn, tenant_id, after=after, limit=limit)
+        return await self.db.read(
+            lambda c: store.list_accounts(c, tenant_id, after=after, limit=limit)
+        )
 
     async def delete(self, tenant_id: str, account_id: str) -> None:
         await self.record(tenant_id, account_id)
-        async with self.db.write() as conn:
-            await store.delete_account(conn, account_id)
+        await self.db.write(lambda c: store.delete_account(c, account_id))
+        self.cache.discard((tenant_id, account_id))

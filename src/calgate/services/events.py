@@ -22,8 +22,10 @@ def check_capabilities(caps: Capabilities, kind: str, values: Mapping[str, Any])
             f"color: {color} is not a {kind} colour; use one of {', '.join(caps.palette)}"
         )
     conference = values.get("conference")
-    if conference is not None and not conference.url and (
-        conference.provider not in caps.conference_create
+    if (
+        conference is not None
+        and not conference.url
+        and (conference.provider not in caps.conference_create)
     ):
         raise FeatureNotImplemented(
             f"conference: {kind} accounts cannot create a {conference.provider} meeting; "
@@ -52,16 +54,22 @@ class EventService:
         account, provider = await self._target(tenant_id, account_id)
         return await provider.get_calendar(account, calendar_id)
 
-    async def create_calendar(self, tenant_id: str, account_id: str, calendar: Calendar) -> Calendar:
+    async def create_calendar(
+        self, tenant_id: str, account_id: str, calendar: Calendar
+    ) -> Calendar:
         account, provider = await self._target(tenant_id, account_id)
         if not provider.capabilities.calendar_management:
-            raise FeatureNotImplemented(f"{account.type} calendars cannot be created through calgate")
+            raise FeatureNotImplemented(
+                f"{account.type} calendars cannot be created through calgate"
+            )
         return await provider.create_calendar(account, calendar)
 
     async def delete_calendar(self, tenant_id: str, account_id: str, calendar_id: str) -> None:
         account, provider = await self._target(tenant_id, account_id)
         if not provider.capabilities.calendar_management:
-            raise FeatureNotImplemented(f"{account.type} calendars cannot be deleted through calgate")
+            raise FeatureNotImplemented(
+                f"{account.type} calendars cannot be deleted through calgate"
+            )
         await provider.delete_calendar(account, calendar_id)
 
     async def create(

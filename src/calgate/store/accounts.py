@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import delete, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.engine import Connection
 
 from calgate.domain.model import Calendar
 from calgate.store import tables as t
@@ -44,8 +44,8 @@ def _account(row: Any) -> AccountRecord:
     )
 
 
-async def create_account(
-    conn: AsyncConnection,
+def create_account(
+    conn: Connection,
     tenant_id: str,
     type_: str,
     name: str,
@@ -58,9 +58,18 @@ async def create_account(
 ) -> AccountRecord:
     now = now_us()
     record = AccountRecord(
-        account_id or new_id(), tenant_id, type_, name, email, status, params or {}, secrets, now, now
+        account_id or new_id(),
+        tenant_id,
+        type_,
+        name,
+        email,
+        status,
+        params or {},
+        secrets,
+        now,
+        now,
     )
-    await conn.execute(
+    conn.execute(
         insert(t.accounts).values(
             id=record.id,
             tenant_id=tenant_id,
@@ -77,48 +86,48 @@ async def create_account(
     return record
 
 
-async def get_account(
-    conn: AsyncConnection, account_id: str, tenant_id: str | None
-) -> AccountRecord | None:
+def get_account(conn: Connection, account_id: str, tenant_id: str | None) -> AccountRecord | None:
     query = select(t.accounts).where(t.accounts.c.id == account_id)
     if tenant_id is not None:
         query = query.where(t.accounts.c.tenant_id == tenant_id)
-    row = (await conn.execute(query)).first()
+    row = (conn.execute(query)).first()
     return _account(row) if row else None
 
 
-async def list_accounts(
-    conn: AsyncConnection, tenant_id: str | None, *, after: str | None = None, limit: int = 100
+def list_accounts(
+    conn: Connection, tenant_id: str | None, *, after: str | None = None, limit: int = 100
 ) -> list[AccountRecord]:
     query = select(t.accounts).order_by(t.accounts.c.id).limit(limit)
     if tenant_id is not None:
         query = query.where(t.accounts.c.tenant_id == tenant_id)
     if after:
         query = query.where(t.accounts.c.id > after)
-    return [_account(r) for r in await conn.execute(query)]
+    return [_account(r) for r in conn.execute(query)]
 
 
-async def set_status(conn: AsyncConnection, account_id: str, status: str) -> None:
-    await conn.execute(
+def set_status(conn: Connection, account_id: str, status: str) -> None:
+    conn.execute(
         update(t.accounts)
         .where(t.accounts.c.id == account_id)
         .values(status=status, updated_at=now_us())
     )
 
 
-async def update_account(conn: AsyncConnection, account_id: str, **values: Any) -> None:
+def update_account(conn: Connection, account_id: str, **values: Any) -> None:
     if "params" in values:
         values["params"] = orjson.dumps(values["params"]).decode()
-    await conn.execute(
-        update(t.accounts).where(t.accounts.c.id == account_id).values(updated_at=now_us(), **values)
+    conn.execute(
+        update(t.accounts)
+        .where(t.accounts.c.id == account_id)
+        .values(updated_at=now_us(), **values)
     )
 
 
-async def delete_account(conn: AsyncConnection, account_id: str) -> None:
+def delete_account(conn: Connection, account_id: str) -> None:
     calendar_ids = select(t.calendars.c.id).where(t.calendars.c.account_id == account_id)
-    await conn.execute(delete(t.events).where(t.events.c.calendar_id.in_(calendar_ids)))
-    await conn.execute(delete(t.calendars).where(t.calendars.c.account_id == account_id))
-    await conn.execute(delete(t.accounts).where(t.accounts.c.id == account_id))
+    conn.execute(delete(t.events).where(t.events.c.calendar_id.in_(calendar_ids)))
+    conn.execute(delete(t.calendars).where(t.calendars.c.account_id == account_id))
+    conn.execute(delete(t.accounts).where(t.accounts.c.id == account_id))
 
 
 def _calendar(row: Any) -> Calendar:
@@ -135,8 +144,8 @@ def _calendar(row: Any) -> Calendar:
     )
 
 
-async def create_calendar(
-    conn: AsyncConnection,
+def create_calendar(
+    conn: Connection,
     account_id: str,
     name: str,
     *,
@@ -147,7 +156,7 @@ async def create_calendar(
     calendar_id: str | None = None,
 ) -> Calendar:
     calendar_id = calendar_id or new_id()
-    await conn.execute(
+    conn.execute(
         insert(t.calendars).values(
             id=calendar_id,
             account_id=account_id,
@@ -172,9 +181,9 @@ async def create_calendar(
     )
 
 
-async def get_calendar(conn: AsyncConnection, account_id: str, calendar_id: str) -> Calendar | None:
+def get_calendar(conn: Connection, account_id: str, calendar_id: str) -> Calendar | None:
     row = (
-        await conn.execute(
+        conn.execute(
             select(t.calendars).where(
                 t.calendars.c.id == calendar_id, t.calendars.c.account_id == account_id
             )
@@ -183,8 +192,8 @@ async def get_calendar(conn: AsyncConnection, account_id: str, calendar_id: str)
     return _calendar(row) if row else None
 
 
-async def list_calendars(conn: AsyncConnection, account_id: str) -> list[Calendar]:
-    rows = await conn.execute(
+def list_calendars(conn: Connection, account_id: str) -> list[Calendar]:
+    rows = conn.execute(
         select(t.calendars)
         .where(t.calendars.c.account_id == account_id)
         .order_by(t.calendars.c.is_default.desc(), t.calendars.c.created_at, t.calendars.c.id)
@@ -192,32 +201,32 @@ async def list_calendars(conn: AsyncConnection, account_id: str) -> list[Calenda
     return [_calendar(r) for r in rows]
 
 
-async def update_calendar(conn: AsyncConnection, calendar_id: str, **values: Any) -> None:
-    await conn.execute(
+def update_calendar(conn: Connection, calendar_id: str, **values: Any) -> None:
+    conn.execute(
         update(t.calendars)
         .where(t.calendars.c.id == calendar_id)
         .values(version=t.calendars.c.version + 1, **values)
     )
 
 
-async def delete_calendar(conn: AsyncConnection, calendar_id: str) -> None:
-    await conn.execute(delete(t.events).where(t.events.c.calendar_id == calendar_id))
-    await conn.execute(delete(t.calendars).where(t.calendars.c.id == calendar_id))
+def delete_calendar(conn: Connection, calendar_id: str) -> None:
+    conn.execute(delete(t.events).where(t.events.c.calendar_id == calendar_id))
+    conn.execute(delete(t.calendars).where(t.calendars.c.id == calendar_id))
 
 
-async def calendar_feed_token(conn: AsyncConnection, calendar_id: str) -> str | None:
+def calendar_feed_token(conn: Connection, calendar_id: str) -> str | None:
     row = (
-        await conn.execute(select(t.calendars.c.feed_token).where(t.calendars.c.id == calendar_id))
+        conn.execute(select(t.calendars.c.feed_token).where(t.calendars.c.id == calendar_id))
     ).first()
     return row.feed_token if row else None
 
 
-async def set_feed_token(conn: AsyncConnection, calendar_id: str, token: str | None) -> None:
-    await conn.execute(
+def set_feed_token(conn: Connection, calendar_id: str, token: str | None) -> None:
+    conn.execute(
         update(t.calendars).where(t.calendars.c.id == calendar_id).values(feed_token=token)
     )
 
 
-async def calendar_by_feed_token(conn: AsyncConnection, token: str) -> Calendar | None:
-    row = (await conn.execute(select(t.calendars).where(t.calendars.c.feed_token == token))).first()
+def calendar_by_feed_token(conn: Connection, token: str) -> Calendar | None:
+    row = (conn.execute(select(t.calendars).where(t.calendars.c.feed_token == token))).first()
     return _calendar(row) if row else None

@@ -30,13 +30,25 @@ def fields_to_dict(f: EventFields) -> dict[str, Any]:
         "transparency": f.transparency,
         "visibility": f.visibility,
         "conference": (
-            {"provider": f.conference.provider, "url": f.conference.url, "id": f.conference.conference_id}
+            {
+                "provider": f.conference.provider,
+                "url": f.conference.url,
+                "id": f.conference.conference_id,
+            }
             if f.conference
             else None
         ),
         "hidden": f.is_attendees_list_hidden,
         "attendees": [
-            [a.email, a.display_name, a.optional, a.is_organizer, a.is_resource, a.response_status, a.comment]
+            [
+                a.email,
+                a.display_name,
+                a.optional,
+                a.is_organizer,
+                a.is_resource,
+                a.response_status,
+                a.comment,
+            ]
             for a in f.attendees
         ],
         "recurrence": list(f.recurrence),

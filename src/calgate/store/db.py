@@ -1,29 +1,42 @@
-"""The database: engines, transactions and migrations, for SQLite (default) and PostgreSQL.
+"""The database: one way in for reads and one for writes, on SQLite (default) or PostgreSQL.
 
-On SQLite, writes go through a one-connection engine whose transactions start with
-``BEGIN IMMEDIATE``, so concurrent writers queue instead of failing, and reads use a separate
-pool in WAL mode. On PostgreSQL one pooled engine serves both.
+Repositories are plain functions over a synchronous SQLAlchemy ``Connection``; the async world
+hands them to :meth:`Database.read` and :meth:`Database.write`:
+
+- SQLite: reads run in a small thread pool; writes run in one writer thread and are grouped:
+  concurrent writes share one transaction and one fsync; when one of them fails, the group is
+  rolled back and each write is redone alone, so it fails alone. Write operations must
+  therefore touch only the database. ``write`` returns only after the commit: a 200 is durable.
+- PostgreSQL (asyncpg): each call is one transaction on the async engine, run through
+  SQLAlchemy's ``run_sync`` bridge; the server groups commits itself.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import threading
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import event
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.pool import AsyncAdaptedQueuePool
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import QueuePool
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+T = TypeVar("T")
+Op = Callable[[Connection], T]
+
+# Most writes one group commit carries (one transaction, one fsync).
+MAX_GROUP = 256
+LINGER_SECONDS = 0.0005
 
 
 def now_us() -> int:
@@ -35,8 +48,17 @@ def now_ms_us() -> int:
     return time.time_ns() // 1_000_000 * 1000
 
 
-def _sqlite_pragmas(engine: AsyncEngine, synchronous: str, begin: str) -> None:
-    @event.listens_for(engine.sync_engine, "connect")
+def _sqlite_engine(path: str, synchronous: str, begin: str, pool_size: int) -> Engine:
+    engine = create_engine(
+        f"sqlite+pysqlite:///{path}",
+        poolclass=QueuePool,
+        pool_size=pool_size,
+        max_overflow=0,
+        pool_timeout=60,
+        connect_args={"check_same_thread": False, "timeout": 30},
+    )
+
+    @event.listens_for(engine, "connect")
     def _connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -46,59 +68,154 @@ def _sqlite_pragmas(engine: AsyncEngine, synchronous: str, begin: str) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:
         conn.exec_driver_sql(begin)
+
+    return engine
+
+
+class _Pending:
+    __slots__ = ("error", "future", "loop", "op", "result")
+
+    def __init__(self, op: Op[Any], loop: asyncio.AbstractEventLoop) -> None:
+        self.op = op
+        self.loop = loop
+        self.future: asyncio.Future[Any] = loop.create_future()
+        self.result: Any = None
+        self.error: BaseException | None = None
 
 
 class Database:
     def __init__(self, url: str, *, synchronous: str = "FULL", pool_size: int = 10) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        self._async: AsyncEngine | None = None
         if self.is_sqlite:
-            if synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
-                raise ValueError(f"sqlite_synchronous: {synchronous!r} is not OFF/NORMAL/FULL/EXTRA")
+            mode = synchronous.upper()
+            if mode not in ("OFF", "NORMAL", "FULL", "EXTRA"):
+                raise ValueError(
+                    f"sqlite_synchronous: {synchronous!r} is not OFF/NORMAL/FULL/EXTRA"
+                )
             path = url.split("///", 1)[-1]
-            if path and path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
-            self.writer = create_async_engine(
-                url, poolclass=AsyncAdaptedQueuePool, pool_size=1, max_overflow=0, pool_timeout=60
+            if not path or path == ":memory:":
+                raise ValueError("calgate needs a SQLite file, not an in-memory database")
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            self._writer = _sqlite_engine(path, mode, "BEGIN IMMEDIATE", 1)
+            self._reader = _sqlite_engine(path, mode, "BEGIN", 4)
+            self._read_pool = concurrent.futures.ThreadPoolExecutor(4, "calgate-read")
+            self._pending: list[_Pending] = []
+            self._lock = threading.Lock()
+            self._wake = threading.Event()
+            self._stop = False
+            self._thread = threading.Thread(
+                target=self._write_loop, name="calgate-write", daemon=True
             )
-            self.reader = create_async_engine(
-                url, poolclass=AsyncAdaptedQueuePool, pool_size=4, max_overflow=4
-            )
-            _sqlite_pragmas(self.writer, synchronous.upper(), "BEGIN IMMEDIATE")
-            _sqlite_pragmas(self.reader, synchronous.upper(), "BEGIN")
+            self._thread.start()
         else:
-            engine = create_async_engine(
+            self._async = create_async_engine(
                 url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
             )
-            self.writer = self.reader = engine
 
-    @asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncConnection]:
-        """A write transaction: committed when the block ends, rolled back on error."""
-        async with self.writer.begin() as conn:
-            yield conn
+    # reads and writes ----------------------------------------------------------------------
 
-    @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncConnection]:
-        async with self.reader.connect() as conn:
-            yield conn
+    async def read(self, op: Op[T]) -> T:
+        """Run ``op`` on a connection in a read transaction."""
+        if self._async is not None:
+            async with self._async.connect() as conn:
+                return await conn.run_sync(op)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._read_pool, self._read_sync, op)
+
+    def _read_sync(self, op: Op[T]) -> T:
+        with self._reader.connect() as conn:
+            result = op(conn)
+            conn.rollback()
+            return result
+
+    async def write(self, op: Op[T]) -> T:
+        """Run ``op`` in a write transaction; returns once that transaction is committed."""
+        if self._async is not None:
+            async with self._async.begin() as conn:
+                return await conn.run_sync(op)
+        pending = _Pending(op, asyncio.get_running_loop())
+        with self._lock:
+            self._pending.append(pending)
+        self._wake.set()
+        result: T = await pending.future
+        return result
+
+    def _write_loop(self) -> None:
+        last = 0
+        while True:
+            self._wake.wait()
+            if last > 1:
+                # Under load, linger a moment so that more writes share the next fsync.
+                time.sleep(LINGER_SECONDS)
+            with self._lock:
+                batch, self._pending = self._pending[:MAX_GROUP], self._pending[MAX_GROUP:]
+                if not self._pending:
+                    self._wake.clear()
+            if self._stop and not batch:
+                return
+            last = len(batch)
+            if batch:
+                self._commit(batch)
+
+    def _commit(self, batch: list[_Pending]) -> None:
+        """Commit ``batch`` in one transaction; if one write fails, redo each write alone so
+        that it fails alone and the others still land."""
+        try:
+            with self._writer.begin() as conn:
+                for item in batch:
+                    item.result = item.op(conn)
+        except Exception as exc:
+            if len(batch) == 1:
+                batch[0].error = exc
+            else:
+                for item in batch:
+                    item.result = None
+                    try:
+                        with self._writer.begin() as conn:
+                            item.result = item.op(conn)
+                    except Exception as alone:
+                        item.error = alone
+        for item in batch:
+            item.loop.call_soon_threadsafe(_settle, item)
+
+    # schema --------------------------------------------------------------------------------
 
     async def migrate(self) -> None:
         """Apply every pending Alembic migration (idempotent; safe on every start)."""
-        async with self.writer.begin() as conn:
-            await conn.run_sync(_upgrade)
+        await self.write(_upgrade) if self.is_sqlite else await self._run_async(_upgrade)
+
+    async def _run_async(self, op: Op[T]) -> T:
+        assert self._async is not None
+        async with self._async.begin() as conn:
+            return await conn.run_sync(op)
 
     async def migrations_current(self) -> bool:
-        async with self.reader.connect() as conn:
-            return await conn.run_sync(_is_current)
+        return await self.read(_is_current)
 
     async def dispose(self) -> None:
-        await self.writer.dispose()
-        if self.reader is not self.writer:
-            await self.reader.dispose()
+        if self._async is not None:
+            await self._async.dispose()
+            return
+        self._stop = True
+        self._wake.set()
+        await asyncio.get_running_loop().run_in_executor(None, self._thread.join)
+        self._read_pool.shutdown(wait=True)
+        self._writer.dispose()
+        self._reader.dispose()
+
+
+def _settle(item: _Pending) -> None:
+    if item.future.done():
+        return
+    if item.error is not None:
+        item.future.set_exception(item.error)
+    else:
+        item.future.set_result(item.result)
 
 
 def _alembic_config(connection: Connection | None = None) -> Config:
@@ -117,8 +234,3 @@ def _is_current(connection: Connection) -> bool:
     heads = set(ScriptDirectory.from_config(_alembic_config()).get_heads())
     current = set(MigrationContext.configure(connection).get_current_heads())
     return heads == current
-
-
-def run_sync(coro: Any) -> Any:
-    """Run a coroutine from synchronous code (the CLI)."""
-    return asyncio.run(coro)

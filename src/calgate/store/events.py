@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, and_, delete, insert, or_, select, tuple_, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.engine import Connection
 
 from calgate.domain.model import Event, EventQuery
 from calgate.store import tables as t
@@ -22,6 +22,9 @@ class Bounds:
     start: int
     end: int  # tables.OPEN_END for a series without end
     is_recurring: bool
+
+
+_INSERT = insert(t.events)
 
 
 def _values(event: Event, bounds: Bounds) -> dict[str, object]:
@@ -50,28 +53,28 @@ def _values(event: Event, bounds: Bounds) -> dict[str, object]:
     }
 
 
-async def insert_event(conn: AsyncConnection, event: Event, bounds: Bounds) -> None:
-    await conn.execute(insert(t.events).values(**_values(event, bounds)))
+def insert_event(conn: Connection, event: Event, bounds: Bounds) -> None:
+    conn.execute(_INSERT, _values(event, bounds))
 
 
-async def insert_events(conn: AsyncConnection, rows: Iterable[tuple[Event, Bounds]]) -> None:
+def insert_events(conn: Connection, rows: Iterable[tuple[Event, Bounds]]) -> None:
     values = [_values(e, b) for e, b in rows]
     if values:
-        await conn.execute(insert(t.events), values)
+        conn.execute(insert(t.events), values)
 
 
-async def get_event(conn: AsyncConnection, calendar_id: str, event_id: str) -> Event | None:
+def get_event(conn: Connection, calendar_id: str, event_id: str) -> Event | None:
     row = (
-        await conn.execute(select(t.events).where(E.id == event_id, E.calendar_id == calendar_id))
+        conn.execute(select(t.events).where(E.id == event_id, E.calendar_id == calendar_id))
     ).first()
     return event_from_row(row) if row else None
 
 
-async def find_by_uid(
-    conn: AsyncConnection, calendar_id: str, ical_uid: str, recurrence_token: str = ""
+def find_by_uid(
+    conn: Connection, calendar_id: str, ical_uid: str, recurrence_token: str = ""
 ) -> Event | None:
     row = (
-        await conn.execute(
+        conn.execute(
             select(t.events).where(
                 E.calendar_id == calendar_id,
                 E.ical_uid == ical_uid,
@@ -82,13 +85,11 @@ async def find_by_uid(
     return event_from_row(row) if row else None
 
 
-async def update_event(
-    conn: AsyncConnection, event: Event, bounds: Bounds, expected_version: int
-) -> bool:
+def update_event(conn: Connection, event: Event, bounds: Bounds, expected_version: int) -> bool:
     """Write ``event`` if the stored version is still ``expected_version``."""
     values = _values(event, bounds)
     del values["id"], values["calendar_id"], values["created_at"]
-    result = await conn.execute(
+    result = conn.execute(
         update(t.events)
         .where(E.id == event.id, E.calendar_id == event.calendar_id, E.version == expected_version)
         .values(**values)
@@ -96,9 +97,9 @@ async def update_event(
     return bool(result.rowcount)
 
 
-async def delete_event(conn: AsyncConnection, calendar_id: str, event_id: str) -> None:
+def delete_event(conn: Connection, calendar_id: str, event_id: str) -> None:
     """Delete an event and, for a series, its modified occurrences."""
-    await conn.execute(
+    conn.execute(
         delete(t.events).where(
             E.calendar_id == calendar_id, or_(E.id == event_id, E.master_event_id == event_id)
         )
@@ -126,13 +127,18 @@ def _filters(calendar_id: str, q: EventQuery) -> list[ColumnElement[bool]]:
             where.append(column.icontains(value, autoescape=True))
     if q.attendees:
         where.append(
-            or_(*(E.attendee_emails.contains(f",{a.lower()},", autoescape=True) for a in q.attendees))
+            or_(
+                *(
+                    E.attendee_emails.contains(f",{a.lower()},", autoescape=True)
+                    for a in q.attendees
+                )
+            )
         )
     return where
 
 
-async def select_events(
-    conn: AsyncConnection,
+def select_events(
+    conn: Connection,
     calendar_id: str,
     q: EventQuery,
     *,
@@ -153,17 +159,17 @@ async def select_events(
     if after is not None:
         where.append(tuple_(E.start_utc, E.id) > tuple_(after[0], after[1]))
     query = select(t.events).where(and_(*where)).order_by(E.start_utc, E.id).limit(limit)
-    return [(event_from_row(r), r.start_utc) for r in await conn.execute(query)]
+    return [(event_from_row(r), r.start_utc) for r in conn.execute(query)]
 
 
-async def select_exceptions(
-    conn: AsyncConnection, calendar_id: str, master_ids: Sequence[str]
+def select_exceptions(
+    conn: Connection, calendar_id: str, master_ids: Sequence[str]
 ) -> dict[str, dict[str, Event]]:
     """Modified occurrences of the given series: master id -> recurrence token -> event."""
     found: dict[str, dict[str, Event]] = {}
     if not master_ids:
         return found
-    rows = await conn.execute(
+    rows = conn.execute(
         select(t.events).where(E.calendar_id == calendar_id, E.master_event_id.in_(master_ids))
     )
     for r in rows:
@@ -171,10 +177,10 @@ async def select_exceptions(
     return found
 
 
-async def count_events(conn: AsyncConnection, calendar_id: str) -> int:
+def count_events(conn: Connection, calendar_id: str) -> int:
     from sqlalchemy import func
 
     row = (
-        await conn.execute(select(func.count()).select_from(t.events).where(E.calendar_id == calendar_id))
+        conn.execute(select(func.count()).select_from(t.events).where(E.calendar_id == calendar_id))
     ).scalar_one()
     return int(row)

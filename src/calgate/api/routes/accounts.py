@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query
 
-from calgate.api.deps import RuntimeDep, Tenant
+from calgate.api.deps import CallerDep
 from calgate.api.errors import COMMON_ERRORS, error_responses
 from calgate.api.responses import JSONResponse
 from calgate.api.schemas import AccountCreate
@@ -36,13 +36,12 @@ def account_to_wire(a: AccountRecord) -> dict[str, Any]:
 
 @router.get("", summary="List accounts", response_model=None, responses=ERRORS)
 async def list_accounts(
-    runtime: RuntimeDep,
-    tenant: Tenant,
+    call: CallerDep,
     cursor: str | None = Query(None, max_length=80),
     limit: str | None = Query(None, description="1..250, default 100"),
 ) -> dict[str, Any]:
     size = parse_limit(limit)
-    found = await runtime.accounts.list(tenant, after=cursor or None, limit=size + 1)
+    found = await call.runtime.accounts.list(call.tenant, after=cursor or None, limit=size + 1)
     return {
         "object": "AccountList",
         "items": [account_to_wire(a) for a in found[:size]],
@@ -51,20 +50,20 @@ async def list_accounts(
 
 
 @router.get("/{account_id}", summary="Get an account", response_model=None, responses=ERRORS)
-async def get_account(runtime: RuntimeDep, tenant: Tenant, account_id: str) -> dict[str, Any]:
-    return account_to_wire(await runtime.accounts.record(tenant, account_id))
+async def get_account(call: CallerDep, account_id: str) -> dict[str, Any]:
+    return account_to_wire(await call.runtime.accounts.record(call.tenant, account_id))
 
 
 @router.post(
     "",
     summary="Connect an account",
-    description="`{\"provider\":\"LOCAL\",\"name\":\"Team calendar\"}` creates an account in "
+    description='`{"provider":"LOCAL","name":"Team calendar"}` creates an account in '
     "calgate's own store with one default calendar.",
     status_code=201,
     response_model=None,
     responses=ERRORS,
 )
-async def create_account(runtime: RuntimeDep, tenant: Tenant, body: AccountCreate) -> JSONResponse:
+async def create_account(call: CallerDep, body: AccountCreate) -> JSONResponse:
     extra = dict(body.model_extra or {})
     if body.provider != "LOCAL":
         raise FeatureNotImplemented(f"provider {body.provider}: not available in this build")
@@ -76,13 +75,13 @@ async def create_account(runtime: RuntimeDep, tenant: Tenant, body: AccountCreat
         if not isinstance(extra[key], str):
             raise InvalidParameters(f"{key}: expected a string")
     tz = zones.resolve(extra["timezone"], "timezone") if extra.get("timezone") else "UTC"
-    record = await runtime.accounts.create_local(
-        tenant, body.name or "Calendar", email=extra.get("email", ""), timezone=tz
+    record = await call.runtime.accounts.create_local(
+        call.tenant, body.name or "Calendar", email=extra.get("email", ""), timezone=tz
     )
     return JSONResponse({"object": "AccountCreated", "account_id": record.id}, status_code=201)
 
 
 @router.delete("/{account_id}", summary="Delete an account", response_model=None, responses=ERRORS)
-async def delete_account(runtime: RuntimeDep, tenant: Tenant, account_id: str) -> dict[str, Any]:
-    await runtime.accounts.delete(tenant, account_id)
+async def delete_account(call: CallerDep, account_id: str) -> dict[str, Any]:
+    await call.runtime.accounts.delete(call.tenant, account_id)
     return {"object": "AccountDeleted"}

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query
 
-from calgate.api.deps import AccountId, RuntimeDep, Tenant
+from calgate.api.deps import AccountDep
 from calgate.api.errors import COMMON_ERRORS, error_responses
 from calgate.api.responses import JSONResponse
 from calgate.api.schemas import CalendarCreate, CalendarList, CalendarOut
@@ -25,14 +25,12 @@ router = APIRouter(prefix="/api/v1/calendars", tags=["Calendars"])
     responses={200: {"model": CalendarList}, **error_responses(*COMMON_ERRORS)},
 )
 async def list_calendars(
-    runtime: RuntimeDep,
-    tenant: Tenant,
-    account_id: AccountId,
+    call: AccountDep,
     cursor: str | None = Query(None),
     limit: str | None = Query(None, description="1..250, default 100"),
 ) -> dict[str, Any]:
     size = parse_limit(limit)
-    calendars = await runtime.events.list_calendars(tenant, account_id)
+    calendars = await call.runtime.events.list_calendars(call.tenant, call.account_id)
     start = 0
     if cursor:
         start, _ = cursors.decode(cursor)
@@ -51,10 +49,10 @@ async def list_calendars(
     response_model=None,
     responses={200: {"model": CalendarOut}, **error_responses(*COMMON_ERRORS)},
 )
-async def get_calendar(
-    runtime: RuntimeDep, tenant: Tenant, account_id: AccountId, calendar_id: str
-) -> dict[str, Any]:
-    return calendar_to_wire(await runtime.events.get_calendar(tenant, account_id, calendar_id))
+async def get_calendar(call: AccountDep, calendar_id: str) -> dict[str, Any]:
+    return calendar_to_wire(
+        await call.runtime.events.get_calendar(call.tenant, call.account_id, calendar_id)
+    )
 
 
 @router.post(
@@ -64,16 +62,14 @@ async def get_calendar(
     response_model=None,
     responses=error_responses(*COMMON_ERRORS),
 )
-async def create_calendar(
-    runtime: RuntimeDep, tenant: Tenant, account_id: AccountId, body: CalendarCreate
-) -> JSONResponse:
+async def create_calendar(call: AccountDep, body: CalendarCreate) -> JSONResponse:
     tz = zones.resolve(body.timezone, "timezone") if body.timezone else "UTC"
-    created = await runtime.events.create_calendar(
-        tenant,
-        account_id,
+    created = await call.runtime.events.create_calendar(
+        call.tenant,
+        call.account_id,
         Calendar(
             id="",
-            account_id=account_id,
+            account_id=call.account_id,
             name=body.name,
             description=body.description or "",
             timezone=tz,
@@ -89,8 +85,6 @@ async def create_calendar(
     response_model=None,
     responses=error_responses(*COMMON_ERRORS),
 )
-async def delete_calendar(
-    runtime: RuntimeDep, tenant: Tenant, account_id: AccountId, calendar_id: str
-) -> dict[str, Any]:
-    await runtime.events.delete_calendar(tenant, account_id, calendar_id)
+async def delete_calendar(call: AccountDep, calendar_id: str) -> dict[str, Any]:
+    await call.runtime.events.delete_calendar(call.tenant, call.account_id, calendar_id)
     return {"object": "CalendarDeleted"}

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query
 
-from calgate.api.deps import AccountId, RuntimeDep, Tenant
+from calgate.api.deps import AccountDep
 from calgate.api.errors import COMMON_ERRORS, error_responses
 from calgate.api.schemas import (
     CalendarEventOut,
@@ -39,11 +39,9 @@ ERRORS = error_responses(*COMMON_ERRORS)
     response_model=None,
     responses={200: {"model": EventCreated}, **ERRORS},
 )
-async def create_event(
-    runtime: RuntimeDep, tenant: Tenant, account_id: AccountId, calendar_id: str, body: EventCreate
-) -> dict[str, Any]:
+async def create_event(call: AccountDep, calendar_id: str, body: EventCreate) -> dict[str, Any]:
     fields = fields_from_create(body)
-    event = await runtime.events.create(tenant, account_id, calendar_id, fields)
+    event = await call.runtime.events.create(call.tenant, call.account_id, calendar_id, fields)
     return {"object": "CalendarEventCreated", "event_id": event.id}
 
 
@@ -56,13 +54,13 @@ async def create_event(
     responses={200: {"model": EventList}, **ERRORS},
 )
 async def list_events(
-    runtime: RuntimeDep,
-    tenant: Tenant,
-    account_id: AccountId,
+    call: AccountDep,
     calendar_id: str,
     start: Annotated[str | None, Query(description="Events ending after this instant.")] = None,
     end: Annotated[str | None, Query(description="Events starting before this instant.")] = None,
-    expand_recurring: Annotated[str | None, Query(description="true: one item per occurrence.")] = None,
+    expand_recurring: Annotated[
+        str | None, Query(description="true: one item per occurrence.")
+    ] = None,
     updated_after: str | None = None,
     updated_before: str | None = None,
     busy: Annotated[str | None, Query(description="true: opaque events only.")] = None,
@@ -95,7 +93,7 @@ async def list_events(
     )
     if query.start and query.end and query.end <= query.start:
         raise InvalidParameters("end: must be after start")
-    page = await runtime.events.list(tenant, account_id, calendar_id, query)
+    page = await call.runtime.events.list(call.tenant, call.account_id, calendar_id, query)
     return {
         "object": "CalendarEventList",
         "data": [event_to_wire(e) for e in page.items],
@@ -109,10 +107,10 @@ async def list_events(
     response_model=None,
     responses={200: {"model": CalendarEventOut}, **ERRORS},
 )
-async def get_event(
-    runtime: RuntimeDep, tenant: Tenant, account_id: AccountId, calendar_id: str, event_id: str
-) -> dict[str, Any]:
-    return event_to_wire(await runtime.events.get(tenant, account_id, calendar_id, event_id))
+async def get_event(call: AccountDep, calendar_id: str, event_id: str) -> dict[str, Any]:
+    return event_to_wire(
+        await call.runtime.events.get(call.tenant, call.account_id, calendar_id, event_id)
+    )
 
 
 def _if_match(value: str | None) -> int | None:
@@ -133,9 +131,7 @@ def _if_match(value: str | None) -> int | None:
     responses={200: {"model": EventUpdated}, 409: {"description": "Stale version"}, **ERRORS},
 )
 async def patch_event(
-    runtime: RuntimeDep,
-    tenant: Tenant,
-    account_id: AccountId,
+    call: AccountDep,
     calendar_id: str,
     event_id: str,
     body: EventPatch,
@@ -145,7 +141,7 @@ async def patch_event(
     version = _if_match(if_match)
     if version is not None:
         changes["_version"] = version
-    await runtime.events.update(tenant, account_id, calendar_id, event_id, changes)
+    await call.runtime.events.update(call.tenant, call.account_id, calendar_id, event_id, changes)
     return {"object": "CalendarEventUpdated"}
 
 
@@ -157,8 +153,6 @@ async def patch_event(
     response_model=None,
     responses={200: {"model": EventDeleted}, **ERRORS},
 )
-async def delete_event(
-    runtime: RuntimeDep, tenant: Tenant, account_id: AccountId, calendar_id: str, event_id: str
-) -> dict[str, Any]:
-    await runtime.events.delete(tenant, account_id, calendar_id, event_id)
+async def delete_event(call: AccountDep, calendar_id: str, event_id: str) -> dict[str, Any]:
+    await call.runtime.events.delete(call.tenant, call.account_id, calendar_id, event_id)
     return {"object": "CalendarEventDeleted"}

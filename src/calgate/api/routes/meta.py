@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
-from calgate.api.deps import RuntimeDep
 from calgate.api.responses import JSONResponse
+from calgate.runtime import Runtime
 
 router = APIRouter(tags=["Operations"])
 
@@ -16,11 +16,16 @@ async def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz", summary="The database is reachable and migrated")
-async def readyz(runtime: RuntimeDep) -> JSONResponse:
+async def readyz(request: Request) -> JSONResponse:
+    runtime: Runtime = request.app.state.runtime
     try:
         current = await runtime.db.migrations_current()
     except Exception as exc:  # any database failure means not ready
-        return JSONResponse({"status": "unavailable", "detail": type(exc).__name__}, status_code=503)
+        return JSONResponse(
+            {"status": "unavailable", "detail": type(exc).__name__}, status_code=503
+        )
     if not current:
-        return JSONResponse({"status": "unavailable", "detail": "migrations pending"}, status_code=503)
+        return JSONResponse(
+            {"status": "unavailable", "detail": "migrations pending"}, status_code=503
+        )
     return JSONResponse({"status": "ok"})
