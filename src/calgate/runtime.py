@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from calgate.cache import TTLCache
 from calgate.providers.registry import Providers
+from calgate.secrets import SecretBox
 from calgate.services.accounts import AccountService
 from calgate.services.events import EventService
 from calgate.settings import Settings
@@ -29,7 +30,11 @@ class Runtime:
             pool_size=settings.db_pool_size,
         )
         providers = Providers(settings, db)
-        accounts = AccountService(db, settings.cache_seconds)
+        box = SecretBox.from_settings(
+            settings.secret_key.get_secret_value() if settings.secret_key else None,
+            settings.data_dir,
+        )
+        accounts = AccountService(db, box, settings.cache_seconds)
         return cls(
             settings,
             db,

@@ -46,6 +46,11 @@ class Settings(BaseSettings):
         description="SQLite `synchronous` pragma: FULL survives power loss, "
         "NORMAL survives process crashes.",
     )
+    secret_key: SecretStr | None = Field(
+        None,
+        description="Fernet key encrypting provider credentials at rest; default: "
+        "`<data_dir>/secret.key`, created on first start.",
+    )
     cache_seconds: float = Field(
         2.0,
         description="How long API keys and accounts are cached in a process; a key revoked or "

@@ -7,11 +7,16 @@ vendor and transport exceptions are translated at this boundary.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+from sqlalchemy.engine import Connection
 
 from calgate.domain.model import Calendar, Event, EventFields, EventQuery, Page
+
+if TYPE_CHECKING:
+    from calgate.services.accounts import AccountService
 
 ColorSupport = Literal["any", "palette", "stored"]
 InvitationMode = Literal["calgate", "provider", "forced"]
@@ -56,16 +61,55 @@ class AccountContext:
     secrets: Mapping[str, str] = field(default_factory=dict)
 
 
+ChangeKind = Literal["created", "updated", "deleted"]
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One event change made through calgate, handed to the effects (outbox writers)."""
+
+    kind: ChangeKind
+    account: AccountContext
+    calendar_id: str
+    event: Event  # the event after the change (for "deleted": as it was, is_cancelled set)
+    before: Event | None = None  # for "updated": the event before the change
+    changed: frozenset[str] = frozenset()  # for "updated": the fields the request set
+
+
+# Runs inside the database transaction that records the change (LOCAL), or in a transaction
+# of its own right after the provider confirmed it (remote providers). It must only write to
+# the database (e.g. outbox rows), never call out.
+Effects = Callable[[Connection, Change], None]
+
+
+def no_effects(conn: Connection, change: Change) -> None:
+    return None
+
+
 class Provider(Protocol):
     kind: str
     capabilities: Capabilities
+
+    async def connect(
+        self, accounts: AccountService, tenant_id: str, body: Mapping[str, Any]
+    ) -> str:
+        """Check the credentials in ``body`` (the POST /api/v1/accounts body), store the
+        account through ``accounts.create`` and return its id. Bad or unreachable
+        credentials raise the seed's 401 types and store nothing."""
+        ...
 
     async def list_calendars(self, account: AccountContext) -> list[Calendar]: ...
 
     async def get_calendar(self, account: AccountContext, calendar_id: str) -> Calendar: ...
 
     async def create_event(
-        self, account: AccountContext, calendar_id: str, fields: EventFields, *, event_id: str
+        self,
+        account: AccountContext,
+        calendar_id: str,
+        fields: EventFields,
+        *,
+        event_id: str,
+        effects: Effects = no_effects,
     ) -> Event:
         """Create the event; ``event_id`` is chosen by calgate (used for idempotent retries)."""
         ...
@@ -84,11 +128,21 @@ class Provider(Protocol):
         calendar_id: str,
         event_id: str,
         changes: Mapping[str, Any],
+        *,
+        effects: Effects = no_effects,
     ) -> Event:
-        """Apply a partial update (keys are :data:`calgate.domain.model.PATCHABLE` names)."""
+        """Apply a partial update (keys are :data:`calgate.domain.model.PATCHABLE` names;
+        ``_version``, when present, is the version the client expects: 409 if stale)."""
         ...
 
-    async def delete_event(self, account: AccountContext, calendar_id: str, event_id: str) -> Event:
+    async def delete_event(
+        self,
+        account: AccountContext,
+        calendar_id: str,
+        event_id: str,
+        *,
+        effects: Effects = no_effects,
+    ) -> Event:
         """Delete (or cancel one occurrence of) an event; returns what was deleted."""
         ...
 

@@ -14,11 +14,12 @@ from typing import Any
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from calgate.domain import cursor, recurrence, rules
+from calgate.domain import cursor, recurrence, rules, zones
 from calgate.domain.model import Calendar, Event, EventFields, EventQuery, Organizer, Page
 from calgate.domain.times import EventTime
 from calgate.errors import Conflict, InvalidParameters, NotFound
-from calgate.providers.base import AccountContext, Capabilities
+from calgate.providers.base import AccountContext, Capabilities, Change, Effects, no_effects
+from calgate.services.accounts import AccountService
 from calgate.store import accounts as account_store
 from calgate.store import events as store
 from calgate.store import tables
@@ -134,6 +135,23 @@ class LocalProvider:
         # query; a calendar deleted by another process makes the insert fail its foreign key.
         self.owners: dict[str, str] = {}
 
+    async def connect(
+        self, accounts: AccountService, tenant_id: str, body: Mapping[str, Any]
+    ) -> str:
+        unknown = set(body) - {"provider", "name", "email", "timezone"}
+        if unknown:
+            raise InvalidParameters(
+                f"{', '.join(sorted(unknown))}: unknown field for a LOCAL account"
+            )
+        for key in ("name", "email", "timezone"):
+            if body.get(key) is not None and not isinstance(body[key], str):
+                raise InvalidParameters(f"{key}: expected a string")
+        tz = zones.resolve(body["timezone"], "timezone") if body.get("timezone") else "UTC"
+        record = await accounts.create_local(
+            tenant_id, body.get("name") or "Calendar", email=body.get("email") or "", timezone=tz
+        )
+        return record.id
+
     # calendars -----------------------------------------------------------------------------
 
     async def list_calendars(self, account: AccountContext) -> list[Calendar]:
@@ -171,7 +189,13 @@ class LocalProvider:
     # events --------------------------------------------------------------------------------
 
     async def create_event(
-        self, account: AccountContext, calendar_id: str, fields: EventFields, *, event_id: str
+        self,
+        account: AccountContext,
+        calendar_id: str,
+        fields: EventFields,
+        *,
+        event_id: str,
+        effects: Effects = no_effects,
     ) -> Event:
         now = us_to_dt(now_ms_us())
         event = Event(
@@ -196,6 +220,7 @@ class LocalProvider:
             if len(self.owners) > 100_000:
                 self.owners.clear()
             self.owners[calendar_id] = account.id
+            effects(conn, Change("created", account, calendar_id, event))
             return event
 
         return await self.db.write(op)
@@ -227,6 +252,8 @@ class LocalProvider:
         calendar_id: str,
         event_id: str,
         changes: Mapping[str, Any],
+        *,
+        effects: Effects = no_effects,
     ) -> Event:
         def op(conn: Connection) -> Event:
             _calendar(conn, account, calendar_id)
@@ -255,17 +282,30 @@ class LocalProvider:
                 store.insert_event(conn, updated, bounds_of(fields))
             elif not store.update_event(conn, updated, bounds_of(fields), current.version):
                 raise Conflict(f"event {event_id!r} was changed concurrently: read it again")
+            effects(
+                conn,
+                Change("updated", account, calendar_id, updated, current, frozenset(given)),
+            )
             return updated
 
         return await self.db.write(op)
 
-    async def delete_event(self, account: AccountContext, calendar_id: str, event_id: str) -> Event:
+    async def delete_event(
+        self,
+        account: AccountContext,
+        calendar_id: str,
+        event_id: str,
+        *,
+        effects: Effects = no_effects,
+    ) -> Event:
         def op(conn: Connection) -> Event:
             _calendar(conn, account, calendar_id)
             current = load(conn, calendar_id, event_id)
+            deleted = dataclasses.replace(current, is_cancelled=True)
             if not current.master_event_id:
                 store.delete_event(conn, calendar_id, event_id)
-                return current
+                effects(conn, Change("deleted", account, calendar_id, deleted))
+                return deleted
             master = store.get_event(conn, calendar_id, current.master_event_id)
             if master is None or current.recurrence_id is None:
                 raise _not_found(event_id)
@@ -282,6 +322,7 @@ class LocalProvider:
             )
             store.update_event(conn, updated, bounds_of(fields), master.version)
             store.delete_event(conn, calendar_id, event_id)
-            return dataclasses.replace(current, is_cancelled=True)
+            effects(conn, Change("deleted", account, calendar_id, deleted))
+            return deleted
 
         return await self.db.write(op)

@@ -1,33 +1,36 @@
-"""Accounts: lookup within a tenant, status checks, LOCAL creation."""
+"""Accounts: lookup within a tenant, status checks, creation with sealed secrets."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from sqlalchemy.engine import Connection
 
 from calgate.cache import TTLCache
 from calgate.errors import STATUS_ERRORS, CalgateError, NotFound
 from calgate.providers.base import AccountContext
+from calgate.secrets import SecretBox
 from calgate.store import accounts as store
 from calgate.store.accounts import AccountRecord
 from calgate.store.db import Database
 
 
-def context_of(record: AccountRecord, secrets: dict[str, str] | None = None) -> AccountContext:
-    return AccountContext(
-        id=record.id,
-        tenant_id=record.tenant_id,
-        type=record.type,
-        name=record.name,
-        email=record.email,
-        params=record.params,
-        secrets=secrets or {},
-    )
-
-
 class AccountService:
-    def __init__(self, db: Database, cache_seconds: float = 0.0) -> None:
+    def __init__(self, db: Database, box: SecretBox, cache_seconds: float = 0.0) -> None:
         self.db = db
+        self.box = box
         self.cache: TTLCache[tuple[str, str], AccountRecord] = TTLCache(cache_seconds)
+
+    def context_of(self, record: AccountRecord) -> AccountContext:
+        return AccountContext(
+            id=record.id,
+            tenant_id=record.tenant_id,
+            type=record.type,
+            name=record.name,
+            email=record.email,
+            params=record.params,
+            secrets=self.box.open(record.secrets),
+        )
 
     async def record(self, tenant_id: str, account_id: str) -> AccountRecord:
         found = self.cache.get((tenant_id, account_id))
@@ -39,10 +42,6 @@ class AccountService:
         self.cache.put((tenant_id, account_id), found)
         return found
 
-    async def set_status(self, record: AccountRecord, status: str) -> None:
-        await self.db.write(lambda c: store.set_status(c, record.id, status))
-        self.cache.discard((record.tenant_id, record.id))
-
     async def usable(self, tenant_id: str, account_id: str) -> AccountContext:
         """The account as a provider sees it; refuses accounts whose source is not OK."""
         record = await self.record(tenant_id, account_id)
@@ -51,19 +50,48 @@ class AccountService:
                 f"account {account_id!r} source status is {record.status}: reconnect it",
                 type=STATUS_ERRORS.get(record.status, "errors/disconnected_account"),
             )
-        return context_of(record)
+        return self.context_of(record)
+
+    async def create(
+        self,
+        tenant_id: str,
+        type_: str,
+        name: str,
+        *,
+        email: str = "",
+        params: dict[str, Any] | None = None,
+        secrets: dict[str, str] | None = None,
+        calendars: list[dict[str, Any]] | None = None,
+    ) -> AccountRecord:
+        """Store a connected account (secrets sealed) and, optionally, its first calendars
+        (keyword arguments of :func:`calgate.store.accounts.create_calendar`)."""
+        sealed = self.box.seal(secrets or {})
+
+        def op(conn: Connection) -> AccountRecord:
+            record = store.create_account(
+                conn, tenant_id, type_, name, email=email, params=params, secrets=sealed
+            )
+            for calendar in calendars or ():
+                store.create_calendar(conn, record.id, **calendar)
+            return record
+
+        return await self.db.write(op)
 
     async def create_local(
         self, tenant_id: str, name: str, *, email: str = "", timezone: str = "UTC"
     ) -> AccountRecord:
-        def op(conn: Connection) -> AccountRecord:
-            record = store.create_account(conn, tenant_id, "LOCAL", name, email=email)
-            store.create_calendar(
-                conn, record.id, name or "Calendar", timezone=timezone, is_default=True
-            )
-            return record
+        default = {"name": name or "Calendar", "timezone": timezone, "is_default": True}
+        return await self.create(tenant_id, "LOCAL", name, email=email, calendars=[default])
 
-        return await self.db.write(op)
+    async def update_secrets(self, account: AccountContext, secrets: dict[str, str]) -> None:
+        """Replace an account's secrets (e.g. refreshed OAuth tokens)."""
+        sealed = self.box.seal(secrets)
+        await self.db.write(lambda c: store.update_account(c, account.id, secrets=sealed))
+        self.cache.discard((account.tenant_id, account.id))
+
+    async def set_status(self, record: AccountRecord | AccountContext, status: str) -> None:
+        await self.db.write(lambda c: store.set_status(c, record.id, status))
+        self.cache.discard((record.tenant_id, record.id))
 
     async def list(
         self, tenant_id: str | None, *, after: str | None = None, limit: int = 100

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy.engine import Connection
+
 from calgate.domain import rules
 from calgate.domain.model import Calendar, Event, EventFields, EventQuery, Page
 from calgate.errors import FeatureNotImplemented, InvalidParameters
-from calgate.providers.base import AccountContext, Capabilities, Provider
+from calgate.providers.base import AccountContext, Capabilities, Change, Effects, Provider
 from calgate.providers.registry import Providers
 from calgate.services.accounts import AccountService
 from calgate.store.ids import new_id
@@ -41,6 +43,21 @@ class EventService:
     def __init__(self, accounts: AccountService, providers: Providers) -> None:
         self.accounts = accounts
         self.providers = providers
+        # Outbox writers (webhooks, invitations) that record every change made through calgate.
+        self.effects: list[Effects] = []
+
+    def _effects(self, conn: Connection, change: Change) -> None:
+        for effect in self.effects:
+            effect(conn, change)
+
+    async def connect(self, tenant_id: str, body: Mapping[str, Any]) -> str:
+        """Connect an account of ``body["provider"]``; returns the new account's id."""
+        provider = self.providers.for_type(str(body.get("provider", "")))
+        return await provider.connect(self.accounts, tenant_id, body)
+
+    async def capabilities(self, tenant_id: str, account_id: str) -> Capabilities:
+        record = await self.accounts.record(tenant_id, account_id)
+        return self.providers.for_type(record.type).capabilities
 
     async def _target(self, tenant_id: str, account_id: str) -> tuple[AccountContext, Provider]:
         account = await self.accounts.usable(tenant_id, account_id)
@@ -78,7 +95,9 @@ class EventService:
         account, provider = await self._target(tenant_id, account_id)
         check_capabilities(provider.capabilities, account.type, _as_map(fields))
         fields = rules.checked(fields)
-        return await provider.create_event(account, calendar_id, fields, event_id=new_id())
+        return await provider.create_event(
+            account, calendar_id, fields, event_id=new_id(), effects=self._effects
+        )
 
     async def get(self, tenant_id: str, account_id: str, calendar_id: str, event_id: str) -> Event:
         account, provider = await self._target(tenant_id, account_id)
@@ -100,13 +119,15 @@ class EventService:
     ) -> Event:
         account, provider = await self._target(tenant_id, account_id)
         check_capabilities(provider.capabilities, account.type, changes)
-        return await provider.update_event(account, calendar_id, event_id, changes)
+        return await provider.update_event(
+            account, calendar_id, event_id, changes, effects=self._effects
+        )
 
     async def delete(
         self, tenant_id: str, account_id: str, calendar_id: str, event_id: str
     ) -> Event:
         account, provider = await self._target(tenant_id, account_id)
-        return await provider.delete_event(account, calendar_id, event_id)
+        return await provider.delete_event(account, calendar_id, event_id, effects=self._effects)
 
 
 def _as_map(fields: EventFields) -> dict[str, Any]:

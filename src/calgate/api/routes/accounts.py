@@ -11,9 +11,7 @@ from calgate.api.errors import COMMON_ERRORS, error_responses
 from calgate.api.responses import JSONResponse
 from calgate.api.schemas import AccountCreate
 from calgate.api.wire import parse_limit
-from calgate.domain import zones
 from calgate.domain.times import format_utc
-from calgate.errors import FeatureNotImplemented, InvalidParameters
 from calgate.store.accounts import AccountRecord
 from calgate.store.codec import us_to_dt
 
@@ -64,21 +62,19 @@ async def get_account(call: CallerDep, account_id: str) -> dict[str, Any]:
     responses=ERRORS,
 )
 async def create_account(call: CallerDep, body: AccountCreate) -> JSONResponse:
-    extra = dict(body.model_extra or {})
-    if body.provider != "LOCAL":
-        raise FeatureNotImplemented(f"provider {body.provider}: not available in this build")
-    allowed = {"email", "timezone"}
-    unknown = set(extra) - allowed
-    if unknown:
-        raise InvalidParameters(f"{', '.join(sorted(unknown))}: unknown field for a LOCAL account")
-    for key in allowed & set(extra):
-        if not isinstance(extra[key], str):
-            raise InvalidParameters(f"{key}: expected a string")
-    tz = zones.resolve(extra["timezone"], "timezone") if extra.get("timezone") else "UTC"
-    record = await call.runtime.accounts.create_local(
-        call.tenant, body.name or "Calendar", email=extra.get("email", ""), timezone=tz
-    )
-    return JSONResponse({"object": "AccountCreated", "account_id": record.id}, status_code=201)
+    account_id = await call.runtime.events.connect(call.tenant, body.model_dump(exclude_none=True))
+    return JSONResponse({"object": "AccountCreated", "account_id": account_id}, status_code=201)
+
+
+@router.get(
+    "/{account_id}/capabilities",
+    summary="What the account's provider supports",
+    response_model=None,
+    responses=ERRORS,
+)
+async def get_capabilities(call: CallerDep, account_id: str) -> dict[str, Any]:
+    caps = await call.runtime.events.capabilities(call.tenant, account_id)
+    return {"object": "AccountCapabilities", "account_id": account_id, **caps.to_wire()}
 
 
 @router.delete("/{account_id}", summary="Delete an account", response_model=None, responses=ERRORS)

@@ -1,0 +1,51 @@
+"""Secrets at rest: provider passwords and tokens are encrypted with Fernet (AES-128-CBC + HMAC).
+
+The key comes from ``CALGATE_SECRET_KEY`` or, when unset, from ``<data_dir>/secret.key``,
+created on first use with owner-only permissions. Losing the key makes stored credentials
+unreadable (accounts must then be connected again); it never exposes them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import orjson
+from cryptography.fernet import Fernet, InvalidToken
+
+from calgate.errors import CalgateError
+
+
+class SecretBox:
+    def __init__(self, key: bytes) -> None:
+        self._fernet = Fernet(key)
+
+    @classmethod
+    def from_settings(cls, secret_key: str | None, data_dir: Path) -> SecretBox:
+        if secret_key:
+            return cls(secret_key.encode())
+        path = data_dir / "secret.key"
+        if not path.exists():
+            data_dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as out:
+                out.write(Fernet.generate_key())
+        return cls(path.read_bytes().strip())
+
+    def seal(self, secrets: dict[str, str]) -> str:
+        if not secrets:
+            return ""
+        return self._fernet.encrypt(orjson.dumps(secrets)).decode()
+
+    def open(self, sealed: str) -> dict[str, str]:
+        if not sealed:
+            return {}
+        try:
+            data: dict[str, str] = orjson.loads(self._fernet.decrypt(sealed.encode()))
+        except InvalidToken:
+            raise CalgateError(
+                "the account's stored credentials cannot be decrypted with this secret key; "
+                "connect the account again",
+                type="errors/disconnected_account",
+            ) from None
+        return data
