@@ -227,7 +227,7 @@ def _alembic_config(connection: Connection | None = None) -> Config:
 
 
 def _upgrade(connection: Connection) -> None:
-    command.upgrade(_alembic_config(connection), "head")
+    command.upgrade(_alembic_config(connection), "heads")
 
 
 def _is_current(connection: Connection) -> bool:
