@@ -57,6 +57,36 @@ class Settings(BaseSettings):
         "an account changed elsewhere is seen within this time (0 disables).",
     )
     db_pool_size: int = Field(10, description="Database connections per process (PostgreSQL).")
+    # Reliability and security (docs/production.md).
+    allow_loopback_urls: bool = Field(
+        False,
+        description="Accept webhook/callback URLs on loopback and link-local addresses "
+        "(development and tests only).",
+    )
+    rate_limit_per_second: float = Field(
+        0.0,
+        description="Requests per second each API key may make, per instance (token bucket; "
+        "0 disables).",
+    )
+    rate_limit_burst: int = Field(
+        0, description="Bucket size: requests an API key may make at once (0: 2 s worth)."
+    )
+    idempotency_ttl_seconds: int = Field(
+        86_400, description="How long an Idempotency-Key and its answer are kept."
+    )
+    idempotency_wait_seconds: float = Field(
+        10.0,
+        description="How long a request waits for a concurrent one with the same "
+        "Idempotency-Key before answering 409.",
+    )
+    idempotency_lease_seconds: float = Field(
+        300.0,
+        description="After this time an Idempotency-Key still in progress is taken to be "
+        "abandoned (its process died) and a retry may do the work.",
+    )
+    log_format: str = Field("text", description="Log lines: `text` or `json` (one object a line).")
+    access_log: bool = Field(True, description="Log one line per request (at info level).")
+    metrics_enabled: bool = Field(True, description="Serve Prometheus metrics at `/metrics`.")
 
     @property
     def effective_database_url(self) -> str:
