@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Depends, Header, Query
 
+from calgate.api.body import body_doc, json_body
 from calgate.api.deps import AccountDep
 from calgate.api.errors import COMMON_ERRORS, error_responses
 from calgate.api.schemas import (
@@ -38,8 +39,13 @@ ERRORS = error_responses(*COMMON_ERRORS)
     description="Create a calendar event. Answers **200** with the new event's id.",
     response_model=None,
     responses={200: {"model": EventCreated}, **ERRORS},
+    openapi_extra=body_doc(EventCreate),
 )
-async def create_event(call: AccountDep, calendar_id: str, body: EventCreate) -> dict[str, Any]:
+async def create_event(
+    call: AccountDep,
+    calendar_id: str,
+    body: Annotated[EventCreate, Depends(json_body(EventCreate))],
+) -> dict[str, Any]:
     fields = fields_from_create(body)
     event = await call.runtime.events.create(call.tenant, call.account_id, calendar_id, fields)
     return {"object": "CalendarEventCreated", "event_id": event.id}
@@ -129,12 +135,13 @@ def _if_match(value: str | None) -> int | None:
     "occurrence only. `If-Match: <version>` makes the update conditional (409 if stale).",
     response_model=None,
     responses={200: {"model": EventUpdated}, 409: {"description": "Stale version"}, **ERRORS},
+    openapi_extra=body_doc(EventPatch),
 )
 async def patch_event(
     call: AccountDep,
     calendar_id: str,
     event_id: str,
-    body: EventPatch,
+    body: Annotated[EventPatch, Depends(json_body(EventPatch))],
     if_match: Annotated[str | None, Header(alias="If-Match")] = None,
 ) -> dict[str, Any]:
     changes = changes_from_patch(body)
