@@ -3,23 +3,28 @@
 from __future__ import annotations
 
 import asyncio
-import gc
+import os
 
 import click
 import uvicorn
 
 from calgate.api.app import create_app
-from calgate.bootstrap import bootstrap, first_request
+from calgate.api.asgi import tune_gc
+from calgate.bootstrap import FirstStart, bootstrap, first_request
 from calgate.cli.main import main
 from calgate.logs import setup_logging
 from calgate.runtime import Runtime
+from calgate.settings import Settings
 
 
 @main.command()
 @click.option("--host", help="Address to listen on (default 127.0.0.1).")
 @click.option("--port", type=int, help="Port to listen on (default 13111).")
+@click.option(
+    "--workers", type=int, default=1, show_default=True, help="Server processes on the port."
+)
 @click.pass_context
-def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
+def serve(ctx: click.Context, host: str | None, port: int | None, workers: int) -> None:
     """Run the API server (applies migrations; sets up a first key on an empty database)."""
     settings = ctx.obj
     if host is not None:
@@ -27,25 +32,60 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     if port is not None:
         settings.port = port
     setup_logging(settings.log_level, settings.log_format)
+    if workers > 1:
+        _serve_workers(settings, workers)
+        return
     asyncio.run(_serve(settings))
 
 
-async def _serve(settings: object) -> None:
-    from calgate.settings import Settings
+def _serve_workers(settings: Settings, workers: int) -> None:
+    """Set up once, then let uvicorn run ``workers`` processes of calgate.api.asgi:create."""
 
-    assert isinstance(settings, Settings)
+    async def prepare() -> None:
+        runtime = Runtime.build(settings)
+        await runtime.start()
+        try:
+            _announce(settings, await bootstrap(runtime))
+        finally:
+            await runtime.aclose()
+
+    asyncio.run(prepare())
+    # The worker processes read their settings from the environment: pass the flags on.
+    os.environ["CALGATE_DATA_DIR"] = str(settings.data_dir)
+    os.environ["CALGATE_DATABASE_URL"] = settings.effective_database_url
+    click.echo(
+        f"calgate listening on http://{settings.host}:{settings.port} with {workers} workers"
+    )
+    uvicorn.run(
+        "calgate.api.asgi:create",
+        factory=True,
+        workers=workers,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        log_config=None,
+        access_log=False,
+        server_header=False,
+    )
+
+
+def _announce(settings: Settings, first: FirstStart | None) -> None:
+    if first is None:
+        return
+    click.echo("calgate: first start, created a LOCAL account with a default calendar.")
+    if first.key_from_settings:
+        click.echo("API key: the one in CALGATE_API_KEY")
+    else:
+        click.echo(f"API key (shown once, keep it): {first.api_key}")
+    click.echo("Create an event:\n")
+    click.echo(first_request(settings.base_url, first) + "\n")
+
+
+async def _serve(settings: Settings) -> None:
     runtime = Runtime.build(settings)
     await runtime.start()
     try:
-        first = await bootstrap(runtime)
-        if first is not None:
-            click.echo("calgate: first start, created a LOCAL account with a default calendar.")
-            if first.key_from_settings:
-                click.echo("API key: the one in CALGATE_API_KEY")
-            else:
-                click.echo(f"API key (shown once, keep it): {first.api_key}")
-            click.echo("Create an event:\n")
-            click.echo(first_request(settings.base_url, first) + "\n")
+        _announce(settings, await bootstrap(runtime))
         app = create_app(settings, runtime)
         config = uvicorn.Config(
             app,
@@ -58,10 +98,7 @@ async def _serve(settings: object) -> None:
             server_header=False,
         )
         click.echo(f"calgate listening on http://{settings.host}:{settings.port} (docs at /docs)")
-        # Long-lived objects made at start-up need no more collection; fewer young-generation
-        # collections keep request latency steady under load.
-        gc.freeze()
-        gc.set_threshold(50_000, 20, 100)
+        tune_gc()
         await uvicorn.Server(config).serve()
     finally:
         await runtime.aclose()
