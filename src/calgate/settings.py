@@ -71,7 +71,7 @@ class Settings(BaseSettings):
     rate_limit_burst: int = Field(
         0, description="Bucket size: requests an API key may make at once (0: 2 s worth)."
     )
-    idempotency_ttl_seconds: int = Field(
+    idempotency_ttl_seconds: float = Field(
         86_400, description="How long an Idempotency-Key and its answer are kept."
     )
     idempotency_wait_seconds: float = Field(

@@ -11,8 +11,10 @@ from fastapi import FastAPI
 from calgate import __version__
 from calgate.api import errors
 from calgate.api.limits import BodyLimit
+from calgate.api.middleware import Idempotency, Observability, RateLimit
 from calgate.api.responses import JSONResponse
 from calgate.api.routes import accounts, calendars, events, meta
+from calgate.api.routes import metrics as metrics_route
 from calgate.runtime import Runtime
 from calgate.settings import Settings
 
@@ -49,7 +51,22 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     errors.install(app)
     for module in (meta, accounts, calendars, events):
         app.include_router(module.router)
+    if settings.metrics_enabled:
+        app.include_router(metrics_route.router)
+    # Middleware: the last added runs first (observability, rate limit, body limit, idempotency).
+    app.add_middleware(
+        Idempotency,
+        ttl_seconds=settings.idempotency_ttl_seconds,
+        wait_seconds=settings.idempotency_wait_seconds,
+        lease_seconds=settings.idempotency_lease_seconds,
+    )
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RateLimit, per_second=settings.rate_limit_per_second, burst=settings.rate_limit_burst
+    )
+    app.add_middleware(
+        Observability, metrics=settings.metrics_enabled, access_log=settings.access_log
+    )
     _without_422(app)
     return app
 

@@ -27,13 +27,14 @@ async def tenant_of(request: Request) -> tuple[Runtime, str]:
         )
     cache_key = keys.digest(raw)
     tenant = runtime.keys.get(cache_key)
-    if tenant is not None:
-        return runtime, tenant
-    info = await runtime.db.read(lambda c: keys.authenticate(c, raw))
-    if info is None:
-        raise Unauthorized("the X-API-KEY is unknown or revoked")
-    runtime.keys.put(cache_key, info.tenant_id)
-    return runtime, info.tenant_id
+    if tenant is None:
+        info = await runtime.db.read(lambda c: keys.authenticate(c, raw))
+        if info is None:
+            raise Unauthorized("the X-API-KEY is unknown or revoked")
+        tenant = info.tenant_id
+        runtime.keys.put(cache_key, tenant)
+    request.state.tenant = tenant  # for the access log (calgate.api.middleware.observability)
+    return runtime, tenant
 
 
 @dataclass(frozen=True, slots=True)

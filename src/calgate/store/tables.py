@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -103,4 +104,22 @@ events = Table(
     Index("ix_events_series", "calendar_id", "is_recurring", "end_utc"),
     Index("ix_events_master", "master_event_id"),
     Index("ix_events_updated", "calendar_id", "updated_at"),
+)
+
+# Idempotency-Key answers (calgate.api.middleware.idempotency). A row is "pending" while its
+# first request runs (status NULL, owner set) and holds the stored answer afterwards.
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("tenant_id", String(40), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("request", String(600), nullable=False),
+    Column("owner", String(32), nullable=False),
+    Column("status", Integer, nullable=True),
+    Column("headers", Text, nullable=False, default="[]"),
+    Column("body", LargeBinary, nullable=False, default=b""),
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Index("ix_idempotency_expires", "expires_at"),
 )

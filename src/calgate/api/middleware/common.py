@@ -1,0 +1,53 @@
+"""What the middleware share: reading a header and answering an error in the contract's shape."""
+
+from __future__ import annotations
+
+import orjson
+from starlette.types import Scope, Send
+
+from calgate.errors import error_type
+
+
+def header(scope: Scope, name: bytes) -> bytes | None:
+    """The first value of header ``name`` (lower case), or None."""
+    for key, value in scope["headers"]:
+        if key == name:
+            return bytes(value)
+    return None
+
+
+async def send_response(
+    send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]
+) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def send_error(
+    scope: Scope,
+    send: Send,
+    name: str,
+    detail: str,
+    headers: list[tuple[bytes, bytes]] | None = None,
+) -> None:
+    """Answer ``errors/<name>`` as ``{"status", "type", "title", "detail", "instance"}``."""
+    error = error_type(name)
+    body = orjson.dumps(
+        {
+            "status": error.status,
+            "type": error.type,
+            "title": error.title,
+            "detail": detail,
+            "instance": scope.get("path", ""),
+        }
+    )
+    await send_response(
+        send,
+        error.status,
+        body,
+        [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            *(headers or []),
+        ],
+    )
