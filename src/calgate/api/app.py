@@ -13,7 +13,7 @@ from calgate.api import errors
 from calgate.api.limits import BodyLimit
 from calgate.api.middleware import Idempotency, Observability, RateLimit
 from calgate.api.responses import JSONResponse
-from calgate.api.routes import accounts, calendars, events, meta
+from calgate.api.routes import accounts, calendars, events, ics, meta
 from calgate.api.routes import metrics as metrics_route
 from calgate.runtime import Runtime
 from calgate.settings import Settings
@@ -49,7 +49,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     )
     app.state.runtime = rt
     errors.install(app)
-    for module in (meta, accounts, calendars, events):
+    for module in (meta, accounts, calendars, events, ics):
         app.include_router(module.router)
     if settings.metrics_enabled:
         app.include_router(metrics_route.router)

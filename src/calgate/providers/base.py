@@ -34,6 +34,8 @@ class Capabilities:
     hidden_attendees: bool = True
     guests_can_modify: bool = True
     calendar_management: bool = False
+    # The calendars live in calgate's own store: .ics export, import and secret feed URLs.
+    ics_files: bool = False
 
     def to_wire(self) -> dict[str, Any]:
         return {
@@ -45,6 +47,7 @@ class Capabilities:
             "hidden_attendees": self.hidden_attendees,
             "guests_can_modify": self.guests_can_modify,
             "calendar_management": self.calendar_management,
+            "ics_files": self.ics_files,
         }
 
 

@@ -127,6 +127,7 @@ class LocalProvider:
         hidden_attendees=True,
         guests_can_modify=True,
         calendar_management=True,
+        ics_files=True,
     )
 
     def __init__(self, db: Database) -> None:
