@@ -1,0 +1,359 @@
+"""GOOGLE_OAUTH: Google Calendar API v3 behind the provider seam.
+
+- Events are created with a calgate-chosen id (base32hex), so a retried insert that meets 409
+  fetches the event the first attempt made: a retry never makes a second event.
+- ``notify`` → ``sendUpdates=all|none``; ``conferenceDataVersion=1`` on every write, so a
+  conference without URL asks Google for a Meet link.
+- Expanded lists use ``singleEvents=true``; occurrence ids are Google's instance ids, which
+  PATCH and DELETE accept as they are.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from calgate.domain import rules, zones
+from calgate.domain.model import Calendar, Event, EventFields, EventQuery, Page
+from calgate.errors import Conflict, FeatureNotImplemented, InvalidParameters, NotFound
+from calgate.providers.base import AccountContext, Capabilities, Change, Effects, no_effects
+from calgate.providers.google_map import PALETTE, from_google, patch_to_google, to_google
+from calgate.providers.http import Deadline, Policy, send
+from calgate.providers.oauth import OAuthApp
+from calgate.providers.remote import OAuthProvider, Profile, decode_cursor, encode_cursor, matches
+from calgate.services.accounts import AccountService
+from calgate.settings import Settings
+from calgate.store.db import Database
+from calgate.store.ids import new_id
+
+_BASE32HEX = re.compile(r"[a-v0-9]{5,1024}")
+_WRITE = {"conferenceDataVersion": "1"}
+
+
+def google_app(settings: Settings) -> OAuthApp:
+    secret = settings.google_client_secret
+    return OAuthApp(
+        provider="Google",
+        auth_url=settings.google_auth_url,
+        token_url=settings.google_token_url,
+        client_id=settings.google_client_id,
+        client_secret=secret.get_secret_value() if secret else None,
+        scopes=tuple(settings.google_scopes.split()),
+        # offline access gives a refresh token; consent makes Google give it every time
+        auth_params={"access_type": "offline", "prompt": "consent"},
+    )
+
+
+def calendar_from_google(item: Mapping[str, Any], account_id: str) -> Calendar:
+    role = str(item.get("accessRole") or "reader")
+    try:
+        tz = zones.canonical(str(item.get("timeZone") or "UTC"))
+    except KeyError:
+        tz = "UTC"
+    primary = bool(item.get("primary", False))
+    return Calendar(
+        id=str(item["id"]),
+        account_id=account_id,
+        name=str(item.get("summaryOverride") or item.get("summary") or item["id"]),
+        description=str(item.get("description") or ""),
+        is_read_only=role not in ("owner", "writer"),
+        is_owned_by_user=role == "owner",
+        is_default=primary,
+        is_primary=primary,
+        access_role=role,
+        background_color=str(item.get("backgroundColor") or "#1A73E8").upper(),
+        foreground_color=str(item.get("foregroundColor") or "#FFFFFF").upper(),
+        timezone=tz,
+        version=str(item.get("etag") or "1").strip('"'),
+    )
+
+
+def google_event_id(event_id: str) -> str:
+    """calgate's id as a Google event id (base32hex); calgate's ids already are."""
+    if _BASE32HEX.fullmatch(event_id):
+        return event_id
+    return event_id.encode().hex()
+
+
+def _sent(fields: EventFields) -> Any:
+    return "sent" if fields.notify and fields.attendees else "none"
+
+
+class GoogleProvider(OAuthProvider):
+    kind = "GOOGLE_OAUTH"
+    label = "Google"
+    capabilities = Capabilities(
+        colors="palette",
+        palette=tuple(PALETTE),
+        conference_create=frozenset({"google_meet"}),
+        recurrence="rfc5545",
+        invitations="provider",
+        hidden_attendees=True,
+        guests_can_modify=True,
+        calendar_management=False,
+    )
+
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        accounts: AccountService,
+        http: httpx.AsyncClient,
+        policy: Policy,
+    ) -> None:
+        super().__init__(db, accounts, http, google_app(settings), policy)
+        self.base = settings.google_api_url.rstrip("/") + "/calendar/v3"
+
+    def _calendar_url(self, calendar_id: str) -> str:
+        return f"{self.base}/users/me/calendarList/{quote(calendar_id, safe='')}"
+
+    def _events_url(self, calendar_id: str, event_id: str | None = None) -> str:
+        url = f"{self.base}/calendars/{quote(calendar_id, safe='')}/events"
+        return url if event_id is None else f"{url}/{quote(event_id, safe='')}"
+
+    @staticmethod
+    def _tz(account: AccountContext) -> str:
+        return str(account.params.get("timezone") or "UTC")
+
+    # connecting -----------------------------------------------------------------------------
+
+    async def profile(self, access_token: str, deadline: Deadline) -> Profile:
+        response = await send(
+            self.http,
+            "GET",
+            self._calendar_url("primary"),
+            policy=self.policy,
+            provider=self.label,
+            safe=True,
+            what="primary calendar",
+            deadline=deadline,
+            headers={"Authorization": f"Bearer {access_token}"},
+        )
+        item = response.json()
+        calendar = calendar_from_google(item, "")
+        return Profile(email=calendar.id, name=calendar.id, timezone=calendar.timezone)
+
+    # calendars ------------------------------------------------------------------------------
+
+    async def list_calendars(self, account: AccountContext) -> list[Calendar]:
+        deadline = self.deadline()
+        found: list[Calendar] = []
+        params = {"maxResults": "250"}
+        for _ in range(40):  # 10,000 calendars
+            response = await self.call(
+                account,
+                "GET",
+                f"{self.base}/users/me/calendarList",
+                safe=True,
+                what="calendar list",
+                deadline=deadline,
+                params=params,
+            )
+            data = response.json()
+            found += [calendar_from_google(i, account.id) for i in data.get("items") or ()]
+            token = data.get("nextPageToken")
+            if not token:
+                break
+            params = {"maxResults": "250", "pageToken": str(token)}
+        return found
+
+    async def get_calendar(self, account: AccountContext, calendar_id: str) -> Calendar:
+        response = await self.call(
+            account,
+            "GET",
+            self._calendar_url(calendar_id),
+            safe=True,
+            what="calendar",
+            expect=(404,),
+        )
+        if response.status_code == 404:
+            raise NotFound(f"calendar {calendar_id!r} not found for this account")
+        return calendar_from_google(response.json(), account.id)
+
+    async def create_calendar(self, account: AccountContext, calendar: Calendar) -> Calendar:
+        raise FeatureNotImplemented("GOOGLE_OAUTH calendars cannot be created through calgate")
+
+    async def delete_calendar(self, account: AccountContext, calendar_id: str) -> None:
+        raise FeatureNotImplemented("GOOGLE_OAUTH calendars cannot be deleted through calgate")
+
+    # events ---------------------------------------------------------------------------------
+
+    async def _fetch(
+        self, account: AccountContext, calendar_id: str, event_id: str, deadline: Deadline
+    ) -> dict[str, Any]:
+        response = await self.call(
+            account,
+            "GET",
+            self._events_url(calendar_id, event_id),
+            safe=True,
+            what="event",
+            deadline=deadline,
+            expect=(404, 410),
+        )
+        item: dict[str, Any] = response.json() if response.status_code == 200 else {}
+        if not item or item.get("status") == "cancelled":
+            raise NotFound(f"event {event_id!r} not found in calendar {calendar_id!r}")
+        return item
+
+    async def create_event(
+        self,
+        account: AccountContext,
+        calendar_id: str,
+        fields: EventFields,
+        *,
+        event_id: str,
+        effects: Effects = no_effects,
+    ) -> Event:
+        deadline = self.deadline()
+        google_id = google_event_id(event_id)
+        body = {"id": google_id, **to_google(fields, request_id=event_id)}
+        params = {**_WRITE, "sendUpdates": "all" if fields.notify else "none"}
+        response = await self.call(
+            account,
+            "POST",
+            self._events_url(calendar_id),
+            safe=True,  # the id is ours: a repeated insert answers 409, never a second event
+            what="create event",
+            deadline=deadline,
+            params=params,
+            json=body,
+            expect=(404, 409),
+        )
+        if response.status_code == 404:
+            raise NotFound(f"calendar {calendar_id!r} not found for this account")
+        if response.status_code == 409:
+            # An earlier attempt of this very call made it (the answer was lost): fetch it.
+            item = await self._fetch(account, calendar_id, google_id, deadline)
+        else:
+            item = response.json()
+        event = dataclasses.replace(
+            from_google(item, calendar_id, self._tz(account)), notifications=_sent(fields)
+        )
+        await self.record(effects, Change("created", account, calendar_id, event))
+        return event
+
+    async def get_event(self, account: AccountContext, calendar_id: str, event_id: str) -> Event:
+        item = await self._fetch(account, calendar_id, event_id, self.deadline())
+        return from_google(item, calendar_id, self._tz(account))
+
+    async def list_events(
+        self, account: AccountContext, calendar_id: str, query: EventQuery
+    ) -> Page[Event]:
+        params: dict[str, str] = {"maxResults": str(min(query.limit, 2500))}
+        if query.start is not None:
+            params["timeMin"] = query.start.isoformat().replace("+00:00", "Z")
+        if query.end is not None:
+            params["timeMax"] = query.end.isoformat().replace("+00:00", "Z")
+        if query.expand_recurring:
+            params |= {"singleEvents": "true", "orderBy": "startTime"}
+        if query.updated_after is not None:
+            params["updatedMin"] = query.updated_after.isoformat().replace("+00:00", "Z")
+        if query.ical_uid is not None:
+            params["iCalUID"] = query.ical_uid
+        if query.is_cancelled:
+            params["showDeleted"] = "true"
+        if query.cursor:
+            token = decode_cursor(query.cursor).get("p")
+            if not token:
+                raise InvalidParameters("cursor: not a cursor of this calendar's events")
+            params["pageToken"] = token
+        response = await self.call(
+            account,
+            "GET",
+            self._events_url(calendar_id),
+            safe=True,
+            what="event list",
+            params=params,
+            expect=(404,),
+        )
+        if response.status_code == 404:
+            raise NotFound(f"calendar {calendar_id!r} not found for this account")
+        data = response.json()
+        tz = str(data.get("timeZone") or self._tz(account))
+        events = [from_google(item, calendar_id, tz) for item in data.get("items") or ()]
+        token = data.get("nextPageToken")
+        return Page(
+            [e for e in events if matches(e, query)],
+            encode_cursor({"p": str(token)}) if token else None,
+        )
+
+    async def update_event(
+        self,
+        account: AccountContext,
+        calendar_id: str,
+        event_id: str,
+        changes: Mapping[str, Any],
+        *,
+        effects: Effects = no_effects,
+    ) -> Event:
+        deadline = self.deadline()
+        item = await self._fetch(account, calendar_id, event_id, deadline)
+        current = from_google(item, calendar_id, self._tz(account))
+        expected = changes.get("_version")
+        if expected is not None and expected != current.version:
+            raise Conflict(
+                f"event {event_id!r} is at version {current.version}, not {expected}: "
+                "read it again and retry"
+            )
+        given = {k: v for k, v in changes.items() if not k.startswith("_")}
+        if current.master_event_id and "recurrence" in given:
+            raise InvalidParameters(
+                "recurrence: an occurrence of a series cannot have its own recurrence"
+            )
+        fields = rules.merge(current.fields, given)
+        body = patch_to_google(fields, set(given), request_id=new_id(), current=item)
+        headers = {"If-Match": str(item["etag"])} if expected is not None else {}
+        response = await self.call(
+            account,
+            "PATCH",
+            self._events_url(calendar_id, event_id),
+            safe=True,  # the same patch twice leaves the same event
+            what="update event",
+            deadline=deadline,
+            params={**_WRITE, "sendUpdates": "all" if given.get("notify") else "none"},
+            json=body,
+            headers=headers,
+            expect=(404, 410, 412),
+        )
+        if response.status_code == 412:
+            raise Conflict(f"event {event_id!r} was changed concurrently: read it again")
+        if response.status_code != 200:
+            raise NotFound(f"event {event_id!r} not found in calendar {calendar_id!r}")
+        updated = dataclasses.replace(
+            from_google(response.json(), calendar_id, self._tz(account)),
+            notifications=_sent(dataclasses.replace(fields, notify=bool(given.get("notify")))),
+        )
+        change = Change("updated", account, calendar_id, updated, current, frozenset(given))
+        await self.record(effects, change)
+        return updated
+
+    async def delete_event(
+        self,
+        account: AccountContext,
+        calendar_id: str,
+        event_id: str,
+        *,
+        effects: Effects = no_effects,
+    ) -> Event:
+        deadline = self.deadline()
+        item = await self._fetch(account, calendar_id, event_id, deadline)
+        current = from_google(item, calendar_id, self._tz(account))
+        # 404/410 on a retry: an earlier attempt (or someone else) deleted it; it is gone.
+        await self.call(
+            account,
+            "DELETE",
+            self._events_url(calendar_id, event_id),
+            safe=True,
+            what="delete event",
+            deadline=deadline,
+            params={"sendUpdates": "none"},
+            expect=(404, 410),
+        )
+        deleted = dataclasses.replace(current, is_cancelled=True)
+        await self.record(effects, Change("deleted", account, calendar_id, deleted))
+        return deleted

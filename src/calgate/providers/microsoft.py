@@ -1,0 +1,504 @@
+"""OUTLOOK: Microsoft Graph calendars behind the provider seam.
+
+- Every create carries ``transactionId`` = calgate's event id: Graph answers a retried POST
+  with the event the first attempt made, so a retry never makes a second event.
+- Recurrence goes through :mod:`calgate.domain.graph_recurrence` (501 before any call for what
+  Outlook cannot hold); EXDATEs become deletions of the matching instances after the write.
+- Invitations are Exchange's: with attendees it always sends them (``notify`` is forced).
+- Times are read in UTC (``Prefer: outlook.timezone="UTC"``) and shown in the zone calgate
+  kept, or Outlook's own; bodies as text (``outlook.body-content-type="text"``).
+- At most 4 calls at once per mailbox (Graph's limit); more wait their turn.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+from collections.abc import Collection, Mapping
+from typing import Any
+from urllib.parse import parse_qsl, quote, urlsplit
+
+import anyio
+import httpx
+
+from calgate.domain import recurrence as rrules
+from calgate.domain import rules
+from calgate.domain.model import Calendar, Event, EventFields, EventQuery, Page
+from calgate.domain.times import EventTime
+from calgate.errors import (
+    CalgateError,
+    Conflict,
+    FeatureNotImplemented,
+    InvalidParameters,
+    NotFound,
+)
+from calgate.providers.base import AccountContext, Capabilities, Change, Effects, no_effects
+from calgate.providers.http import Deadline, Policy, send
+from calgate.providers.microsoft_map import (
+    EXPAND,
+    Kept,
+    from_graph_event,
+    patch_to_graph,
+    recurrence_of,
+    to_graph_event,
+)
+from calgate.providers.oauth import OAuthApp
+from calgate.providers.remote import (
+    OAuthProvider,
+    Profile,
+    decode_cursor,
+    encode_cursor,
+    matches,
+    parse_time,
+)
+from calgate.services.accounts import AccountService
+from calgate.settings import Settings
+from calgate.store.db import Database
+
+log = logging.getLogger("calgate.providers.microsoft")
+
+PREFER = 'outlook.timezone="UTC", outlook.body-content-type="text"'
+MAILBOX_CONCURRENCY = 4
+_PAGE_KEYS = ("$skip", "$skiptoken", "$deltatoken")
+
+
+def microsoft_app(settings: Settings) -> OAuthApp:
+    secret = settings.microsoft_client_secret
+    base = f"{settings.microsoft_login_url.rstrip('/')}/{settings.microsoft_tenant}/oauth2/v2.0"
+    return OAuthApp(
+        provider="Microsoft",
+        auth_url=f"{base}/authorize",
+        token_url=f"{base}/token",
+        client_id=settings.microsoft_client_id,
+        client_secret=secret.get_secret_value() if secret else None,
+        scopes=tuple(settings.microsoft_scopes.split()),
+        auth_params={"response_mode": "query", "prompt": "select_account"},
+    )
+
+
+def calendar_from_graph(item: Mapping[str, Any], account: AccountContext) -> Calendar:
+    owner = str((item.get("owner") or {}).get("address") or "")
+    owned = not owner or owner.lower() == account.email.lower()
+    can_edit = bool(item.get("canEdit", True))
+    color = str(item.get("hexColor") or "") or "#1A73E8"
+    return Calendar(
+        id=str(item["id"]),
+        account_id=account.id,
+        name=str(item.get("name") or ""),
+        is_read_only=not can_edit,
+        is_owned_by_user=owned,
+        is_default=bool(item.get("isDefaultCalendar", False)),
+        is_primary=bool(item.get("isDefaultCalendar", False)),
+        access_role="owner" if owned else ("writer" if can_edit else "reader"),
+        background_color=color.upper(),
+        timezone=str(account.params.get("timezone") or "UTC"),
+        version=str(item.get("changeKey") or "1"),
+    )
+
+
+def _page_cursor(data: Mapping[str, Any]) -> str | None:
+    link = data.get("@odata.nextLink")
+    if not isinstance(link, str):
+        return None
+    kept = {k: v for k, v in parse_qsl(urlsplit(link).query) if k in _PAGE_KEYS}
+    return encode_cursor(kept) if kept else None
+
+
+class MicrosoftProvider(OAuthProvider):
+    kind = "OUTLOOK"
+    label = "Outlook"
+    capabilities = Capabilities(
+        colors="stored",
+        conference_create=frozenset({"teams"}),
+        recurrence="graph",
+        invitations="forced",
+        hidden_attendees=True,
+        guests_can_modify=False,
+        calendar_management=False,
+    )
+
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        accounts: AccountService,
+        http: httpx.AsyncClient,
+        policy: Policy,
+    ) -> None:
+        super().__init__(db, accounts, http, microsoft_app(settings), policy)
+        self.base = settings.graph_api_url.rstrip("/") + "/v1.0/me"
+        self._mailboxes: dict[str, anyio.Semaphore] = {}
+
+    def _calendar_url(self, calendar_id: str) -> str:
+        return f"{self.base}/calendars/{quote(calendar_id, safe='')}"
+
+    def _events_url(self, calendar_id: str, event_id: str | None = None) -> str:
+        url = f"{self._calendar_url(calendar_id)}/events"
+        return url if event_id is None else f"{url}/{quote(event_id, safe='')}"
+
+    @staticmethod
+    def _tz(account: AccountContext) -> str:
+        return str(account.params.get("timezone") or "UTC")
+
+    async def call(
+        self,
+        account: AccountContext,
+        method: str,
+        url: str,
+        *,
+        safe: bool,
+        what: str,
+        deadline: Deadline | None = None,
+        params: Mapping[str, str] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        expect: Collection[int] = (),
+    ) -> httpx.Response:
+        gate = self._mailboxes.get(account.id)
+        if gate is None:
+            if len(self._mailboxes) > 10_000:
+                self._mailboxes = {
+                    k: v for k, v in self._mailboxes.items() if v.value < MAILBOX_CONCURRENCY
+                }
+            gate = self._mailboxes[account.id] = anyio.Semaphore(MAILBOX_CONCURRENCY)
+        deadline = deadline or self.deadline()
+        with anyio.move_on_after(max(0.0, deadline.left())) as waited:
+            await gate.acquire()
+        if waited.cancelled_caught:
+            raise _busy(deadline)
+        try:
+            return await super().call(
+                account,
+                method,
+                url,
+                safe=safe,
+                what=what,
+                deadline=deadline,
+                params=params,
+                json=json,
+                headers={"Prefer": PREFER, **(headers or {})},
+                expect=expect,
+            )
+        finally:
+            gate.release()
+
+    # connecting -----------------------------------------------------------------------------
+
+    async def profile(self, access_token: str, deadline: Deadline) -> Profile:
+        response = await send(
+            self.http,
+            "GET",
+            self.base,
+            policy=self.policy,
+            provider=self.label,
+            safe=True,
+            what="user profile",
+            deadline=deadline,
+            headers={"Authorization": f"Bearer {access_token}"},
+        )
+        me = response.json()
+        email = str(me.get("mail") or me.get("userPrincipalName") or "")
+        return Profile(email=email, name=str(me.get("displayName") or email))
+
+    # calendars ------------------------------------------------------------------------------
+
+    async def list_calendars(self, account: AccountContext) -> list[Calendar]:
+        deadline = self.deadline()
+        found: list[Calendar] = []
+        params: dict[str, str] = {"$top": "100"}
+        for _ in range(100):
+            response = await self.call(
+                account,
+                "GET",
+                f"{self.base}/calendars",
+                safe=True,
+                what="calendar list",
+                deadline=deadline,
+                params=params,
+            )
+            data = response.json()
+            found += [calendar_from_graph(i, account) for i in data.get("value") or ()]
+            cursor = _page_cursor(data)
+            if cursor is None:
+                break
+            params = {"$top": "100", **decode_cursor(cursor)}
+        return found
+
+    async def get_calendar(self, account: AccountContext, calendar_id: str) -> Calendar:
+        response = await self.call(
+            account,
+            "GET",
+            self._calendar_url(calendar_id),
+            safe=True,
+            what="calendar",
+            expect=(400, 404),
+        )
+        if response.status_code != 200:
+            raise NotFound(f"calendar {calendar_id!r} not found for this account")
+        return calendar_from_graph(response.json(), account)
+
+    async def create_calendar(self, account: AccountContext, calendar: Calendar) -> Calendar:
+        raise FeatureNotImplemented("OUTLOOK calendars cannot be created through calgate")
+
+    async def delete_calendar(self, account: AccountContext, calendar_id: str) -> None:
+        raise FeatureNotImplemented("OUTLOOK calendars cannot be deleted through calgate")
+
+    # events ---------------------------------------------------------------------------------
+
+    async def _fetch(
+        self, account: AccountContext, calendar_id: str, event_id: str, deadline: Deadline
+    ) -> dict[str, Any]:
+        response = await self.call(
+            account,
+            "GET",
+            self._events_url(calendar_id, event_id),
+            safe=True,
+            what="event",
+            deadline=deadline,
+            params={"$expand": EXPAND},
+            expect=(400, 404),
+        )
+        if response.status_code != 200:
+            raise NotFound(f"event {event_id!r} not found in calendar {calendar_id!r}")
+        item: dict[str, Any] = response.json()
+        return item
+
+    async def _remove_instances(
+        self,
+        account: AccountContext,
+        calendar_id: str,
+        master: Event,
+        exdates: tuple[EventTime, ...],
+        deadline: Deadline,
+    ) -> None:
+        """Delete the occurrences of ``master`` that its EXDATEs exclude."""
+        if not exdates:
+            return
+        wanted = {t.date.isoformat() if t.date else t.utc.isoformat() for t in exdates}
+        first = min(t.utc for t in exdates)
+        last = max(t.utc for t in exdates) + dt.timedelta(minutes=1)
+        params: dict[str, str] = {
+            "startDateTime": first.isoformat(),
+            "endDateTime": last.isoformat(),
+            "$top": "100",
+            "$select": "id,start,isAllDay,originalStart,seriesMasterId",
+        }
+        url = f"{self._events_url(calendar_id, master.id)}/instances"
+        doomed: list[str] = []
+        for _ in range(200):
+            response = await self.call(
+                account, "GET", url, safe=True, what="series instances", deadline=deadline,
+                params=params,
+            )  # fmt: skip
+            data = response.json()
+            for item in data.get("value") or ():
+                moment = parse_time(str(item.get("originalStart") or item["start"]["dateTime"]))
+                key = moment.date().isoformat() if master.is_all_day else moment.isoformat()
+                if key in wanted:
+                    doomed.append(str(item["id"]))
+            cursor = _page_cursor(data)
+            if cursor is None:
+                break
+            params = {**params, **decode_cursor(cursor)}
+        for instance_id in doomed:
+            await self.call(
+                account,
+                "DELETE",
+                self._events_url(calendar_id, instance_id),
+                safe=True,
+                what="delete an excluded instance",
+                deadline=deadline,
+                expect=(404,),
+            )
+
+    async def create_event(
+        self,
+        account: AccountContext,
+        calendar_id: str,
+        fields: EventFields,
+        *,
+        event_id: str,
+        effects: Effects = no_effects,
+    ) -> Event:
+        pattern = recurrence_of(fields)  # 501 before any call for what Outlook cannot hold
+        deadline = self.deadline()
+        body = {**to_graph_event(fields, pattern), "transactionId": event_id}
+        response = await self.call(
+            account,
+            "POST",
+            self._events_url(calendar_id),
+            safe=True,  # transactionId: a repeated POST answers the event the first one made
+            what="create event",
+            deadline=deadline,
+            params={"$expand": EXPAND},
+            json=body,
+            expect=(404,),
+        )
+        if response.status_code == 404:
+            raise NotFound(f"calendar {calendar_id!r} not found for this account")
+        event = from_graph_event(response.json(), calendar_id, self._tz(account))
+        if pattern is not None:
+            await self._remove_instances(account, calendar_id, event, pattern.exdates, deadline)
+        await self.record(effects, Change("created", account, calendar_id, event))
+        return event
+
+    async def get_event(self, account: AccountContext, calendar_id: str, event_id: str) -> Event:
+        item = await self._fetch(account, calendar_id, event_id, self.deadline())
+        return from_graph_event(item, calendar_id, self._tz(account))
+
+    async def list_events(
+        self, account: AccountContext, calendar_id: str, query: EventQuery
+    ) -> Page[Event]:
+        params: dict[str, str] = {"$top": str(query.limit), "$expand": EXPAND}
+        if query.expand_recurring:
+            if query.start is None or query.end is None:
+                raise InvalidParameters(
+                    "start, end: Outlook expands series only within a window; give both"
+                )
+            url = f"{self._calendar_url(calendar_id)}/calendarView"
+            params["startDateTime"] = query.start.isoformat()
+            params["endDateTime"] = query.end.isoformat()
+        else:
+            url = self._events_url(calendar_id)
+            params["$orderby"] = "start/dateTime"
+        if query.cursor:
+            params.update(decode_cursor(query.cursor))
+        response = await self.call(
+            account, "GET", url, safe=True, what="event list", params=params, expect=(400, 404)
+        )
+        if response.status_code != 200:
+            raise NotFound(f"calendar {calendar_id!r} not found for this account")
+        data = response.json()
+        tz = self._tz(account)
+        events = [from_graph_event(item, calendar_id, tz) for item in data.get("value") or ()]
+        window = not query.expand_recurring
+        kept = [e for e in events if matches(e, query, window=window) and _in_window(e, query)]
+        return Page(kept, _page_cursor(data))
+
+    async def update_event(
+        self,
+        account: AccountContext,
+        calendar_id: str,
+        event_id: str,
+        changes: Mapping[str, Any],
+        *,
+        effects: Effects = no_effects,
+    ) -> Event:
+        deadline = self.deadline()
+        item = await self._fetch(account, calendar_id, event_id, deadline)
+        current = from_graph_event(item, calendar_id, self._tz(account))
+        expected = changes.get("_version")
+        if expected is not None and expected != current.version:
+            raise Conflict(
+                f"event {event_id!r} is at version {current.version}, not {expected}: "
+                "read it again and retry"
+            )
+        given = {k: v for k, v in changes.items() if not k.startswith("_")}
+        if current.master_event_id and "recurrence" in given:
+            raise InvalidParameters(
+                "recurrence: an occurrence of a series cannot have its own recurrence"
+            )
+        fields = rules.merge(current.fields, given)
+        pattern = recurrence_of(fields)  # 501 before the change for what Outlook cannot hold
+        body = patch_to_graph(fields, set(given), pattern)
+        headers = {"If-Match": str(item["@odata.etag"])} if expected is not None else {}
+        response = await self.call(
+            account,
+            "PATCH",
+            self._events_url(calendar_id, event_id),
+            safe=True,
+            what="update event",
+            deadline=deadline,
+            params={"$expand": EXPAND},
+            json=body,
+            headers=headers,
+            expect=(404, 412),
+        )
+        if response.status_code == 412:
+            raise Conflict(f"event {event_id!r} was changed concurrently: read it again")
+        if response.status_code != 200:
+            raise NotFound(f"event {event_id!r} not found in calendar {calendar_id!r}")
+        updated = from_graph_event(response.json(), calendar_id, self._tz(account))
+        if pattern is not None and {"recurrence", "start", "end"} & set(given):
+            await self._remove_instances(account, calendar_id, updated, pattern.exdates, deadline)
+        change = Change("updated", account, calendar_id, updated, current, frozenset(given))
+        await self.record(effects, change)
+        return updated
+
+    async def delete_event(
+        self,
+        account: AccountContext,
+        calendar_id: str,
+        event_id: str,
+        *,
+        effects: Effects = no_effects,
+    ) -> Event:
+        deadline = self.deadline()
+        current = from_graph_event(
+            await self._fetch(account, calendar_id, event_id, deadline),
+            calendar_id,
+            self._tz(account),
+        )
+        await self.call(
+            account,
+            "DELETE",
+            self._events_url(calendar_id, event_id),
+            safe=True,  # 404 on a retry: the first attempt deleted it
+            what="delete event",
+            deadline=deadline,
+            expect=(404,),
+        )
+        if current.master_event_id and current.recurrence_id is not None:
+            await self._note_exdate(account, calendar_id, current, deadline)
+        deleted = dataclasses.replace(current, is_cancelled=True)
+        await self.record(effects, Change("deleted", account, calendar_id, deleted))
+        return deleted
+
+    async def _note_exdate(
+        self, account: AccountContext, calendar_id: str, occurrence: Event, deadline: Deadline
+    ) -> None:
+        """Add the deleted occurrence to the recurrence lines calgate keeps on its series, so
+        the series reads back with an EXDATE as on other providers. Best effort: the
+        occurrence is deleted whatever happens here."""
+        assert occurrence.recurrence_id is not None
+        try:
+            item = await self._fetch(account, calendar_id, occurrence.master_event_id, deadline)
+            master = from_graph_event(item, calendar_id, self._tz(account))
+            kept = Kept.from_item(item)
+            if not kept.recurrence or master.fields.recurrence != kept.recurrence:
+                return
+            lines = rrules.add_exdate(
+                kept.recurrence, master.fields.start, occurrence.recurrence_id
+            )
+            again = dataclasses.replace(kept, recurrence=tuple(lines))
+            await self.call(
+                account,
+                "PATCH",
+                self._events_url(calendar_id, master.id),
+                safe=True,
+                what="note the deleted occurrence",
+                deadline=deadline,
+                json={"singleValueExtendedProperties": again.property()},
+            )
+        except CalgateError as exc:
+            log.info("Outlook: could not note a deleted occurrence on its series: %s", exc)
+
+
+def _in_window(event: Event, query: EventQuery) -> bool:
+    """For unexpanded lists: a series is in the window while one of its occurrences may be."""
+    if query.expand_recurring or not event.fields.recurrence or query.start is None:
+        return True
+    f = event.fields
+    try:
+        _, last = rrules.series_bounds(f.start, f.end, f.recurrence)
+    except CalgateError:
+        return True
+    return last is None or last > query.start
+
+
+def _busy(deadline: Deadline) -> CalgateError:
+    return CalgateError(
+        f"Outlook: the mailbox's calls did not finish within {deadline.seconds:g} s",
+        type="errors/request_timeout",
+    )

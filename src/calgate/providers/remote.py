@@ -1,0 +1,251 @@
+"""What the OAuth providers (Google, Outlook) share: authorized calls, connecting an account,
+recording changes, and the list filters their APIs cannot apply themselves."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import hashlib
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import orjson
+
+from calgate.domain.model import Event, EventQuery
+from calgate.errors import CalgateError, InvalidParameters, Unauthorized
+from calgate.providers.base import AccountContext, Change, Effects
+from calgate.providers.http import Deadline, Policy, error_for, send
+from calgate.providers.oauth import GrantRefused, OAuthApp, TokenKeeper, Tokens, refresh
+from calgate.services.accounts import AccountService
+from calgate.store.db import Database
+
+__all__ = ["OAuthProvider", "Profile", "decode_cursor", "encode_cursor", "matches", "version_of"]
+
+_CONNECT_FIELDS = frozenset({"provider", "name", "refresh_token", "client_id", "client_secret"})
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """Who an account is, read from the provider when it is connected."""
+
+    email: str
+    name: str
+    timezone: str = "UTC"
+
+
+class OAuthProvider:
+    """Base of the Google and Outlook adapters: every call carries a fresh access token."""
+
+    kind: str = ""
+    label: str = ""  # "Google", "Outlook": the provider's name in error details
+
+    def __init__(
+        self,
+        db: Database,
+        accounts: AccountService,
+        http: httpx.AsyncClient,
+        app: OAuthApp,
+        policy: Policy,
+    ) -> None:
+        self.db = db
+        self.http = http
+        self.app = app
+        self.policy = policy
+        self.keeper = TokenKeeper(app, http, policy, accounts)
+
+    # calls ----------------------------------------------------------------------------------
+
+    def deadline(self) -> Deadline:
+        return Deadline(self.policy.timeout)
+
+    async def call(
+        self,
+        account: AccountContext,
+        method: str,
+        url: str,
+        *,
+        safe: bool,
+        what: str,
+        deadline: Deadline | None = None,
+        params: Mapping[str, str] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        expect: Collection[int] = (),
+    ) -> httpx.Response:
+        """One provider call with the account's token; a 401 gets one refresh and one retry
+        (the provider did nothing with a request it refused, so the retry is safe)."""
+        deadline = deadline or self.deadline()
+        token = await self.keeper.access_token(account, deadline)
+        for attempt in (1, 2):
+            response = await send(
+                self.http,
+                method,
+                url,
+                policy=self.policy,
+                provider=self.label,
+                safe=safe,
+                what=what,
+                deadline=deadline,
+                params=params,
+                json=json,
+                headers={**(headers or {}), "Authorization": f"Bearer {token}"},
+                expect=(401, *expect),
+            )
+            if response.status_code != 401:
+                return response
+            await response.aread()
+            if attempt == 1:
+                token = await self.keeper.after_unauthorized(account, token, deadline)
+        await self.keeper.mark_expired(account)
+        raise error_for(response, self.label, what)
+
+    async def record(self, effects: Effects, change: Change) -> None:
+        """Hand a confirmed change to the outbox writers, in a transaction of its own."""
+        await self.db.write(lambda conn: effects(conn, change))
+
+    # connecting -----------------------------------------------------------------------------
+
+    async def profile(self, access_token: str, deadline: Deadline) -> Profile:
+        raise NotImplementedError
+
+    async def connect(
+        self, accounts: AccountService, tenant_id: str, body: Mapping[str, Any]
+    ) -> str:
+        unknown = set(body) - _CONNECT_FIELDS
+        if unknown:
+            raise InvalidParameters(
+                f"{', '.join(sorted(unknown))}: unknown field for a {self.kind} account "
+                f"(expected {', '.join(sorted(_CONNECT_FIELDS - {'provider'}))})"
+            )
+        for key in _CONNECT_FIELDS - {"provider"}:
+            if body.get(key) is not None and not isinstance(body[key], str):
+                raise InvalidParameters(f"{key}: expected a string")
+        refresh_token = (body.get("refresh_token") or "").strip()
+        if not refresh_token:
+            raise InvalidParameters(
+                f"refresh_token: required for a {self.kind} account (or use the hosted flow, "
+                "POST /api/v1/hosted/accounts/link)"
+            )
+        if body.get("client_secret") and not body.get("client_id"):
+            raise InvalidParameters("client_secret: give client_id with it")
+        app = self.app
+        if body.get("client_id"):
+            app = app.for_account(
+                {"client_id": body["client_id"], "client_secret": body.get("client_secret") or ""}
+            )
+        app.require_client()
+        deadline = self.deadline()
+        try:
+            tokens = await refresh(self.http, self.policy, app, refresh_token, deadline)
+        except GrantRefused as exc:
+            raise Unauthorized(f"refresh_token: {exc.detail}") from None
+        return await self.connect_tokens(
+            accounts, tenant_id, tokens, app=app, name=body.get("name"), deadline=deadline
+        )
+
+    async def connect_tokens(
+        self,
+        accounts: AccountService,
+        tenant_id: str,
+        tokens: Tokens,
+        *,
+        app: OAuthApp | None = None,
+        name: str | None = None,
+        deadline: Deadline | None = None,
+    ) -> str:
+        """Store an account for ``tokens`` (proven by reading who they belong to)."""
+        try:
+            who = await self.profile(tokens.access_token, deadline or self.deadline())
+        except CalgateError as exc:
+            if exc.status in (401, 403):
+                raise Unauthorized(
+                    f"{self.label} refused the new access token: {exc.detail}"
+                ) from None
+            raise
+        own_client = app if app is not None and app.client_id != self.app.client_id else None
+        record = await accounts.create(
+            tenant_id,
+            self.kind,
+            name or who.name or who.email,
+            email=who.email,
+            params={"timezone": who.timezone},
+            secrets=tokens.to_secrets(own_client),
+        )
+        return record.id
+
+    async def aclose(self) -> None:
+        return None
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def version_of(tag: str) -> int:
+    """An event's version as the API shows it (an integer), from the provider's etag."""
+    digest = hashlib.blake2b(tag.encode(), digest_size=4).digest()
+    return int.from_bytes(digest, "big") & 0x7FFFFFFF or 1
+
+
+def encode_cursor(data: Mapping[str, str]) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps(dict(data))).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> dict[str, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        data = orjson.loads(raw)
+    except (ValueError, binascii.Error, orjson.JSONDecodeError):
+        data = None
+    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+        raise InvalidParameters(
+            "cursor: not a cursor returned by this API (pass next_cursor unchanged)"
+        )
+    return data
+
+
+def _has(text: str, wanted: str | None) -> bool:
+    return wanted is None or wanted.lower() in text.lower()
+
+
+def matches(event: Event, query: EventQuery, *, window: bool = False) -> bool:
+    """The list filters of the contract, for those a provider's API cannot apply itself;
+    ``window``: also the start/end window (for a series: only that it begins before the end)."""
+    f = event.fields
+    if window and query.start is not None and f.end.utc <= query.start and not f.recurrence:
+        return False
+    if window and query.end is not None and f.start.utc >= query.end:
+        return False
+    if query.updated_after is not None and event.updated_at <= query.updated_after:
+        return False
+    if query.updated_before is not None and event.updated_at >= query.updated_before:
+        return False
+    if query.busy is not None and (f.transparency == "opaque") != query.busy:
+        return False
+    if query.is_cancelled is not None and event.is_cancelled != query.is_cancelled:
+        return False
+    if query.ical_uid is not None and event.ical_uid != query.ical_uid:
+        return False
+    if not (_has(f.title, query.title) and _has(f.location, query.location)):
+        return False
+    if not _has(f.body, query.description):
+        return False
+    if query.attendees:
+        wanted = {a.lower() for a in query.attendees}
+        if not wanted & {a.email.lower() for a in f.attendees}:
+            return False
+    return True
+
+
+def parse_time(value: str) -> dt.datetime:
+    """An RFC 3339 timestamp from a provider (``Z`` or offset; naive means UTC)."""
+    head = value.strip().replace("z", "Z")
+    if "." in head:
+        main, _, rest = head.partition(".")
+        digits = "".join(ch for ch in rest if ch.isdigit())
+        zone = rest[len(digits) :]
+        head = f"{main}.{digits[:6].ljust(6, '0')}{zone}"
+    moment = dt.datetime.fromisoformat(head.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
