@@ -31,6 +31,10 @@ from pathlib import Path
 
 import httpx
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from calgate.settings import Settings
+
 HERE = Path(__file__).parent
 KEY = "cg_bench_key"
 CONNECTIONS = 32
@@ -128,15 +132,20 @@ end
 
 
 class Calgate:
-    def __init__(self, root: Path) -> None:
-        self.data = root / "calgate"
+    def __init__(self, root: Path, database_url: str | None = None, workers: int = 1) -> None:
+        self.data = root / f"calgate-{workers}-{'pg' if database_url else 'sqlite'}"
+        self.database_url = database_url
+        self.workers = workers
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         env = {**os.environ, "CALGATE_API_KEY": KEY, "CALGATE_DATA_DIR": str(self.data)}
+        if self.database_url:
+            env["CALGATE_DATABASE_URL"] = self.database_url
+        cmd = [sys.executable, "-m", "calgate", "serve", "--port", str(self.port)]
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "calgate", "serve", "--port", str(self.port)],
+            [*cmd, "--workers", str(self.workers)],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -159,21 +168,40 @@ class Calgate:
 
     def fill(self, count: int) -> None:
         """Add ``count`` events straight through calgate's store (not measured)."""
-        asyncio.run(_fill_calgate(self.data, self.account, self.calendar, count))
+        asyncio.run(_fill_calgate(self.settings(), self.calendar, count))
+
+    def settings(self) -> Settings:
+        return Settings(data_dir=self.data, database_url=self.database_url)
+
+    def count(self) -> int:
+        return asyncio.run(_count_calgate(self.settings()))
 
 
-async def _fill_calgate(data: Path, account_id: str, calendar_id: str, count: int) -> None:
+async def _count_calgate(settings: Settings) -> int:
+    from sqlalchemy import func, select
+
+    from calgate.runtime import Runtime
+    from calgate.store import tables
+
+    runtime = Runtime.build(settings)
+    try:
+        query = select(func.count()).select_from(tables.events)
+        return int(await runtime.db.read(lambda c: c.execute(query).scalar_one()))
+    finally:
+        await runtime.aclose()
+
+
+async def _fill_calgate(settings: Settings, calendar_id: str, count: int) -> None:
     import datetime as dt
 
     from calgate.domain.model import Attendee, Event, EventFields
     from calgate.domain.times import EventTime
     from calgate.providers.local import bounds_of
     from calgate.runtime import Runtime
-    from calgate.settings import Settings
     from calgate.store import events
     from calgate.store.ids import new_id
 
-    runtime = Runtime.build(Settings(data_dir=data))
+    runtime = Runtime.build(settings)
     now = dt.datetime.now(dt.UTC)
     base = dt.datetime(2026, 1, 1, 9, 0)
     try:
@@ -257,10 +285,27 @@ class Radicale:
 def count_rows(peer: Calgate | Radicale) -> int:
     if isinstance(peer, Radicale):
         return sum(1 for p in peer.collection.iterdir() if p.suffix == ".ics")
-    import sqlite3
+    return peer.count()
 
-    with sqlite3.connect(peer.data / "calgate.db") as conn:
-        return int(conn.execute("select count(*) from events").fetchone()[0])
+
+def matrix(root: Path, script: Path, seconds: int, postgres: str | None) -> None:
+    """Creates per second on an empty calendar: SQLite and PostgreSQL, 1 and 2 workers."""
+    variants = [("SQLite", None)] + ([("PostgreSQL", postgres)] if postgres else [])
+    print("| store | workers | creates/s | p50 (ms) | p99 (ms) | errors |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for name, url in variants:
+        for workers in (1, 2):
+            if url:
+                from tests.conftest import reset_postgres
+
+                asyncio.run(reset_postgres(url))
+            peer = Calgate(root, url, workers)
+            peer.start()
+            try:
+                rps, p50, p99, errors = wrk(peer.url, script, seconds, "m")
+            finally:
+                peer.stop()
+            print(f"| {name} | {workers} | {rps:,.0f} | {p50:.1f} | {p99:.1f} | {errors} |")
 
 
 def main() -> None:
@@ -270,6 +315,12 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smaller sizes and shorter runs")
     parser.add_argument("--seconds", type=int, default=10, help="length of each measured run")
     parser.add_argument("--peers", default="calgate,radicale", help="comma-separated peers to run")
+    parser.add_argument(
+        "--matrix",
+        action="store_true",
+        help="instead: SQLite and PostgreSQL (with --postgres), 1 and 2 workers, empty calendar",
+    )
+    parser.add_argument("--postgres", help="PostgreSQL URL for --matrix (it is emptied)")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "create_bench.json")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -280,6 +331,10 @@ def main() -> None:
     (scripts / "calgate.lua").write_text(CALGATE_LUA)
     (scripts / "radicale.lua").write_text(RADICALE_LUA)
     runs: list[Run] = []
+    if args.matrix:
+        with tempfile.TemporaryDirectory(prefix="calgate-bench-") as tmp:
+            matrix(Path(tmp), scripts / "calgate.lua", seconds, args.postgres)
+        return
     with tempfile.TemporaryDirectory(prefix="calgate-bench-") as tmp:
         root = Path(tmp)
         peers: list[tuple[str, Calgate | Radicale, Path]] = [
