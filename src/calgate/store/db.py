@@ -114,7 +114,7 @@ class Database:
             self._thread.start()
         else:
             self._async = create_async_engine(
-                url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+                url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800
             )
 
     # reads and writes ----------------------------------------------------------------------
