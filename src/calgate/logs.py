@@ -95,6 +95,11 @@ def setup_logging(level: str = "info", fmt: str = "text", stream: Any = None) ->
     handler._calgate = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level.upper())
+    # A line per provider HTTP call is noise (and URLs): only at debug level.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(
+            logging.DEBUG if root.level <= logging.DEBUG else "WARNING"
+        )
     # uvicorn's own loggers propagate to the root, in the same format.
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logger = logging.getLogger(name)

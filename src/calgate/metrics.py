@@ -50,6 +50,7 @@ __all__ = [
     "on_scrape",
     "outbox_failure",
     "provider_call",
+    "remove_hook",
     "render",
 ]
 
@@ -151,6 +152,11 @@ def on_scrape(hook: ScrapeHook) -> ScrapeHook:
     if hook not in _hooks:
         _hooks.append(hook)
     return hook
+
+
+def remove_hook(hook: ScrapeHook) -> None:
+    if hook in _hooks:
+        _hooks.remove(hook)
 
 
 async def render(runtime: Runtime) -> bytes:
