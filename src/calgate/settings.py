@@ -87,6 +87,16 @@ class Settings(BaseSettings):
     log_format: str = Field("text", description="Log lines: `text` or `json` (one object a line).")
     access_log: bool = Field(True, description="Log one line per request (at info level).")
     metrics_enabled: bool = Field(True, description="Serve Prometheus metrics at `/metrics`.")
+    # Remote providers (docs/caldav.md).
+    provider_timeout_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="Deadline of one calgate operation on a remote provider, retries and "
+        "waits included (504 request_timeout past it).",
+    )
+    icloud_url: str = Field(
+        "https://caldav.icloud.com/", description="CalDAV server of ICLOUD accounts."
+    )
 
     @property
     def effective_database_url(self) -> str:

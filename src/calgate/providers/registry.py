@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from calgate.errors import FeatureNotImplemented
 from calgate.providers.base import Provider
+from calgate.providers.caldav import CalDAVProvider, ICloudProvider
 from calgate.providers.local import LocalProvider
 from calgate.settings import Settings
 from calgate.store.db import Database
@@ -14,6 +15,8 @@ class Providers:
         self.settings = settings
         self.table: dict[str, Provider] = {
             "LOCAL": LocalProvider(db),
+            "CALDAV": CalDAVProvider(settings, db),
+            "ICLOUD": ICloudProvider(settings, db),
         }
 
     def for_type(self, account_type: str) -> Provider:

@@ -1,0 +1,502 @@
+"""CALDAV and ICLOUD accounts: the provider seam over one CalDAV server per account.
+
+Each operation is a handful of WebDAV calls sharing one deadline (:mod:`.transport`):
+
+- create: ``PUT {calendar}/{event id}.ics`` with ``If-None-Match: *``; a 412 after a retried
+  PUT means the first one landed (checked by its UID), so a retry never makes a second event;
+- get: ``GET`` the resource; an occurrence id ``{event id}_{token}`` reads the series';
+- list: ``REPORT calendar-query`` with the window, then :mod:`.listing`;
+- patch: ``GET``, merge with :func:`calgate.domain.rules.merge`, ``PUT`` with ``If-Match`` (a
+  412 is a 409 ``conflict``: someone changed the event in between);
+- delete: ``DELETE`` with ``If-Match``; an occurrence gets an EXDATE on its series instead.
+
+After each confirmed change, the ``effects`` hook runs in a transaction of its own.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+from collections.abc import Mapping
+from typing import Any, Final
+from urllib.parse import quote, unquote, urlsplit
+
+import httpx
+
+from calgate.cache import TTLCache
+from calgate.domain import cursor, recurrence, rules
+from calgate.domain.model import Calendar, Event, EventFields, EventQuery, Organizer, Page
+from calgate.errors import (
+    CalgateError,
+    Conflict,
+    FeatureNotImplemented,
+    InvalidParameters,
+    NotFound,
+)
+from calgate.providers.base import AccountContext, Capabilities, Change, Effects, no_effects
+from calgate.providers.caldav import discovery, listing, resources, xml
+from calgate.providers.caldav.discovery import DavCalendar
+from calgate.providers.caldav.resources import Resource
+from calgate.providers.caldav.transport import Answer, Credentials, Dav
+from calgate.providers.http import Policy, make_client
+from calgate.services.accounts import AccountService
+from calgate.settings import Settings
+from calgate.store import accounts as account_store
+from calgate.store.db import Database
+
+# How long a discovered calendar list is trusted before an unknown id makes calgate look again.
+CALENDARS_TTL: Final = 60.0
+_TOKEN = re.compile(r"[0-9]{8}(T[0-9]{6}Z)?")
+_FIELDS: Final = frozenset({"provider", "name", "url", "username", "password", "email"})
+ICS: Final = {"Content-Type": "text/calendar; charset=utf-8"}
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+def _text(body: Mapping[str, Any], key: str, *, required: bool) -> str:
+    value = body.get(key)
+    if value is None or value == "":
+        if required:
+            raise InvalidParameters(f"{key}: required for a CalDAV account")
+        return ""
+    if not isinstance(value, str):
+        raise InvalidParameters(f"{key}: expected a string")
+    if len(value) > 2000:
+        raise InvalidParameters(f"{key}: longer than 2000 characters")
+    return value
+
+
+def _server_url(value: str) -> str:
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidParameters(f"url: {value!r} is not an http(s) URL")
+    if parts.username or parts.password:
+        raise InvalidParameters("url: put the username and password in their own fields")
+    return value.strip()
+
+
+def _calendar_gone(calendar_id: str) -> NotFound:
+    return NotFound(f"calendar {calendar_id!r} not found for this account")
+
+
+def _event_gone(event_id: str) -> NotFound:
+    return NotFound(f"event {event_id!r} not found in this calendar")
+
+
+def _changed(event_id: str) -> Conflict:
+    return Conflict(
+        f"event {event_id!r} was changed on the CalDAV server since it was read: read it again "
+        "and retry"
+    )
+
+
+def _to_calendar(account: AccountContext, found: DavCalendar, default: str | None) -> Calendar:
+    red, green, blue = (int(found.color[i : i + 2], 16) for i in (1, 3, 5))
+    light = 0.299 * red + 0.587 * green + 0.114 * blue > 160
+    return Calendar(
+        id=found.id,
+        account_id=account.id,
+        name=found.name,
+        description=found.description,
+        is_read_only=found.read_only,
+        is_default=found.id == default,
+        is_primary=found.id == default,
+        access_role="reader" if found.read_only else "owner",
+        background_color=found.color,
+        foreground_color="#000000" if light else "#FFFFFF",
+        timezone=found.timezone,
+        version=found.version,
+    )
+
+
+class CalDAVProvider:
+    kind = "CALDAV"
+    capabilities = Capabilities(
+        colors="any",
+        conference_create=frozenset(),
+        recurrence="rfc5545",
+        invitations="calgate",
+        hidden_attendees=True,
+        guests_can_modify=True,
+        calendar_management=False,
+    )
+
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        *,
+        accounts: AccountService | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.accounts = accounts
+        self.transport = transport
+        self.policy = Policy(
+            timeout=settings.provider_timeout_seconds, retries=settings.provider_retries
+        )
+        self.client: httpx.AsyncClient | None = None
+        self.calendars: TTLCache[str, list[DavCalendar]] = TTLCache(CALENDARS_TTL)
+
+    async def aclose(self) -> None:
+        if self.client is not None:
+            await self.client.aclose()
+            self.client = None
+
+    def _http(self) -> httpx.AsyncClient:
+        if self.client is None:
+            self.client = make_client(transport=self.transport)
+        return self.client
+
+    def _dav(self, account: AccountContext) -> Dav:
+        credentials = Credentials(
+            str(account.params.get("username", "")), account.secrets.get("password", "")
+        )
+
+        async def expired() -> None:
+            self.calendars.discard(account.id)
+            if self.accounts is not None:
+                await self.accounts.set_status(account, "CREDENTIALS")
+            else:
+                await self.db.write(
+                    lambda c: account_store.set_status(c, account.id, "CREDENTIALS")
+                )
+
+        return Dav(self._http(), self.policy, credentials, on_unauthorized=expired)
+
+    async def _record(self, effects: Effects, change: Change) -> None:
+        """Hand a change the server confirmed to the outbox writers, in its own transaction."""
+        if effects is not no_effects:
+            await self.db.write(lambda conn: effects(conn, change))
+
+    # connecting ------------------------------------------------------------------------------
+
+    def server_url(self, body: Mapping[str, Any]) -> str:
+        return _server_url(_text(body, "url", required=True))
+
+    async def connect(
+        self, accounts: AccountService, tenant_id: str, body: Mapping[str, Any]
+    ) -> str:
+        unknown = set(body) - _FIELDS
+        if unknown:
+            raise InvalidParameters(
+                f"{', '.join(sorted(unknown))}: unknown field for a {self.kind} account"
+            )
+        url = self.server_url(body)
+        username = _text(body, "username", required=True)
+        password = _text(body, "password", required=True)
+        email = _text(body, "email", required=False)
+        name = _text(body, "name", required=False)
+        dav = Dav(self._http(), self.policy, Credentials(username, password), connecting=True)
+        principal = await discovery.find_principal(dav, url)
+        home = await discovery.list_home(dav, principal.home)
+        email = email or principal.email or (username if "@" in username else "")
+        record = await accounts.create(
+            tenant_id,
+            self.kind,
+            name or principal.display_name or username,
+            email=email,
+            params={
+                "url": url,
+                "username": username,
+                "principal": principal.url,
+                "home": principal.home,
+                "calendar_auto_schedule": home.auto_schedule,
+            },
+            secrets={"password": password},
+        )
+        self.calendars.put(record.id, home.calendars)
+        return record.id
+
+    # calendars ------------------------------------------------------------------------------
+
+    async def _discover(self, dav: Dav, account: AccountContext) -> list[DavCalendar]:
+        home = await discovery.list_home(dav, str(account.params["home"]))
+        self.calendars.put(account.id, home.calendars)
+        return home.calendars
+
+    async def _known(
+        self, dav: Dav, account: AccountContext, calendar_id: str
+    ) -> tuple[DavCalendar, list[DavCalendar]]:
+        """The calendar ``calendar_id`` and all of the account's (discovered again when the
+        list is old or does not hold the id)."""
+        known = self.calendars.get(account.id)
+        if known is None or not any(c.id == calendar_id for c in known):
+            known = await self._discover(dav, account)
+        for calendar in known:
+            if calendar.id == calendar_id:
+                return calendar, known
+        raise _calendar_gone(calendar_id)
+
+    async def _calendar(self, dav: Dav, account: AccountContext, calendar_id: str) -> DavCalendar:
+        return (await self._known(dav, account, calendar_id))[0]
+
+    async def list_calendars(self, account: AccountContext) -> list[Calendar]:
+        found = await self._discover(self._dav(account), account)
+        default = discovery.default_of(found)
+        calendars = [_to_calendar(account, c, default) for c in found]
+        return sorted(calendars, key=lambda c: not c.is_default)
+
+    async def get_calendar(self, account: AccountContext, calendar_id: str) -> Calendar:
+        found, known = await self._known(self._dav(account), account, calendar_id)
+        return _to_calendar(account, found, discovery.default_of(known))
+
+    async def create_calendar(self, account: AccountContext, calendar: Calendar) -> Calendar:
+        raise FeatureNotImplemented(f"{self.kind} calendars cannot be created through calgate")
+
+    async def delete_calendar(self, account: AccountContext, calendar_id: str) -> None:
+        raise FeatureNotImplemented(f"{self.kind} calendars cannot be deleted through calgate")
+
+    # reading --------------------------------------------------------------------------------
+
+    async def _fetch(self, dav: Dav, calendar: DavCalendar, event_id: str) -> Resource | None:
+        """The resource named by ``event_id`` (``{id}.ics``, else ``{id}``), or None."""
+        names = [resources.resource_name(event_id)]
+        if not event_id.lower().endswith(resources.SUFFIX):
+            names.append(event_id)
+        for name in names:
+            url = discovery.join(calendar.url, quote(name, safe=""))
+            answer = await dav.request("GET", url, expect=(404, 410), what="event")
+            if answer.status < 300:
+                return resources.read(answer.content, event_id, calendar.id, url, answer.etag)
+        return None
+
+    async def _locate(
+        self, dav: Dav, calendar: DavCalendar, event_id: str
+    ) -> tuple[Resource, Event]:
+        """The resource holding ``event_id`` and the event itself (maybe an occurrence)."""
+        if not event_id or "/" in event_id or event_id in (".", ".."):
+            raise _event_gone(event_id)
+        parts = rules.split_occurrence_id(event_id)
+        if parts is not None and _TOKEN.fullmatch(parts[1]):
+            series = await self._fetch(dav, calendar, parts[0])
+            if series is not None and series.master is not None:
+                found = resources.occurrence(series, parts[1])
+                if found is not None:
+                    return series, found
+        resource = await self._fetch(dav, calendar, event_id)
+        if resource is None or resource.master is None:
+            raise _event_gone(event_id)
+        return resource, resource.master
+
+    async def get_event(self, account: AccountContext, calendar_id: str, event_id: str) -> Event:
+        dav = self._dav(account)
+        calendar = await self._calendar(dav, account, calendar_id)
+        return (await self._locate(dav, calendar, event_id))[1]
+
+    async def list_events(
+        self, account: AccountContext, calendar_id: str, query: EventQuery
+    ) -> Page[Event]:
+        if query.cursor:
+            cursor.decode(query.cursor)  # a bad cursor is a 400 before any call
+        dav = self._dav(account)
+        calendar = await self._calendar(dav, account, calendar_id)
+        answer = await dav.request(
+            "REPORT",
+            calendar.url,
+            body=xml.calendar_query(query.start, query.end),
+            headers={"Depth": "1", "Content-Type": "application/xml; charset=utf-8"},
+            expect=(404, 410),
+            what="calendar query",
+        )
+        if answer.status in (404, 410):
+            self.calendars.discard(account.id)
+            raise _calendar_gone(calendar_id)
+        found: list[Resource] = []
+        for response in xml.multistatus(answer.content, answer.url):
+            data = response.text(xml.qname(xml.CALDAV, "calendar-data"))
+            name = unquote(urlsplit(response.url).path.rpartition("/")[2])
+            if not data or not name:
+                continue
+            etag = response.text(xml.qname(xml.DAV, "getetag"))
+            resource = resources.read_or_skip(
+                data.encode(), resources.event_id_of(name), calendar_id, response.url, etag
+            )
+            if resource is not None:
+                found.append(resource)
+        return listing.page(found, query)
+
+    # writing --------------------------------------------------------------------------------
+
+    async def _etag(self, dav: Dav, answer: Answer, url: str) -> str:
+        """The new ETag of a written resource (a HEAD when the PUT answer has none)."""
+        if answer.etag:
+            return answer.etag
+        head = await dav.request("HEAD", url, expect=(404,), what="event")
+        return head.etag
+
+    async def _put(self, dav: Dav, resource: Resource, calendar_id: str, *, create: bool) -> Answer:
+        condition = {"If-None-Match": "*"} if create else {}
+        if not create and resource.etag:
+            condition = {"If-Match": resource.etag}
+        answer = await dav.request(
+            "PUT",
+            resource.url,
+            body=resources.render(resource),
+            headers={**ICS, **condition},
+            safe=bool(condition),
+            expect=(404, 409, 412),
+            what="event",
+        )
+        if answer.status in (404, 409):
+            if create:
+                raise _calendar_gone(calendar_id)
+            raise _event_gone(resource.event_id)
+        return answer
+
+    async def create_event(
+        self,
+        account: AccountContext,
+        calendar_id: str,
+        fields: EventFields,
+        *,
+        event_id: str,
+        effects: Effects = no_effects,
+    ) -> Event:
+        dav = self._dav(account)
+        calendar = await self._calendar(dav, account, calendar_id)
+        if calendar.read_only:
+            raise CalgateError(
+                f"calendar {calendar_id!r} is read-only for this account",
+                type="errors/insufficient_permissions",
+            )
+        now = _now()
+        event = Event(
+            id=event_id,
+            calendar_id=calendar_id,
+            ical_uid=f"{event_id}@calgate",
+            fields=fields,
+            created_at=now,
+            updated_at=now,
+            organizer=Organizer(account.email, account.name) if account.email else None,
+        )
+        url = discovery.join(calendar.url, resources.resource_name(event_id))
+        resource = Resource(event_id, url, "", event)
+        answer = await self._put(dav, resource, calendar_id, create=True)
+        if answer.status == 412:
+            landed = await self._fetch(dav, calendar, event_id) if answer.attempts > 1 else None
+            if landed is None or landed.master is None or landed.master.ical_uid != event.ical_uid:
+                raise Conflict(f"an event named {event_id!r} already exists in this calendar")
+            etag = landed.etag
+        else:
+            etag = await self._etag(dav, answer, url)
+        created = dataclasses.replace(event, version=resources.version_of(etag))
+        await self._record(effects, Change("created", account, calendar_id, created))
+        return created
+
+    async def _write(
+        self, dav: Dav, calendar: DavCalendar, resource: Resource, target: Event, event_id: str
+    ) -> str:
+        """PUT a changed resource over the version read; returns the new ETag."""
+        answer = await self._put(dav, resource, calendar.id, create=False)
+        if answer.status != 412:
+            return await self._etag(dav, answer, resource.url)
+        if answer.attempts > 1:  # did the first attempt land?
+            again = await self._fetch(dav, calendar, resource.event_id)
+            if again is not None:
+                token = target.recurrence_id.token if target.recurrence_id else None
+                now = again.master if token is None else again.overrides.get(token)
+                if now is not None and now.fields == target.fields:
+                    return again.etag
+        raise _changed(event_id)
+
+    async def update_event(
+        self,
+        account: AccountContext,
+        calendar_id: str,
+        event_id: str,
+        changes: Mapping[str, Any],
+        *,
+        effects: Effects = no_effects,
+    ) -> Event:
+        dav = self._dav(account)
+        calendar = await self._calendar(dav, account, calendar_id)
+        resource, current = await self._locate(dav, calendar, event_id)
+        expected = changes.get("_version")
+        if expected is not None and expected != resource.version:
+            raise Conflict(
+                f"event {event_id!r} is at version {resource.version}, not {expected}: "
+                "read it again and retry"
+            )
+        given = {k: v for k, v in changes.items() if not k.startswith("_")}
+        if current.master_event_id and "recurrence" in given:
+            raise InvalidParameters(
+                "recurrence: an occurrence of a series cannot have its own recurrence"
+            )
+        updated = dataclasses.replace(
+            current,
+            fields=rules.merge(current.fields, given),
+            updated_at=_now(),
+            sequence=current.sequence + (1 if rules.is_significant(given) else 0),
+        )
+        if current.recurrence_id is not None and current.master_event_id:
+            resource.overrides[current.recurrence_id.token] = updated
+        else:
+            resource.master = updated
+        etag = await self._write(dav, calendar, resource, updated, event_id)
+        updated = dataclasses.replace(updated, version=resources.version_of(etag))
+        change = Change("updated", account, calendar_id, updated, current, frozenset(given))
+        await self._record(effects, change)
+        return updated
+
+    async def delete_event(
+        self,
+        account: AccountContext,
+        calendar_id: str,
+        event_id: str,
+        *,
+        effects: Effects = no_effects,
+    ) -> Event:
+        dav = self._dav(account)
+        calendar = await self._calendar(dav, account, calendar_id)
+        resource, current = await self._locate(dav, calendar, event_id)
+        deleted = dataclasses.replace(current, is_cancelled=True)
+        master = resource.master
+        if not current.master_event_id or current.recurrence_id is None or master is None:
+            headers = {"If-Match": resource.etag} if resource.etag else {}
+            answer = await dav.request(
+                "DELETE", resource.url, headers=headers, expect=(404, 410, 412), what="event"
+            )
+            if answer.status == 412:
+                raise _changed(event_id)
+            if answer.status in (404, 410) and answer.attempts == 1:
+                raise _event_gone(event_id)
+        else:
+            token = current.recurrence_id.token
+            lines = recurrence.add_exdate(
+                master.fields.recurrence, master.fields.start, current.recurrence_id
+            )
+            resource.master = dataclasses.replace(
+                master,
+                fields=dataclasses.replace(master.fields, recurrence=tuple(lines)),
+                updated_at=_now(),
+                sequence=master.sequence + 1,
+            )
+            resource.overrides.pop(token, None)
+            resource.sources.pop(token, None)
+            await self._write(dav, calendar, resource, resource.master, event_id)
+        await self._record(effects, Change("deleted", account, calendar_id, deleted))
+        return deleted
+
+
+class ICloudProvider(CalDAVProvider):
+    """iCloud: CalDAV at ``settings.icloud_url`` with an app-specific password. iCloud
+    schedules itself (RFC 6638), so invitations are the provider's, and its invitations show
+    every attendee (no hidden lists)."""
+
+    kind = "ICLOUD"
+    capabilities = dataclasses.replace(
+        CalDAVProvider.capabilities, invitations="provider", hidden_attendees=False
+    )
+
+    def server_url(self, body: Mapping[str, Any]) -> str:
+        if body.get("url") is not None:
+            raise InvalidParameters(
+                "url: ICLOUD accounts use the iCloud server (setting icloud_url); connect "
+                "another server as a CALDAV account"
+            )
+        return _server_url(self.settings.icloud_url)

@@ -1,0 +1,246 @@
+"""Talking to one CalDAV server: Basic auth, a deadline per calgate call, retries, error mapping.
+
+Every call of one calgate operation (a discovery, a create, a patch...) shares one
+:class:`~calgate.providers.http.Deadline`. A call is sent again, with backoff, after a 5xx,
+a timeout of the connection or a dropped connection when it is safe to repeat (``safe``: reads,
+and writes made conditional with ``If-None-Match``/``If-Match``); a 429 or 503 with
+``Retry-After`` waits as long as asked when that fits in the deadline. Redirects are followed for
+the same method and body (``/.well-known/caldav`` answers with one), never from https to http.
+
+Failures become calgate errors here (providers.md, "How provider failures map"): no deadline
+left → 504 ``request_timeout``; no connection → 503 ``network_down``; 401 → the account's
+source status is set to CREDENTIALS and 401 ``expired_credentials`` (``invalid_credentials``
+while connecting); 403 → 403 ``insufficient_permissions`` (400 when the body names a failed
+CalDAV precondition such as ``supported-calendar-component``); 5xx → 500 ``provider_error``.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from collections.abc import Awaitable, Callable, Collection, Mapping
+from dataclasses import dataclass
+from typing import Final
+from urllib.parse import urljoin, urlsplit
+
+import anyio
+import httpx
+
+from calgate.errors import (
+    CalgateError,
+    InvalidParameters,
+    NetworkDown,
+    ProviderError,
+    RequestTimeout,
+    Unauthorized,
+)
+from calgate.providers.caldav import xml
+from calgate.providers.http import Deadline, Policy, error_for, retry_after
+
+log = logging.getLogger("calgate.providers.caldav")
+
+# Largest answer read from a server (a calendar-query over a huge window is the big one).
+MAX_ANSWER_BYTES: Final = 64 * 1024 * 1024
+MAX_REDIRECTS: Final = 5
+SERVER: Final = "the CalDAV server"
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    username: str
+    password: str
+
+    @property
+    def header(self) -> str:
+        raw = f"{self.username}:{self.password}".encode()
+        return "Basic " + base64.b64encode(raw).decode("ascii")
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    status: int
+    headers: httpx.Headers
+    content: bytes
+    url: str  # after redirects
+    attempts: int  # how many times the request was sent (2+: a retry happened)
+
+    @property
+    def etag(self) -> str:
+        return str(self.headers.get("etag", ""))
+
+
+OnUnauthorized = Callable[[], Awaitable[None]]
+
+
+class Dav:
+    """The calls of one calgate operation on behalf of one account."""
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        policy: Policy,
+        credentials: Credentials,
+        *,
+        connecting: bool = False,
+        on_unauthorized: OnUnauthorized | None = None,
+    ) -> None:
+        self.client = client
+        self.policy = policy
+        self.credentials = credentials
+        self.connecting = connecting
+        self.on_unauthorized = on_unauthorized
+        self.deadline = Deadline(policy.timeout)
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        body: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        safe: bool = True,
+        expect: Collection[int] = (),
+        what: str = "",
+    ) -> Answer:
+        """Send one call; returns 2xx answers and those whose status is in ``expect``."""
+        sent = {"Authorization": self.credentials.header, "Accept": "*/*", **(headers or {})}
+        attempt = 0
+        redirects = 0
+        while True:
+            attempt += 1
+            try:
+                status, answer_headers, content = await self._once(method, url, body, sent)
+            except (TimeoutError, httpx.TimeoutException):
+                log.info("CalDAV %s %s: no answer in time", method, _path(url))
+                wait = self._backoff(attempt)
+                if safe and attempt <= self.policy.retries and self.deadline.left() > wait:
+                    await anyio.sleep(wait)
+                    continue
+                raise self._timed_out(what) from None
+            except httpx.TransportError as error:
+                log.info("CalDAV %s %s: %s", method, _path(url), type(error).__name__)
+                wait = self._backoff(attempt)
+                if safe and attempt <= self.policy.retries and self.deadline.left() > wait:
+                    await anyio.sleep(wait)
+                    continue
+                raise NetworkDown(
+                    f"{SERVER} could not be reached{_about(what)}: {_reason(error)}"
+                ) from None
+            except (httpx.HTTPError, httpx.InvalidURL) as error:  # decoding, URL: not transient
+                raise ProviderError(f"{SERVER} call failed{_about(what)}: {error}") from None
+            if status in (301, 302, 303, 307, 308) and "location" in answer_headers:
+                redirects += 1
+                url = self._redirect(url, answer_headers["location"], redirects)
+                if status == 303:
+                    method, body = "GET", None
+                attempt -= 1
+                continue
+            if status < 300 or status in expect:
+                return Answer(status, answer_headers, content, url, attempt)
+            if await self._retry(status, answer_headers, safe, attempt):
+                continue
+            raise await self._error(status, answer_headers, content, method, url, what)
+
+    async def _once(
+        self, method: str, url: str, body: bytes | None, headers: Mapping[str, str]
+    ) -> tuple[int, httpx.Headers, bytes]:
+        left = self.deadline.left()
+        if left <= 0:
+            raise TimeoutError
+        timeout = httpx.Timeout(left, connect=min(left, self.policy.connect_timeout))
+        with anyio.fail_after(left):
+            request = self.client.build_request(
+                method, url, content=body, headers=headers, timeout=timeout
+            )
+            response = await self.client.send(request, stream=True)
+            try:
+                chunks: list[bytes] = []
+                size = 0
+                async for chunk in response.aiter_bytes():
+                    size += len(chunk)
+                    if size > MAX_ANSWER_BYTES:
+                        raise ProviderError(
+                            f"{SERVER} answered more than {MAX_ANSWER_BYTES // 2**20} MiB; "
+                            "narrow the start/end window"
+                        )
+                    chunks.append(chunk)
+            finally:
+                await response.aclose()
+        return response.status_code, response.headers, b"".join(chunks)
+
+    def _backoff(self, attempt: int) -> float:
+        return min(self.policy.max_backoff, self.policy.backoff * 2.0 ** (attempt - 1))
+
+    async def _retry(self, status: int, headers: httpx.Headers, safe: bool, attempt: int) -> bool:
+        """Wait and say yes when the failed call should be sent again."""
+        asked = retry_after(httpx.Response(status, headers=headers))
+        throttled = status == 429 or (status == 503 and asked is not None)
+        if not (throttled or (status >= 500 and safe)) or attempt > self.policy.retries:
+            return False
+        wait = asked if asked is not None else self._backoff(attempt)
+        if wait >= self.deadline.left():
+            return False
+        await anyio.sleep(wait)
+        return True
+
+    def _redirect(self, url: str, location: str, redirects: int) -> str:
+        target = urljoin(url, location)
+        if redirects > MAX_REDIRECTS:
+            raise ProviderError(f"{SERVER} redirected more than {MAX_REDIRECTS} times")
+        if urlsplit(url).scheme == "https" and urlsplit(target).scheme != "https":
+            raise ProviderError(f"{SERVER} redirected from https to {_path(target)}: refused")
+        return target
+
+    async def _error(
+        self,
+        status: int,
+        headers: httpx.Headers,
+        content: bytes,
+        method: str,
+        url: str,
+        what: str,
+    ) -> CalgateError:
+        log.info("CalDAV %s %s -> %s", method, _path(url), status)
+        if status == 401:
+            if self.connecting:
+                return Unauthorized(
+                    f"{SERVER} refused the username or password{_about(what)}; "
+                    "check them (iCloud needs an app-specific password)"
+                )
+            if self.on_unauthorized is not None:
+                await self.on_unauthorized()
+            return CalgateError(
+                f"{SERVER} refused the account's password{_about(what)}; connect the account again",
+                type="errors/expired_credentials",
+            )
+        if status == 403:
+            failed = xml.precondition(content)
+            if failed is not None and failed not in ("need-privileges",):
+                return InvalidParameters(
+                    f"{SERVER} refused the request{_about(what)}: precondition {failed} failed"
+                )
+        response = httpx.Response(status, headers=headers, content=content)
+        return error_for(response, SERVER, what)
+
+    def _timed_out(self, what: str) -> RequestTimeout:
+        return RequestTimeout(
+            f"{SERVER} did not answer within {self.deadline.seconds:g} s{_about(what)}"
+        )
+
+
+def _about(what: str) -> str:
+    return f" ({what})" if what else ""
+
+
+def _reason(error: httpx.TransportError) -> str:
+    if isinstance(error, httpx.ConnectError):
+        return "connection refused or host unknown"
+    if isinstance(error, httpx.RemoteProtocolError):
+        return "the connection was closed before an answer"
+    if isinstance(error, httpx.TimeoutException):
+        return "no connection within the time allowed"
+    return "the connection failed"
+
+
+def _path(url: str) -> str:
+    return url.split("?", 1)[0]

@@ -1,0 +1,177 @@
+"""A real Radicale CalDAV server for tests: a subprocess on a free loopback port.
+
+The server keeps its collections and its ``htpasswd`` file (plain passwords) in a temporary
+directory, with ``owner_only`` rights. One server runs per test session; each test gets users
+of its own (:meth:`Radicale.add_user`), with a calendar made by ``MKCALENDAR``
+(:meth:`Radicale.make_calendar`), so tests never see each other's data.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+CONFIG = """\
+[server]
+hosts = 127.0.0.1:{port}
+
+[auth]
+type = htpasswd
+htpasswd_filename = {users}
+htpasswd_encryption = plain
+delay = 0
+
+[rights]
+type = owner_only
+
+[storage]
+filesystem_folder = {storage}
+
+[web]
+type = none
+
+[logging]
+level = warning
+mask_passwords = True
+"""
+
+MKCALENDAR = """<?xml version="1.0" encoding="utf-8"?>
+<C:mkcalendar xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"
+    xmlns:I="http://apple.com/ns/ical/">
+  <D:set><D:prop>
+    <D:displayname>{name}</D:displayname>
+    <I:calendar-color>{color}</I:calendar-color>
+    <C:supported-calendar-component-set>{components}</C:supported-calendar-component-set>
+  </D:prop></D:set>
+</C:mkcalendar>
+"""
+
+_users = itertools.count(1)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@dataclass
+class User:
+    name: str
+    password: str
+
+
+@dataclass
+class Radicale:
+    """A running server: its root URL and the files it works on."""
+
+    url: str
+    directory: Path
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    users: list[User] = field(default_factory=list)
+
+    @property
+    def users_file(self) -> Path:
+        return self.directory / "users"
+
+    def add_user(self, prefix: str = "user", password: str | None = None) -> User:
+        """A new user (Radicale reads the htpasswd file again on each login)."""
+        user = User(f"{prefix}{next(_users)}", password or f"pw-{os.urandom(6).hex()}")
+        with self.users_file.open("a") as f:
+            f.write(f"{user.name}:{user.password}\n")
+        self.users.append(user)
+        return user
+
+    def client(self, user: User) -> httpx.Client:
+        return httpx.Client(base_url=self.url, auth=(user.name, user.password), timeout=10)
+
+    def make_calendar(
+        self,
+        user: User,
+        slug: str,
+        name: str,
+        *,
+        color: str = "#FF8800FF",
+        components: tuple[str, ...] = ("VEVENT",),
+    ) -> str:
+        """MKCALENDAR ``/{user}/{slug}/``; returns its path."""
+        comps = "".join(f'<C:comp name="{c}"/>' for c in components)
+        body = MKCALENDAR.format(name=name, color=color, components=comps)
+        path = f"/{user.name}/{slug}/"
+        with self.client(user) as c:
+            # The principal collection is created on the user's first request.
+            c.request("PROPFIND", f"/{user.name}/", headers={"Depth": "0"})
+            r = c.request("MKCALENDAR", path, content=body.encode())
+            assert r.status_code == 201, r.text
+        return path
+
+    def raw(self, user: User, path: str) -> str:
+        """The text a resource holds on the server."""
+        with self.client(user) as c:
+            r = c.get(path)
+            assert r.status_code == 200, r.text
+            return r.text
+
+    def text(self) -> str:
+        return self.log_path.read_text()
+
+
+@contextmanager
+def radicale_server(directory: Path) -> Iterator[Radicale]:
+    """Start Radicale with its config, users and storage in ``directory``; stop it after."""
+    port = free_port()
+    storage = directory / "collections"
+    storage.mkdir(parents=True, exist_ok=True)
+    users = directory / "users"
+    users.touch()
+    config = directory / "radicale.conf"
+    config.write_text(CONFIG.format(port=port, users=users, storage=storage))
+    log_path = directory / "radicale.log"
+    log = log_path.open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "radicale", "--config", str(config)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    server = Radicale(f"http://127.0.0.1:{port}", directory, process, log_path)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"radicale exited: {server.text()}")
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"radicale did not start: {server.text()}") from None
+                time.sleep(0.05)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+@pytest.fixture(scope="session", name="radicale")
+def radicale_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Radicale]:
+    """The session's server (import ``radicale_fixture`` into a test module to use it)."""
+    with radicale_server(tmp_path_factory.mktemp("radicale")) as server:
+        yield server
