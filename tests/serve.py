@@ -40,6 +40,7 @@ def serve(
     port = port or free_port()
     full_env = {**os.environ, "CALGATE_DATA_DIR": str(data_dir), **(env or {})}
     cmd = [sys.executable, "-m", "calgate", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    data_dir.mkdir(parents=True, exist_ok=True)
     log_path = data_dir / f"serve-{port}.log"
     log = log_path.open("w")
     proc = subprocess.Popen(cmd, env=full_env, stdout=log, stderr=subprocess.STDOUT, text=True)
