@@ -5,12 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from calgate.cache import TTLCache
+from calgate.mail import Invitations, MailConfig, NotificationStates, SmtpChannel
+from calgate.meetings import MeetingLinks
+from calgate.outbox import Outbox
+from calgate.outbox.worker import Backoff, Channel, Worker, WorkerConfig
+from calgate.providers.base import AccountContext, Capabilities
 from calgate.providers.registry import Providers
 from calgate.secrets import SecretBox
 from calgate.services.accounts import AccountService
 from calgate.services.events import EventService
 from calgate.settings import Settings
 from calgate.store.db import Database
+from calgate.webhooks import WebhookChannel, WebhookEffect, WebhookService
 
 
 @dataclass
@@ -21,6 +27,10 @@ class Runtime:
     accounts: AccountService
     events: EventService
     keys: TTLCache[str, str] = field(default_factory=lambda: TTLCache(0.0))
+    # Invitations and webhooks (set up by _install_outbox).
+    outbox: Outbox = field(default_factory=Outbox)
+    mail: MailConfig | None = None
+    webhooks: WebhookService = field(init=False)
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
@@ -35,7 +45,7 @@ class Runtime:
             settings.data_dir,
         )
         accounts = AccountService(db, box, settings.cache_seconds)
-        return cls(
+        runtime = cls(
             settings,
             db,
             providers,
@@ -43,6 +53,48 @@ class Runtime:
             EventService(accounts, providers),
             TTLCache(settings.cache_seconds),
         )
+        runtime._install_outbox()
+        return runtime
+
+    def _capabilities_of(self, account: AccountContext) -> Capabilities:
+        return self.providers.for_type(account.type).capabilities.adjusted(account.params)
+
+    def _install_outbox(self) -> None:
+        """Invitations, meeting links and webhooks: effects writing to the outbox with every
+        event change, and the notification state read back with events."""
+        s = self.settings
+        self.mail = MailConfig.from_settings(s)
+        self.events.meetings = MeetingLinks(s.meeting_url_template)
+        sender = self.mail.sender if self.mail else None
+        self.events.effects.append(Invitations(self.outbox, self._capabilities_of, sender))
+        self.events.effects.append(WebhookEffect(self.outbox))
+        self.events.annotators.append(NotificationStates(self.db))
+        self.webhooks = WebhookService(
+            self.db, self.accounts.box, self.outbox, allow_loopback=s.allow_loopback_urls
+        )
+
+    def worker(self) -> Worker:
+        """An outbox worker delivering mail (when SMTP is configured) and webhooks."""
+        s = self.settings
+        channels: list[Channel] = [
+            WebhookChannel(
+                self.db,
+                self.accounts.box,
+                timeout=s.webhook_timeout_seconds,
+                max_retries=s.webhook_max_retries,
+                allow_loopback=s.allow_loopback_urls,
+            )
+        ]
+        if self.mail is not None:
+            channels.append(SmtpChannel(self.mail))
+        config = WorkerConfig(
+            concurrency=s.worker_concurrency,
+            poll_seconds=s.worker_poll_seconds,
+            lease_seconds=s.worker_lease_seconds,
+            backoff=Backoff(s.retry_base_seconds, s.retry_max_seconds),
+            retention_seconds=s.outbox_retention_days * 86400,
+        )
+        return Worker(self.db, self.outbox, channels, config)
 
     async def start(self) -> None:
         await self.db.migrate()

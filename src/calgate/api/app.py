@@ -13,7 +13,7 @@ from calgate.api import errors
 from calgate.api.limits import BodyLimit
 from calgate.api.middleware import Idempotency, Observability, RateLimit
 from calgate.api.responses import JSONResponse
-from calgate.api.routes import accounts, calendars, events, ics, meta
+from calgate.api.routes import accounts, calendars, events, ics, meta, webhooks
 from calgate.api.routes import metrics as metrics_route
 from calgate.runtime import Runtime
 from calgate.settings import Settings
@@ -34,9 +34,15 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if owned:
             await rt.start()
+        # The outbox worker (invitation mail, webhooks) runs with the server unless disabled.
+        worker = rt.worker() if settings.worker_enabled else None
+        if worker is not None:
+            await worker.start()
         try:
             yield
         finally:
+            if worker is not None:
+                await worker.aclose()
             if owned:
                 await rt.aclose()
 
@@ -49,7 +55,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     )
     app.state.runtime = rt
     errors.install(app)
-    for module in (meta, accounts, calendars, events, ics):
+    for module in (meta, accounts, calendars, events, ics, webhooks):
         app.include_router(module.router)
     if settings.metrics_enabled:
         app.include_router(metrics_route.router)

@@ -7,6 +7,7 @@ vendor and transport exceptions are translated at this boundary.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -29,6 +30,9 @@ class Capabilities:
     colors: ColorSupport = "any"
     palette: tuple[str, ...] = ()
     conference_create: frozenset[str] = frozenset()
+    # Conference kinds whose link calgate makes itself for this provider, from the configured
+    # meeting service (calgate.meetings): LOCAL and CalDAV cannot create meetings.
+    conference_links: frozenset[str] = frozenset()
     recurrence: Literal["rfc5545", "graph"] = "rfc5545"
     invitations: InvitationMode = "calgate"
     hidden_attendees: bool = True
@@ -42,6 +46,7 @@ class Capabilities:
             "colors": self.colors,
             "palette": list(self.palette),
             "conference_create": sorted(self.conference_create),
+            "conference_links": sorted(self.conference_links),
             "recurrence": self.recurrence,
             "invitations": self.invitations,
             "hidden_attendees": self.hidden_attendees,
@@ -49,6 +54,25 @@ class Capabilities:
             "calendar_management": self.calendar_management,
             "ics_files": self.ics_files,
         }
+
+    def adjusted(self, params: Mapping[str, Any]) -> Capabilities:
+        """These capabilities as one account has them. A provider records at connection what
+        differs per account in ``params["capabilities"]`` (e.g. a CalDAV server that sends
+        invitations itself, RFC 6638: ``{"invitations": "provider"}``)."""
+        given = params.get("capabilities")
+        if not isinstance(given, Mapping) or not given:
+            return self
+        values: dict[str, Any] = {}
+        for name, value in given.items():
+            if name not in Capabilities.__dataclass_fields__:
+                continue
+            current = getattr(self, name)
+            if isinstance(current, frozenset):
+                value = frozenset(value)
+            elif isinstance(current, tuple):
+                value = tuple(value)
+            values[name] = value
+        return dataclasses.replace(self, **values)
 
 
 @dataclass(frozen=True, slots=True)

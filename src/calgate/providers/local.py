@@ -122,6 +122,7 @@ class LocalProvider:
     capabilities = Capabilities(
         colors="any",
         conference_create=frozenset(),
+        conference_links=frozenset({"unknown"}),
         recurrence="rfc5545",
         invitations="calgate",
         hidden_attendees=True,

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from sqlalchemy.engine import Connection
 
 from calgate.domain import rules
-from calgate.domain.model import Calendar, Event, EventFields, EventQuery, Page
+from calgate.domain.model import Calendar, Conference, Event, EventFields, EventQuery, Page
 from calgate.errors import FeatureNotImplemented, InvalidParameters
+from calgate.meetings import MeetingLinks
 from calgate.providers.base import AccountContext, Capabilities, Change, Effects, Provider
 from calgate.providers.registry import Providers
 from calgate.services.accounts import AccountService
 from calgate.store.ids import new_id
+
+# Returns the events with what calgate adds to them (e.g. the notifications state).
+Annotator = Callable[[AccountContext, list[Event]], Awaitable[list[Event]]]
 
 
 def check_capabilities(caps: Capabilities, kind: str, values: Mapping[str, Any]) -> None:
@@ -27,7 +32,8 @@ def check_capabilities(caps: Capabilities, kind: str, values: Mapping[str, Any])
     if (
         conference is not None
         and not conference.url
-        and (conference.provider not in caps.conference_create)
+        and conference.provider not in caps.conference_create
+        and conference.provider not in caps.conference_links
     ):
         raise FeatureNotImplemented(
             f"conference: {kind} accounts cannot create a {conference.provider} meeting; "
@@ -45,6 +51,28 @@ class EventService:
         self.providers = providers
         # Outbox writers (webhooks, invitations) that record every change made through calgate.
         self.effects: list[Effects] = []
+        # Meeting links for the conference kinds a provider leaves to calgate.
+        self.meetings = MeetingLinks(None)
+        # Fill in what calgate knows about returned events beyond the provider (the
+        # `notifications` state of invitations).
+        self.annotators: list[Annotator] = []
+
+    def _caps(self, account: AccountContext, provider: Provider) -> Capabilities:
+        return provider.capabilities.adjusted(account.params)
+
+    def _linked(self, caps: Capabilities, conference: Conference | None) -> Conference | None:
+        """``conference``, with a meeting made by calgate's meeting service when it has no url
+        and the provider leaves that kind to calgate."""
+        if conference is None or conference.url:
+            return conference
+        if conference.provider in caps.conference_create:
+            return conference
+        return self.meetings.create(conference.provider)
+
+    async def _annotated(self, account: AccountContext, events: list[Event]) -> list[Event]:
+        for annotate in self.annotators:
+            events = await annotate(account, events)
+        return events
 
     def _effects(self, conn: Connection, change: Change) -> None:
         for effect in self.effects:
@@ -57,7 +85,7 @@ class EventService:
 
     async def capabilities(self, tenant_id: str, account_id: str) -> Capabilities:
         record = await self.accounts.record(tenant_id, account_id)
-        return self.providers.for_type(record.type).capabilities
+        return self.providers.for_type(record.type).capabilities.adjusted(record.params)
 
     async def _target(self, tenant_id: str, account_id: str) -> tuple[AccountContext, Provider]:
         account = await self.accounts.usable(tenant_id, account_id)
@@ -93,21 +121,25 @@ class EventService:
         self, tenant_id: str, account_id: str, calendar_id: str, fields: EventFields
     ) -> Event:
         account, provider = await self._target(tenant_id, account_id)
-        check_capabilities(provider.capabilities, account.type, _as_map(fields))
+        caps = self._caps(account, provider)
+        check_capabilities(caps, account.type, _as_map(fields))
         fields = rules.checked(fields)
+        fields = dataclasses.replace(fields, conference=self._linked(caps, fields.conference))
         return await provider.create_event(
             account, calendar_id, fields, event_id=new_id(), effects=self._effects
         )
 
     async def get(self, tenant_id: str, account_id: str, calendar_id: str, event_id: str) -> Event:
         account, provider = await self._target(tenant_id, account_id)
-        return await provider.get_event(account, calendar_id, event_id)
+        event = await provider.get_event(account, calendar_id, event_id)
+        return (await self._annotated(account, [event]))[0]
 
     async def list(
         self, tenant_id: str, account_id: str, calendar_id: str, query: EventQuery
     ) -> Page[Event]:
         account, provider = await self._target(tenant_id, account_id)
-        return await provider.list_events(account, calendar_id, query)
+        page = await provider.list_events(account, calendar_id, query)
+        return dataclasses.replace(page, items=await self._annotated(account, page.items))
 
     async def update(
         self,
@@ -118,7 +150,10 @@ class EventService:
         changes: Mapping[str, Any],
     ) -> Event:
         account, provider = await self._target(tenant_id, account_id)
-        check_capabilities(provider.capabilities, account.type, changes)
+        caps = self._caps(account, provider)
+        check_capabilities(caps, account.type, changes)
+        if changes.get("conference") is not None:
+            changes = {**changes, "conference": self._linked(caps, changes["conference"])}
         return await provider.update_event(
             account, calendar_id, event_id, changes, effects=self._effects
         )

@@ -123,3 +123,69 @@ idempotency_keys = Table(
     Column("expires_at", BigInteger, nullable=False),
     Index("ix_idempotency_expires", "expires_at"),
 )
+
+# Outbox (migration 0002_outbox): deliveries written in the transaction of the change that
+# causes them (invitation mail, webhook calls), delivered by the outbox worker.
+outbox_payloads = Table(
+    "outbox_payloads",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("data", Text, nullable=False),  # JSON shared by the deliveries of one change
+    Column("created_at", BigInteger, nullable=False),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", String(40), primary_key=True),  # also the delivery id / Message-ID
+    Column("tenant_id", String(40), nullable=False),
+    Column("account_id", String(40), nullable=False),
+    Column("channel", String(16), nullable=False),  # "mail" | "webhook"
+    Column("target", String(320), nullable=False),  # webhook id, or the mail recipient
+    Column("topic", String(40), nullable=False),  # webhook event, or the iTIP method
+    Column("change_id", String(40), nullable=False),
+    Column("event_id", String(80), nullable=False),
+    Column("payload_id", String(40), ForeignKey("outbox_payloads.id"), nullable=False),
+    Column("data", Text, nullable=False),  # JSON of this delivery only
+    Column("status", String(12), nullable=False),  # pending | delivered | failed
+    Column("attempts", Integer, nullable=False, default=0),
+    # When the delivery is due; while claimed, when the claim expires.
+    Column("next_attempt_at", BigInteger, nullable=False),
+    Column("claim", String(40), nullable=True),
+    Column("last_code", Integer, nullable=True),
+    Column("last_error", Text, nullable=False, default=""),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Column("delivered_at", BigInteger, nullable=True),
+    Index("ix_outbox_due", "status", "next_attempt_at"),
+    Index("ix_outbox_target", "target", "created_at"),
+    Index("ix_outbox_change", "change_id"),
+    Index("ix_outbox_payload", "payload_id"),
+)
+
+# What the latest invitation-relevant change of an event did about notifications.
+notices = Table(
+    "notices",
+    metadata,
+    Column("account_id", String(40), primary_key=True),
+    Column("event_id", String(80), primary_key=True),
+    Column("change_id", String(40), nullable=False),
+    Column("state", String(20), nullable=False),  # none|queued|sent|failed|forced_by_provider
+    Column("updated_at", BigInteger, nullable=False),
+)
+
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("tenant_id", String(40), ForeignKey("tenants.id"), nullable=False, index=True),
+    Column("name", String(256), nullable=False, default=""),
+    Column("source", String(40), nullable=False),
+    Column("request_url", Text, nullable=False),
+    Column("events", Text, nullable=False),  # JSON list
+    Column("account_ids", Text, nullable=False),  # JSON list; empty: every account
+    Column("headers", Text, nullable=False),  # JSON list of {"key", "value"}
+    Column("secret", Text, nullable=False),  # sealed with the secret key
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("created_at", BigInteger, nullable=False),
+)

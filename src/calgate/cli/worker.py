@@ -1,0 +1,50 @@
+"""`calgate worker`: deliver the outbox (invitation mail, webhooks) in a process of its own.
+
+Run it next to API instances started with ``CALGATE_WORKER_ENABLED=false`` (or as extra
+capacity beside them): every worker claims deliveries atomically from the shared database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+import click
+
+from calgate.cli.main import main
+from calgate.logs import setup_logging
+from calgate.runtime import Runtime
+from calgate.settings import Settings
+
+
+@main.command()
+@click.option("--concurrency", type=int, help="Deliveries in flight (default 8).")
+@click.pass_context
+def worker(ctx: click.Context, concurrency: int | None) -> None:
+    """Deliver invitation mail and webhooks until stopped (SIGTERM or Ctrl-C)."""
+    settings: Settings = ctx.obj
+    if concurrency is not None:
+        if concurrency < 1:
+            raise click.BadParameter("must be at least 1", param_hint="--concurrency")
+        settings.worker_concurrency = concurrency
+    setup_logging(settings.log_level, settings.log_format)
+    asyncio.run(_work(settings))
+
+
+async def _work(settings: Settings) -> None:
+    runtime = Runtime.build(settings)
+    await runtime.start()
+    outbox_worker = runtime.worker()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    channels = ", ".join(outbox_worker.channels)
+    click.echo(f"calgate worker delivering {channels} (stop with Ctrl-C)")
+    try:
+        await outbox_worker.start()
+        await stop.wait()
+    finally:
+        await outbox_worker.aclose()
+        await runtime.aclose()
+    click.echo("calgate worker stopped")

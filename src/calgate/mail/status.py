@@ -1,0 +1,39 @@
+"""The ``notifications`` value of events read through calgate: what happened to the
+invitations of the event's latest invitation-relevant change (see :mod:`calgate.outbox.notices`).
+
+``queued`` (mail waiting in the outbox), ``sent`` (every mail accepted by the SMTP server, or
+the provider sent them: Google with sendUpdates=all), ``failed`` (a mail failed for good, or
+notify was asked for while no SMTP server is configured), ``forced_by_provider`` (Exchange
+always sends them), ``none``. An event no change of calgate touched keeps what its provider said.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import cast
+
+from calgate.domain.model import Event, Notifications
+from calgate.outbox import notices
+from calgate.providers.base import AccountContext
+from calgate.store.db import Database
+
+
+class NotificationStates:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def __call__(self, account: AccountContext, events: list[Event]) -> list[Event]:
+        if not events:
+            return events
+        ids = {e.id for e in events} | {e.master_event_id for e in events if e.master_event_id}
+        found = await self.db.read(lambda c: notices.states(c, account.id, ids))
+        if not found:
+            return events
+        out: list[Event] = []
+        for event in events:
+            state = found.get(event.id) or found.get(event.master_event_id)
+            if state is None or state == event.notifications:
+                out.append(event)
+            else:
+                out.append(dataclasses.replace(event, notifications=cast(Notifications, state)))
+        return out

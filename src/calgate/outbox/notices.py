@@ -1,0 +1,98 @@
+"""What happened to the invitations of an event's latest invitation-relevant change.
+
+A notice is written with the change (``none``, ``queued``, ``sent``, ``forced_by_provider``,
+``failed``). ``queued`` is resolved when read, from the mail deliveries of that change: any
+still pending -> ``queued``; else any failed -> ``failed``; else ``sent``. Before old
+deliveries are pruned, the notices that depend on them are settled to that final state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from calgate.outbox import store
+from calgate.store import tables as t
+
+n = t.notices
+
+
+def put(
+    conn: Connection, account_id: str, event_id: str, change_id: str, state: str, now: int
+) -> None:
+    values = {
+        "account_id": account_id,
+        "event_id": event_id,
+        "change_id": change_id,
+        "state": state,
+        "updated_at": now,
+    }
+    changed = {"change_id": change_id, "state": state, "updated_at": now}
+    stmt: Any
+    if conn.dialect.name == "postgresql":
+        stmt = postgresql.insert(n).values(**values)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[n.c.account_id, n.c.event_id], set_=changed
+        )
+    elif conn.dialect.name == "sqlite":
+        stmt = sqlite.insert(n).values(**values)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[n.c.account_id, n.c.event_id], set_=changed
+        )
+    else:  # pragma: no cover - calgate runs on SQLite and PostgreSQL
+        conn.execute(n.delete().where(n.c.account_id == account_id, n.c.event_id == event_id))
+        stmt = insert(n).values(**values)
+    conn.execute(stmt)
+
+
+def resolve(state: str, counts: dict[str, int]) -> str:
+    if state != "queued":
+        return state
+    if counts.get("pending"):
+        return "queued"
+    if counts.get("failed"):
+        return "failed"
+    return "sent"
+
+
+def states(conn: Connection, account_id: str, event_ids: Iterable[str]) -> dict[str, str]:
+    """event id -> notification state, for the events that have a notice."""
+    ids = sorted(set(event_ids))
+    if not ids:
+        return {}
+    rows = conn.execute(
+        select(n.c.event_id, n.c.change_id, n.c.state).where(
+            n.c.account_id == account_id, n.c.event_id.in_(ids)
+        )
+    ).all()
+    queued = {r.change_id for r in rows if r.state == "queued"}
+    counts = store.counts_by_change(conn, queued)
+    return {r.event_id: resolve(r.state, counts.get(r.change_id, {})) for r in rows}
+
+
+def settle(conn: Connection, cutoff: int) -> None:
+    """Fix the final state of queued notices whose deliveries are about to be pruned."""
+    o = t.outbox
+    finishing = select(o.c.change_id).where(
+        o.c.channel == "mail",
+        o.c.status.in_(("delivered", "failed")),
+        o.c.updated_at < cutoff,
+    )
+    rows = conn.execute(
+        select(n.c.account_id, n.c.event_id, n.c.change_id).where(
+            n.c.state == "queued", n.c.change_id.in_(finishing)
+        )
+    ).all()
+    counts = store.counts_by_change(conn, {r.change_id for r in rows})
+    for r in rows:
+        final = resolve("queued", counts.get(r.change_id, {}))
+        if final != "queued":
+            conn.execute(
+                update(n)
+                .where(n.c.account_id == r.account_id, n.c.event_id == r.event_id)
+                .values(state=final)
+            )
