@@ -97,6 +97,52 @@ class Settings(BaseSettings):
     icloud_url: str = Field(
         "https://caldav.icloud.com/", description="CalDAV server of ICLOUD accounts."
     )
+    # Google Calendar and Outlook (docs/google-outlook.md).
+    provider_retries: int = Field(
+        3,
+        ge=0,
+        description="Retries of a provider call (429, rate limits; 5xx and network "
+        "failures on calls safe to repeat), within `provider_timeout_seconds`.",
+    )
+    google_client_id: str | None = Field(None, description="OAuth client id of calgate at Google.")
+    google_client_secret: SecretStr | None = Field(None, description="Its client secret.")
+    google_api_url: str = Field(
+        "https://www.googleapis.com", description="Google Calendar API base URL."
+    )
+    google_auth_url: str = Field(
+        "https://accounts.google.com/o/oauth2/v2/auth",
+        description="Google's OAuth authorization endpoint (hosted flow).",
+    )
+    google_token_url: str = Field(
+        "https://oauth2.googleapis.com/token", description="Google's OAuth token endpoint."
+    )
+    google_scopes: str = Field(
+        "https://www.googleapis.com/auth/calendar",
+        description="Scopes asked in the hosted flow (space-separated).",
+    )
+    microsoft_client_id: str | None = Field(
+        None, description="Application (client) id of calgate in Microsoft Entra ID."
+    )
+    microsoft_client_secret: SecretStr | None = Field(None, description="Its client secret.")
+    microsoft_tenant: str = Field(
+        "common",
+        description="Directory of the Microsoft sign-in: `common`, `organizations`, "
+        "`consumers` or a tenant id.",
+    )
+    microsoft_login_url: str = Field(
+        "https://login.microsoftonline.com",
+        description="Microsoft identity platform base URL (authorize and token endpoints).",
+    )
+    graph_api_url: str = Field(
+        "https://graph.microsoft.com", description="Microsoft Graph base URL."
+    )
+    microsoft_scopes: str = Field(
+        "offline_access Calendars.ReadWrite User.Read",
+        description="Scopes asked in the hosted flow and on refresh (space-separated).",
+    )
+    hosted_link_seconds: int = Field(
+        3600, gt=0, description="Default lifetime of a hosted-auth link (at most 24 h)."
+    )
 
     @property
     def effective_database_url(self) -> str:
