@@ -13,7 +13,7 @@ from calgate.api import errors
 from calgate.api.limits import BodyLimit
 from calgate.api.middleware import Idempotency, Observability, RateLimit
 from calgate.api.responses import JSONResponse
-from calgate.api.routes import accounts, calendars, events, ics, meta, webhooks
+from calgate.api.routes import accounts, calendars, events, hosted, ics, meta, webhooks
 from calgate.api.routes import metrics as metrics_route
 from calgate.runtime import Runtime
 from calgate.settings import Settings
@@ -55,7 +55,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     )
     app.state.runtime = rt
     errors.install(app)
-    for module in (meta, accounts, calendars, events, ics, webhooks):
+    for module in (meta, accounts, hosted, calendars, events, ics, webhooks):
         app.include_router(module.router)
     if settings.metrics_enabled:
         app.include_router(metrics_route.router)
@@ -99,7 +99,7 @@ def _without_422(app: FastAPI) -> None:
         for route, path in spec.get("paths", {}).items():
             if route.startswith("/api/"):
                 for operation in path.values():
-                    operation["security"] = [{"ApiKey": []}]
+                    operation.setdefault("security", [{"ApiKey": []}])
         app.openapi_schema = spec
         return spec
 

@@ -11,6 +11,8 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
+import logging
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -18,9 +20,16 @@ from urllib.parse import quote
 
 import httpx
 
-from calgate.domain import rules, zones
+from calgate.domain import cursor, rules, zones
+from calgate.domain import recurrence as rrules
 from calgate.domain.model import Calendar, Event, EventFields, EventQuery, Page
-from calgate.errors import Conflict, FeatureNotImplemented, InvalidParameters, NotFound
+from calgate.errors import (
+    CalgateError,
+    Conflict,
+    FeatureNotImplemented,
+    InvalidParameters,
+    NotFound,
+)
 from calgate.providers.base import AccountContext, Capabilities, Change, Effects, no_effects
 from calgate.providers.google_map import PALETTE, from_google, patch_to_google, to_google
 from calgate.providers.http import Deadline, Policy, send
@@ -28,11 +37,20 @@ from calgate.providers.oauth import OAuthApp
 from calgate.providers.remote import OAuthProvider, Profile, decode_cursor, encode_cursor, matches
 from calgate.services.accounts import AccountService
 from calgate.settings import Settings
+from calgate.store.codec import dt_to_us
 from calgate.store.db import Database
 from calgate.store.ids import new_id
 
+log = logging.getLogger("calgate.providers.google")
+
 _BASE32HEX = re.compile(r"[a-v0-9]{5,1024}")
 _WRITE = {"conferenceDataVersion": "1"}
+# Pages of 2500 events read for one series-level list (sorted by start in calgate).
+MAX_LIST_PAGES = 8
+
+
+def _rfc3339(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 def google_app(settings: Settings) -> OAuthApp:
@@ -244,30 +262,79 @@ class GoogleProvider(OAuthProvider):
     async def list_events(
         self, account: AccountContext, calendar_id: str, query: EventQuery
     ) -> Page[Event]:
-        params: dict[str, str] = {"maxResults": str(min(query.limit, 2500))}
+        params: dict[str, str] = {}
         if query.start is not None:
-            params["timeMin"] = query.start.isoformat().replace("+00:00", "Z")
+            params["timeMin"] = _rfc3339(query.start)
         if query.end is not None:
-            params["timeMax"] = query.end.isoformat().replace("+00:00", "Z")
-        if query.expand_recurring:
-            params |= {"singleEvents": "true", "orderBy": "startTime"}
+            params["timeMax"] = _rfc3339(query.end)
         if query.updated_after is not None:
-            params["updatedMin"] = query.updated_after.isoformat().replace("+00:00", "Z")
+            params["updatedMin"] = _rfc3339(query.updated_after)
         if query.ical_uid is not None:
             params["iCalUID"] = query.ical_uid
         if query.is_cancelled:
             params["showDeleted"] = "true"
+        if query.expand_recurring:
+            return await self._expanded(account, calendar_id, query, params)
+        # Google orders a series-level list by nothing useful: read the window, sort by start.
+        after = cursor.decode(query.cursor) if query.cursor else None
+        deadline = self.deadline()
+        found: list[Event] = []
+        token: str | None = None
+        for _ in range(MAX_LIST_PAGES):
+            page = {**params, "maxResults": "2500", **({"pageToken": token} if token else {})}
+            events, token = await self._page(account, calendar_id, page, deadline)
+            found += [e for e in events if matches(e, query)]
+            if token is None:
+                break
+        else:
+            raise InvalidParameters(
+                f"start, end: more than {MAX_LIST_PAGES * 2500} events; narrow the window"
+            )
+        keyed = sorted(((dt_to_us(e.fields.start.utc), e.id), e) for e in found)
+        if after is not None:
+            keyed = [(k, e) for k, e in keyed if k > after]
+        items = keyed[: query.limit]
+        more = len(keyed) > query.limit
+        return Page([e for _, e in items], cursor.encode(*items[-1][0]) if more and items else None)
+
+    async def _expanded(
+        self,
+        account: AccountContext,
+        calendar_id: str,
+        query: EventQuery,
+        params: dict[str, str],
+    ) -> Page[Event]:
+        """One page of Google's own expansion (``singleEvents``), ordered by start."""
+        params |= {
+            "singleEvents": "true",
+            "orderBy": "startTime",
+            "maxResults": str(min(query.limit, 2500)),
+        }
         if query.cursor:
             token = decode_cursor(query.cursor).get("p")
             if not token:
                 raise InvalidParameters("cursor: not a cursor of this calendar's events")
             params["pageToken"] = token
+        events, next_token = await self._page(account, calendar_id, params, self.deadline())
+        return Page(
+            [e for e in events if matches(e, query)],
+            encode_cursor({"p": next_token}) if next_token else None,
+        )
+
+    async def _page(
+        self,
+        account: AccountContext,
+        calendar_id: str,
+        params: dict[str, str],
+        deadline: Deadline,
+    ) -> tuple[list[Event], str | None]:
         response = await self.call(
             account,
             "GET",
             self._events_url(calendar_id),
             safe=True,
             what="event list",
+            deadline=deadline,
             params=params,
             expect=(404,),
         )
@@ -277,10 +344,7 @@ class GoogleProvider(OAuthProvider):
         tz = str(data.get("timeZone") or self._tz(account))
         events = [from_google(item, calendar_id, tz) for item in data.get("items") or ()]
         token = data.get("nextPageToken")
-        return Page(
-            [e for e in events if matches(e, query)],
-            encode_cursor({"p": str(token)}) if token else None,
-        )
+        return events, str(token) if token else None
 
     async def update_event(
         self,
@@ -354,6 +418,37 @@ class GoogleProvider(OAuthProvider):
             params={"sendUpdates": "none"},
             expect=(404, 410),
         )
+        if current.master_event_id and current.recurrence_id is not None:
+            await self._note_exdate(account, calendar_id, current, deadline)
         deleted = dataclasses.replace(current, is_cancelled=True)
         await self.record(effects, Change("deleted", account, calendar_id, deleted))
         return deleted
+
+    async def _note_exdate(
+        self, account: AccountContext, calendar_id: str, occurrence: Event, deadline: Deadline
+    ) -> None:
+        """Add an EXDATE for a deleted occurrence to its series' recurrence, so the series
+        reads back as on other providers. Best effort: the occurrence is deleted already."""
+        assert occurrence.recurrence_id is not None
+        try:
+            item = await self._fetch(account, calendar_id, occurrence.master_event_id, deadline)
+            master = from_google(item, calendar_id, self._tz(account))
+            if not master.fields.recurrence:
+                return
+            lines = rrules.add_exdate(
+                master.fields.recurrence, master.fields.start, occurrence.recurrence_id
+            )
+            if tuple(lines) == master.fields.recurrence:
+                return
+            await self.call(
+                account,
+                "PATCH",
+                self._events_url(calendar_id, master.id),
+                safe=True,
+                what="note the deleted occurrence",
+                deadline=deadline,
+                params={"sendUpdates": "none"},
+                json={"recurrence": list(lines)},
+            )
+        except CalgateError as exc:
+            log.info("Google: could not note a deleted occurrence on its series: %s", exc)

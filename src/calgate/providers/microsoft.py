@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import re
 from collections.abc import Collection, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
@@ -61,6 +62,9 @@ log = logging.getLogger("calgate.providers.microsoft")
 PREFER = 'outlook.timezone="UTC", outlook.body-content-type="text"'
 MAILBOX_CONCURRENCY = 4
 _PAGE_KEYS = ("$skip", "$skiptoken", "$deltatoken")
+_TOKEN = re.compile(r"\d{8}(T\d{6}Z)?")
+# How far from its original time an occurrence is looked for (a moved one may be elsewhere).
+OCCURRENCE_REACH = dt.timedelta(days=31)
 
 
 def microsoft_app(settings: Settings) -> OAuthApp:
@@ -264,6 +268,47 @@ class MicrosoftProvider(OAuthProvider):
         item: dict[str, Any] = response.json()
         return item
 
+    async def _locate(
+        self, account: AccountContext, calendar_id: str, event_id: str, deadline: Deadline
+    ) -> dict[str, Any]:
+        """The Graph event ``event_id`` names: Graph's own id, or a series id and an occurrence
+        token (``{series}_20260203T080000Z``, ``{series}_20260203``), looked up among the
+        series' instances near that time."""
+        parts = rules.split_occurrence_id(event_id)
+        if parts is None or not _TOKEN.fullmatch(parts[1]):
+            return await self._fetch(account, calendar_id, event_id, deadline)
+        missing = NotFound(f"event {event_id!r} not found in calendar {calendar_id!r}")
+        master_item = await self._fetch(account, calendar_id, parts[0], deadline)
+        master = from_graph_event(master_item, calendar_id, self._tz(account))
+        if not master.fields.recurrence:
+            raise missing
+        try:
+            at = rrules.parse_occurrence_token(parts[1], master.fields.start)
+        except InvalidParameters:
+            raise missing from None
+        params: dict[str, str] = {
+            "startDateTime": (at.utc - OCCURRENCE_REACH).isoformat(),
+            "endDateTime": (at.utc + OCCURRENCE_REACH).isoformat(),
+            "$top": "250",
+            "$expand": EXPAND,
+        }
+        url = f"{self._events_url(calendar_id, master.id)}/instances"
+        for _ in range(20):
+            response = await self.call(
+                account, "GET", url, safe=True, what="series instances", deadline=deadline,
+                params=params,
+            )  # fmt: skip
+            data = response.json()
+            for item in data.get("value") or ():
+                if from_graph_event(item, calendar_id, self._tz(account)).id == event_id:
+                    found: dict[str, Any] = item
+                    return found
+            cursor = _page_cursor(data)
+            if cursor is None:
+                break
+            params = {**params, **decode_cursor(cursor)}
+        raise missing
+
     async def _remove_instances(
         self,
         account: AccountContext,
@@ -344,7 +389,7 @@ class MicrosoftProvider(OAuthProvider):
         return event
 
     async def get_event(self, account: AccountContext, calendar_id: str, event_id: str) -> Event:
-        item = await self._fetch(account, calendar_id, event_id, self.deadline())
+        item = await self._locate(account, calendar_id, event_id, self.deadline())
         return from_graph_event(item, calendar_id, self._tz(account))
 
     async def list_events(
@@ -386,7 +431,7 @@ class MicrosoftProvider(OAuthProvider):
         effects: Effects = no_effects,
     ) -> Event:
         deadline = self.deadline()
-        item = await self._fetch(account, calendar_id, event_id, deadline)
+        item = await self._locate(account, calendar_id, event_id, deadline)
         current = from_graph_event(item, calendar_id, self._tz(account))
         expected = changes.get("_version")
         if expected is not None and expected != current.version:
@@ -406,7 +451,7 @@ class MicrosoftProvider(OAuthProvider):
         response = await self.call(
             account,
             "PATCH",
-            self._events_url(calendar_id, event_id),
+            self._events_url(calendar_id, str(item["id"])),
             safe=True,
             what="update event",
             deadline=deadline,
@@ -435,15 +480,12 @@ class MicrosoftProvider(OAuthProvider):
         effects: Effects = no_effects,
     ) -> Event:
         deadline = self.deadline()
-        current = from_graph_event(
-            await self._fetch(account, calendar_id, event_id, deadline),
-            calendar_id,
-            self._tz(account),
-        )
+        item = await self._locate(account, calendar_id, event_id, deadline)
+        current = from_graph_event(item, calendar_id, self._tz(account))
         await self.call(
             account,
             "DELETE",
-            self._events_url(calendar_id, event_id),
+            self._events_url(calendar_id, str(item["id"])),
             safe=True,  # 404 on a retry: the first attempt deleted it
             what="delete event",
             deadline=deadline,

@@ -42,6 +42,7 @@ from calgate.providers.remote import parse_time, version_of
 
 # A named property in the PS_PUBLIC_STRINGS property set.
 PROPERTY_ID = "String {00020329-0000-0000-C000-000000000046} Name calgate"
+GRAPH_ID = "graph_id"  # Event.extra key: Graph's own id of an occurrence
 EXPAND = f"singleValueExtendedProperties($filter=id eq '{PROPERTY_ID}')"
 
 _SENSITIVITY: dict[str, str] = {
@@ -357,8 +358,11 @@ def from_graph_event(item: Mapping[str, Any], calendar_id: str, default_tz: str)
         guests_can_modify=False,
     )
     organizer = (item.get("organizer") or {}).get("emailAddress") or {}
+    graph_id = str(item["id"])
+    master_id = str(item.get("seriesMasterId") or "")
     return Event(
-        id=str(item["id"]),
+        # An occurrence is named as on every provider: series id + its original start.
+        id=f"{master_id}_{recurrence_id.token}" if master_id and recurrence_id else graph_id,
         calendar_id=calendar_id,
         ical_uid=str(item.get("iCalUId") or ""),
         fields=fields,
@@ -366,7 +370,7 @@ def from_graph_event(item: Mapping[str, Any], calendar_id: str, default_tz: str)
         updated_at=updated,
         version=version_of(str(item.get("@odata.etag") or item.get("changeKey") or "")),
         is_cancelled=bool(item.get("isCancelled", False)),
-        master_event_id=str(item.get("seriesMasterId") or ""),
+        master_event_id=master_id,
         recurrence_id=recurrence_id,
         organizer=(
             Organizer(str(organizer["address"]), str(organizer.get("name") or ""))
@@ -374,4 +378,5 @@ def from_graph_event(item: Mapping[str, Any], calendar_id: str, default_tz: str)
             else None
         ),
         notifications="forced_by_provider" if attendees else "none",
+        extra={GRAPH_ID: graph_id},
     )

@@ -1,0 +1,147 @@
+"""Hosted auth (Unipile's `POST /api/v1/hosted/accounts/link`): connect a Google or Outlook
+account through the provider's consent screen, with PKCE and a sealed `state`."""
+
+from __future__ import annotations
+
+import html
+from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from calgate.api.deps import CallerDep
+from calgate.api.errors import COMMON_ERRORS, error_responses
+from calgate.api.wire import parse_instant
+from calgate.errors import CalgateError, FeatureNotImplemented, InvalidParameters
+from calgate.runtime import Runtime
+from calgate.security import validate_public_url
+from calgate.services.hosted import CALLBACK_PATH, HostedAuth, LinkRequest
+
+router = APIRouter(prefix="/api/v1/hosted/accounts", tags=["Accounts"])
+ERRORS = error_responses(*COMMON_ERRORS)
+
+Url = Annotated[str, StringConstraints(strict=True, max_length=2048)]
+
+
+class HostedLinkIn(BaseModel):
+    """Body of `POST /api/v1/hosted/accounts/link`."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "provider": "GOOGLE_OAUTH",
+                    "name": "Ada's calendar",
+                    "success_redirect_url": "https://app.example.org/connected",
+                    "failure_redirect_url": "https://app.example.org/failed",
+                }
+            ]
+        },
+    )
+    provider: str | None = Field(None, description="`GOOGLE_OAUTH` or `OUTLOOK`.")
+    providers: list[str] | str | None = Field(
+        None, description="Unipile's form: a list holding one provider (`GOOGLE`, `OUTLOOK`)."
+    )
+    type: Literal["create", "reconnect"] = "create"
+    name: Annotated[str, StringConstraints(strict=True, max_length=256)] | None = None
+    expiresOn: str | None = Field(
+        None, description="When the link stops working (ISO 8601); default 1 hour, max 24 h."
+    )
+    api_url: Url | None = Field(None, description="Accepted for compatibility; not used.")
+    success_redirect_url: Url | None = Field(
+        None, description="Where the browser goes once connected (`?account_id=` appended)."
+    )
+    failure_redirect_url: Url | None = Field(
+        None, description="Where the browser goes on failure (`?error=` appended)."
+    )
+    notify_url: Url | None = None
+
+
+def _request(body: HostedLinkIn) -> LinkRequest:
+    if body.type != "create":
+        raise FeatureNotImplemented("type: calgate links only create new accounts ('create')")
+    if body.notify_url:
+        raise FeatureNotImplemented(
+            "notify_url: calgate does not call back after hosted auth; use "
+            "success_redirect_url (it receives account_id)"
+        )
+    chosen = [body.provider] if body.provider else []
+    if isinstance(body.providers, str):
+        chosen += [] if body.providers == "*" else [body.providers]
+    elif body.providers:
+        chosen += body.providers
+    if len(set(chosen)) != 1:
+        raise InvalidParameters(
+            "provider: name exactly one provider (GOOGLE_OAUTH or OUTLOOK) for the link"
+        )
+    for field in ("success_redirect_url", "failure_redirect_url"):
+        value = getattr(body, field)
+        if value:
+            validate_public_url(value, allow_loopback=True, field=field)
+    return LinkRequest(
+        provider=chosen[0],
+        name=body.name,
+        expires_at=parse_instant(body.expiresOn, "expiresOn"),
+        success_redirect_url=body.success_redirect_url,
+        failure_redirect_url=body.failure_redirect_url,
+    )
+
+
+def _hosted(runtime: Runtime) -> HostedAuth:
+    return HostedAuth(runtime.settings, runtime.providers, runtime.accounts)
+
+
+@router.post(
+    "/link",
+    summary="Link to connect a Google or Outlook account",
+    description="Answers the provider's consent URL. After consent the provider sends the "
+    f"browser to `{CALLBACK_PATH}` on calgate (register that URL, under calgate's public URL, "
+    "as the OAuth client's redirect URI), which creates the account.",
+    response_model=None,
+    responses=ERRORS,
+)
+async def create_link(call: CallerDep, body: HostedLinkIn) -> dict[str, Any]:
+    url = _hosted(call.runtime).link(call.tenant, _request(body))
+    return {"object": "HostedAuthURL", "url": url}
+
+
+@router.get(
+    "/callback",
+    summary="OAuth redirect target (the provider sends the browser here)",
+    description="Needs no API key: the sealed `state` says which tenant asked for the link.",
+    response_model=None,
+    responses=ERRORS,
+    openapi_extra={"security": []},
+)
+async def callback(
+    request: Request,
+    state: Annotated[str, Query(max_length=4096)] = "",
+    code: Annotated[str | None, Query(max_length=4096)] = None,
+    error: Annotated[str | None, Query(max_length=200)] = None,
+) -> Response:
+    hosted = _hosted(request.app.state.runtime)
+    try:
+        done = await hosted.complete(code, state, error)
+    except CalgateError as exc:
+        failure = hosted.failure_url(state)
+        if failure is None:
+            raise
+        query = urlencode({"error": exc.error.type.removeprefix("errors/")})
+        return RedirectResponse(_join(failure, query), status_code=303)
+    if done.success_redirect_url:
+        query = urlencode({"account_id": done.account_id})
+        return RedirectResponse(_join(done.success_redirect_url, query), status_code=303)
+    page = (
+        "<!doctype html><meta charset=utf-8><title>Account connected</title>"
+        f"<p>The {html.escape(done.account_type)} account is connected "
+        f"(id <code>{html.escape(done.account_id)}</code>). You can close this window."
+    )
+    return HTMLResponse(page, status_code=201)
+
+
+def _join(url: str, query: str) -> str:
+    return url + ("&" if "?" in url else "?") + query

@@ -1,0 +1,116 @@
+"""Google and Outlook accounts for tests: the fakes of tests/fakes, in process or on a socket.
+
+In process, calgate's provider HTTP client gets a transport (``Hosts``) that hands each request
+to the test server of its host, through ``httpx.ASGITransport``: ``Providers(..., transport=)``
+is the injection point, nothing is patched. On a socket, the test servers run under uvicorn
+(:func:`tests.fakes.serve`) and the settings point at them, as a deployment would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from calgate.providers.registry import Providers
+from calgate.runtime import Runtime
+from calgate.settings import Settings
+from tests.conftest import Api
+from tests.fakes import GoogleState, GraphState, google_app, graph_app, serve
+
+GOOGLE = "http://google.test"
+GRAPH = "http://graph.test"
+
+
+class Hosts(httpx.AsyncBaseTransport):
+    """Routes each request to the ASGI app of its host."""
+
+    def __init__(self, apps: dict[str, Any]) -> None:
+        self.transports = {host: httpx.ASGITransport(app=app) for host, app in apps.items()}
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        transport = self.transports.get(request.url.host)
+        if transport is None:
+            raise httpx.ConnectError(f"no test server for {request.url.host}", request=request)
+        return await transport.handle_async_request(request)
+
+
+@dataclass
+class Fakes:
+    google: GoogleState = field(default_factory=GoogleState)
+    graph: GraphState = field(default_factory=GraphState)
+    google_url: str = GOOGLE
+    graph_url: str = GRAPH
+
+    def settings(self, base: Settings, **extra: Any) -> Settings:
+        """``base`` pointed at the test servers, with their OAuth clients."""
+        g, m = self.google.oauth, self.graph.oauth
+        return base.model_copy(
+            update={
+                "public_url": "http://calgate.test",
+                "google_api_url": self.google_url,
+                "google_auth_url": f"{self.google_url}/o/oauth2/v2/auth",
+                "google_token_url": f"{self.google_url}/token",
+                "google_client_id": g.client_id,
+                "google_client_secret": SecretStr(g.client_secret),
+                "graph_api_url": self.graph_url,
+                "microsoft_login_url": self.graph_url,
+                "microsoft_client_id": m.client_id,
+                "microsoft_client_secret": SecretStr(m.client_secret),
+                "provider_timeout_seconds": 10.0,
+                **extra,
+            }
+        )
+
+    def transport(self) -> Hosts:
+        return Hosts({"google.test": google_app(self.google), "graph.test": graph_app(self.graph)})
+
+    def state(self, provider: str) -> GoogleState | GraphState:
+        return self.google if provider == "GOOGLE_OAUTH" else self.graph
+
+    @contextmanager
+    def served(self) -> Iterator[Fakes]:
+        with serve(google_app(self.google)) as g, serve(graph_app(self.graph)) as m:
+            self.google_url, self.graph_url = g, m
+            yield self
+
+
+async def in_process_runtime(settings: Settings, fakes: Fakes) -> AsyncIterator[Runtime]:
+    """The real runtime, its providers' HTTP client on the in-process test servers."""
+    rt = Runtime.build(settings)
+    await rt.providers.aclose()
+    providers = Providers(settings, rt.db, transport=fakes.transport())
+    rt.providers = rt.events.providers = providers
+    await rt.start()
+    try:
+        yield rt
+    finally:
+        await rt.aclose()
+
+
+async def connect(api: Api, fakes: Fakes, provider: str, **body: Any) -> str:
+    """Connect an account of ``provider`` with a refresh token the test server issued."""
+    token = fakes.state(provider).oauth.issue_refresh_token()
+    r = await api.call(
+        "POST", "/api/v1/accounts", json={"provider": provider, "refresh_token": token, **body}
+    )
+    assert r.status_code == 201, r.text
+    account_id: str = r.json()["account_id"]
+    return account_id
+
+
+def seed_calendar(fakes: Fakes, provider: str) -> str:
+    """The default calendar's id on the test server."""
+    if provider == "GOOGLE_OAUTH":
+        return fakes.google.email
+    return fakes.graph.default_calendar
+
+
+@pytest.fixture
+def fakes() -> Fakes:
+    return Fakes()
