@@ -40,6 +40,30 @@ class Hosts(httpx.AsyncBaseTransport):
         return await transport.handle_async_request(request)
 
 
+class LoseAnswers(httpx.AsyncBaseTransport):
+    """A network that loses the answers of some requests *after* the server acted on them
+    (the connection drops on the way back): what makes a naive retry create twice."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.rules: list[list[Any]] = []  # [method, path prefix, answers left to lose]
+
+    def lose(self, method: str, path_prefix: str, times: int = 1) -> None:
+        self.rules.append([method, path_prefix, times])
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        for rule in self.rules:
+            method, prefix, left = rule
+            if left and request.method == method and request.url.path.startswith(prefix):
+                rule[2] -= 1
+                await response.aclose()
+                raise httpx.RemoteProtocolError(
+                    "Server disconnected without sending a response.", request=request
+                )
+        return response
+
+
 @dataclass
 class Fakes:
     google: GoogleState = field(default_factory=GoogleState)
@@ -67,8 +91,12 @@ class Fakes:
             }
         )
 
-    def transport(self) -> Hosts:
-        return Hosts({"google.test": google_app(self.google), "graph.test": graph_app(self.graph)})
+    network: LoseAnswers | None = None
+
+    def transport(self) -> LoseAnswers:
+        apps = {"google.test": google_app(self.google), "graph.test": graph_app(self.graph)}
+        self.network = LoseAnswers(Hosts(apps))
+        return self.network
 
     def state(self, provider: str) -> GoogleState | GraphState:
         return self.google if provider == "GOOGLE_OAUTH" else self.graph
@@ -111,6 +139,34 @@ def seed_calendar(fakes: Fakes, provider: str) -> str:
     return fakes.graph.default_calendar
 
 
-@pytest.fixture
-def fakes() -> Fakes:
+@pytest.fixture(name="fakes")
+def fakes_fixture() -> Fakes:
     return Fakes()
+
+
+@pytest.fixture(name="settings")
+def oauth_settings(settings: Settings, fakes: Fakes) -> Settings:
+    """The conftest settings pointed at the in-process test servers."""
+    return fakes.settings(settings)
+
+
+@pytest.fixture(name="runtime")
+async def oauth_runtime(settings: Settings, fakes: Fakes) -> AsyncIterator[Runtime]:
+    async for rt in in_process_runtime(settings, fakes):
+        yield rt
+
+
+def events_of(fakes: Fakes, provider: str) -> list[dict[str, Any]]:
+    """The events the test server holds in the default calendar."""
+    if provider == "GOOGLE_OAUTH":
+        return fakes.google.stored()
+    return fakes.graph.stored()
+
+
+def body_sent(fakes: Fakes, provider: str, method: str = "POST") -> Any:
+    """The JSON body of the last event write of ``method`` the test server received."""
+    state = fakes.state(provider)
+    prefix = "/calendar/v3/calendars/" if provider == "GOOGLE_OAUTH" else "/v1.0/me/calendars/"
+    found = [r for r in state.requests.find(method, prefix) if "/events" in r.path]
+    assert found, f"no {method} reached the test server"
+    return found[-1].json

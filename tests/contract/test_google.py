@@ -10,21 +10,21 @@ from calgate.runtime import Runtime
 from calgate.settings import Settings
 from tests.conftest import Api
 from tests.contract.suite import ContractSuite, Target
-from tests.oauth_env import Fakes, connect, fakes, in_process_runtime  # noqa: F401 - fixture
+from tests.oauth_env import Fakes, connect, fakes_fixture, in_process_runtime  # noqa: F401
 
 pytestmark = pytest.mark.anyio
 
 
 class TestGoogle(ContractSuite):
     @pytest.fixture
-    def settings(self, settings: Settings, fakes: Fakes) -> Settings:  # noqa: F811
+    def settings(self, settings: Settings, fakes: Fakes) -> Settings:
         return fakes.settings(settings)
 
     @pytest.fixture
-    async def runtime(self, settings: Settings, fakes: Fakes) -> AsyncIterator[Runtime]:  # noqa: F811
+    async def runtime(self, settings: Settings, fakes: Fakes) -> AsyncIterator[Runtime]:
         async for rt in in_process_runtime(settings, fakes):
             yield rt
 
     @pytest.fixture
-    async def target(self, api: Api, fakes: Fakes) -> Target:  # noqa: F811
+    async def target(self, api: Api, fakes: Fakes) -> Target:
         return await Target.connect(api, await connect(api, fakes, "GOOGLE_OAUTH"))
