@@ -1,4 +1,5 @@
-"""A real Radicale CalDAV server for tests: a subprocess on a free loopback port.
+"""A real Radicale CalDAV server for tests: a subprocess on a free loopback port, and a proxy
+that injects faults in front of it.
 
 The server keeps its collections and its ``htpasswd`` file (plain passwords) in a temporary
 directory, with ``owner_only`` rights. One server runs per test session; each test gets users
@@ -14,13 +15,21 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import anyio
+import anyio.to_thread
 import httpx
 import pytest
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import Message, Receive, Scope, Send
+
+from tests.fakes.common import ConnectionDropped, FakeApp, Faults, RequestLog, serve
 
 CONFIG = """\
 [server]
@@ -175,3 +184,91 @@ def radicale_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Radic
     """The session's server (import ``radicale_fixture`` into a test module to use it)."""
     with radicale_server(tmp_path_factory.mktemp("radicale")) as server:
         yield server
+
+
+# A proxy in front of the server, to inject what a real network and server do at times ---------
+
+
+class RadicaleProxy:
+    """Forwards every request to Radicale, after the faults armed on it (see
+    :class:`tests.fakes.common.Faults`): statuses, delays, connections dropped before the
+    request reaches Radicale. Two more kinds of trouble:
+
+    - ``drop_after(method)``: the next such request reaches Radicale (it acts on it), then the
+      connection is closed without an answer, as when a network fails mid-call;
+    - ``before(method, action)``: ``action()`` runs just before the next such request is
+      forwarded (another client writing in between calgate's read and its write).
+    """
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream
+        self.faults = Faults()
+        self.requests = RequestLog()
+        self._drop: list[str] = []
+        self.dav_header: str | None = None  # replaces the DAV header of Radicale's answers
+        self._before: list[tuple[str, Callable[[], None]]] = []
+        self.inner = FakeApp(
+            routes=[Route("/{path:path}", self._forward, methods=list(METHODS))],
+            exception_handlers={},
+            faults=self.faults,
+            requests=self.requests,
+            fault_body=lambda fault: {"error": "injected", "status": fault.status},
+        )
+
+    def drop_after(self, method: str) -> None:
+        self._drop.append(method)
+
+    def before(self, method: str, action: Callable[[], None]) -> None:
+        self._before.append((method, action))
+
+    def count(self, method: str) -> int:
+        return len(self.requests.find(method))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        method = scope.get("method")
+        if scope["type"] == "http" and method in self._drop:
+            self._drop.remove(method)
+
+            async def swallow(message: Message) -> None:
+                return None
+
+            await self.inner(scope, receive, swallow)
+            raise ConnectionDropped
+        await self.inner(scope, receive, send)
+
+    async def _forward(self, request: Request) -> Response:
+        for index, (method, action) in enumerate(self._before):
+            if method == request.method:
+                del self._before[index]
+                await anyio.to_thread.run_sync(action)
+                break
+        headers = {
+            k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")
+        }
+        async with httpx.AsyncClient(base_url=self.upstream, timeout=30) as client:
+            answer = await client.request(
+                request.method,
+                request.url.path,
+                params=request.query_params,
+                headers=headers,
+                content=await request.body(),
+            )
+        kept = {
+            k: v
+            for k, v in answer.headers.items()
+            if k.lower() not in ("content-length", "content-encoding", "transfer-encoding")
+        }
+        if self.dav_header is not None and "dav" in answer.headers:
+            kept["dav"] = self.dav_header
+        return Response(answer.content, answer.status_code, headers=kept)
+
+
+METHODS = ("GET", "HEAD", "PUT", "DELETE", "PROPFIND", "REPORT", "OPTIONS", "MKCALENDAR")
+
+
+@contextmanager
+def proxy_to(server: Radicale) -> Iterator[tuple[RadicaleProxy, str]]:
+    """A :class:`RadicaleProxy` to ``server`` on a free port: ``(proxy, its URL)``."""
+    proxy = RadicaleProxy(server.url)
+    with serve(proxy) as url:
+        yield proxy, url

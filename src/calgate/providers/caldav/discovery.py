@@ -82,7 +82,14 @@ async def _propfind(dav: Dav, url: str, depth: str, *props: str, what: str) -> A
 
 
 async def _principal_url(dav: Dav, url: str) -> str | None:
-    answer = await _propfind(dav, url, "0", PRINCIPAL, RESOURCETYPE, HOME_SET, what="discovery")
+    answer = await dav.request(
+        "PROPFIND",
+        url,
+        body=xml.propfind(PRINCIPAL, RESOURCETYPE, HOME_SET),
+        headers={"Depth": "0", "Content-Type": "application/xml; charset=utf-8"},
+        expect=(207, 400, 403, 404, 405, 501),  # 403: a path the user may not see
+        what="discovery",
+    )
     if answer.status != 207:
         return None
     try:

@@ -50,6 +50,8 @@ CALENDARS_TTL: Final = 60.0
 _TOKEN = re.compile(r"[0-9]{8}(T[0-9]{6}Z)?")
 _FIELDS: Final = frozenset({"provider", "name", "url", "username", "password", "email"})
 ICS: Final = {"Content-Type": "text/calendar; charset=utf-8"}
+# What differs for an account whose server schedules itself (Capabilities.adjusted).
+SCHEDULING_SERVER: Final[Mapping[str, Any]] = {"invitations": "provider", "hidden_attendees": False}
 
 
 def _now() -> dt.datetime:
@@ -195,18 +197,23 @@ class CalDAVProvider:
         principal = await discovery.find_principal(dav, url)
         home = await discovery.list_home(dav, principal.home)
         email = email or principal.email or (username if "@" in username else "")
+        params: dict[str, Any] = {
+            "url": url,
+            "username": username,
+            "principal": principal.url,
+            "home": principal.home,
+            "calendar_auto_schedule": home.auto_schedule,
+        }
+        if home.auto_schedule:
+            # RFC 6638: the server invites the attendees itself (calgate must not send a
+            # second invitation), and its invitations list every attendee.
+            params["capabilities"] = dict(SCHEDULING_SERVER)
         record = await accounts.create(
             tenant_id,
             self.kind,
             name or principal.display_name or username,
             email=email,
-            params={
-                "url": url,
-                "username": username,
-                "principal": principal.url,
-                "home": principal.home,
-                "calendar_auto_schedule": home.auto_schedule,
-            },
+            params=params,
             secrets={"password": password},
         )
         self.calendars.put(record.id, home.calendars)
@@ -489,9 +496,7 @@ class ICloudProvider(CalDAVProvider):
     every attendee (no hidden lists)."""
 
     kind = "ICLOUD"
-    capabilities = dataclasses.replace(
-        CalDAVProvider.capabilities, invitations="provider", hidden_attendees=False
-    )
+    capabilities = dataclasses.replace(CalDAVProvider.capabilities, **SCHEDULING_SERVER)
 
     def server_url(self, body: Mapping[str, Any]) -> str:
         if body.get("url") is not None:
