@@ -8,8 +8,8 @@ is the injection point, nothing is patched. On a socket, the test servers run un
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -92,6 +92,7 @@ class Fakes:
         )
 
     network: LoseAnswers | None = None
+    stop: Callable[[], None] = field(default=lambda: None, repr=False)
 
     def transport(self) -> LoseAnswers:
         apps = {"google.test": google_app(self.google), "graph.test": graph_app(self.graph)}
@@ -103,8 +104,11 @@ class Fakes:
 
     @contextmanager
     def served(self) -> Iterator[Fakes]:
-        with serve(google_app(self.google)) as g, serve(graph_app(self.graph)) as m:
-            self.google_url, self.graph_url = g, m
+        """Both test servers on loopback ports; ``stop()`` shuts them down early."""
+        with ExitStack() as stack:
+            self.google_url = stack.enter_context(serve(google_app(self.google)))
+            self.graph_url = stack.enter_context(serve(graph_app(self.graph)))
+            self.stop = stack.close
             yield self
 
 
