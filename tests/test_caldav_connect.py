@@ -32,7 +32,13 @@ pytestmark = pytest.mark.anyio
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    return settings.model_copy(update={"provider_timeout_seconds": 1.0, "cache_seconds": 0.0})
+    return settings.model_copy(
+        update={
+            "provider_timeout_seconds": 1.0,
+            "cache_seconds": 0.0,
+            "allow_loopback_urls": True,
+        }
+    )
 
 
 async def connect(api: Api, **body: Any) -> httpx.Response:
@@ -274,3 +280,38 @@ class TestICloud:
         r = await api.call("POST", "/api/v1/accounts", json=body)
         assert r.status_code == 400, r.text
         assert r.json()["detail"].startswith("url: ICLOUD accounts use the iCloud server")
+
+
+class TestLoopbackRefused:
+    """By default calgate calls no loopback or link-local address a client names."""
+
+    @pytest.fixture
+    def settings(self, settings: Settings) -> Settings:
+        return settings.model_copy(update={"allow_loopback_urls": False})
+
+    @pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "[::1]", "169.254.169.254"])
+    async def test_loopback_address_is_refused(self, api: Api, user: User, host: str) -> None:
+        before = await account_count(api)
+        r = await connect(api, url=f"http://{host}:8080/dav/", **credentials(user))
+        assert r.status_code == 400, r.text
+        assert r.json()["detail"].startswith("url: ")
+        assert "loopback" in r.json()["detail"]
+        assert await account_count(api) == before
+
+    async def test_name_resolving_to_loopback_is_refused(
+        self, api: Api, radicale: Radicale, user: User
+    ) -> None:
+        name = socket.gethostname()
+        try:
+            address = socket.gethostbyname(name)
+        except OSError:
+            pytest.skip(f"this machine's name {name!r} does not resolve")
+        if not address.startswith("127."):
+            pytest.skip(f"this machine's name {name!r} is not a loopback name here")
+        port = radicale.url.rpartition(":")[2]
+        r = await connect(api, url=f"http://{name}:{port}/", **credentials(user))
+        assert r.status_code == 400, r.text
+        assert r.json()["detail"] == (
+            f"url: {name} is or resolves to {address}, a loopback or link-local address calgate "
+            "does not call (setting allow_loopback_urls)"
+        )

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy.engine import Connection
 
 from calgate.providers.base import Change
+from calgate.settings import Settings
 from tests.conftest import SEED_BODY, Api
 from tests.contract.suite import Target, timed
 from tests.radicale import Radicale, User, radicale_fixture  # noqa: F401
@@ -45,6 +46,11 @@ class Account:
             r = client.request("PROPFIND", f"/{self.user.name}/work/", headers={"Depth": "1"})
         found = re.findall(r"<href>[^<]*/work/([^<]+)</href>", r.text)
         return sorted(found)
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return settings.model_copy(update={"allow_loopback_urls": True})
 
 
 @pytest.fixture

@@ -31,7 +31,12 @@ BODY = {"title": "x", **timed("2026-03-01T10:00:00Z", "2026-03-01T11:00:00Z")}
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     return settings.model_copy(
-        update={"provider_timeout_seconds": 2.0, "provider_retries": 2, "cache_seconds": 0.0}
+        update={
+            "provider_timeout_seconds": 2.0,
+            "provider_retries": 2,
+            "cache_seconds": 0.0,
+            "allow_loopback_urls": True,
+        }
     )
 
 

@@ -27,6 +27,10 @@ async def connect(api: Api, radicale: Radicale, provider: str) -> Target:
 
 class TestCalDAV(ContractSuite):
     @pytest.fixture
+    def settings(self, settings: Settings) -> Settings:
+        return settings.model_copy(update={"allow_loopback_urls": True})
+
+    @pytest.fixture
     async def target(self, api: Api, radicale: Radicale) -> Target:
         return await connect(api, radicale, "CALDAV")
 
@@ -36,7 +40,9 @@ class TestICloud(ContractSuite):
 
     @pytest.fixture
     def settings(self, settings: Settings, radicale: Radicale) -> Settings:
-        return settings.model_copy(update={"icloud_url": radicale.url + "/"})
+        return settings.model_copy(
+            update={"icloud_url": radicale.url + "/", "allow_loopback_urls": True}
+        )
 
     @pytest.fixture
     async def target(self, api: Api, radicale: Radicale) -> Target:

@@ -40,6 +40,7 @@ from calgate.providers.caldav.discovery import DavCalendar
 from calgate.providers.caldav.resources import Resource
 from calgate.providers.caldav.transport import Answer, Credentials, Dav
 from calgate.providers.http import Policy, make_client
+from calgate.security import validate_public_url
 from calgate.services.accounts import AccountService
 from calgate.settings import Settings
 from calgate.store import accounts as account_store
@@ -71,13 +72,12 @@ def _text(body: Mapping[str, Any], key: str, *, required: bool) -> str:
     return value
 
 
-def _server_url(value: str) -> str:
-    parts = urlsplit(value.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidParameters(f"url: {value!r} is not an http(s) URL")
+def _server_url(value: str, allow_loopback: bool) -> str:
+    url = value.strip()
+    parts = urlsplit(url)
     if parts.username or parts.password:
         raise InvalidParameters("url: put the username and password in their own fields")
-    return value.strip()
+    return validate_public_url(url, allow_loopback=allow_loopback, field="url")
 
 
 def _calendar_gone(calendar_id: str) -> NotFound:
@@ -141,6 +141,7 @@ class CalDAVProvider:
         self.policy = Policy(
             timeout=settings.provider_timeout_seconds, retries=settings.provider_retries
         )
+        self.allow_loopback = settings.allow_loopback_urls
         self.client: httpx.AsyncClient | None = None
         self.calendars: TTLCache[str, list[DavCalendar]] = TTLCache(CALENDARS_TTL)
 
@@ -168,7 +169,13 @@ class CalDAVProvider:
                     lambda c: account_store.set_status(c, account.id, "CREDENTIALS")
                 )
 
-        return Dav(self._http(), self.policy, credentials, on_unauthorized=expired)
+        return Dav(
+            self._http(),
+            self.policy,
+            credentials,
+            on_unauthorized=expired,
+            allow_loopback=self.allow_loopback,
+        )
 
     async def _record(self, effects: Effects, change: Change) -> None:
         """Hand a change the server confirmed to the outbox writers, in its own transaction."""
@@ -178,7 +185,7 @@ class CalDAVProvider:
     # connecting ------------------------------------------------------------------------------
 
     def server_url(self, body: Mapping[str, Any]) -> str:
-        return _server_url(_text(body, "url", required=True))
+        return _server_url(_text(body, "url", required=True), self.allow_loopback)
 
     async def connect(
         self, accounts: AccountService, tenant_id: str, body: Mapping[str, Any]
@@ -193,7 +200,13 @@ class CalDAVProvider:
         password = _text(body, "password", required=True)
         email = _text(body, "email", required=False)
         name = _text(body, "name", required=False)
-        dav = Dav(self._http(), self.policy, Credentials(username, password), connecting=True)
+        dav = Dav(
+            self._http(),
+            self.policy,
+            Credentials(username, password),
+            connecting=True,
+            allow_loopback=self.allow_loopback,
+        )
         principal = await discovery.find_principal(dav, url)
         home = await discovery.list_home(dav, principal.home)
         email = email or principal.email or (username if "@" in username else "")
@@ -504,4 +517,4 @@ class ICloudProvider(CalDAVProvider):
                 "url: ICLOUD accounts use the iCloud server (setting icloud_url); connect "
                 "another server as a CALDAV account"
             )
-        return _server_url(self.settings.icloud_url)
+        return _server_url(self.settings.icloud_url, self.allow_loopback)
