@@ -133,6 +133,26 @@ async def test_scheduling_server_sends_invitations_itself(
         )
         assert r.status_code == 501, r.text
         assert "is_attendees_list_hidden" in r.json()["detail"]
+        # RFC 6638: without notify, the attendees are the client's to invite, not the server's.
+        for notify in (False, True):
+            body = {
+                "title": "x",
+                "notify": notify,
+                "attendees": [{"email": "ada@example.org"}],
+                "start": {"date": "2026-01-01"},
+                "end": {"date": "2026-01-02"},
+            }
+            r = await api.call(
+                "POST", "/api/v1/calendars/work/events", account_id=account_id, json=body
+            )
+            assert r.status_code == 200, r.text
+            raw = radicale.raw(user, f"/{user.name}/work/{r.json()['event_id']}.ics")
+            [attendee] = [
+                line
+                for line in raw.replace("\r\n ", "").split("\r\n")
+                if line.startswith("ATTENDEE")
+            ]
+            assert ("SCHEDULE-AGENT=CLIENT" in attendee) is not notify
 
 
 async def test_password_is_sealed_at_rest(api: Api, radicale: Radicale, user: User) -> None:

@@ -331,3 +331,27 @@ async def test_effects_run_after_each_change(account: Account, api: Api) -> None
         ("deleted", occurrence, "b", frozenset(), True),
         ("deleted", event_id, "b", frozenset(), True),
     ]
+
+
+async def test_notify_is_kept_with_the_event(account: Account) -> None:
+    """As for LOCAL events, a PATCH without ``notify`` keeps the event's value: with no SMTP
+    server configured, an invitation asked for is recorded as failed, else nothing is."""
+    target = account.target
+    ids = {}
+    for notify in (True, False):
+        ids[notify] = await target.create(
+            {
+                "title": f"notify {notify}",
+                "notify": notify,
+                "attendees": [{"email": "ada@example.org"}],
+                **timed("2026-03-01T10:00:00Z", "2026-03-01T11:00:00Z"),
+            }
+        )
+    assert "X-CALGATE-NOTIFY;VALUE=BOOLEAN:TRUE" in lines(account.raw(ids[True]))
+    assert not any(line.startswith("X-CALGATE-NOTIFY") for line in lines(account.raw(ids[False])))
+    for notify, state in ((True, "failed"), (False, "none")):
+        assert (await target.get(ids[notify]))["notifications"] == state
+        r = await target.patch(ids[notify], {"location": "elsewhere"})
+        assert r.status_code == 200, r.text
+        assert (await target.get(ids[notify]))["notifications"] == state
+    assert "X-CALGATE-NOTIFY;VALUE=BOOLEAN:TRUE" in lines(account.raw(ids[True]))

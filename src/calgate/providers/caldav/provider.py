@@ -349,14 +349,23 @@ class CalDAVProvider:
         head = await dav.request("HEAD", url, expect=(404,), what="event")
         return head.etag
 
-    async def _put(self, dav: Dav, resource: Resource, calendar_id: str, *, create: bool) -> Answer:
+    async def _put(
+        self,
+        dav: Dav,
+        account: AccountContext,
+        resource: Resource,
+        calendar_id: str,
+        *,
+        create: bool,
+    ) -> Answer:
         condition = {"If-None-Match": "*"} if create else {}
         if not create and resource.etag:
             condition = {"If-Match": resource.etag}
+        scheduling = self.capabilities.adjusted(account.params).invitations == "provider"
         answer = await dav.request(
             "PUT",
             resource.url,
-            body=resources.render(resource),
+            body=resources.render(resource, scheduling=scheduling),
             headers={**ICS, **condition},
             safe=bool(condition),
             expect=(404, 409, 412),
@@ -396,7 +405,7 @@ class CalDAVProvider:
         )
         url = discovery.join(calendar.url, resources.resource_name(event_id))
         resource = Resource(event_id, url, "", event)
-        answer = await self._put(dav, resource, calendar_id, create=True)
+        answer = await self._put(dav, account, resource, calendar_id, create=True)
         if answer.status == 412:
             landed = await self._fetch(dav, calendar, event_id) if answer.attempts > 1 else None
             if landed is None or landed.master is None or landed.master.ical_uid != event.ical_uid:
@@ -409,10 +418,16 @@ class CalDAVProvider:
         return created
 
     async def _write(
-        self, dav: Dav, calendar: DavCalendar, resource: Resource, target: Event, event_id: str
+        self,
+        dav: Dav,
+        account: AccountContext,
+        calendar: DavCalendar,
+        resource: Resource,
+        target: Event,
+        event_id: str,
     ) -> str:
         """PUT a changed resource over the version read; returns the new ETag."""
-        answer = await self._put(dav, resource, calendar.id, create=False)
+        answer = await self._put(dav, account, resource, calendar.id, create=False)
         if answer.status != 412:
             return await self._etag(dav, answer, resource.url)
         if answer.attempts > 1:  # did the first attempt land?
@@ -457,7 +472,7 @@ class CalDAVProvider:
             resource.overrides[current.recurrence_id.token] = updated
         else:
             resource.master = updated
-        etag = await self._write(dav, calendar, resource, updated, event_id)
+        etag = await self._write(dav, account, calendar, resource, updated, event_id)
         updated = dataclasses.replace(updated, version=resources.version_of(etag))
         change = Change("updated", account, calendar_id, updated, current, frozenset(given))
         await self._record(effects, change)
@@ -498,7 +513,7 @@ class CalDAVProvider:
             )
             resource.overrides.pop(token, None)
             resource.sources.pop(token, None)
-            await self._write(dav, calendar, resource, resource.master, event_id)
+            await self._write(dav, account, calendar, resource, resource.master, event_id)
         await self._record(effects, Change("deleted", account, calendar_id, deleted))
         return deleted
 

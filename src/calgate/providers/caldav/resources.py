@@ -22,6 +22,7 @@ from typing import Any, Final
 
 from icalendar import Calendar as VCalendar
 from icalendar import Event as VEvent
+from icalendar import vBoolean
 
 from calgate.domain import recurrence, rules
 from calgate.domain.ical import (
@@ -32,6 +33,7 @@ from calgate.domain.ical import (
     to_vevent,
 )
 from calgate.domain.ical import tables as ical_tables
+from calgate.domain.ical.parse_parts import flag
 from calgate.domain.ical.text import Text, unescape
 from calgate.domain.model import Event
 from calgate.errors import InvalidParameters, ProviderError
@@ -51,9 +53,13 @@ MANAGED: Final = frozenset(
         "COLOR", "CONFERENCE", *ical_tables.RECURRENCE_PROPERTIES,
         ical_tables.X_COLOR, ical_tables.X_HIDE_ATTENDEES, ical_tables.X_GUESTS_CAN_MODIFY,
         ical_tables.X_CONFERENCE_PROVIDER, ical_tables.X_CONFERENCE_ID,
-        *ical_tables.VENDOR_CONFERENCE_PROPERTIES, "X-CALGATE-RECURRENCE",
+        *ical_tables.VENDOR_CONFERENCE_PROPERTIES, "X-CALGATE-RECURRENCE", "X-CALGATE-NOTIFY",
     }
 )  # fmt: skip
+
+# ``notify`` is stored with the event, as for LOCAL events: a PATCH without it keeps the
+# event's value, a DELETE uses it.
+X_NOTIFY: Final = "X-CALGATE-NOTIFY"
 
 # The recurrence lines as the client sent them (RRULE parts in its order): read back instead of
 # the typed properties' canonical form as long as they still say the same (no other client
@@ -139,6 +145,8 @@ def _event(
     elif fields.recurrence:
         sent = _sent_recurrence(source, fields.recurrence)
         fields = dataclasses.replace(fields, recurrence=sent)
+    if flag(source, X_NOTIFY):
+        fields = dataclasses.replace(fields, notify=True)
     return Event(
         id=event_id,
         calendar_id=calendar_id,
@@ -196,11 +204,20 @@ def read_or_skip(
         return None
 
 
-def _vevent(event: Event, old: VEvent | None) -> VEvent:
+def _vevent(event: Event, old: VEvent | None, scheduling: bool) -> VEvent:
     """``event`` as a VEVENT, with what ``old`` holds that calgate does not model."""
     new = to_vevent(event)
     for line in event.fields.recurrence:
         new.add(X_RECURRENCE, Text(line))
+    if event.fields.notify:
+        new.add(X_NOTIFY, vBoolean(True), parameters={"VALUE": "BOOLEAN"})
+    elif scheduling:
+        # RFC 6638 section 7.1: the client, not the server, handles this attendee, so a
+        # scheduling server sends no invitation when notify is false.
+        attendees = new.get("ATTENDEE")
+        for attendee in attendees if isinstance(attendees, list) else [attendees]:
+            if attendee is not None:
+                attendee.params["SCHEDULE-AGENT"] = "CLIENT"
     if old is None:
         return new
     for name, value in old.items():
@@ -216,13 +233,16 @@ def _vevent(event: Event, old: VEvent | None) -> VEvent:
     return new
 
 
-def render(resource: Resource) -> bytes:
-    """The resource's text: every event as a VEVENT, with the VTIMEZONEs they use."""
+def render(resource: Resource, *, scheduling: bool = False) -> bytes:
+    """The resource's text: every event as a VEVENT, with the VTIMEZONEs they use.
+
+    ``scheduling``: the server sends invitations itself (RFC 6638); an event whose ``notify``
+    is false then marks its attendees ``SCHEDULE-AGENT=CLIENT``."""
     vevents = []
     if resource.master is not None:
-        vevents.append(_vevent(resource.master, resource.sources.get("")))
+        vevents.append(_vevent(resource.master, resource.sources.get(""), scheduling))
     for token, event in sorted(resource.overrides.items()):
-        vevents.append(_vevent(event, resource.sources.get(token)))
+        vevents.append(_vevent(event, resource.sources.get(token), scheduling))
     data: bytes = to_vcalendar(vevents).to_ical()
     return data
 
