@@ -94,9 +94,14 @@ class Fakes:
     network: LoseAnswers | None = None
     stop: Callable[[], None] = field(default=lambda: None, repr=False)
 
+    def hosts(self) -> Hosts:
+        """Both test servers in process, by host name (what a browser or another process
+        would reach)."""
+        return Hosts({"google.test": google_app(self.google), "graph.test": graph_app(self.graph)})
+
     def transport(self) -> LoseAnswers:
-        apps = {"google.test": google_app(self.google), "graph.test": graph_app(self.graph)}
-        self.network = LoseAnswers(Hosts(apps))
+        """The network of calgate's providers: it can be told to lose answers."""
+        self.network = LoseAnswers(self.hosts())
         return self.network
 
     def state(self, provider: str) -> GoogleState | GraphState:

@@ -122,7 +122,7 @@ class Tokens:
         found = {
             "access_token": self.access_token,
             "refresh_token": self.refresh_token,
-            "expires_at": f"{self.expires_at:.0f}",
+            "expires_at": f"{self.expires_at:.3f}",
             "scope": self.scope,
         }
         if app is not None and app.client_id:
