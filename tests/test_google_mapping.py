@@ -283,3 +283,18 @@ async def test_occurrence_delete_uses_the_instance_id_and_notes_an_exdate(
         "RRULE:FREQ=DAILY;COUNT=3",
         "EXDATE:20260203T090000Z",
     ]
+
+
+async def test_unknown_conference_without_url_needs_calgate_meeting_service(
+    api: Api, fakes: Fakes
+) -> None:
+    account = await connect(api, fakes, G)
+    body = {
+        "title": "Call",
+        "conference": {"provider": "unknown"},
+        **timed("2026-03-01T10:00:00Z", "2026-03-01T11:00:00Z"),
+    }
+    r = await api.call("POST", url(fakes), account_id=account, json=body)
+    assert r.status_code == 501, r.text
+    assert "meeting_url_template" in r.json()["detail"]
+    assert fakes.google.inserts == 0

@@ -289,3 +289,27 @@ async def test_series_edited_in_outlook_reads_as_outlook_says(api: Api, fakes: F
     event = (await api.call("GET", url(fakes, event_id), account_id=account)).json()
     assert event["recurrence"] == ["RRULE:FREQ=WEEKLY;COUNT=6;BYDAY=MO"]
     assert event["start"]["time_zone"] == "Europe/Berlin"
+
+
+async def test_zone_changed_in_outlook_reads_in_outlook_zone(api: Api, fakes: Fakes) -> None:
+    account = await connect(api, fakes, MS)
+    brussels = timed("2026-03-02T09:00:00", "2026-03-02T10:00:00", "Europe/Brussels")
+    event_id = await create(api, fakes, account, {"title": "x", **brussels})
+    stored = fakes.graph.stored()[0]
+    assert stored["originalStartTimeZone"] == "Romance Standard Time"
+    event = (await api.call("GET", url(fakes, event_id), account_id=account)).json()
+    assert event["start"] == {  # calgate's kept IANA zone, which Outlook's agrees with
+        "date_time": "2026-03-02T09:00:00+01:00",
+        "time_zone": "Europe/Brussels",
+    }
+    # Moved to a Pacific time zone in Outlook: 09:00 Brussels is 00:00 in Los Angeles.
+    stored["start"] = {
+        "dateTime": "2026-03-02T00:00:00.0000000",
+        "timeZone": "Pacific Standard Time",
+    }
+    stored["originalStartTimeZone"] = "Pacific Standard Time"
+    event = (await api.call("GET", url(fakes, event_id), account_id=account)).json()
+    assert event["start"] == {
+        "date_time": "2026-03-02T00:00:00-08:00",
+        "time_zone": "America/Los_Angeles",
+    }

@@ -322,6 +322,8 @@ class GraphState:
                 "dateTime": _shown(_local(value["dateTime"])),
                 "timeZone": value["timeZone"],
             }
+            # Graph reports the zone an event was last given in (originalStart/EndTimeZone).
+            event[f"original{which.title()}TimeZone"] = value["timeZone"]
         start, end = _moment(event["start"]), _moment(event["end"])
         if end < start:
             raise GraphError(400, "ErrorInvalidRequest", "The end time is before the start time.")

@@ -109,6 +109,7 @@ class GoogleProvider(OAuthProvider):
         colors="palette",
         palette=tuple(PALETTE),
         conference_create=frozenset({"google_meet"}),
+        conference_links=frozenset({"unknown"}),  # from calgate's meeting service, if set
         recurrence="rfc5545",
         invitations="provider",
         hidden_attendees=True,

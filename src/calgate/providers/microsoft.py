@@ -115,6 +115,7 @@ class MicrosoftProvider(OAuthProvider):
     capabilities = Capabilities(
         colors="stored",
         conference_create=frozenset({"teams"}),
+        conference_links=frozenset({"unknown"}),  # from calgate's meeting service, if set
         recurrence="graph",
         invitations="forced",
         hidden_attendees=True,
