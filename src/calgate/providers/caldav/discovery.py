@@ -15,6 +15,7 @@ from typing import Final
 from urllib.parse import unquote, urljoin, urlsplit
 
 from calgate.domain import zones
+from calgate.domain.model import Calendar
 from calgate.errors import InvalidParameters, ProviderError
 from calgate.providers.caldav import xml
 from calgate.providers.caldav.transport import Answer, Dav
@@ -221,6 +222,26 @@ def default_of(calendars: list[DavCalendar]) -> str | None:
         if not calendar.read_only:
             return calendar.id
     return calendars[0].id if calendars else None
+
+
+def to_calendar(account_id: str, found: DavCalendar, default: str | None) -> Calendar:
+    """The API's calendar for a collection (text black or white, whichever reads on it)."""
+    red, green, blue = (int(found.color[i : i + 2], 16) for i in (1, 3, 5))
+    light = 0.299 * red + 0.587 * green + 0.114 * blue > 160
+    return Calendar(
+        id=found.id,
+        account_id=account_id,
+        name=found.name,
+        description=found.description,
+        is_read_only=found.read_only,
+        is_default=found.id == default,
+        is_primary=found.id == default,
+        access_role="reader" if found.read_only else "owner",
+        background_color=found.color,
+        foreground_color="#000000" if light else "#FFFFFF",
+        timezone=found.timezone,
+        version=found.version,
+    )
 
 
 def join(base: str, name: str) -> str:

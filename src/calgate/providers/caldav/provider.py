@@ -35,12 +35,11 @@ from calgate.errors import (
     NotFound,
 )
 from calgate.providers.base import AccountContext, Capabilities, Change, Effects, no_effects
-from calgate.providers.caldav import discovery, listing, resources, xml
+from calgate.providers.caldav import connecting, discovery, listing, resources, xml
 from calgate.providers.caldav.discovery import DavCalendar
 from calgate.providers.caldav.resources import Resource
 from calgate.providers.caldav.transport import Answer, Credentials, Dav
 from calgate.providers.http import Policy, make_client
-from calgate.security import validate_public_url
 from calgate.services.accounts import AccountService
 from calgate.settings import Settings
 from calgate.store import accounts as account_store
@@ -49,35 +48,11 @@ from calgate.store.db import Database
 # How long a discovered calendar list is trusted before an unknown id makes calgate look again.
 CALENDARS_TTL: Final = 60.0
 _TOKEN = re.compile(r"[0-9]{8}(T[0-9]{6}Z)?")
-_FIELDS: Final = frozenset({"provider", "name", "url", "username", "password", "email"})
 ICS: Final = {"Content-Type": "text/calendar; charset=utf-8"}
-# What differs for an account whose server schedules itself (Capabilities.adjusted).
-SCHEDULING_SERVER: Final[Mapping[str, Any]] = {"invitations": "provider", "hidden_attendees": False}
 
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(microsecond=0)
-
-
-def _text(body: Mapping[str, Any], key: str, *, required: bool) -> str:
-    value = body.get(key)
-    if value is None or value == "":
-        if required:
-            raise InvalidParameters(f"{key}: required for a CalDAV account")
-        return ""
-    if not isinstance(value, str):
-        raise InvalidParameters(f"{key}: expected a string")
-    if len(value) > 2000:
-        raise InvalidParameters(f"{key}: longer than 2000 characters")
-    return value
-
-
-def _server_url(value: str, allow_loopback: bool) -> str:
-    url = value.strip()
-    parts = urlsplit(url)
-    if parts.username or parts.password:
-        raise InvalidParameters("url: put the username and password in their own fields")
-    return validate_public_url(url, allow_loopback=allow_loopback, field="url")
 
 
 def _calendar_gone(calendar_id: str) -> NotFound:
@@ -92,25 +67,6 @@ def _changed(event_id: str) -> Conflict:
     return Conflict(
         f"event {event_id!r} was changed on the CalDAV server since it was read: read it again "
         "and retry"
-    )
-
-
-def _to_calendar(account: AccountContext, found: DavCalendar, default: str | None) -> Calendar:
-    red, green, blue = (int(found.color[i : i + 2], 16) for i in (1, 3, 5))
-    light = 0.299 * red + 0.587 * green + 0.114 * blue > 160
-    return Calendar(
-        id=found.id,
-        account_id=account.id,
-        name=found.name,
-        description=found.description,
-        is_read_only=found.read_only,
-        is_default=found.id == default,
-        is_primary=found.id == default,
-        access_role="reader" if found.read_only else "owner",
-        background_color=found.color,
-        foreground_color="#000000" if light else "#FFFFFF",
-        timezone=found.timezone,
-        version=found.version,
     )
 
 
@@ -185,51 +141,30 @@ class CalDAVProvider:
     # connecting ------------------------------------------------------------------------------
 
     def server_url(self, body: Mapping[str, Any]) -> str:
-        return _server_url(_text(body, "url", required=True), self.allow_loopback)
+        url = connecting.text(body, "url", required=True)
+        return connecting.server_url(url, allow_loopback=self.allow_loopback)
 
     async def connect(
         self, accounts: AccountService, tenant_id: str, body: Mapping[str, Any]
     ) -> str:
-        unknown = set(body) - _FIELDS
-        if unknown:
-            raise InvalidParameters(
-                f"{', '.join(sorted(unknown))}: unknown field for a {self.kind} account"
-            )
-        url = self.server_url(body)
-        username = _text(body, "username", required=True)
-        password = _text(body, "password", required=True)
-        email = _text(body, "email", required=False)
-        name = _text(body, "name", required=False)
+        request = connecting.Request.read(body, self.kind, self.server_url(body))
         dav = Dav(
             self._http(),
             self.policy,
-            Credentials(username, password),
+            request.credentials,
             connecting=True,
             allow_loopback=self.allow_loopback,
         )
-        principal = await discovery.find_principal(dav, url)
-        home = await discovery.list_home(dav, principal.home)
-        email = email or principal.email or (username if "@" in username else "")
-        params: dict[str, Any] = {
-            "url": url,
-            "username": username,
-            "principal": principal.url,
-            "home": principal.home,
-            "calendar_auto_schedule": home.auto_schedule,
-        }
-        if home.auto_schedule:
-            # RFC 6638: the server invites the attendees itself (calgate must not send a
-            # second invitation), and its invitations list every attendee.
-            params["capabilities"] = dict(SCHEDULING_SERVER)
+        found = await connecting.discover(dav, request)
         record = await accounts.create(
             tenant_id,
             self.kind,
-            name or principal.display_name or username,
-            email=email,
-            params=params,
-            secrets={"password": password},
+            found.name,
+            email=found.email,
+            params=found.params,
+            secrets={"password": request.credentials.password},
         )
-        self.calendars.put(record.id, home.calendars)
+        self.calendars.put(record.id, found.calendars)
         return record.id
 
     # calendars ------------------------------------------------------------------------------
@@ -258,12 +193,12 @@ class CalDAVProvider:
     async def list_calendars(self, account: AccountContext) -> list[Calendar]:
         found = await self._discover(self._dav(account), account)
         default = discovery.default_of(found)
-        calendars = [_to_calendar(account, c, default) for c in found]
+        calendars = [discovery.to_calendar(account.id, c, default) for c in found]
         return sorted(calendars, key=lambda c: not c.is_default)
 
     async def get_calendar(self, account: AccountContext, calendar_id: str) -> Calendar:
         found, known = await self._known(self._dav(account), account, calendar_id)
-        return _to_calendar(account, found, discovery.default_of(known))
+        return discovery.to_calendar(account.id, found, discovery.default_of(known))
 
     async def create_calendar(self, account: AccountContext, calendar: Calendar) -> Calendar:
         raise FeatureNotImplemented(f"{self.kind} calendars cannot be created through calgate")
@@ -491,7 +426,7 @@ class CalDAVProvider:
         resource, current = await self._locate(dav, calendar, event_id)
         deleted = dataclasses.replace(current, is_cancelled=True)
         master = resource.master
-        if not current.master_event_id or current.recurrence_id is None or master is None:
+        if not current.master_event_id:
             headers = {"If-Match": resource.etag} if resource.etag else {}
             answer = await dav.request(
                 "DELETE", resource.url, headers=headers, expect=(404, 410, 412), what="event"
@@ -501,6 +436,8 @@ class CalDAVProvider:
             if answer.status in (404, 410) and answer.attempts == 1:
                 raise _event_gone(event_id)
         else:
+            if master is None or current.recurrence_id is None:  # _locate gives neither
+                raise _event_gone(event_id)
             token = current.recurrence_id.token
             lines = recurrence.add_exdate(
                 master.fields.recurrence, master.fields.start, current.recurrence_id
@@ -524,7 +461,7 @@ class ICloudProvider(CalDAVProvider):
     every attendee (no hidden lists)."""
 
     kind = "ICLOUD"
-    capabilities = dataclasses.replace(CalDAVProvider.capabilities, **SCHEDULING_SERVER)
+    capabilities = dataclasses.replace(CalDAVProvider.capabilities, **connecting.SCHEDULING_SERVER)
 
     def server_url(self, body: Mapping[str, Any]) -> str:
         if body.get("url") is not None:
@@ -532,4 +469,4 @@ class ICloudProvider(CalDAVProvider):
                 "url: ICLOUD accounts use the iCloud server (setting icloud_url); connect "
                 "another server as a CALDAV account"
             )
-        return _server_url(self.settings.icloud_url, self.allow_loopback)
+        return connecting.server_url(self.settings.icloud_url, allow_loopback=self.allow_loopback)
