@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import re
 from email import policy
 from email.headerregistry import Address
@@ -157,14 +158,16 @@ def build(
     msg["Date"] = format_datetime(us_to_dt(created_us))
     msg["Message-ID"] = f"<{delivery_id}@{domain}>"
     msg["Auto-Submitted"] = "auto-generated"
-    msg.set_content(text_part(event, method, kind, organizer, not alone), cte="quoted-printable")
-    msg.add_alternative(
-        ics.decode("utf-8"), subtype="calendar", params={"method": method}, cte="quoted-printable"
-    )
+    text = text_part(event, method, kind, organizer, not alone)
+    msg.set_content(text, cte="quoted-printable")
+    # Plain 7bit when ASCII (the lines are folded at 75 octets), else base64: never 8bit.
+    cte = "7bit" if ics.isascii() else "base64"
+    msg.add_alternative(ics.decode("utf-8"), subtype="calendar", params={"method": method}, cte=cte)
     calendar_part = next(p for p in msg.iter_parts() if p.get_content_subtype() == "calendar")
-    calendar_part.replace_header("Content-Type", f'text/calendar; charset="utf-8"; method={method}')
     del calendar_part["MIME-Version"]
-    msg.set_boundary(f"=_calgate_{delivery_id}")
+    # A boundary that is the same on every attempt and cannot occur in the parts it separates.
+    digest = hashlib.sha256(text.encode() + b"\0" + ics).hexdigest()
+    msg.set_boundary(f"=_calgate_{digest[:32]}")
     return msg
 
 

@@ -134,7 +134,12 @@ def enqueue(
 def claim(
     conn: Connection, *, token: str, now: int, lease_until: int, limit: int
 ) -> list[Delivery]:
-    """Claim up to ``limit`` due deliveries for the worker holding ``token``."""
+    """Claim up to ``limit`` due deliveries for the worker holding ``token``.
+
+    Two statements in one transaction: select the due ids (PostgreSQL: locking them, skipping
+    rows another worker has locked), then update exactly those. (One ``UPDATE ... WHERE id IN
+    (SELECT ... LIMIT n FOR UPDATE SKIP LOCKED)`` is not safe: PostgreSQL may run the subquery
+    again and claim more than ``n`` rows.)"""
     due = (
         select(o.c.id)
         .where(o.c.status == "pending", o.c.next_attempt_at <= now)
@@ -143,9 +148,12 @@ def claim(
     )
     if conn.dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
+    ids = list(conn.execute(due).scalars())
+    if not ids:
+        return []
     rows = conn.execute(
         update(o)
-        .where(o.c.id.in_(due), o.c.status == "pending")
+        .where(o.c.id.in_(ids), o.c.status == "pending")
         .values(claim=token, next_attempt_at=lease_until, attempts=o.c.attempts + 1, updated_at=now)
         .returning(*o.c)
     )

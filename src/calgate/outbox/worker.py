@@ -225,6 +225,7 @@ class Worker:
         now = now_us()
         if outcome.ok:
             await self.db.write(lambda c: store.succeed(c, delivery.id, now=now, code=outcome.code))
+            log.debug("outbox: %s delivery %s done", delivery.channel, delivery.id)
             return
         retry_at: int | None = None
         if outcome.retry and delivery.attempts <= retries:
