@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import (
@@ -57,6 +57,55 @@ class Settings(BaseSettings):
         "an account changed elsewhere is seen within this time (0 disables).",
     )
     db_pool_size: int = Field(10, description="Database connections per process (PostgreSQL).")
+
+    # Invitations (iMIP mail), meeting links, webhooks and the outbox worker delivering them.
+    smtp_host: str | None = Field(
+        None, description="SMTP server for invitations; unset: calgate sends no mail."
+    )
+    smtp_port: int = Field(587, description="SMTP port (587 submission, 465 TLS, 25 relay).")
+    smtp_tls: Literal["none", "starttls", "tls"] = Field(
+        "starttls", description="`starttls` (upgrade, required), `tls` (implicit TLS), `none`."
+    )
+    smtp_username: str | None = Field(None, description="SMTP login (unset: no AUTH).")
+    smtp_password: SecretStr | None = Field(None, description="SMTP password.")
+    smtp_timeout_seconds: float = Field(30.0, gt=0, description="SMTP connect/command timeout.")
+    mail_from: str | None = Field(
+        None,
+        description="From address of invitation mail (`Calendar <cal@example.org>`); also the "
+        "ORGANIZER of events whose account has no e-mail address.",
+    )
+    mail_max_retries: int = Field(
+        8, ge=0, description="Retries of a mail the SMTP server refused temporarily."
+    )
+    meeting_url_template: str | None = Field(
+        None,
+        description="Meeting link made for `conference` without `url` on LOCAL/CalDAV accounts; "
+        "`{room}` is replaced by an unguessable room name, e.g. `https://meet.jit.si/{room}`.",
+    )
+    worker_enabled: bool = Field(
+        True, description="Run the outbox worker (mail, webhooks) inside `calgate serve`."
+    )
+    worker_concurrency: int = Field(8, ge=1, description="Deliveries in flight per worker.")
+    worker_poll_seconds: float = Field(
+        1.0, gt=0, description="How often an idle worker looks for due deliveries."
+    )
+    worker_lease_seconds: float = Field(
+        300.0,
+        gt=0,
+        description="How long a claimed delivery stays reserved; a crashed worker's claims are "
+        "retried after it (kept above the webhook and SMTP timeouts).",
+    )
+    retry_base_seconds: float = Field(
+        10.0, gt=0, description="Delay before the first retry; each next one is 3 times longer."
+    )
+    retry_max_seconds: float = Field(3600.0, gt=0, description="Longest delay between retries.")
+    webhook_timeout_seconds: float = Field(
+        30.0, gt=0, description="A webhook delivery without a 2xx answer within this time fails."
+    )
+    webhook_max_retries: int = Field(5, ge=0, description="Retries of a failed webhook delivery.")
+    outbox_retention_days: float = Field(
+        30.0, gt=0, description="How long delivered and failed deliveries stay visible."
+    )
     # Reliability and security (docs/production.md).
     allow_loopback_urls: bool = Field(
         False,
