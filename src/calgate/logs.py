@@ -34,14 +34,16 @@ class RedactingFilter(logging.Filter):
     """Masks secrets in the message, and stamps the record with the current request id."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        clean = redact(message)
-        if clean != message or record.args:
-            record.msg, record.args = clean, None
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text:
-            record.exc_text = redact(record.exc_text)
+        if not getattr(record, "_redacted", False):
+            message = record.getMessage()
+            clean = redact(message)
+            if clean != message or record.args:
+                record.msg, record.args = clean, None
+            record._redacted = True
+            if record.exc_info and not record.exc_text:
+                record.exc_text = logging.Formatter().formatException(record.exc_info)
+            if record.exc_text:
+                record.exc_text = redact(record.exc_text)
         if not hasattr(record, "request_id"):
             record.request_id = request_id.get()
         return True
@@ -56,14 +58,17 @@ class JsonFormatter(logging.Formatter):
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "msg": redact(record.getMessage()),
+            "msg": record.getMessage(),
         }
+        if not getattr(record, "_redacted", False):
+            line["msg"] = redact(line["msg"])
         rid = getattr(record, "request_id", None) or request_id.get()
         if rid:
             line["request_id"] = rid
-        for key, value in record.__dict__.items():
-            if key not in _STANDARD and not key.startswith("_"):
-                line[key] = value
+        fields = record.__dict__
+        for key in fields.keys() - _STANDARD:
+            if key[0] != "_":
+                line[key] = fields[key]
         if record.exc_info and not record.exc_text:
             record.exc_text = self.formatException(record.exc_info)
         if record.exc_text:

@@ -7,7 +7,9 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from calgate.api.responses import JSONResponse
 from calgate.errors import CATALOGUE, CalgateError, ErrorType, error_type
@@ -90,11 +92,12 @@ def install(app: FastAPI) -> None:
         if exc.status_code == 404:
             return render(request, error_type("resource_not_found"), f"no route {request.url.path}")
         if exc.status_code == 405:
+            allowed = _allowed_methods(request)
             return render(
                 request,
                 error_type("method_not_allowed"),
                 f"{request.method} is not allowed on {request.url.path}",
-                dict(exc.headers or {}),
+                {"Allow": allowed} if allowed else dict(exc.headers or {}),
             )
         return render(request, error_type("invalid_parameters"), str(exc.detail))
 
@@ -106,6 +109,15 @@ def install(app: FastAPI) -> None:
             error_type("unexpected_error"),
             "calgate met an unexpected error; it has been logged",
         )
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method the path answers (Starlette's ``Allow`` names one route's methods only)."""
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.router.routes):
+        if route.path and route.methods and compile_path(route.path)[0].match(request.url.path):
+            methods.update(route.methods)
+    return ", ".join(sorted(methods))
 
 
 ERROR_SCHEMA = {

