@@ -72,6 +72,41 @@ async def test_feed_sends_an_etag_and_answers_304(api: Api) -> None:
     changed = await api.client.get(f"/feeds/{token}.ics", headers={"If-None-Match": etag})
     assert changed.status_code == 200
     assert changed.headers["etag"] != etag
+    assert changed.content != first.content
+
+
+async def test_every_kind_of_change_changes_the_etag(api: Api) -> None:
+    token = (await new_feed(api)).rsplit("/", 1)[1]
+    series = await api.create(
+        {
+            "title": "daily",
+            "start": {"date_time": "2026-03-01T10:00:00Z"},
+            "end": {"date_time": "2026-03-01T11:00:00Z"},
+            "recurrence": ["RRULE:FREQ=DAILY;COUNT=5"],
+        }
+    )
+    single = await api.create(
+        {
+            "title": "once",
+            "start": {"date_time": "2026-03-02T10:00:00Z"},
+            "end": {"date_time": "2026-03-02T11:00:00Z"},
+        }
+    )
+    url = api.events_url()
+    changes = [
+        ("PATCH", f"{url}/{single}", {"title": "renamed"}),
+        ("PATCH", f"{url}/{series}_20260302T100000Z", {"title": "moved"}),
+        ("DELETE", f"{url}/{series}_20260303T100000Z", None),
+        ("DELETE", f"{url}/{single}", None),
+    ]
+    tags = {(await api.client.get(f"/feeds/{token}")).headers["etag"]}
+    for method, path, json in changes:
+        r = await api.call(method, path, json=json) if json else await api.call(method, path)
+        assert r.status_code == 200, r.text
+        answer = await api.client.get(f"/feeds/{token}")
+        assert answer.status_code == 200
+        tags.add(answer.headers["etag"])
+    assert len(tags) == len(changes) + 1
 
 
 async def test_rotating_the_feed_revokes_the_previous_url(api: Api) -> None:

@@ -31,6 +31,7 @@ import anyio.to_thread
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
+from calgate import __version__
 from calgate.domain import rules
 from calgate.domain.ical import ParsedEvent, calendar_to_ics, canonical_recurrence, iter_ics
 from calgate.domain.model import Calendar, Event, EventFields, EventQuery
@@ -374,28 +375,40 @@ class IcsService:
 
         await self.db.write(op)
 
-    async def feed(self, token: str) -> bytes:
-        """The calendar of a feed token; 404 for a token that is unknown or revoked."""
+    async def feed(self, token: str, seen: str = "") -> tuple[str, bytes | None]:
+        """The ETag and the text of a feed token's calendar; the text is None when ``seen``
+        (an If-None-Match header) holds that ETag. 404 for unknown or revoked tokens.
+
+        The ETag comes from the calendar's version, event count and latest change, so an
+        unchanged calendar answers 304 without being rendered.
+        """
         unknown = NotFound("no calendar feed at this address (unknown or revoked)")
         if not 20 <= len(token) <= 100:
             raise unknown
 
-        def op(conn: Connection) -> tuple[Calendar, str] | None:
+        def op(conn: Connection) -> tuple[Calendar, str, tuple[int, int]] | None:
             calendar = account_store.calendar_by_feed_token(conn, feed_digest(token))
             if calendar is None:
                 return None
             record = account_store.get_account(conn, calendar.account_id, None)
-            return (calendar, record.type) if record is not None else None
+            if record is None:
+                return None
+            return calendar, record.type, store.calendar_state(conn, calendar.id)
 
         found = await self.db.read(op)
         if found is None:
             raise unknown
+        calendar, kind, (count, latest) = found
         try:
-            if not self.providers.for_type(found[1]).capabilities.ics_files:
+            if not self.providers.for_type(kind).capabilities.ics_files:
                 raise unknown
         except FeatureNotImplemented:
             raise unknown from None
-        return (await self._render(found[0].account_id, found[0].id))[1]
+        state = f"{__version__}:{calendar.id}:{calendar.version}:{count}:{latest}"
+        etag = f'W/"{hashlib.sha256(state.encode()).hexdigest()[:32]}"'
+        if etag in seen:
+            return etag, None
+        return etag, (await self._render(calendar.account_id, calendar.id))[1]
 
     # import ------------------------------------------------------------------------------------
 

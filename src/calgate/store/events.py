@@ -213,3 +213,16 @@ def count_events(conn: Connection, calendar_id: str) -> int:
         conn.execute(select(func.count()).select_from(t.events).where(E.calendar_id == calendar_id))
     ).scalar_one()
     return int(row)
+
+
+def calendar_state(conn: Connection, calendar_id: str) -> tuple[int, int]:
+    """(number of events, latest ``updated_at``) of a calendar: changes whenever an event is
+    created, changed or deleted (feeds use it as their ETag)."""
+    from sqlalchemy import func
+
+    row = conn.execute(
+        select(func.count(), func.coalesce(func.max(E.updated_at), 0)).where(
+            E.calendar_id == calendar_id
+        )
+    ).one()
+    return int(row[0]), int(row[1])

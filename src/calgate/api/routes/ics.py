@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from email import policy
 from email.parser import BytesParser
 from typing import Any
@@ -174,9 +173,9 @@ async def delete_feed(call: AccountDep, calendar_id: str, request: Request) -> d
     responses={200: {"content": _ICS_CONTENT}, 304: {"description": "Not modified"}, **ERRORS},
 )
 async def feed(token: str, request: Request) -> Response:
-    body = await _service(request).feed(token)
-    etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+    seen = request.headers.get("if-none-match", "")
+    etag, body = await _service(request).feed(token, seen)
     headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
-    if etag in request.headers.get("if-none-match", ""):
+    if body is None:
         return Response(status_code=304, headers=headers)
     return Response(body, media_type=ICS, headers=headers)
