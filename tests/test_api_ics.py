@@ -139,7 +139,10 @@ async def test_other_providers_answer_501_naming_the_capability(api: Api) -> Non
         )  # fmt: skip
         assert r.status_code == 501, (method, path, r.text)
         assert r.json()["type"] == "errors/feature_not_implemented"
-        assert "GOOGLE_OAUTH" in r.json()["detail"]
+        assert r.json()["detail"] == (
+            "GOOGLE_OAUTH accounts: calendars are not kept by calgate, so .ics export, import "
+            "and feeds are not available (capability ics_files)"
+        )
 
 
 # import ----------------------------------------------------------------------------------------
