@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from calgate import __version__
 from calgate.api import errors
 from calgate.api.limits import BodyLimit
-from calgate.api.middleware import Idempotency, Observability, RateLimit
+from calgate.api.middleware import Idempotency, NulGuard, Observability, RateLimit
 from calgate.api.responses import JSONResponse
 from calgate.api.routes import accounts, calendars, events, hosted, ics, meta, webhooks
 from calgate.api.routes import metrics as metrics_route
@@ -59,13 +59,15 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         app.include_router(module.router)
     if settings.metrics_enabled:
         app.include_router(metrics_route.router)
-    # Middleware: the last added runs first (observability, rate limit, body limit, idempotency).
+    # Middleware, the last added runs first: observability, rate limit, body limit, NUL guard,
+    # idempotency.
     app.add_middleware(
         Idempotency,
         ttl_seconds=settings.idempotency_ttl_seconds,
         wait_seconds=settings.idempotency_wait_seconds,
         lease_seconds=settings.idempotency_lease_seconds,
     )
+    app.add_middleware(NulGuard)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(
         RateLimit, per_second=settings.rate_limit_per_second, burst=settings.rate_limit_burst
