@@ -50,7 +50,7 @@ class RedactingFilter(logging.Filter):
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object a line: ts, level, logger, msg, request_id, the ``extra`` fields,
+    """One JSON object a line: ts, level, logger, msg, pid, request_id, the ``extra`` fields,
     and ``exc`` (the traceback) when there is one."""
 
     def format(self, record: logging.LogRecord) -> str:
@@ -59,6 +59,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "logger": record.name,
             "msg": record.getMessage(),
+            "pid": record.process,
         }
         if not getattr(record, "_redacted", False):
             line["msg"] = redact(line["msg"])

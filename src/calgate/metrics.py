@@ -13,13 +13,16 @@ What the rest of calgate calls:
   time (a hook is kept once, however often it is registered).
 - ``outbox_failure(kind)``: count one failed delivery attempt (mail, webhook).
 
-HTTP requests are counted by the observability middleware. Metrics are per process: scrape
-every instance.
+HTTP requests are counted by the observability middleware. Metrics are per instance: scrape
+every instance. The worker processes of one ``calgate serve --workers N`` share theirs through
+files in ``PROMETHEUS_MULTIPROC_DIR`` (set by ``calgate serve``), so that any of them answers a
+scrape with the sum of all.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -34,6 +37,7 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client.gc_collector import GCCollector
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 
@@ -56,6 +60,8 @@ __all__ = [
 
 log = logging.getLogger("calgate.metrics")
 CONTENT_TYPE = CONTENT_TYPE_LATEST
+# Read by prometheus_client when it is imported: values then live in files shared by processes.
+MULTIPROCESS_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
 
 REGISTRY = CollectorRegistry()
 ProcessCollector(registry=REGISTRY)
@@ -89,12 +95,14 @@ OUTBOX_DEPTH = Gauge(
     "Messages waiting in the outbox, by kind (mail, webhook).",
     ["kind"],
     registry=REGISTRY,
+    multiprocess_mode="mostrecent",
 )
 OUTBOX_FAILED = Gauge(
     "calgate_outbox_failed",
     "Messages the outbox gave up on, by kind.",
     ["kind"],
     registry=REGISTRY,
+    multiprocess_mode="mostrecent",
 )
 OUTBOX_FAILURES = Counter(
     "calgate_outbox_delivery_failures",
@@ -166,4 +174,8 @@ async def render(runtime: Runtime) -> bytes:
             await hook(runtime)
         except Exception:
             log.warning("metrics hook %s failed", getattr(hook, "__name__", hook), exc_info=True)
+    if MULTIPROCESS_DIR:
+        shared = CollectorRegistry()
+        MultiProcessCollector(shared, path=MULTIPROCESS_DIR)  # type: ignore[no-untyped-call]
+        return generate_latest(shared)
     return generate_latest(REGISTRY)

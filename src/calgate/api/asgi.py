@@ -12,6 +12,7 @@ import gc
 from fastapi import FastAPI
 
 from calgate.api.app import create_app
+from calgate.logs import setup_logging
 from calgate.settings import load_settings
 
 
@@ -23,6 +24,8 @@ def tune_gc() -> None:
 
 
 def create() -> FastAPI:
-    app = create_app(load_settings())
+    settings = load_settings()
+    setup_logging(settings.log_level, settings.log_format)
+    app = create_app(settings)
     tune_gc()
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 
 import click
 import uvicorn
@@ -51,6 +52,7 @@ def _serve_workers(settings: Settings, workers: int) -> None:
 
     asyncio.run(prepare())
     # The worker processes read their settings from the environment: pass the flags on.
+    _share_metrics(settings)
     os.environ["CALGATE_DATA_DIR"] = str(settings.data_dir)
     os.environ["CALGATE_DATABASE_URL"] = settings.effective_database_url
     click.echo(
@@ -67,6 +69,17 @@ def _serve_workers(settings: Settings, workers: int) -> None:
         access_log=False,
         server_header=False,
     )
+
+
+def _share_metrics(settings: Settings) -> None:
+    """The workers keep their metrics in files of one folder, emptied at each start, so that
+    any worker answers /metrics for all of them (calgate.metrics)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return
+    folder = settings.data_dir / "metrics"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
 
 
 def _announce(settings: Settings, first: FirstStart | None) -> None:
