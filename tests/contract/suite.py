@@ -19,9 +19,11 @@ How a provider joins
                                    json={"provider": "GOOGLE_OAUTH", "refresh_token": "..."})
                 return await Target.connect(api, r.json()["account_id"])
 
-    Nothing else: the tests are the same for every provider. The ``api`` fixture (tests/conftest)
-    runs the real app on a fresh database per test, so each test starts from an empty account
-    when the ``target`` fixture gives it a fresh one (a new user on the test server).
+    Any other fixture of tests/conftest.py can be overridden the same way when the provider
+    needs it (the Google and Outlook suites replace ``runtime`` to route calls to their test
+    servers). The tests themselves are the same for every provider. The ``api`` fixture runs the
+    real app on a fresh database per test, so each test starts from an empty account when the
+    ``target`` fixture gives it a fresh one (a new user on the test server).
 
 Provider differences
     are read from the account's capabilities (``GET /api/v1/accounts/{id}/capabilities``,
@@ -366,6 +368,37 @@ class ContractSuite:
         assert pages == [["e1", "e2", "e3"], ["e4", "e5", "e6"], ["e7"]]
         r = await target.call("GET", target.events(), params={"cursor": "not-a-cursor"})
         assert r.status_code == 400
+
+    async def test_expanded_pagination(self, target: Target) -> None:
+        series = await target.create(
+            {
+                "title": "weekly",
+                "recurrence": ["RRULE:FREQ=WEEKLY;COUNT=4"],
+                **timed("2026-01-20T10:00:00Z", "2026-01-20T11:00:00Z"),
+            }
+        )
+        single = await target.create(
+            {"title": "single", **timed("2026-01-28T10:00:00Z", "2026-01-28T11:00:00Z")}
+        )
+        pages: list[list[str]] = []
+        query = {
+            "limit": "2",
+            "expand_recurring": "true",
+            "start": "2026-01-01T00:00:00Z",
+            "end": "2026-03-01T00:00:00Z",
+        }
+        while True:
+            r = await target.call("GET", target.events(), params=query)
+            assert r.status_code == 200, r.text
+            pages.append([e["id"] for e in r.json()["data"]])
+            if not r.json()["next_cursor"]:
+                break
+            query["cursor"] = r.json()["next_cursor"]
+        assert pages == [
+            [f"{series}_20260120T100000Z", f"{series}_20260127T100000Z"],
+            [single, f"{series}_20260203T100000Z"],
+            [f"{series}_20260210T100000Z"],
+        ]
 
     async def test_list_filters(self, target: Target) -> None:
         await target.create(
