@@ -16,13 +16,15 @@ from icalendar import vText
 
 _ESCAPES = {"\\": "\\\\", ";": "\\;", ",": "\\,", "\r\n": "\\n", "\r": "\\n", "\n": "\\n"}
 _CONTROLS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
-_SPECIAL = re.compile(r"\r\n|[\\;,\r\n]|" + _CONTROLS)
+_SPECIAL = re.compile(r"\r\n|[\\;,\r\n]")
 _ESCAPED = re.compile(r"\\([\\;,:nN])")
 
 
 def escape(text: str) -> str:
-    """The TEXT form of ``text``: one pass, control characters dropped."""
-    return _SPECIAL.sub(lambda m: _ESCAPES.get(m.group(), ""), text)
+    """The TEXT form of ``text``: control characters dropped first (so a CR and an LF that
+    only a control character separated are one line break, as :func:`clean` says), then one
+    escaping pass."""
+    return _SPECIAL.sub(lambda m: _ESCAPES[m.group()], re.sub(_CONTROLS, "", text))
 
 
 def unescape(text: str) -> str:
