@@ -65,7 +65,7 @@ async def test_request_id_is_generated_and_returned_on_every_answer(api: Api) ->
     too_big = await api.call("POST", api.events_url(), content=b"x" * 1_000_001)
     ids = [r.headers["x-request-id"] for r in (ok, missing, unauthenticated, too_big)]
     assert [r.status_code for r in (ok, missing, unauthenticated, too_big)] == [200, 404, 401, 400]
-    assert all(re.fullmatch(r"[0-9a-f]{24}", i) for i in ids)
+    assert all(re.fullmatch(r"[0-9a-f]{32}", i) for i in ids)
     assert len(set(ids)) == 4
 
 
@@ -87,7 +87,7 @@ async def test_incoming_request_id_is_kept_when_sane(api: Api, given: str, kept:
     if kept:
         assert r.headers["x-request-id"] == given
     else:
-        assert re.fullmatch(r"[0-9a-f]{24}", r.headers["x-request-id"])
+        assert re.fullmatch(r"[0-9a-f]{32}", r.headers["x-request-id"])
 
 
 async def test_one_json_access_line_per_request(api: Api, json_logs: io.StringIO) -> None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import secrets
 import time
 from urllib.parse import parse_qsl
 
@@ -31,6 +30,7 @@ from calgate.errors import CalgateError
 from calgate.runtime import Runtime
 from calgate.store import idempotency as store
 from calgate.store.db import now_us
+from calgate.store.ids import new_id
 
 log = logging.getLogger("calgate.idempotency")
 
@@ -118,7 +118,7 @@ class _Call:
         self.body = body
         self.request = f"{scope['method']} {scope['path']}"
         self.fingerprint = fingerprint(scope, body)
-        self.owner = secrets.token_hex(16)
+        self.owner = new_id()
 
     async def run(self) -> None:
         deadline = time.monotonic() + self.mw.wait_seconds
