@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import heapq
+import itertools
 from collections.abc import Mapping
 from typing import Any
 
@@ -79,15 +80,58 @@ def _page(rows: list[tuple[int, Event]], limit: int) -> Page[Event]:
     return Page([e for _, e in items], next_cursor)
 
 
+def _min_start(conn: Connection, calendar_id: str, query: EventQuery) -> int | None:
+    """No single event starting at or before this can reach the window (see max_span_us)."""
+    if query.start is None:
+        return None
+    return dt_to_us(query.start) - store.calendar_span(conn, calendar_id)
+
+
+def _listed(
+    conn: Connection, calendar_id: str, query: EventQuery, after: tuple[int, str] | None
+) -> Page[Event]:
+    """Masters and single events (no expansion), in (first start, id) order."""
+    limit = query.limit
+    singles = store.select_events(
+        conn,
+        calendar_id,
+        query,
+        after=after,
+        limit=limit + 1,
+        recurring=False,
+        min_start=_min_start(conn, calendar_id, query),
+    )
+    series = store.select_events(
+        conn, calendar_id, query, after=after, limit=limit + 1, recurring=True
+    )
+    merged = heapq.merge(
+        ((s, e) for e, s in singles), ((s, e) for e, s in series), key=lambda p: (p[0], p[1].id)
+    )
+    return _page(list(itertools.islice(merged, limit + 1)), limit)
+
+
 def _expanded(
     conn: Connection, calendar_id: str, query: EventQuery, after: tuple[int, str] | None
 ) -> Page[Event]:
     limit = query.limit
     singles = store.select_events(
-        conn, calendar_id, query, after=after, limit=limit + 1, recurring=False, masters_only=False
+        conn,
+        calendar_id,
+        query,
+        after=after,
+        limit=limit + 1,
+        recurring=False,
+        masters_only=False,
+        min_start=_min_start(conn, calendar_id, query),
     )
     series = store.select_events(
-        conn, calendar_id, query, after=None, limit=MAX_SERIES_PER_QUERY + 1, recurring=True
+        conn,
+        calendar_id,
+        query,
+        after=None,
+        limit=MAX_SERIES_PER_QUERY + 1,
+        recurring=True,
+        ordered=False,
     )
     if len(series) > MAX_SERIES_PER_QUERY:
         raise InvalidParameters(
@@ -243,8 +287,7 @@ class LocalProvider:
             _calendar(conn, account, calendar_id)
             if query.expand_recurring:
                 return _expanded(conn, calendar_id, query, after)
-            rows = store.select_events(conn, calendar_id, query, after=after, limit=query.limit + 1)
-            return _page([(s, e) for e, s in rows], query.limit)
+            return _listed(conn, calendar_id, query, after)
 
         return await self.db.read(op)
 

@@ -59,6 +59,34 @@ def _values(event: Event, bounds: Bounds) -> dict[str, object]:
     }
 
 
+_SQLITE_SPAN = "UPDATE calendars SET max_span_us = ? WHERE id = ? AND max_span_us < ?"
+
+
+def record_span(conn: Connection, calendar_id: str, bounds: Bounds) -> None:
+    """Raise the calendar's longest-single-event span if ``bounds`` exceeds it (same
+    transaction as the write; a no-op update in the common case)."""
+    if bounds.is_recurring:
+        return
+    span = bounds.end - bounds.start
+    if conn.dialect.name == "sqlite":
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        driver.execute(_SQLITE_SPAN, (span, calendar_id, span))
+        return
+    conn.execute(
+        update(t.calendars)
+        .where(t.calendars.c.id == calendar_id, t.calendars.c.max_span_us < span)
+        .values(max_span_us=span)
+    )
+
+
+def calendar_span(conn: Connection, calendar_id: str) -> int:
+    row = conn.execute(
+        select(t.calendars.c.max_span_us).where(t.calendars.c.id == calendar_id)
+    ).first()
+    return int(row.max_span_us) if row else 0
+
+
 def insert_event(conn: Connection, event: Event, bounds: Bounds) -> None:
     values = _values(event, bounds)
     if conn.dialect.name == "sqlite":
@@ -67,12 +95,23 @@ def insert_event(conn: Connection, event: Event, bounds: Bounds) -> None:
         driver.execute(_SQLITE_INSERT, tuple(values[c] for c in _COLUMNS))
     else:
         conn.execute(_INSERT, values)
+    record_span(conn, event.calendar_id, bounds)
 
 
 def insert_events(conn: Connection, rows: Iterable[tuple[Event, Bounds]]) -> None:
-    values = [_values(e, b) for e, b in rows]
+    listed = list(rows)
+    values = [_values(e, b) for e, b in listed]
     if values:
         conn.execute(insert(t.events), values)
+    spans: dict[str, Bounds] = {}
+    for event, bounds in listed:
+        known = spans.get(event.calendar_id)
+        if not bounds.is_recurring and (
+            known is None or bounds.end - bounds.start > known.end - known.start
+        ):
+            spans[event.calendar_id] = bounds
+    for calendar_id, bounds in spans.items():
+        record_span(conn, calendar_id, bounds)
 
 
 def get_event(conn: Connection, calendar_id: str, event_id: str) -> Event | None:
@@ -123,6 +162,8 @@ def update_event(conn: Connection, event: Event, bounds: Bounds, expected_versio
         .where(E.id == event.id, E.calendar_id == event.calendar_id, E.version == expected_version)
         .values(**values)
     )
+    if result.rowcount:
+        record_span(conn, event.calendar_id, bounds)
     return bool(result.rowcount)
 
 
@@ -175,19 +216,28 @@ def select_events(
     limit: int,
     recurring: bool | None = None,
     masters_only: bool = True,
+    min_start: int | None = None,
+    ordered: bool = True,
 ) -> list[tuple[Event, int]]:
     """Events matching ``q`` ordered by (first start, id), after the cursor position.
 
+    ``min_start`` bounds the first start from below (with the calendar's longest single event,
+    it turns a window query on single events into one short index range); ``ordered=False``
+    lets the database pick the best index when the caller sorts (series).
     Returns each event with its stored first start (microseconds) for cursors.
     """
     where = _filters(calendar_id, q)
+    if min_start is not None:
+        where.append(E.start_utc > min_start)
     if masters_only:
         where.append(E.master_event_id == "")
     if recurring is not None:
         where.append(E.is_recurring == recurring)
     if after is not None:
         where.append(tuple_(E.start_utc, E.id) > tuple_(after[0], after[1]))
-    query = select(t.events).where(and_(*where)).order_by(E.start_utc, E.id).limit(limit)
+    query = select(t.events).where(and_(*where)).limit(limit)
+    if ordered:
+        query = query.order_by(E.start_utc, E.id)
     return [(event_from_row(r), r.start_utc) for r in conn.execute(query)]
 
 
@@ -198,10 +248,11 @@ def select_exceptions(
     found: dict[str, dict[str, Event]] = {}
     if not master_ids:
         return found
-    rows = conn.execute(
-        select(t.events).where(E.calendar_id == calendar_id, E.master_event_id.in_(master_ids))
-    )
+    # Ids are unique, so the master id alone finds the rows (through ix_events_master).
+    rows = conn.execute(select(t.events).where(E.master_event_id.in_(master_ids)))
     for r in rows:
+        if r.calendar_id != calendar_id:
+            continue
         found.setdefault(r.master_event_id, {})[r.recurrence_id] = event_from_row(r)
     return found
 

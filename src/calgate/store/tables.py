@@ -74,6 +74,10 @@ calendars = Table(
     Column("feed_token", String(64), nullable=True, unique=True),
     Column("version", Integer, nullable=False, default=1),
     Column("created_at", BigInteger, nullable=False),
+    # The longest single event (end - start, microseconds) ever stored in the calendar: window
+    # queries look for single events starting after `window start - max_span_us`, one short
+    # index range however large the calendar.
+    Column("max_span_us", BigInteger, nullable=False, default=0, server_default="0"),
 )
 
 events = Table(
