@@ -84,7 +84,8 @@ class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         if getattr(record, "request_id", None) is None:
             record.request_id = request_id.get() or "-"
-        return redact(super().format(record))
+        line = super().format(record)
+        return line if getattr(record, "_redacted", False) else redact(line)
 
 
 def setup_logging(level: str = "info", fmt: str = "text", stream: Any = None) -> logging.Handler:
