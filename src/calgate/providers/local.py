@@ -87,6 +87,27 @@ def _min_start(conn: Connection, calendar_id: str, query: EventQuery) -> int | N
     return dt_to_us(query.start) - store.calendar_span(conn, calendar_id)
 
 
+def _series(
+    conn: Connection, calendar_id: str, query: EventQuery, after: tuple[int, str] | None
+) -> list[tuple[Event, int]]:
+    """The series overlapping the window (unordered), at most MAX_SERIES_PER_QUERY."""
+    found = store.select_events(
+        conn,
+        calendar_id,
+        query,
+        after=after,
+        limit=MAX_SERIES_PER_QUERY + 1,
+        recurring=True,
+        ordered=False,
+    )
+    if len(found) > MAX_SERIES_PER_QUERY:
+        raise InvalidParameters(
+            f"start/end: more than {MAX_SERIES_PER_QUERY} recurring series overlap this window; "
+            "narrow it"
+        )
+    return found
+
+
 def _listed(
     conn: Connection, calendar_id: str, query: EventQuery, after: tuple[int, str] | None
 ) -> Page[Event]:
@@ -101,12 +122,12 @@ def _listed(
         recurring=False,
         min_start=_min_start(conn, calendar_id, query),
     )
-    series = store.select_events(
-        conn, calendar_id, query, after=after, limit=limit + 1, recurring=True
+    # Series are few: fetch them by their own index, then order them here.
+    series = sorted(
+        ((s, e) for e, s in _series(conn, calendar_id, query, after)),
+        key=lambda p: (p[0], p[1].id),
     )
-    merged = heapq.merge(
-        ((s, e) for e, s in singles), ((s, e) for e, s in series), key=lambda p: (p[0], p[1].id)
-    )
+    merged = heapq.merge(((s, e) for e, s in singles), series, key=lambda p: (p[0], p[1].id))
     return _page(list(itertools.islice(merged, limit + 1)), limit)
 
 
@@ -124,20 +145,7 @@ def _expanded(
         masters_only=False,
         min_start=_min_start(conn, calendar_id, query),
     )
-    series = store.select_events(
-        conn,
-        calendar_id,
-        query,
-        after=None,
-        limit=MAX_SERIES_PER_QUERY + 1,
-        recurring=True,
-        ordered=False,
-    )
-    if len(series) > MAX_SERIES_PER_QUERY:
-        raise InvalidParameters(
-            f"start/end: more than {MAX_SERIES_PER_QUERY} recurring series overlap this window; "
-            "narrow it"
-        )
+    series = _series(conn, calendar_id, query, None)
     exceptions = store.select_exceptions(conn, calendar_id, [m.id for m, _ in series])
     found: list[tuple[int, Event]] = [(s, e) for e, s in singles]
     window_start = query.start
