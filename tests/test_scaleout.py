@@ -14,6 +14,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from tests.conftest import PG_URL, reset_postgres
+from tests.receiver import running_receiver
 from tests.serve import Served, serve
 
 pytestmark = [
@@ -31,6 +32,8 @@ def instances(tmp_path: Path) -> Iterator[tuple[Served, Served]]:
         "CALGATE_DATABASE_URL": PG_URL,
         # Every instance must share the key that seals provider credentials.
         "CALGATE_SECRET_KEY": Fernet.generate_key().decode(),
+        "CALGATE_ALLOW_LOOPBACK_URLS": "true",  # the webhook receiver is on this machine
+        "CALGATE_WORKER_POLL_SECONDS": "0.2",
     }
     with ExitStack() as stack:
         a = stack.enter_context(serve(tmp_path / "a", env))
@@ -142,3 +145,46 @@ def test_concurrent_same_key_on_both_instances_makes_one_event(
         headers={"X-API-KEY": KEY},
     )
     assert len(listed.json()["data"]) == 5
+
+
+def test_outbox_delivers_each_change_once_across_instances(
+    instances: tuple[Served, Served],
+) -> None:
+    """Both instances run an outbox worker on the shared queue: every webhook delivery
+    arrives, and none twice."""
+    a, b = instances
+    account, calendar = _setup(a.base_url)
+    headers = {"X-API-KEY": KEY}
+    with running_receiver() as receiver:
+        hook = httpx.post(
+            a.base_url + "/api/v1/webhooks",
+            json={
+                "source": "calendar_event",
+                "request_url": receiver.url,
+                "name": "scaleout",
+                "events": ["calendar_event_created", "calendar_event_updated"],
+            },
+            headers=headers,
+        )
+        assert hook.status_code == 201, hook.text
+        path = f"/api/v1/calendars/{calendar}/events"
+        params = {"account_id": account}
+        changes = 0
+        for i in range(20):
+            base = (a, b)[i % 2].base_url
+            r = httpx.post(base + path, params=params, json=_body(f"hook {i}"), headers=headers)
+            assert r.status_code == 200
+            patched = httpx.patch(
+                (b, a)[i % 2].base_url + f"{path}/{r.json()['event_id']}",
+                params=params,
+                json={"title": f"hook {i} edited"},
+                headers=headers,
+            )
+            assert patched.status_code == 200
+            changes += 2
+        got = asyncio.run(receiver.wait_for(changes, within=30))
+        ids = [r.json()["delivery_id"] for r in got]
+        assert len(ids) == changes
+        assert len(set(ids)) == changes  # none delivered twice
+        kinds = sorted(r.json()["event"] for r in got)
+        assert kinds == ["calendar_event_created"] * 20 + ["calendar_event_updated"] * 20
