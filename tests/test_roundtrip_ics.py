@@ -256,11 +256,6 @@ async def test_cr_lf_in_text_comes_back_as_lf(api: Api) -> None:
     assert after["title"] == "a\nb\nc"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="domain/ical export writes the second of two equal wall times (DST overlap, fold=1) "
-    "as a TZID wall time, which RFC 5545 reads as the first: the instant moves by an hour",
-)
 async def test_second_of_two_equal_wall_times_survives_the_round_trip(api: Api) -> None:
     body = {
         "title": "night",

@@ -12,7 +12,7 @@ from icalendar import vBoolean, vCalAddress
 from icalendar.prop.conference import Conference as VConference
 
 from calgate.domain.ical import colors, tables
-from calgate.domain.ical.instants import aware
+from calgate.domain.ical.instants import aware, parameters
 from calgate.domain.ical.recurrence import to_property
 from calgate.domain.ical.text import Text, clean, has_control
 from calgate.domain.ical.vtimezones import vtimezones
@@ -103,10 +103,11 @@ def to_vevent(
     vevent.add("CREATED", _utc(event.created_at))
     vevent.add("LAST-MODIFIED", _utc(event.updated_at))
     vevent.add("SEQUENCE", event.sequence)
-    vevent.add("DTSTART", aware(fields.start))
-    vevent.add("DTEND", aware(fields.end))
+    vevent.add("DTSTART", aware(fields.start), parameters(fields.start))
+    vevent.add("DTEND", aware(fields.end), parameters(fields.end))
     if event.recurrence_id is not None:
-        vevent.add("RECURRENCE-ID", aware(event.recurrence_id))
+        rid = event.recurrence_id
+        vevent.add("RECURRENCE-ID", aware(rid), parameters(rid))
     for name, text in (
         ("SUMMARY", fields.title),
         ("DESCRIPTION", fields.body),

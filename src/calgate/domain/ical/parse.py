@@ -8,7 +8,9 @@ Rules for real-world input, beyond what :mod:`.export` writes:
   timed event (no end, a zero DURATION, or DTEND equal to DTSTART) lasts
   :data:`ZERO_LENGTH_STANDIN`; an all-day one lasts one day.
 - Zones: see :mod:`.instants` (IANA, Windows and path TZIDs keep their wall time; other custom
-  VTIMEZONEs give a UTC time). Floating times are read in ``floating_tz`` (default UTC).
+  VTIMEZONEs give a UTC time; a UTC time with ``X-CALGATE-TZID``, as calgate writes the second
+  of two equal wall times, is read in that zone). Floating times are read in ``floating_tz``
+  (default UTC).
 - No UID: a UID is made from a hash of the VEVENT's text, so importing the same file twice gives
   the same UIDs.
 - Attendees and organizers whose address is not an email (``urn:uuid:…``) are left out; the
@@ -94,15 +96,18 @@ def _time(vevent: VEvent, name: str, floating_tz: str) -> EventTime | None:
     prop = _one(vevent, name)
     if prop is None:
         return None
-    return read_time(prop.dt, prop.params.get("TZID"), floating_tz, name)
+    params = prop.params
+    return read_time(prop.dt, params.get("TZID"), floating_tz, name, params.get(tables.X_TZID))
 
 
 def _after(start: EventTime, duration: dt.timedelta) -> EventTime:
     if start.date is not None:
         return EventTime(date=start.date + dt.timedelta(days=duration.days))
-    local = start.aware + dt.timedelta(days=duration.days)  # wall-clock days
+    # Wall-clock days (aware arithmetic drops fold=1: no days, no wall clock).
+    days = dt.timedelta(days=duration.days)
+    base = (start.aware + days).astimezone(UTC) if days else start.utc
     exact = dt.timedelta(seconds=duration.seconds, microseconds=duration.microseconds)
-    return EventTime.at(local.astimezone(UTC) + exact, start.tz)
+    return EventTime.at(base + exact, start.tz)
 
 
 def _standin_end(start: EventTime) -> EventTime:

@@ -14,6 +14,9 @@ X_HIDE_ATTENDEES: Final = "X-CALGATE-HIDE-ATTENDEES"
 X_GUESTS_CAN_MODIFY: Final = "X-CALGATE-GUESTS-CAN-MODIFY"
 X_CONFERENCE_PROVIDER: Final = "X-CALGATE-CONFERENCE-PROVIDER"
 X_CONFERENCE_ID: Final = "X-CALGATE-CONFERENCE-ID"
+# A parameter on a UTC DATE-TIME (DTSTART, DTEND, RECURRENCE-ID): the IANA zone it is shown in.
+# Written for the second of two equal wall times, which a TZID value cannot name (see .instants).
+X_TZID: Final = "X-CALGATE-TZID"
 # The attendee's reply comment, as Apple and SabreDAV carry it.
 X_RESPONSE_COMMENT: Final = "X-RESPONSE-COMMENT"
 
