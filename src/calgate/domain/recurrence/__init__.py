@@ -28,16 +28,18 @@ Expansion
     occurrences even when the rule does not produce it. Rules run in the start's wall-clock time,
     so a weekly 09:00 meeting stays at 09:00 across daylight saving changes; a wall time that a
     change skips moves forward by the gap, an ambiguous one is the first (RFC 5545 section
-    3.3.5). Every occurrence lasts the master's ``end - start`` (also an RDATE PERIOD: only its
-    start is used). Nothing after the year 9999 exists. Expansion never walks a series from its
-    start: it begins at the rule period that holds the window (see :mod:`.scan`), so a daily
-    series over decades costs the same as a one-month window's worth of days.
+    3.3.5). A start that is the second of two equal wall times (``fold=1``) stays the second,
+    so it is the first occurrence; a sub-daily rule's times in the rest of that repeated hour
+    are in the second pass too; the same wall time on other days is the first again. Every
+    occurrence lasts the master's ``end - start`` (also an RDATE PERIOD: only its start is
+    used). Nothing after the year 9999 exists. Expansion never walks a series from its start: it
+    begins at the rule period that holds the window (see :mod:`.scan`), so a daily series over
+    decades costs the same as a one-month window's worth of days.
 
 Known limits of the model
     An RDATE PERIOD's own length is not kept. BYWEEKNO weeks that straddle New Year follow
     dateutil (the days of week 1 of the next year count in December's year). A start is taken
-    to the second, and a start in the repeated hour of a DST change is the first of the two (as
-    storage keeps it). A rule that matches rarely in its periods (``FREQ=DAILY;BYMONTH=1;
+    to the second. A rule that matches rarely in its periods (``FREQ=DAILY;BYMONTH=1;
     BYMONTHDAY=1``) still walks every period: an open-ended query of it costs about a
     millisecond per year it covers, so callers give windows.
 

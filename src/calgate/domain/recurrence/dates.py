@@ -87,7 +87,10 @@ def parse_dates(name: str, params: Parameters, text: str, start: EventTime) -> D
 
 
 def date_value(occurrence: EventTime, start: EventTime) -> tuple[Value, dict[str, str]]:
-    """How an EXDATE names ``occurrence``: a date, a UTC time, or a wall time in start's zone."""
+    """How an EXDATE names ``occurrence``: a date, a UTC time, or a wall time in start's zone.
+
+    The second of two equal wall times is a UTC time: a TZID wall time names the first.
+    """
     if occurrence.date is not None:
         return occurrence.date, {"VALUE": "DATE"}
     instant = occurrence.utc.replace(microsecond=0)
@@ -95,6 +98,8 @@ def date_value(occurrence: EventTime, start: EventTime) -> tuple[Value, dict[str
         return instant, {}
     wall = EventTime.at(instant, start.tz).wall
     assert wall is not None
+    if wall.fold:
+        return instant, {}
     return wall, {"TZID": zones.canonical(start.tz)}
 
 

@@ -1,7 +1,8 @@
 """A series' occurrence starts as UTC instants: rules, dates and exclusions merged lazily.
 
 Rules run in wall-clock time; each wall time becomes an instant in the series' zone (a wall time
-in a DST gap moves forward, an ambiguous one is the first, RFC 5545 section 3.3.5).
+in a DST gap moves forward, an ambiguous one is the first, RFC 5545 section 3.3.5, except in the
+repeated hour of a DTSTART that is the second pass: see :meth:`.Series.instant`).
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ def rule_instants(
         bound = rule.until if hi is None else min(hi, rule.until)
     elif rule.until is not None:
         wall_hi = min(wall_hi, dt.datetime.combine(rule.until, dt.time()))
-    for instant in in_order(scan.walls(rule, dtstart, wall_lo, wall_hi), zone):
+    for instant in in_order(scan.walls(rule, dtstart, wall_lo, wall_hi), series):
         if bound is not None and instant > bound:
             return
         if lo is None or instant >= lo:
@@ -95,7 +96,7 @@ def rule_last(series: Series, rule: Rule) -> dt.datetime | None:
     """The latest instant a bounded rule can reach: COUNT's last occurrence or UNTIL."""
     if rule.count is not None:
         last = scan.last_wall(rule, series.dtstart, True)
-        return None if last is None else _instant(last, series.zone)
+        return None if last is None else _instant(last, series)
     if isinstance(rule.until, dt.datetime):
         return rule.until
     if rule.until is not None:
@@ -121,17 +122,18 @@ def last_instance(series: Series, first: dt.datetime, top: dt.datetime) -> dt.da
     return last
 
 
-def in_order(walls: Iterable[dt.datetime], zone: dt.tzinfo) -> Iterator[dt.datetime]:
+def in_order(walls: Iterable[dt.datetime], series: Series) -> Iterator[dt.datetime]:
     """The instants of wall times that come in order, sorted and without repeats.
 
     Wall times outside DST gaps map to instants in the same order. A wall time in a gap maps to
     the instant of the wall time one gap later, past wall times still to come: it waits in a heap
     until an instant at least as late shows up.
     """
+    zone = series.zone
     pending: list[dt.datetime] = []
     previous = None
     for wall in walls:
-        instant = _instant(wall, zone)
+        instant = _instant(wall, series)
         if instant is None:  # past the year 9999
             break
         if zone is not UTC and instant.astimezone(zone).replace(tzinfo=None) != wall:
@@ -173,9 +175,9 @@ def shifted(instant: dt.datetime, delta: dt.timedelta) -> dt.datetime:
         return (dt.datetime.max if delta > dt.timedelta(0) else dt.datetime.min).replace(tzinfo=UTC)
 
 
-def _instant(wall: dt.datetime, zone: dt.tzinfo) -> dt.datetime | None:
+def _instant(wall: dt.datetime, series: Series) -> dt.datetime | None:
     try:
-        return wall.replace(tzinfo=zone).astimezone(UTC)
+        return series.instant(wall)
     except OverflowError:
         return None
 

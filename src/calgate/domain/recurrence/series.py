@@ -40,7 +40,8 @@ class Series:
 
     Rules run in wall-clock time from ``dtstart`` (the start's wall time to the second, or
     midnight of an all-day start) in ``zone`` (UTC for all-day events, whose dates count from
-    midnight UTC as :class:`EventTime` does).
+    midnight UTC as :class:`EventTime` does). ``dtstart`` keeps ``fold=1`` when the start is the
+    second of two equal wall times: see :meth:`instant`.
     """
 
     start: EventTime
@@ -55,16 +56,39 @@ class Series:
         if self.start.date is not None:
             return dt.datetime.combine(self.start.date, dt.time())
         assert self.start.wall is not None
-        return self.start.wall.replace(microsecond=0, fold=0)
+        return self.start.wall.replace(microsecond=0)
 
     @property
     def zone(self) -> dt.tzinfo:
         return dt.UTC if self.start.is_all_day else zones.zone(self.start.tz)
 
     @functools.cached_property
+    def _second_pass_end(self) -> dt.datetime | None:
+        """For a DTSTART in the second pass of a repeated hour: a wall time past that pass."""
+        if not self.dtstart.fold:
+            return None
+        first_pass = self.dtstart.replace(tzinfo=self.zone, fold=0).utcoffset()
+        second_pass = self.dtstart.replace(tzinfo=self.zone).utcoffset()
+        assert first_pass is not None and second_pass is not None
+        repeated = first_pass - second_pass
+        return self.dtstart + repeated if repeated > dt.timedelta(0) else None
+
+    def instant(self, wall: dt.datetime) -> dt.datetime:
+        """The UTC instant of a wall time of the series (its start's, its rules').
+
+        A wall time that happens twice is the first of the two (RFC 5545 section 3.3.5), except
+        from a DTSTART that is the second on, in the rest of that same repeated hour: DTSTART
+        itself, and the later times a sub-daily rule gives there, are in the second pass.
+        """
+        end = self._second_pass_end
+        if end is not None and self.dtstart <= wall < end:
+            wall = wall.replace(fold=1)
+        return wall.replace(tzinfo=self.zone).astimezone(dt.UTC)
+
+    @functools.cached_property
     def first(self) -> dt.datetime:
         """DTSTART's instant: always the first instance (RFC 5545), unless an EXDATE drops it."""
-        return self.dtstart.replace(tzinfo=self.zone).astimezone(dt.UTC)
+        return self.instant(self.dtstart)
 
     def rules(self, name: str) -> tuple[Rule, ...]:
         return tuple(i.rule for i in self.items if isinstance(i, RuleLine) and i.name == name)
@@ -105,11 +129,13 @@ def parse(lines: Sequence[str], start: EventTime) -> Series:
     for index, line in enumerate(lines):
         if not isinstance(line, str):
             raise InvalidParameters(f"{FIELD}[{index}]: expected a string")
-    return _parse(tuple(lines), start)
+    return _parse(tuple(lines), start, start.wall.fold if start.wall is not None else 0)
 
 
 @functools.lru_cache(maxsize=1024)
-def _parse(lines: tuple[str, ...], start: EventTime) -> Series:
+def _parse(lines: tuple[str, ...], start: EventTime, fold: int) -> Series:
+    # ``fold`` is part of the key: naive datetimes (so EventTimes) that differ only by it are
+    # equal, and the second of two equal wall times must not get the first one's series.
     series = Series(start, ())
     items: list[Line] = []
     for index, line in enumerate(lines):

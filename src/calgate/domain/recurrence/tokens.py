@@ -58,8 +58,9 @@ def parse_occurrence_token(token: str, start: EventTime) -> EventTime:
 def add_exdate(lines: Sequence[str], start: EventTime, occurrence: EventTime) -> tuple[str, ...]:
     """The lines with an EXDATE that removes ``occurrence``, normalized and checked.
 
-    The EXDATE is ``VALUE=DATE`` for an all-day series, UTC (``Z``) for a series in UTC and a
-    ``TZID`` wall time otherwise. It joins the last EXDATE line of the same form while that line
+    The EXDATE is ``VALUE=DATE`` for an all-day series, UTC (``Z``) for a series in UTC or for
+    the second of two equal wall times (a ``TZID`` wall time names the first), and a ``TZID``
+    wall time otherwise. It joins the last EXDATE line of the same form while that line
     stays within the length limit. Removing an occurrence twice changes nothing.
     """
     series = parse(lines, start)
