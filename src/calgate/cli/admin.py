@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 from sqlalchemy.engine import Connection
 
@@ -149,6 +151,51 @@ def accounts_create_local(
         click.echo(f"account {with_runtime(ctx, work)}")
     except CalgateError as exc:
         fail(exc.detail)
+
+
+@accounts.command("connect")
+@click.argument("provider", type=click.Choice(["CALDAV", "ICLOUD", "GOOGLE_OAUTH", "OUTLOOK"]))
+@click.option("--name", help="A label for the account.")
+@click.option("--url", help="CalDAV server, principal or calendar URL (CALDAV).")
+@click.option("--username", help="CalDAV / iCloud user name.")
+@click.option("--email", help="Organizer address for invitations.")
+@click.option(
+    "--secret-stdin",
+    is_flag=True,
+    help="Read the password (CALDAV, ICLOUD) or refresh token (GOOGLE_OAUTH, OUTLOOK) from "
+    "standard input instead of prompting.",
+)
+@click.option("--tenant", help="Tenant id (default: the only tenant).")
+@click.pass_context
+def accounts_connect(
+    ctx: click.Context,
+    provider: str,
+    name: str | None,
+    url: str | None,
+    username: str | None,
+    email: str | None,
+    secret_stdin: bool,
+    tenant: str | None,
+) -> None:
+    """Connect a provider account (credentials are checked, then sealed at rest)."""
+    oauth = provider in ("GOOGLE_OAUTH", "OUTLOOK")
+    label = "refresh token" if oauth else "password"
+    secret = sys.stdin.readline().strip() if secret_stdin else click.prompt(label, hide_input=True)
+    body: dict[str, str] = {
+        "provider": provider,
+        ("refresh_token" if oauth else "password"): secret,
+    }
+    for key, value in (("name", name), ("url", url), ("username", username), ("email", email)):
+        if value:
+            body[key] = value
+
+    async def work(rt: Runtime) -> str:
+        return await rt.events.connect(await _tenant(rt, tenant), body)
+
+    try:
+        click.echo(f"account {with_runtime(ctx, work)}")
+    except CalgateError as exc:
+        fail(f"{exc.error.type}: {exc.detail}")
 
 
 @accounts.command("delete")
