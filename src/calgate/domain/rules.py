@@ -9,7 +9,7 @@ from typing import Any
 from calgate.domain import recurrence
 from calgate.domain.model import PATCHABLE, Event, EventFields
 from calgate.domain.times import EventTime, check_bounds
-from calgate.errors import InvalidParameters
+from calgate.errors import Conflict, InvalidParameters
 
 # A PATCH touching one of these sends updated invitations (SEQUENCE + 1, RFC 5546).
 SIGNIFICANT = frozenset({"start", "end", "location", "attendees", "recurrence", "title"})
@@ -30,6 +30,29 @@ def merge(fields: EventFields, changes: Mapping[str, Any]) -> EventFields:
     if unknown:
         raise InvalidParameters(f"unknown field(s): {', '.join(sorted(unknown))}")
     return checked(dataclasses.replace(fields, **changes))
+
+
+def apply_patch(
+    current: Event, changes: Mapping[str, Any], *, version: int | None = None
+) -> tuple[EventFields, dict[str, Any]]:
+    """The fields after a PATCH, and the changes the client gave.
+
+    Checks the version the client expects (``changes["_version"]``, from ``If-Match``) against
+    ``version`` (default: the event's own), refuses a recurrence on one occurrence of a series,
+    and merges with every rule of :func:`merge`.
+    """
+    expected = changes.get("_version")
+    have = current.version if version is None else version
+    if expected is not None and expected != have:
+        raise Conflict(
+            f"event {current.id!r} is at version {have}, not {expected}: read it again and retry"
+        )
+    given = {k: v for k, v in changes.items() if not k.startswith("_")}
+    if current.master_event_id and "recurrence" in given:
+        raise InvalidParameters(
+            "recurrence: an occurrence of a series cannot have its own recurrence"
+        )
+    return merge(current.fields, given), given
 
 
 def is_significant(changes: Mapping[str, Any]) -> bool:

@@ -311,18 +311,7 @@ class LocalProvider:
         def op(conn: Connection) -> Event:
             _calendar(conn, account, calendar_id)
             current = load(conn, calendar_id, event_id)
-            expected = changes.get("_version")
-            if expected is not None and expected != current.version:
-                raise Conflict(
-                    f"event {event_id!r} is at version {current.version}, not {expected}: "
-                    "read it again and retry"
-                )
-            given = {k: v for k, v in changes.items() if not k.startswith("_")}
-            if current.master_event_id and "recurrence" in given:
-                raise InvalidParameters(
-                    "recurrence: an occurrence of a series cannot have its own recurrence"
-                )
-            fields = rules.merge(current.fields, given)
+            fields, given = rules.apply_patch(current, changes)
             updated = dataclasses.replace(
                 current,
                 fields=fields,

@@ -386,20 +386,10 @@ class CalDAVProvider:
         dav = self._dav(account)
         calendar = await self._calendar(dav, account, calendar_id)
         resource, current = await self._locate(dav, calendar, event_id)
-        expected = changes.get("_version")
-        if expected is not None and expected != resource.version:
-            raise Conflict(
-                f"event {event_id!r} is at version {resource.version}, not {expected}: "
-                "read it again and retry"
-            )
-        given = {k: v for k, v in changes.items() if not k.startswith("_")}
-        if current.master_event_id and "recurrence" in given:
-            raise InvalidParameters(
-                "recurrence: an occurrence of a series cannot have its own recurrence"
-            )
+        fields, given = rules.apply_patch(current, changes, version=resource.version)
         updated = dataclasses.replace(
             current,
-            fields=rules.merge(current.fields, given),
+            fields=fields,
             updated_at=_now(),
             sequence=current.sequence + (1 if rules.is_significant(given) else 0),
         )
