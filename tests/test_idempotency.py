@@ -72,8 +72,15 @@ async def test_same_key_same_body_replays_without_doing_it_again(api: Api) -> No
 
 async def test_json_key_order_and_query_order_are_the_same_request(api: Api) -> None:
     url = api.events_url()
-    body = '{"title":"Standup","start":{"date_time":"2026-03-02T09:00:00","time_zone":"Europe/Paris"},"end":{"date_time":"2026-03-02T09:15:00","time_zone":"Europe/Paris"}}'
-    respaced = '{ "end": {"time_zone": "Europe/Paris", "date_time": "2026-03-02T09:15:00"},\n "start": {"date_time":"2026-03-02T09:00:00","time_zone":"Europe/Paris"}, "title": "Standup" }'
+    body = (
+        '{"title":"Standup","start":{"date_time":"2026-03-02T09:00:00","time_zone":'
+        '"Europe/Paris"},"end":{"date_time":"2026-03-02T09:15:00","time_zone":"Europe/Paris"}}'
+    )
+    respaced = (
+        '{ "end": {"time_zone": "Europe/Paris", "date_time": "2026-03-02T09:15:00"},\n '
+        '"start": {"date_time":"2026-03-02T09:00:00","time_zone":"Europe/Paris"}, '
+        '"title": "Standup" }'
+    )
     headers = {**key("k-order"), "content-type": "application/json"}
     first = await api.client.post(
         f"{url}?account_id={api.a.account_id}&x=1",
@@ -178,9 +185,7 @@ async def test_a_key_in_progress_elsewhere_is_waited_for_then_409(api: Api) -> N
     """Another instance holds the key (a pending row from another owner): this one waits up
     to idempotency_wait_seconds, answers 409 with Retry-After, and replays once it is done."""
     fp_source = await api.call("POST", api.events_url(), json=BODY, headers=key("probe"))
-    fingerprint = await api.runtime.db.read(
-        lambda c: store.get(c, api.a.id, "probe", now_us())
-    )
+    fingerprint = await api.runtime.db.read(lambda c: store.get(c, api.a.id, "probe", now_us()))
     assert fingerprint is not None and fp_source.status_code == 200
     now = now_us()
     claimed = await api.runtime.db.write(
@@ -280,9 +285,7 @@ async def test_bad_keys_are_a_400(api: Api, value: str, why: str) -> None:
     )
     assert r.status_code == 400, why
     assert r.json()["type"] == "errors/invalid_parameters"
-    assert r.json()["detail"] == (
-        "Idempotency-Key: expected 1 to 255 printable ASCII characters"
-    )
+    assert r.json()["detail"] == ("Idempotency-Key: expected 1 to 255 printable ASCII characters")
     assert await count_events(api) == 0
 
 

@@ -96,9 +96,7 @@ async def test_a_4xx_is_kept(flaky: tuple[httpx.AsyncClient, dict[str, int]]) ->
 
 
 @pytest.fixture
-async def two_instances(
-    api: Api, settings: Settings
-) -> AsyncIterator[list[httpx.AsyncClient]]:
+async def two_instances(api: Api, settings: Settings) -> AsyncIterator[list[httpx.AsyncClient]]:
     """A second calgate on the same database (its own runtime: pool, writer, caches)."""
     other = Runtime.build(settings)
     await other.start()
