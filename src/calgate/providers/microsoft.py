@@ -13,20 +13,15 @@
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
-import logging
-import re
 from collections.abc import Collection, Mapping
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlsplit
+from urllib.parse import quote
 
 import anyio
 import httpx
 
-from calgate.domain import recurrence as rrules
 from calgate.domain import rules
 from calgate.domain.model import Calendar, Event, EventFields, EventQuery, Page
-from calgate.domain.times import EventTime
 from calgate.errors import (
     CalgateError,
     Conflict,
@@ -34,11 +29,11 @@ from calgate.errors import (
     InvalidParameters,
     NotFound,
 )
+from calgate.providers import microsoft_series as series
 from calgate.providers.base import AccountContext, Capabilities, Change, Effects, no_effects
 from calgate.providers.http import Deadline, Policy, send
 from calgate.providers.microsoft_map import (
     EXPAND,
-    Kept,
     from_graph_event,
     patch_to_graph,
     recurrence_of,
@@ -49,22 +44,14 @@ from calgate.providers.remote import (
     OAuthProvider,
     Profile,
     decode_cursor,
-    encode_cursor,
     matches,
-    parse_time,
 )
 from calgate.services.accounts import AccountService
 from calgate.settings import Settings
 from calgate.store.db import Database
 
-log = logging.getLogger("calgate.providers.microsoft")
-
 PREFER = 'outlook.timezone="UTC", outlook.body-content-type="text"'
 MAILBOX_CONCURRENCY = 4
-_PAGE_KEYS = ("$skip", "$skiptoken", "$deltatoken")
-_TOKEN = re.compile(r"\d{8}(T\d{6}Z)?")
-# How far from its original time an occurrence is looked for (a moved one may be elsewhere).
-OCCURRENCE_REACH = dt.timedelta(days=31)
 
 
 def microsoft_app(settings: Settings) -> OAuthApp:
@@ -101,14 +88,6 @@ def calendar_from_graph(item: Mapping[str, Any], account: AccountContext) -> Cal
     )
 
 
-def _page_cursor(data: Mapping[str, Any]) -> str | None:
-    link = data.get("@odata.nextLink")
-    if not isinstance(link, str):
-        return None
-    kept = {k: v for k, v in parse_qsl(urlsplit(link).query) if k in _PAGE_KEYS}
-    return encode_cursor(kept) if kept else None
-
-
 class MicrosoftProvider(OAuthProvider):
     kind = "OUTLOOK"
     label = "Outlook"
@@ -138,12 +117,12 @@ class MicrosoftProvider(OAuthProvider):
     def _calendar_url(self, calendar_id: str) -> str:
         return f"{self.base}/calendars/{quote(calendar_id, safe='')}"
 
-    def _events_url(self, calendar_id: str, event_id: str | None = None) -> str:
+    def events_url(self, calendar_id: str, event_id: str | None = None) -> str:
         url = f"{self._calendar_url(calendar_id)}/events"
         return url if event_id is None else f"{url}/{quote(event_id, safe='')}"
 
     @staticmethod
-    def _tz(account: AccountContext) -> str:
+    def tz(account: AccountContext) -> str:
         return str(account.params.get("timezone") or "UTC")
 
     async def call(
@@ -224,7 +203,7 @@ class MicrosoftProvider(OAuthProvider):
             )
             data = response.json()
             found += [calendar_from_graph(i, account) for i in data.get("value") or ()]
-            cursor = _page_cursor(data)
+            cursor = series.page_cursor(data)
             if cursor is None:
                 break
             params = {"$top": "100", **decode_cursor(cursor)}
@@ -251,13 +230,13 @@ class MicrosoftProvider(OAuthProvider):
 
     # events ---------------------------------------------------------------------------------
 
-    async def _fetch(
+    async def fetch(
         self, account: AccountContext, calendar_id: str, event_id: str, deadline: Deadline
     ) -> dict[str, Any]:
         response = await self.call(
             account,
             "GET",
-            self._events_url(calendar_id, event_id),
+            self.events_url(calendar_id, event_id),
             safe=True,
             what="event",
             deadline=deadline,
@@ -268,95 +247,6 @@ class MicrosoftProvider(OAuthProvider):
             raise NotFound(f"event {event_id!r} not found in calendar {calendar_id!r}")
         item: dict[str, Any] = response.json()
         return item
-
-    async def _locate(
-        self, account: AccountContext, calendar_id: str, event_id: str, deadline: Deadline
-    ) -> dict[str, Any]:
-        """The Graph event ``event_id`` names: Graph's own id, or a series id and an occurrence
-        token (``{series}_20260203T080000Z``, ``{series}_20260203``), looked up among the
-        series' instances near that time."""
-        parts = rules.split_occurrence_id(event_id)
-        if parts is None or not _TOKEN.fullmatch(parts[1]):
-            return await self._fetch(account, calendar_id, event_id, deadline)
-        missing = NotFound(f"event {event_id!r} not found in calendar {calendar_id!r}")
-        master_item = await self._fetch(account, calendar_id, parts[0], deadline)
-        master = from_graph_event(master_item, calendar_id, self._tz(account))
-        if not master.fields.recurrence:
-            raise missing
-        try:
-            at = rrules.parse_occurrence_token(parts[1], master.fields.start)
-        except InvalidParameters:
-            raise missing from None
-        params: dict[str, str] = {
-            "startDateTime": (at.utc - OCCURRENCE_REACH).isoformat(),
-            "endDateTime": (at.utc + OCCURRENCE_REACH).isoformat(),
-            "$top": "250",
-            "$expand": EXPAND,
-        }
-        url = f"{self._events_url(calendar_id, master.id)}/instances"
-        for _ in range(20):
-            response = await self.call(
-                account, "GET", url, safe=True, what="series instances", deadline=deadline,
-                params=params,
-            )  # fmt: skip
-            data = response.json()
-            for item in data.get("value") or ():
-                if from_graph_event(item, calendar_id, self._tz(account)).id == event_id:
-                    found: dict[str, Any] = item
-                    return found
-            cursor = _page_cursor(data)
-            if cursor is None:
-                break
-            params = {**params, **decode_cursor(cursor)}
-        raise missing
-
-    async def _remove_instances(
-        self,
-        account: AccountContext,
-        calendar_id: str,
-        master: Event,
-        exdates: tuple[EventTime, ...],
-        deadline: Deadline,
-    ) -> None:
-        """Delete the occurrences of ``master`` that its EXDATEs exclude."""
-        if not exdates:
-            return
-        wanted = {t.date.isoformat() if t.date else t.utc.isoformat() for t in exdates}
-        first = min(t.utc for t in exdates)
-        last = max(t.utc for t in exdates) + dt.timedelta(minutes=1)
-        params: dict[str, str] = {
-            "startDateTime": first.isoformat(),
-            "endDateTime": last.isoformat(),
-            "$top": "100",
-            "$select": "id,start,isAllDay,originalStart,seriesMasterId",
-        }
-        url = f"{self._events_url(calendar_id, master.id)}/instances"
-        doomed: list[str] = []
-        for _ in range(200):
-            response = await self.call(
-                account, "GET", url, safe=True, what="series instances", deadline=deadline,
-                params=params,
-            )  # fmt: skip
-            data = response.json()
-            for item in data.get("value") or ():
-                moment = parse_time(str(item.get("originalStart") or item["start"]["dateTime"]))
-                key = moment.date().isoformat() if master.is_all_day else moment.isoformat()
-                if key in wanted:
-                    doomed.append(str(item["id"]))
-            cursor = _page_cursor(data)
-            if cursor is None:
-                break
-            params = {**params, **decode_cursor(cursor)}
-        for instance_id in doomed:
-            await self.call(
-                account,
-                "DELETE",
-                self._events_url(calendar_id, instance_id),
-                safe=True,
-                what="delete an excluded instance",
-                deadline=deadline,
-                expect=(404,),
-            )
 
     async def create_event(
         self,
@@ -373,7 +263,7 @@ class MicrosoftProvider(OAuthProvider):
         response = await self.call(
             account,
             "POST",
-            self._events_url(calendar_id),
+            self.events_url(calendar_id),
             safe=True,  # transactionId: a repeated POST answers the event the first one made
             what="create event",
             deadline=deadline,
@@ -383,15 +273,17 @@ class MicrosoftProvider(OAuthProvider):
         )
         if response.status_code == 404:
             raise NotFound(f"calendar {calendar_id!r} not found for this account")
-        event = from_graph_event(response.json(), calendar_id, self._tz(account))
+        event = from_graph_event(response.json(), calendar_id, self.tz(account))
         if pattern is not None:
-            await self._remove_instances(account, calendar_id, event, pattern.exdates, deadline)
+            await series.remove_instances(
+                self, account, calendar_id, event, pattern.exdates, deadline
+            )
         await self.record(effects, Change("created", account, calendar_id, event))
         return event
 
     async def get_event(self, account: AccountContext, calendar_id: str, event_id: str) -> Event:
-        item = await self._locate(account, calendar_id, event_id, self.deadline())
-        return from_graph_event(item, calendar_id, self._tz(account))
+        item = await series.locate(self, account, calendar_id, event_id, self.deadline())
+        return from_graph_event(item, calendar_id, self.tz(account))
 
     async def list_events(
         self, account: AccountContext, calendar_id: str, query: EventQuery
@@ -406,7 +298,7 @@ class MicrosoftProvider(OAuthProvider):
             params["startDateTime"] = query.start.isoformat()
             params["endDateTime"] = query.end.isoformat()
         else:
-            url = self._events_url(calendar_id)
+            url = self.events_url(calendar_id)
             params["$orderby"] = "start/dateTime"
         if query.cursor:
             params.update(decode_cursor(query.cursor))
@@ -416,11 +308,13 @@ class MicrosoftProvider(OAuthProvider):
         if response.status_code != 200:
             raise NotFound(f"calendar {calendar_id!r} not found for this account")
         data = response.json()
-        tz = self._tz(account)
+        tz = self.tz(account)
         events = [from_graph_event(item, calendar_id, tz) for item in data.get("value") or ()]
         window = not query.expand_recurring
-        kept = [e for e in events if matches(e, query, window=window) and _in_window(e, query)]
-        return Page(kept, _page_cursor(data))
+        kept = [
+            e for e in events if matches(e, query, window=window) and series.in_window(e, query)
+        ]
+        return Page(kept, series.page_cursor(data))
 
     async def update_event(
         self,
@@ -432,8 +326,8 @@ class MicrosoftProvider(OAuthProvider):
         effects: Effects = no_effects,
     ) -> Event:
         deadline = self.deadline()
-        item = await self._locate(account, calendar_id, event_id, deadline)
-        current = from_graph_event(item, calendar_id, self._tz(account))
+        item = await series.locate(self, account, calendar_id, event_id, deadline)
+        current = from_graph_event(item, calendar_id, self.tz(account))
         expected = changes.get("_version")
         if expected is not None and expected != current.version:
             raise Conflict(
@@ -452,7 +346,7 @@ class MicrosoftProvider(OAuthProvider):
         response = await self.call(
             account,
             "PATCH",
-            self._events_url(calendar_id, str(item["id"])),
+            self.events_url(calendar_id, str(item["id"])),
             safe=True,
             what="update event",
             deadline=deadline,
@@ -465,9 +359,11 @@ class MicrosoftProvider(OAuthProvider):
             raise Conflict(f"event {event_id!r} was changed concurrently: read it again")
         if response.status_code != 200:
             raise NotFound(f"event {event_id!r} not found in calendar {calendar_id!r}")
-        updated = from_graph_event(response.json(), calendar_id, self._tz(account))
+        updated = from_graph_event(response.json(), calendar_id, self.tz(account))
         if pattern is not None and {"recurrence", "start", "end"} & set(given):
-            await self._remove_instances(account, calendar_id, updated, pattern.exdates, deadline)
+            await series.remove_instances(
+                self, account, calendar_id, updated, pattern.exdates, deadline
+            )
         change = Change("updated", account, calendar_id, updated, current, frozenset(given))
         await self.record(effects, change)
         return updated
@@ -481,63 +377,22 @@ class MicrosoftProvider(OAuthProvider):
         effects: Effects = no_effects,
     ) -> Event:
         deadline = self.deadline()
-        item = await self._locate(account, calendar_id, event_id, deadline)
-        current = from_graph_event(item, calendar_id, self._tz(account))
+        item = await series.locate(self, account, calendar_id, event_id, deadline)
+        current = from_graph_event(item, calendar_id, self.tz(account))
         await self.call(
             account,
             "DELETE",
-            self._events_url(calendar_id, str(item["id"])),
+            self.events_url(calendar_id, str(item["id"])),
             safe=True,  # 404 on a retry: the first attempt deleted it
             what="delete event",
             deadline=deadline,
             expect=(404,),
         )
         if current.master_event_id and current.recurrence_id is not None:
-            await self._note_exdate(account, calendar_id, current, deadline)
+            await series.note_exdate(self, account, calendar_id, current, deadline)
         deleted = dataclasses.replace(current, is_cancelled=True)
         await self.record(effects, Change("deleted", account, calendar_id, deleted))
         return deleted
-
-    async def _note_exdate(
-        self, account: AccountContext, calendar_id: str, occurrence: Event, deadline: Deadline
-    ) -> None:
-        """Add the deleted occurrence to the recurrence lines calgate keeps on its series, so
-        the series reads back with an EXDATE as on other providers. Best effort: the
-        occurrence is deleted whatever happens here."""
-        assert occurrence.recurrence_id is not None
-        try:
-            item = await self._fetch(account, calendar_id, occurrence.master_event_id, deadline)
-            master = from_graph_event(item, calendar_id, self._tz(account))
-            kept = Kept.from_item(item)
-            if not kept.recurrence or master.fields.recurrence != kept.recurrence:
-                return
-            lines = rrules.add_exdate(
-                kept.recurrence, master.fields.start, occurrence.recurrence_id
-            )
-            again = dataclasses.replace(kept, recurrence=tuple(lines))
-            await self.call(
-                account,
-                "PATCH",
-                self._events_url(calendar_id, master.id),
-                safe=True,
-                what="note the deleted occurrence",
-                deadline=deadline,
-                json={"singleValueExtendedProperties": again.property()},
-            )
-        except CalgateError as exc:
-            log.info("Outlook: could not note a deleted occurrence on its series: %s", exc)
-
-
-def _in_window(event: Event, query: EventQuery) -> bool:
-    """For unexpanded lists: a series is in the window while one of its occurrences may be."""
-    if query.expand_recurring or not event.fields.recurrence or query.start is None:
-        return True
-    f = event.fields
-    try:
-        _, last = rrules.series_bounds(f.start, f.end, f.recurrence)
-    except CalgateError:
-        return True
-    return last is None or last > query.start
 
 
 def _busy(deadline: Deadline) -> CalgateError:

@@ -86,9 +86,7 @@ class HostedAuth:
         if request.expires_at is not None:
             ttl = (request.expires_at - dt.datetime.now(dt.UTC)).total_seconds()
         if not MIN_LINK_SECONDS <= ttl <= MAX_LINK_SECONDS:
-            raise InvalidParameters(
-                "expiresOn: must be between 1 minute and 24 hours from now"
-            )
+            raise InvalidParameters("expiresOn: must be between 1 minute and 24 hours from now")
         verifier = new_verifier()
         flow = {"tenant": tenant_id, "type": account_type, "verifier": verifier}
         optional = {
