@@ -59,11 +59,13 @@ async def test_connect_with_a_refresh_token(
     }
     # The token request proved the refresh token with calgate's client.
     token_call = state.requests.find("POST", TOKEN_PATH[provider])[-1]
+    scope = {"scope": "offline_access Calendars.ReadWrite User.Read"}
     assert token_call.form == {
         "grant_type": "refresh_token",
         "refresh_token": refresh_token,
         "client_id": state.oauth.client_id,
         "client_secret": state.oauth.client_secret,
+        **(scope if provider == "OUTLOOK" else {}),
     }
     # Tokens are sealed at rest and never shown.
     record = await stored(api, account_id)
@@ -106,6 +108,24 @@ async def test_refused_client_is_401(api: Api, fakes: Fakes, provider: str) -> N
     assert r.json()["type"] == "errors/invalid_credentials"
     assert "client" in r.json()["detail"]
     assert "wrong" not in r.text
+
+
+@pytest.mark.parametrize(
+    ("provider", "profile"),
+    [("GOOGLE_OAUTH", "/calendar/v3/users/me/calendarList/"), ("OUTLOOK", "/v1.0/me")],
+)
+async def test_token_without_calendar_permission_is_401(
+    api: Api, fakes: Fakes, provider: str, profile: str
+) -> None:
+    before = await accounts_count(api)
+    state = fakes.state(provider)
+    state.faults.add(profile, status=403, reason="insufficientPermissions")
+    body = {"provider": provider, "refresh_token": state.oauth.issue_refresh_token()}
+    r = await api.call("POST", "/api/v1/accounts", json=body)
+    assert r.status_code == 401, r.text
+    assert r.json()["type"] == "errors/insufficient_privileges"
+    assert "permission" in r.json()["detail"]
+    assert await accounts_count(api) == before
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)

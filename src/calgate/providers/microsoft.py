@@ -65,6 +65,7 @@ def microsoft_app(settings: Settings) -> OAuthApp:
         client_secret=secret.get_secret_value() if secret else None,
         scopes=tuple(settings.microsoft_scopes.split()),
         auth_params={"response_mode": "query", "prompt": "select_account"},
+        token_scope=True,
     )
 
 

@@ -69,6 +69,8 @@ class OAuthApp:
     client_secret: str | None
     scopes: tuple[str, ...]
     auth_params: Mapping[str, str] = field(default_factory=dict)
+    # Send ``scope`` to the token endpoint too (Microsoft's v2.0 endpoint asks for it).
+    token_scope: bool = False
 
     def for_account(self, secrets: Mapping[str, str]) -> OAuthApp:
         """This app, or the client an account was connected with (ids given in its body)."""
@@ -82,6 +84,7 @@ class OAuthApp:
             secrets.get("client_secret") or None,
             self.scopes,
             self.auth_params,
+            self.token_scope,
         )
 
     def require_client(self) -> tuple[str, str | None]:
@@ -202,6 +205,8 @@ async def _token_call(
     form = {**form, "client_id": client_id}
     if client_secret:
         form["client_secret"] = client_secret
+    if app.token_scope:
+        form["scope"] = " ".join(app.scopes)
     response = await send(
         http,
         "POST",

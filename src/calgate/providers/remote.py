@@ -160,7 +160,13 @@ class OAuthProvider:
         try:
             who = await self.profile(tokens.access_token, deadline or self.deadline())
         except CalgateError as exc:
-            if exc.status in (401, 403):
+            if exc.status == 403:
+                raise CalgateError(
+                    f"{self.label} refused to show the account's calendars (is the calendar "
+                    f"permission granted?): {exc.detail}",
+                    type="errors/insufficient_privileges",
+                ) from None
+            if exc.status == 401:
                 raise Unauthorized(
                     f"{self.label} refused the new access token: {exc.detail}"
                 ) from None
