@@ -110,7 +110,10 @@ TIMES = {
     "ambiguous_start_is_the_first": (
         ["DTSTART;TZID=Europe/Paris:20251026T023000", "DURATION:PT1H"],
         # 02:30 CEST (00:30 UTC) + 1 h = 02:30 CET
-        (wall("Europe/Paris", 2025, 10, 26, 2, 30), wall("Europe/Paris", 2025, 10, 26, 2, 30)),
+        (
+            wall("Europe/Paris", 2025, 10, 26, 2, 30),
+            EventTime(wall=dt.datetime(2025, 10, 26, 2, 30, fold=1), tz="Europe/Paris"),
+        ),
     ),
 }
 

@@ -29,6 +29,19 @@ class EventTime:
     def is_all_day(self) -> bool:
         return self.date is not None
 
+    def _key(self) -> tuple[object, ...]:
+        # Naive datetimes compare equal across `fold`; the two passes of a repeated hour are
+        # two different instants, so the fold is part of an EventTime's identity.
+        return (self.date, self.wall, self.wall.fold if self.wall else 0, self.tz)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, EventTime):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
     @property
     def utc(self) -> dt.datetime:
         """The instant; all-day dates count from midnight UTC (floating dates)."""
