@@ -291,3 +291,28 @@ async def test_deliveries_page_newest_first(api: Api, receiver: Receiver) -> Non
     assert stamps == sorted(stamps, reverse=True)
     r = await api.call("GET", f"/api/v1/webhooks/{hook_id}/deliveries", params={"status": "x"})
     assert r.status_code == 400
+
+
+def _metric(text: str, name: str, kind: str) -> float:
+    for line in text.splitlines():
+        if line.startswith(f'{name}{{kind="{kind}"}}'):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+async def test_outbox_depth_and_failures_in_metrics(api: Api, receiver: Receiver) -> None:
+    hook_id, _ = await hook(api, receiver)
+    await api.create(SEED_BODY)
+    await api.create(SEED_BODY)
+    text = (await api.client.get("/metrics")).text
+    assert _metric(text, "calgate_outbox_depth", "webhook") == 2
+    before = _metric(text, "calgate_outbox_delivery_failures_total", "webhook")
+    receiver.default = 500
+    worker = api.runtime.worker()
+    async with worker.running():
+        await wait_status(api, hook_id, "failed", count=2)
+    await worker.aclose()
+    text = (await api.client.get("/metrics")).text
+    assert _metric(text, "calgate_outbox_depth", "webhook") == 0
+    assert _metric(text, "calgate_outbox_failed", "webhook") == 2
+    assert _metric(text, "calgate_outbox_delivery_failures_total", "webhook") == before + 12

@@ -295,6 +295,16 @@ def counts_by_change(conn: Connection, change_ids: set[str]) -> dict[str, dict[s
     return out
 
 
+def depth(conn: Connection) -> dict[tuple[str, str], int]:
+    """(channel, status) -> number of deliveries still kept, for the metrics."""
+    rows = conn.execute(
+        select(o.c.channel, o.c.status, func.count())
+        .where(o.c.status.in_(("pending", "failed")))
+        .group_by(o.c.channel, o.c.status)
+    )
+    return {(channel, status): int(count) for channel, status, count in rows}
+
+
 def prune(conn: Connection, cutoff: int) -> int:
     """Delete deliveries finished before ``cutoff`` and payloads no delivery uses any more
     (settle the invitation notices first: :func:`calgate.outbox.notices.settle`)."""

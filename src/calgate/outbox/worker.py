@@ -16,14 +16,18 @@ import random
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy.engine import Connection
 
+from calgate import metrics
 from calgate.outbox import Outbox, notices, store
 from calgate.outbox.store import Delivery
 from calgate.store.db import Database, now_us
 from calgate.store.ids import new_id
+
+if TYPE_CHECKING:
+    from calgate.runtime import Runtime
 
 log = logging.getLogger("calgate.outbox")
 
@@ -240,6 +244,7 @@ class Worker:
             outcome.error,
             "" if retry_at is None else f"; retrying in {(retry_at - now) / 1e6:.1f}s",
         )
+        metrics.outbox_failure(delivery.channel)
         await self.db.write(
             lambda c: store.fail(
                 c,
@@ -274,3 +279,12 @@ class Worker:
         await self.stop()
         for channel in self.channels.values():
             await channel.aclose()
+
+
+@metrics.on_scrape
+async def outbox_gauges(runtime: Runtime) -> None:
+    """Outbox depth and given-up messages by kind, read from the shared queue at each scrape."""
+    counts = await runtime.db.read(store.depth)
+    for kind in ("mail", "webhook"):
+        metrics.OUTBOX_DEPTH.labels(kind).set(counts.get((kind, "pending"), 0))
+        metrics.OUTBOX_FAILED.labels(kind).set(counts.get((kind, "failed"), 0))
