@@ -359,18 +359,8 @@ class GoogleProvider(OAuthProvider):
         deadline = self.deadline()
         item = await self._fetch(account, calendar_id, event_id, deadline)
         current = from_google(item, calendar_id, self._tz(account))
+        fields, given = rules.apply_patch(current, changes)
         expected = changes.get("_version")
-        if expected is not None and expected != current.version:
-            raise Conflict(
-                f"event {event_id!r} is at version {current.version}, not {expected}: "
-                "read it again and retry"
-            )
-        given = {k: v for k, v in changes.items() if not k.startswith("_")}
-        if current.master_event_id and "recurrence" in given:
-            raise InvalidParameters(
-                "recurrence: an occurrence of a series cannot have its own recurrence"
-            )
-        fields = rules.merge(current.fields, given)
         body = patch_to_google(fields, set(given), request_id=new_id(), current=item)
         headers = {"If-Match": str(item["etag"])} if expected is not None else {}
         response = await self.call(

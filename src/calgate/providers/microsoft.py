@@ -329,18 +329,8 @@ class MicrosoftProvider(OAuthProvider):
         deadline = self.deadline()
         item = await series.locate(self, account, calendar_id, event_id, deadline)
         current = from_graph_event(item, calendar_id, self.tz(account))
+        fields, given = rules.apply_patch(current, changes)
         expected = changes.get("_version")
-        if expected is not None and expected != current.version:
-            raise Conflict(
-                f"event {event_id!r} is at version {current.version}, not {expected}: "
-                "read it again and retry"
-            )
-        given = {k: v for k, v in changes.items() if not k.startswith("_")}
-        if current.master_event_id and "recurrence" in given:
-            raise InvalidParameters(
-                "recurrence: an occurrence of a series cannot have its own recurrence"
-            )
-        fields = rules.merge(current.fields, given)
         pattern = recurrence_of(fields)  # 501 before the change for what Outlook cannot hold
         body = patch_to_graph(fields, set(given), pattern)
         headers = {"If-Match": str(item["@odata.etag"])} if expected is not None else {}
