@@ -17,7 +17,6 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from calgate.providers.registry import Providers
 from calgate.runtime import Runtime
 from calgate.settings import Settings
 from tests.conftest import Api
@@ -119,10 +118,7 @@ class Fakes:
 
 async def in_process_runtime(settings: Settings, fakes: Fakes) -> AsyncIterator[Runtime]:
     """The real runtime, its providers' HTTP client on the in-process test servers."""
-    rt = Runtime.build(settings)
-    await rt.providers.aclose()
-    providers = Providers(settings, rt.db, transport=fakes.transport())
-    rt.providers = rt.events.providers = providers
+    rt = Runtime.build(settings, transport=fakes.transport())
     await rt.start()
     try:
         yield rt

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import httpx
+
 from calgate.cache import TTLCache
 from calgate.mail import Invitations, MailConfig, NotificationStates, SmtpChannel
 from calgate.meetings import MeetingLinks
@@ -33,18 +35,21 @@ class Runtime:
     webhooks: WebhookService = field(init=False)
 
     @classmethod
-    def build(cls, settings: Settings) -> Runtime:
+    def build(
+        cls, settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None
+    ) -> Runtime:
+        """``transport`` replaces the network of the OAuth providers (tests)."""
         db = Database(
             settings.effective_database_url,
             synchronous=settings.sqlite_synchronous,
             pool_size=settings.db_pool_size,
         )
-        providers = Providers(settings, db)
         box = SecretBox.from_settings(
             settings.secret_key.get_secret_value() if settings.secret_key else None,
             settings.data_dir,
         )
         accounts = AccountService(db, box, settings.cache_seconds)
+        providers = Providers(settings, db, accounts, transport=transport)
         runtime = cls(
             settings,
             db,

@@ -22,19 +22,22 @@ class Providers:
         self,
         settings: Settings,
         db: Database,
+        accounts: AccountService | None = None,
         *,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        """``transport`` replaces the network for the OAuth providers (tests)."""
+        """``accounts`` is the runtime's account service (providers save refreshed tokens and
+        set account status through it, so its cache never shows a stale status);
+        ``transport`` replaces the network for the OAuth providers (tests)."""
         self.settings = settings
-        # One HTTP client for Google and Outlook; they save refreshed tokens and set account
-        # status through their own AccountService (uncached: they always see the stored state).
+        # One HTTP client for Google and Outlook.
         self.http = make_client(transport=transport)
         policy = Policy(
             timeout=settings.provider_timeout_seconds, retries=settings.provider_retries
         )
-        key = settings.secret_key.get_secret_value() if settings.secret_key else None
-        accounts = AccountService(db, SecretBox.from_settings(key, settings.data_dir))
+        if accounts is None:
+            key = settings.secret_key.get_secret_value() if settings.secret_key else None
+            accounts = AccountService(db, SecretBox.from_settings(key, settings.data_dir))
         self.table: dict[str, Provider] = {
             "LOCAL": LocalProvider(db),
             "CALDAV": CalDAVProvider(settings, db, accounts=accounts),
