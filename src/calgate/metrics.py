@@ -135,6 +135,11 @@ def observe_provider_call(
     PROVIDER_DURATION.labels(provider, operation, outcome).observe(seconds)
 
 
+def outcome_of(status: int) -> str:
+    """The outcome label of a provider answer: ``ok`` below 400, else its class (``4xx``)."""
+    return "ok" if status < 400 else f"{status // 100}xx"
+
+
 @contextmanager
 def provider_call(provider: str, operation: str) -> Iterator[None]:
     """Time the block as one call to ``provider``; an exception counts as outcome ``error``."""

@@ -29,7 +29,7 @@ from typing import Any
 import anyio
 import httpx
 
-from calgate import __version__
+from calgate import __version__, metrics
 from calgate.errors import (
     CalgateError,
     Conflict,
@@ -244,6 +244,8 @@ async def send(
         left = deadline.left()
         if left <= 0:
             raise _timed_out(provider, what, deadline)
+        started = time.perf_counter()
+        operation = what or method
         try:
             response = await client.request(
                 method,
@@ -255,12 +257,18 @@ async def send(
                 timeout=_timeouts(policy, left),
             )
         except httpx.TimeoutException:
+            metrics.observe_provider_call(
+                provider, operation, time.perf_counter() - started, "timeout"
+            )
             log.info("%s %s %s: no answer in time", provider, method, _path(url))
             if safe and attempt < policy.retries and deadline.left() > policy.backoff:
                 attempt += 1
                 continue
             raise _timed_out(provider, what, deadline) from None
         except httpx.TransportError as exc:
+            metrics.observe_provider_call(
+                provider, operation, time.perf_counter() - started, "network"
+            )
             log.info("%s %s %s: %s", provider, method, _path(url), type(exc).__name__)
             wait = _backoff(policy, attempt)
             if safe and attempt < policy.retries and deadline.left() > wait:
@@ -272,6 +280,9 @@ async def send(
                 f"{_transport_reason(exc)}"
             ) from None
         status = response.status_code
+        metrics.observe_provider_call(
+            provider, operation, time.perf_counter() - started, metrics.outcome_of(status)
+        )
         log.debug("%s %s %s -> %s (attempt %s)", provider, method, _path(url), status, attempt + 1)
         if status < 400 or status in expect:
             return response

@@ -22,6 +22,7 @@ import base64
 import ipaddress
 import logging
 import socket
+import time
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Final
@@ -30,6 +31,7 @@ from urllib.parse import urljoin, urlsplit
 import anyio
 import httpx
 
+from calgate import metrics
 from calgate.errors import (
     CalgateError,
     InvalidParameters,
@@ -117,9 +119,11 @@ class Dav:
         while True:
             attempt += 1
             await self._guard(url)
+            started = time.perf_counter()
             try:
                 status, answer_headers, content = await self._once(method, url, body, sent)
             except (TimeoutError, httpx.TimeoutException):
+                self._observe(what or method, started, "timeout")
                 log.info("CalDAV %s %s: no answer in time", method, _path(url))
                 wait = self._backoff(attempt)
                 if safe and attempt <= self.policy.retries and self.deadline.left() > wait:
@@ -127,6 +131,7 @@ class Dav:
                     continue
                 raise self._timed_out(what) from None
             except httpx.TransportError as error:
+                self._observe(what or method, started, "network")
                 log.info("CalDAV %s %s: %s", method, _path(url), type(error).__name__)
                 wait = self._backoff(attempt)
                 if safe and attempt <= self.policy.retries and self.deadline.left() > wait:
@@ -137,6 +142,7 @@ class Dav:
                 ) from None
             except (httpx.HTTPError, httpx.InvalidURL) as error:  # decoding, URL: not transient
                 raise ProviderError(f"{SERVER} call failed{_about(what)}: {error}") from None
+            self._observe(what or method, started, metrics.outcome_of(status))
             if status in (301, 302, 303, 307, 308) and "location" in answer_headers:
                 redirects += 1
                 url = self._redirect(url, answer_headers["location"], redirects)
@@ -149,6 +155,9 @@ class Dav:
             if await self._retry(status, answer_headers, safe, attempt):
                 continue
             raise await self._error(status, answer_headers, content, method, url, what)
+
+    def _observe(self, operation: str, started: float, outcome: str) -> None:
+        metrics.observe_provider_call("CalDAV", operation, time.perf_counter() - started, outcome)
 
     async def _once(
         self, method: str, url: str, body: bytes | None, headers: Mapping[str, str]
