@@ -92,15 +92,18 @@ def _without_422(app: FastAPI) -> None:
             for operation in path.values():
                 operation.get("responses", {}).pop("422", None)
         components = spec.setdefault("components", {})
-        schemas = components.get("schemas", {})
+        schemas = components.setdefault("schemas", {})
         schemas.pop("HTTPValidationError", None)
         schemas.pop("ValidationError", None)
         components["securitySchemes"] = {
             "ApiKey": {"type": "apiKey", "in": "header", "name": "X-API-KEY"}
         }
         for route, path in spec.get("paths", {}).items():
-            if route.startswith("/api/"):
-                for operation in path.values():
+            for operation in path.values():
+                # Bodies parsed by calgate.api.body carry their schemas: register them once.
+                for name, schema in operation.pop("x-calgate-schemas", {}).items():
+                    schemas.setdefault(name, schema)
+                if route.startswith("/api/"):
                     operation.setdefault("security", [{"ApiKey": []}])
         app.openapi_schema = spec
         return spec
