@@ -83,5 +83,6 @@ class Invitations:
                     for m in decided.mails
                 ],
             )
-        if decided.state is not None:
+        # A new event without a notice reads as "none": only write what says more.
+        if decided.state is not None and not (change.kind == "created" and decided.state == "none"):
             notices.put(conn, account.id, change.event.id, change_id, decided.state, now_us())

@@ -21,6 +21,22 @@ from calgate.store import tables as t
 n = t.notices
 
 
+def _upsert(dialect: Any) -> Any:
+    stmt = dialect.insert(n)
+    return stmt.on_conflict_do_update(
+        index_elements=[n.c.account_id, n.c.event_id],
+        set_={
+            "change_id": stmt.excluded.change_id,
+            "state": stmt.excluded.state,
+            "updated_at": stmt.excluded.updated_at,
+        },
+    )
+
+
+# Built once: executed with bound values, so the compiled statement is reused on every change.
+_UPSERTS: dict[str, Any] = {"postgresql": _upsert(postgresql), "sqlite": _upsert(sqlite)}
+
+
 def put(
     conn: Connection, account_id: str, event_id: str, change_id: str, state: str, now: int
 ) -> None:
@@ -31,22 +47,12 @@ def put(
         "state": state,
         "updated_at": now,
     }
-    changed = {"change_id": change_id, "state": state, "updated_at": now}
-    stmt: Any
-    if conn.dialect.name == "postgresql":
-        stmt = postgresql.insert(n).values(**values)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[n.c.account_id, n.c.event_id], set_=changed
-        )
-    elif conn.dialect.name == "sqlite":
-        stmt = sqlite.insert(n).values(**values)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[n.c.account_id, n.c.event_id], set_=changed
-        )
-    else:  # pragma: no cover - calgate runs on SQLite and PostgreSQL
+    stmt = _UPSERTS.get(conn.dialect.name)
+    if stmt is None:  # pragma: no cover - calgate runs on SQLite and PostgreSQL
         conn.execute(n.delete().where(n.c.account_id == account_id, n.c.event_id == event_id))
-        stmt = insert(n).values(**values)
-    conn.execute(stmt)
+        conn.execute(insert(n), values)
+        return
+    conn.execute(stmt, values)
 
 
 def resolve(state: str, counts: dict[str, int]) -> str:

@@ -45,6 +45,8 @@ class WebhookEffect:
 
     def __call__(self, conn: Connection, change: Change) -> None:
         account = change.account
+        if not store.any_for(conn, account.tenant_id):
+            return
         name = f"calendar_event_{change.kind}"
         hooks = [
             h

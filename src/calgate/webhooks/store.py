@@ -82,6 +82,19 @@ def get(conn: Connection, tenant_id: str | None, webhook_id: str) -> Webhook | N
     return _webhook(row) if row else None
 
 
+_ANY = "SELECT 1 FROM webhooks WHERE tenant_id = ? LIMIT 1"
+
+
+def any_for(conn: Connection, tenant_id: str) -> bool:
+    """Whether the tenant has any webhook (checked on every change: kept cheap)."""
+    if conn.dialect.name == "sqlite":
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        return driver.execute(_ANY, (tenant_id,)).fetchone() is not None
+    query = select(w.c.id).where(w.c.tenant_id == tenant_id).limit(1)
+    return conn.execute(query).first() is not None
+
+
 def list_for(
     conn: Connection, tenant_id: str, *, after: str | None = None, limit: int = 100
 ) -> list[Webhook]:
