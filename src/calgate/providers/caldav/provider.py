@@ -75,6 +75,7 @@ class CalDAVProvider:
     capabilities = Capabilities(
         colors="any",
         conference_create=frozenset(),
+        conference_links=frozenset({"unknown"}),  # from calgate's meeting service, if set
         recurrence="rfc5545",
         invitations="calgate",
         hidden_attendees=True,
