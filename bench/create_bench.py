@@ -161,7 +161,11 @@ class Calgate:
     def stop(self) -> None:
         if self.proc:
             self.proc.send_signal(signal.SIGTERM)
-            self.proc.wait(timeout=30)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
 
     def warm_up(self) -> None:
         httpx.post(self.url, json=BODY, headers={"X-API-KEY": KEY}, timeout=600).raise_for_status()
@@ -256,7 +260,11 @@ class Radicale:
     def stop(self) -> None:
         if self.proc:
             self.proc.send_signal(signal.SIGTERM)
-            self.proc.wait(timeout=30)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
 
     def warm_up(self) -> None:
         """One create first: Radicale reads a grown collection on its first request."""
@@ -315,6 +323,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smaller sizes and shorter runs")
     parser.add_argument("--seconds", type=int, default=10, help="length of each measured run")
     parser.add_argument("--peers", default="calgate,radicale", help="comma-separated peers to run")
+    parser.add_argument("--sizes", help="comma-separated calendar sizes (default 0,10k,50k,100k)")
     parser.add_argument(
         "--matrix",
         action="store_true",
@@ -327,6 +336,8 @@ def main() -> None:
         sys.exit("wrk is needed: apt-get install wrk")
     seconds = 3 if args.quick else args.seconds
     sizes = [0, 2_000, 10_000] if args.quick else [0, 10_000, 50_000, 100_000]
+    if args.sizes:
+        sizes = [int(n) for n in args.sizes.split(",")]
     scripts = Path(tempfile.mkdtemp(prefix="calgate-bench-"))
     (scripts / "calgate.lua").write_text(CALGATE_LUA)
     (scripts / "radicale.lua").write_text(RADICALE_LUA)
@@ -335,7 +346,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="calgate-bench-") as tmp:
             matrix(Path(tmp), scripts / "calgate.lua", seconds, args.postgres)
         return
-    with tempfile.TemporaryDirectory(prefix="calgate-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="calgate-bench-", ignore_cleanup_errors=True) as tmp:
         root = Path(tmp)
         peers: list[tuple[str, Calgate | Radicale, Path]] = [
             ("calgate", Calgate(root), scripts / "calgate.lua"),
@@ -357,7 +368,7 @@ def main() -> None:
                     rps, p50, p99, errors = wrk(peer.url, script, seconds, f"r{size}")
                     runs.append(Run(name, size, rps, p50, p99, errors))
                     print(
-                        f"{name:9} size {size:>7}: {rps:8.0f} creates/s  "
+                        f"{name:9} size {size:>7}: {rps:8.1f} creates/s  "
                         f"p50 {p50:7.1f} ms  p99 {p99:7.1f} ms  errors {errors}",
                         flush=True,
                     )
@@ -375,8 +386,8 @@ def main() -> None:
             continue
         c, r = found["calgate"], found["radicale"]
         print(
-            f"| {size:,} | {c.rps:,.0f} | {c.p50_ms:.1f} / {c.p99_ms:.1f} | {r.rps:,.0f} | "
-            f"{r.p50_ms:.1f} / {r.p99_ms:.1f} | {c.rps / r.rps:.1f}x |"
+            f"| {size:,} | {c.rps:,.0f} | {c.p50_ms:.1f} / {c.p99_ms:.1f} | {r.rps:,.1f} | "
+            f"{r.p50_ms:.1f} / {r.p99_ms:.1f} | {c.rps / r.rps if r.rps else float('inf'):.0f}x |"
         )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps([asdict(r) for r in runs], indent=2))
