@@ -22,6 +22,7 @@ import httpx
 
 from calgate.domain import cursor, rules, zones
 from calgate.domain import recurrence as rrules
+from calgate.domain.filters import matches
 from calgate.domain.model import Calendar, Event, EventFields, EventQuery, Page
 from calgate.errors import (
     CalgateError,
@@ -34,7 +35,7 @@ from calgate.providers.base import AccountContext, Capabilities, Change, Effects
 from calgate.providers.google_map import PALETTE, from_google, patch_to_google, to_google
 from calgate.providers.http import Deadline, Policy, send
 from calgate.providers.oauth import OAuthApp
-from calgate.providers.remote import OAuthProvider, Profile, decode_cursor, encode_cursor, matches
+from calgate.providers.remote import OAuthProvider, Profile, decode_cursor, encode_cursor
 from calgate.services.accounts import AccountService
 from calgate.settings import Settings
 from calgate.store.codec import dt_to_us

@@ -21,6 +21,7 @@ import anyio
 import httpx
 
 from calgate.domain import rules
+from calgate.domain.filters import matches
 from calgate.domain.model import Calendar, Event, EventFields, EventQuery, Page
 from calgate.errors import (
     CalgateError,
@@ -40,12 +41,7 @@ from calgate.providers.microsoft_map import (
     to_graph_event,
 )
 from calgate.providers.oauth import OAuthApp
-from calgate.providers.remote import (
-    OAuthProvider,
-    Profile,
-    decode_cursor,
-    matches,
-)
+from calgate.providers.remote import OAuthProvider, Profile, decode_cursor
 from calgate.services.accounts import AccountService
 from calgate.settings import Settings
 from calgate.store.db import Database

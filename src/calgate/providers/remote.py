@@ -14,7 +14,6 @@ from typing import Any
 import httpx
 import orjson
 
-from calgate.domain.model import Event, EventQuery
 from calgate.errors import CalgateError, InvalidParameters, Unauthorized
 from calgate.providers.base import AccountContext, Change, Effects
 from calgate.providers.http import Deadline, Policy, error_for, send
@@ -22,7 +21,7 @@ from calgate.providers.oauth import GrantRefused, OAuthApp, TokenKeeper, Tokens,
 from calgate.services.accounts import AccountService
 from calgate.store.db import Database
 
-__all__ = ["OAuthProvider", "Profile", "decode_cursor", "encode_cursor", "matches", "version_of"]
+__all__ = ["OAuthProvider", "Profile", "decode_cursor", "encode_cursor", "version_of"]
 
 _CONNECT_FIELDS = frozenset({"provider", "name", "refresh_token", "client_id", "client_secret"})
 
@@ -210,39 +209,6 @@ def decode_cursor(cursor: str) -> dict[str, str]:
             "cursor: not a cursor returned by this API (pass next_cursor unchanged)"
         )
     return data
-
-
-def _has(text: str, wanted: str | None) -> bool:
-    return wanted is None or wanted.lower() in text.lower()
-
-
-def matches(event: Event, query: EventQuery, *, window: bool = False) -> bool:
-    """The list filters of the contract, for those a provider's API cannot apply itself;
-    ``window``: also the start/end window (for a series: only that it begins before the end)."""
-    f = event.fields
-    if window and query.start is not None and f.end.utc <= query.start and not f.recurrence:
-        return False
-    if window and query.end is not None and f.start.utc >= query.end:
-        return False
-    if query.updated_after is not None and event.updated_at <= query.updated_after:
-        return False
-    if query.updated_before is not None and event.updated_at >= query.updated_before:
-        return False
-    if query.busy is not None and (f.transparency == "opaque") != query.busy:
-        return False
-    if query.is_cancelled is not None and event.is_cancelled != query.is_cancelled:
-        return False
-    if query.ical_uid is not None and event.ical_uid != query.ical_uid:
-        return False
-    if not (_has(f.title, query.title) and _has(f.location, query.location)):
-        return False
-    if not _has(f.body, query.description):
-        return False
-    if query.attendees:
-        wanted = {a.lower() for a in query.attendees}
-        if not wanted & {a.email.lower() for a in f.attendees}:
-            return False
-    return True
 
 
 def parse_time(value: str) -> dt.datetime:

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Iterable
 
 from calgate.domain import cursor, recurrence, rules
+from calgate.domain.filters import matches
 from calgate.domain.model import Event, EventQuery, Page
 from calgate.errors import InvalidParameters
 from calgate.providers.caldav.resources import Resource
@@ -21,33 +22,6 @@ from calgate.store.codec import dt_to_us, us_to_dt
 log = logging.getLogger("calgate.providers.caldav")
 
 Keyed = tuple[int, Event]
-
-
-def _has(text: str, wanted: str | None) -> bool:
-    return not wanted or wanted.lower() in text.lower()
-
-
-def matches(event: Event, query: EventQuery) -> bool:
-    """The contract's list filters other than the window (as LOCAL applies them)."""
-    f = event.fields
-    if query.updated_after is not None and event.updated_at <= query.updated_after:
-        return False
-    if query.updated_before is not None and event.updated_at >= query.updated_before:
-        return False
-    if query.busy is not None and (f.transparency == "opaque") != query.busy:
-        return False
-    if query.is_cancelled is not None and event.is_cancelled != query.is_cancelled:
-        return False
-    if query.ical_uid is not None and event.ical_uid != query.ical_uid:
-        return False
-    if not (_has(f.title, query.title) and _has(f.location, query.location)):
-        return False
-    if not _has(f.body, query.description):
-        return False
-    if query.attendees:
-        wanted = {a.lower() for a in query.attendees}
-        return bool(wanted & {a.email.lower() for a in f.attendees})
-    return True
 
 
 def _bounds(event: Event) -> tuple[int, int | None]:
