@@ -142,6 +142,13 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def machine_cpu() -> float:
+    """CPU seconds all processes of the machine have used (busy time of every CPU)."""
+    first = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in first[:8])
+    return (user + nice + system + irq + softirq + steal) / TICK
+
+
 class Processes:
     """The child processes of the run, each in its own session; stopped in reverse order."""
 
@@ -341,6 +348,7 @@ class Figures:
     max_ms: float
     errors: int  # wrk's socket errors, timeouts and non-2xx answers
     cpu_ms: dict[str, float]  # CPU time of each process per request it handled
+    others: float  # CPUs kept busy by other processes of the machine meanwhile (0 to 2)
 
 
 @dataclass
@@ -390,7 +398,7 @@ class Wrk:
         pids = {"calgate": self.setup.calgate_pid, "test server": self.setup.google_pid}
         served = self.settle()
         before = {k: cpu_seconds(p) for k, p in pids.items()}
-        wrk_before = children_cpu()
+        wrk_before, machine_before, started = children_cpu(), machine_cpu(), time.monotonic()
         profiler = self.start_profile(operation, way, n)
         try:
             r = self.run(f"{way}-{operation}", url, script, n, self.seconds)
@@ -398,6 +406,8 @@ class Wrk:
             if profiler is not None:
                 profiler.wait(timeout=self.seconds + 30)
         wrk_cpu = children_cpu() - wrk_before
+        ours = wrk_cpu + sum(cpu_seconds(p) - before[k] for k, p in pids.items())
+        others = (machine_cpu() - machine_before - ours) / (time.monotonic() - started)
         # Requests handled, those wrk stopped waiting for included.
         calls = self.setup.upstream[operation] if way == "via" else 1.0
         handled = max((self.settle() - served) / calls, 1.0)
@@ -413,6 +423,7 @@ class Wrk:
             max_ms=r["max"] / 1000,
             errors=sum(r[k] for k in ("connect", "read", "write", "status", "timeout")),
             cpu_ms=cpu,
+            others=max(others, 0.0),
         )
 
     def start_profile(self, operation: str, way: str, n: int) -> subprocess.Popen[bytes] | None:
@@ -527,14 +538,15 @@ def report(rows: list[Row], setup: Setup) -> None:
     print()
     print(
         "| operation | connections | direct: test server / wrk "
-        "| via calgate: calgate / test server / wrk |"
+        "| via calgate: calgate / test server / wrk | other processes (CPUs) direct / via |"
     )
-    print("|---|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|")
     for r in rows:
         d, v = r.direct.cpu_ms, r.via.cpu_ms
         print(
             f"| {r.operation} | {r.connections} | {d['test server']:.2f} / {d['wrk']:.2f} "
-            f"| {v['calgate']:.2f} / {v['test server']:.2f} / {v['wrk']:.2f} |"
+            f"| {v['calgate']:.2f} / {v['test server']:.2f} / {v['wrk']:.2f} "
+            f"| {r.direct.others:.2f} / {r.via.others:.2f} |"
         )
 
 
@@ -563,6 +575,12 @@ def verdict(rows: list[Row], target_ms: float) -> None:
                 f"target (<= {target_ms:g} ms) is {met}."
                 + (f" (Its p99 is cut by the {r.via.seconds:.0f} s run.)" if cut else "")
             )
+    busy = max((max(r.direct.others, r.via.others) for r in rows), default=0.0)
+    if busy > 0.2:
+        print(
+            f"Other processes kept up to {busy:.2f} CPUs busy during some runs: those figures "
+            "are pessimistic; run again on a quiet machine."
+        )
     print(
         "With many connections the added latency is queueing, not per-request work: calgate "
         "is one process (Python: one core at most), so a request waits behind those ahead of "
