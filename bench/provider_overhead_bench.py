@@ -18,7 +18,7 @@ percentiles cover the requests answered within a run, so when calgate queues for
 connections) its p99 is cut by the run length. The CPU time each process used during a run is
 read from /proc, to show where the time goes.
 
-    python bench/provider_overhead_bench.py            # 10 s per run, about 4 minutes
+    python bench/provider_overhead_bench.py            # 10 s per run, about 3 minutes
     python bench/provider_overhead_bench.py --quick    # 3 s per run, about 1.5 minutes
 
 Needs `wrk` (Debian/Ubuntu: `apt-get install wrk`), Linux (/proc) and the test extras
@@ -542,10 +542,10 @@ def report(rows: list[Row], setup: Setup) -> None:
     )
     print("|---|---:|---:|---:|---:|")
     for r in rows:
-        d, v = r.direct.cpu_ms, r.via.cpu_ms
+        dc, vc = r.direct.cpu_ms, r.via.cpu_ms
         print(
-            f"| {r.operation} | {r.connections} | {d['test server']:.2f} / {d['wrk']:.2f} "
-            f"| {v['calgate']:.2f} / {v['test server']:.2f} / {v['wrk']:.2f} "
+            f"| {r.operation} | {r.connections} | {dc['test server']:.2f} / {dc['wrk']:.2f} "
+            f"| {vc['calgate']:.2f} / {vc['test server']:.2f} / {vc['wrk']:.2f} "
             f"| {r.direct.others:.2f} / {r.via.others:.2f} |"
         )
 
