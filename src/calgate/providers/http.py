@@ -92,7 +92,11 @@ def make_client(
 
     Timeouts are set per request by :func:`send` (from the call's deadline), redirects are not
     followed (a provider API that redirects is misconfigured), and cookies are not kept."""
-    limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=20)
+    # Keep every pooled connection alive: above the keep-alive count, busy periods would close
+    # and reopen connections (a TLS handshake each) instead of reusing them.
+    limits = httpx.Limits(
+        max_connections=max_connections, max_keepalive_connections=max_connections
+    )
     return httpx.AsyncClient(
         transport=transport,
         limits=limits,
