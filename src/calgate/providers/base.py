@@ -18,6 +18,7 @@ from calgate.domain.model import Calendar, Event, EventFields, EventQuery, Page
 
 if TYPE_CHECKING:
     from calgate.services.accounts import AccountService
+    from calgate.store.db import Database
 
 ColorSupport = Literal["any", "palette", "stored"]
 InvitationMode = Literal["calgate", "provider", "forced"]
@@ -111,6 +112,13 @@ Effects = Callable[[Connection, Change], None]
 
 def no_effects(conn: Connection, change: Change) -> None:
     return None
+
+
+async def record_change(db: Database, effects: Effects, change: Change) -> None:
+    """For remote providers: hand a change the provider confirmed to the outbox writers, in a
+    database transaction of its own (LOCAL calls ``effects`` inside its own transaction)."""
+    if effects is not no_effects:
+        await db.write(lambda conn: effects(conn, change))
 
 
 class Provider(Protocol):

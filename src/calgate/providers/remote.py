@@ -15,7 +15,7 @@ import httpx
 import orjson
 
 from calgate.errors import CalgateError, InvalidParameters, Unauthorized
-from calgate.providers.base import AccountContext, Change, Effects
+from calgate.providers.base import AccountContext, Change, Effects, record_change
 from calgate.providers.http import Deadline, Policy, error_for, send
 from calgate.providers.oauth import GrantRefused, OAuthApp, TokenKeeper, Tokens, refresh
 from calgate.services.accounts import AccountService
@@ -102,8 +102,7 @@ class OAuthProvider:
         raise error_for(response, self.label, what)
 
     async def record(self, effects: Effects, change: Change) -> None:
-        """Hand a confirmed change to the outbox writers, in a transaction of its own."""
-        await self.db.write(lambda conn: effects(conn, change))
+        await record_change(self.db, effects, change)
 
     # connecting -----------------------------------------------------------------------------
 

@@ -34,7 +34,14 @@ from calgate.errors import (
     InvalidParameters,
     NotFound,
 )
-from calgate.providers.base import AccountContext, Capabilities, Change, Effects, no_effects
+from calgate.providers.base import (
+    AccountContext,
+    Capabilities,
+    Change,
+    Effects,
+    no_effects,
+    record_change,
+)
 from calgate.providers.caldav import connecting, discovery, listing, resources, xml
 from calgate.providers.caldav.discovery import DavCalendar
 from calgate.providers.caldav.resources import Resource
@@ -133,11 +140,6 @@ class CalDAVProvider:
             on_unauthorized=expired,
             allow_loopback=self.allow_loopback,
         )
-
-    async def _record(self, effects: Effects, change: Change) -> None:
-        """Hand a change the server confirmed to the outbox writers, in its own transaction."""
-        if effects is not no_effects:
-            await self.db.write(lambda conn: effects(conn, change))
 
     # connecting ------------------------------------------------------------------------------
 
@@ -350,7 +352,7 @@ class CalDAVProvider:
         else:
             etag = await self._etag(dav, answer, url)
         created = dataclasses.replace(event, version=resources.version_of(etag))
-        await self._record(effects, Change("created", account, calendar_id, created))
+        await record_change(self.db, effects, Change("created", account, calendar_id, created))
         return created
 
     async def _write(
@@ -401,7 +403,7 @@ class CalDAVProvider:
         etag = await self._write(dav, account, calendar, resource, updated, event_id)
         updated = dataclasses.replace(updated, version=resources.version_of(etag))
         change = Change("updated", account, calendar_id, updated, current, frozenset(given))
-        await self._record(effects, change)
+        await record_change(self.db, effects, change)
         return updated
 
     async def delete_event(
@@ -442,7 +444,7 @@ class CalDAVProvider:
             resource.overrides.pop(token, None)
             resource.sources.pop(token, None)
             await self._write(dav, account, calendar, resource, resource.master, event_id)
-        await self._record(effects, Change("deleted", account, calendar_id, deleted))
+        await record_change(self.db, effects, Change("deleted", account, calendar_id, deleted))
         return deleted
 
 
