@@ -7,6 +7,8 @@ unreadable (accounts must then be connected again); it never exposes them.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 from pathlib import Path
 
@@ -19,6 +21,11 @@ from calgate.errors import CalgateError
 class SecretBox:
     def __init__(self, key: bytes) -> None:
         self._fernet = Fernet(key)
+        self._key = key
+
+    def derive(self, purpose: str) -> bytes:
+        """A key for ``purpose`` (e.g. signing cursors), derived from the secret key."""
+        return hmac.new(self._key, f"calgate {purpose}".encode(), hashlib.sha256).digest()
 
     @classmethod
     def from_settings(cls, secret_key: str | None, data_dir: Path) -> SecretBox:
@@ -26,7 +33,7 @@ class SecretBox:
             return cls(secret_key.encode())
         path = data_dir / "secret.key"
         if not path.exists():
-            data_dir.mkdir(parents=True, exist_ok=True)
+            data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "wb") as out:
                 out.write(Fernet.generate_key())

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -75,6 +77,18 @@ def _sqlite_engine(path: str, synchronous: str, begin: str, pool_size: int) -> E
     return engine
 
 
+def _private_files(path: Path) -> None:
+    """Make ``path``'s folder (when calgate creates it: 0700) and the database with its
+    ``-wal``/``-shm`` files (0600) private to calgate's user, whatever the umask. SQLite gives
+    the -wal and -shm files the mode of the database file, so creating that one 0600 is enough;
+    files an older calgate left readable are tightened."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    for name in (path.name, f"{path.name}-wal", f"{path.name}-shm", f"{path.name}-journal"):
+        with contextlib.suppress(FileNotFoundError, PermissionError):  # not ours: left
+            os.chmod(path.with_name(name), 0o600)
+
+
 class _Pending:
     __slots__ = ("error", "future", "loop", "op", "result")
 
@@ -100,7 +114,7 @@ class Database:
             path = url.split("///", 1)[-1]
             if not path or path == ":memory:":
                 raise ValueError("calgate needs a SQLite file, not an in-memory database")
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            _private_files(Path(path))
             self._writer = _sqlite_engine(path, mode, "BEGIN IMMEDIATE", 1)
             self._reader = _sqlite_engine(path, mode, "BEGIN", 4)
             self._read_pool = concurrent.futures.ThreadPoolExecutor(4, "calgate-read")
