@@ -74,6 +74,34 @@ def load(conn: Connection, calendar_id: str, event_id: str) -> Event:
     return rules.occurrence_of(master, _occurrence_start(master, parts[1], event_id))
 
 
+def _changed(event_id: str) -> Conflict:
+    return Conflict(f"event {event_id!r} was changed concurrently: read it again")
+
+
+def _exclude(conn: Connection, calendar_id: str, occurrence: Event, event_id: str) -> None:
+    """Add the occurrence's EXDATE to its series. The update is conditional on the series'
+    version: when a concurrent change (PostgreSQL) got there first, read the series again (a
+    statement sees the latest commit) and redo it; 409 if it keeps moving."""
+    for _ in range(3):
+        master = store.get_event(conn, calendar_id, occurrence.master_event_id)
+        if master is None or occurrence.recurrence_id is None:
+            raise _not_found(event_id)
+        lines = recurrence.add_exdate(
+            master.fields.recurrence, master.fields.start, occurrence.recurrence_id
+        )
+        fields = dataclasses.replace(master.fields, recurrence=tuple(lines))
+        updated = dataclasses.replace(
+            master,
+            fields=fields,
+            updated_at=us_to_dt(now_ms_us()),
+            version=master.version + 1,
+            sequence=master.sequence + 1,
+        )
+        if store.update_event(conn, updated, bounds_of(fields), master.version):
+            return
+    raise _changed(event_id)
+
+
 def _page(rows: list[tuple[int, Event]], limit: int) -> Page[Event]:
     items = rows[:limit]
     next_cursor = cursor.encode(items[-1][0], items[-1][1].id) if len(rows) > limit else None
@@ -320,10 +348,14 @@ class LocalProvider:
                 sequence=current.sequence + (1 if rules.is_significant(given) else 0),
             )
             if store.get_event(conn, calendar_id, event_id) is None:
-                # First change of a generated occurrence: it becomes a stored exception.
-                store.insert_event(conn, updated, bounds_of(fields))
+                # First change of a generated occurrence: it becomes a stored exception. A
+                # concurrent first change (PostgreSQL) stored it first: theirs wins.
+                try:
+                    store.insert_event(conn, updated, bounds_of(fields))
+                except IntegrityError:
+                    raise _changed(event_id) from None
             elif not store.update_event(conn, updated, bounds_of(fields), current.version):
-                raise Conflict(f"event {event_id!r} was changed concurrently: read it again")
+                raise _changed(event_id)
             effects(
                 conn,
                 Change("updated", account, calendar_id, updated, current, frozenset(given)),
@@ -344,25 +376,8 @@ class LocalProvider:
             _calendar(conn, account, calendar_id)
             current = load(conn, calendar_id, event_id)
             deleted = dataclasses.replace(current, is_cancelled=True)
-            if not current.master_event_id:
-                store.delete_event(conn, calendar_id, event_id)
-                effects(conn, Change("deleted", account, calendar_id, deleted))
-                return deleted
-            master = store.get_event(conn, calendar_id, current.master_event_id)
-            if master is None or current.recurrence_id is None:
-                raise _not_found(event_id)
-            lines = recurrence.add_exdate(
-                master.fields.recurrence, master.fields.start, current.recurrence_id
-            )
-            fields = dataclasses.replace(master.fields, recurrence=tuple(lines))
-            updated = dataclasses.replace(
-                master,
-                fields=fields,
-                updated_at=us_to_dt(now_ms_us()),
-                version=master.version + 1,
-                sequence=master.sequence + 1,
-            )
-            store.update_event(conn, updated, bounds_of(fields), master.version)
+            if current.master_event_id:
+                _exclude(conn, calendar_id, current, event_id)
             store.delete_event(conn, calendar_id, event_id)
             effects(conn, Change("deleted", account, calendar_id, deleted))
             return deleted
