@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from calgate.cache import TTLCache
+from calgate.domain import cursor
 from calgate.mail import Invitations, MailConfig, NotificationStates, SmtpChannel
 from calgate.meetings import MeetingLinks
 from calgate.outbox import Outbox
@@ -48,6 +49,7 @@ class Runtime:
             settings.secret_key.get_secret_value() if settings.secret_key else None,
             settings.data_dir,
         )
+        cursor.use_key(box.derive("cursor"))
         accounts = AccountService(db, box, settings.cache_seconds)
         providers = Providers(settings, db, accounts, transport=transport)
         runtime = cls(

@@ -3,8 +3,6 @@ recording changes, and the list filters their APIs cannot apply themselves."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
 import hashlib
 from collections.abc import Collection, Mapping
@@ -14,6 +12,7 @@ from typing import Any
 import httpx
 import orjson
 
+from calgate.domain import cursor as cursors
 from calgate.errors import CalgateError, InvalidParameters, Unauthorized
 from calgate.providers.base import AccountContext, Change, Effects, record_change
 from calgate.providers.http import Deadline, Policy, error_for, send
@@ -194,14 +193,14 @@ def version_of(tag: str) -> int:
 
 
 def encode_cursor(data: Mapping[str, str]) -> str:
-    return base64.urlsafe_b64encode(orjson.dumps(dict(data))).decode().rstrip("=")
+    """A provider's page token as a signed cursor (:mod:`calgate.domain.cursor`)."""
+    return cursors.sign(orjson.dumps(dict(data)))
 
 
 def decode_cursor(cursor: str) -> dict[str, str]:
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        data = orjson.loads(raw)
-    except (ValueError, binascii.Error, orjson.JSONDecodeError):
+        data = orjson.loads(cursors.verify(cursor))
+    except orjson.JSONDecodeError:
         data = None
     if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
         raise InvalidParameters(
