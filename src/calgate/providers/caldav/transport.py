@@ -5,7 +5,8 @@ Every call of one calgate operation (a discovery, a create, a patch...) shares o
 a timeout of the connection or a dropped connection when it is safe to repeat (``safe``: reads,
 and writes made conditional with ``If-None-Match``/``If-Match``); a 429 or 503 with
 ``Retry-After`` waits as long as asked when that fits in the deadline. Redirects are followed for
-the same method and body (``/.well-known/caldav`` answers with one), never from https to http.
+the same method and body (``/.well-known/caldav`` answers with one), never from https to http,
+and without the credentials when they lead to another origin (host, port or scheme).
 Every host called (the one given, those the server's hrefs and redirects name) is resolved
 first and refused when it is a loopback or link-local address, unless allowed.
 
@@ -114,6 +115,8 @@ class Dav:
     ) -> Answer:
         """Send one call; returns 2xx answers and those whose status is in ``expect``."""
         sent = {"Authorization": self.credentials.header, "Accept": "*/*", **(headers or {})}
+        origin = _origin(url)
+        withheld = ""  # the origin a redirect led to, where the password is not sent
         attempt = 0
         redirects = 0
         while True:
@@ -146,6 +149,10 @@ class Dav:
             if status in (301, 302, 303, 307, 308) and "location" in answer_headers:
                 redirects += 1
                 url = self._redirect(url, answer_headers["location"], redirects)
+                if _origin(url) != origin and "Authorization" in sent:
+                    # Never hand the password to another host, port or scheme.
+                    del sent["Authorization"]
+                    withheld = "{}://{}:{}".format(*_origin(url))
                 if status == 303:
                     method, body = "GET", None
                 attempt -= 1
@@ -154,6 +161,13 @@ class Dav:
                 return Answer(status, answer_headers, content, url, attempt)
             if await self._retry(status, answer_headers, safe, attempt):
                 continue
+            if status == 401 and withheld:
+                kind = InvalidParameters if self.connecting else ProviderError
+                raise kind(
+                    f"url: {SERVER} redirected to {withheld}, another server, which asks for a "
+                    "password; calgate does not send the password across servers: give that "
+                    "URL instead"
+                )
             raise await self._error(status, answer_headers, content, method, url, what)
 
     def _observe(self, operation: str, started: float, outcome: str) -> None:
@@ -272,6 +286,12 @@ class Dav:
         return RequestTimeout(
             f"{SERVER} did not answer within {self.deadline.seconds:g} s{_about(what)}"
         )
+
+
+def _origin(url: str) -> tuple[str, str, int]:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    return scheme, (parts.hostname or "").lower(), parts.port or (443 if scheme == "https" else 80)
 
 
 def _about(what: str) -> str:
