@@ -144,6 +144,10 @@ def _kind_problem(series_start: EventTime, index: int, parsed: ParsedEvent) -> s
 
 def read_file(data: bytes, floating_tz: str) -> tuple[Group, ...]:
     """Parse and check every VEVENT; one group per UID in file order, the series first."""
+    if b"\x00" in data:  # decoded from a base64 or quoted-printable part: the guard saw none
+        raise InvalidParameters(
+            "file: holds a NUL character (\\u0000), which no calendar text may contain"
+        )
     chosen: dict[tuple[str, str], Numbered] = {}
     for index, parsed in enumerate(iter_ics(data, floating_tz=floating_tz), 1):
         parsed = _checked(index, parsed)

@@ -6,6 +6,9 @@ what keeps a ``"title": "a\\u0000b"`` from reaching the database as a 500 on one
 silently cut string on another. Other control characters are data and stay data (the iCalendar
 and mail writers escape or drop them).
 
+What the guard cannot see, a NUL inside a base64 or quoted-printable multipart part, is refused
+where the part is decoded (the ``.ics`` import checks the decoded file: 400 naming ``file``).
+
 The body is checked as it streams in (a raw NUL byte, or the JSON escape ``\\u0000`` not
 itself escaped); requests without a body pay two ``in`` tests.
 """
