@@ -224,6 +224,10 @@ ONE_MONTH = "Outlook's yearly patterns name one month"
 BACKWARDS = "Outlook counts no days back from the month's end but the last"
 EXRULE = "Outlook has no exclusion rules; send the excluded instants as EXDATE"
 RDATE = "Outlook has no extra dates in a series; create them as separate events"
+DAY_SETS = (
+    "Outlook counts one weekday, every day, Monday to Friday or Saturday and Sunday; "
+    "it reads other sets differently"
+)
 
 
 def refused(line: str | list[str], part: str, reason: str, start: EventTime = MONDAY) -> Any:
@@ -301,6 +305,16 @@ UNSUPPORTED = [
     refused("FREQ=YEARLY;BYMONTHDAY=15", "BYMONTHDAY without BYMONTH", ONE_MONTH),
     refused("FREQ=MONTHLY;BYDAY=1MO,3MO", "BYDAY=1MO,3MO", ONE_DAY),
     refused("FREQ=MONTHLY;BYDAY=1MO,TU", "BYDAY=1MO,TU", ONE_DAY),
+    # Exchange counts one weekday, every day, Monday-Friday or the weekend; Graph documents that
+    # with another set "the event falls on the first day that satisfies the pattern".
+    refused("FREQ=MONTHLY;BYDAY=MO,WE;BYSETPOS=2", "BYDAY=MO,WE with BYSETPOS", DAY_SETS),
+    refused("FREQ=MONTHLY;BYDAY=MO,TU;BYSETPOS=1", "BYDAY=MO,TU with BYSETPOS", DAY_SETS),
+    refused(
+        "FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR,SA;BYSETPOS=-1",
+        "BYDAY=MO,TU,WE,TH,FR,SA with BYSETPOS",
+        DAY_SETS,
+    ),
+    refused("FREQ=YEARLY;BYMONTH=3;BYDAY=TU,TH;BYSETPOS=-1", "BYDAY=TU,TH with BYSETPOS", DAY_SETS),
     refused(
         "FREQ=MONTHLY;BYDAY=1MO;BYSETPOS=1",
         "BYSETPOS with a BYDAY ordinal",

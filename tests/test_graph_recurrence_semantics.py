@@ -2,10 +2,12 @@
 
 ``graph_days`` below expands a Graph ``patternedRecurrence`` as the Graph documentation describes
 it (index: the n-th instance "of the allowed days ... counted from the first instance in the
-month"; weeks begin on firstDayOfWeek; the range's dates are local dates) plus Outlook's clamp of
-a day past the month's end to its last day. dateutil expands the RFC 5545 side. Whatever
-``to_graph`` accepts must repeat on exactly the RFC days; whatever ``from_graph`` writes must
-repeat on exactly the Graph days.
+month", where the days are one weekday or Exchange's day, weekday or weekend day; with another
+set "the event falls on the first day that satisfies the pattern"; weeks begin on
+firstDayOfWeek; the range's dates are local dates) plus Outlook's clamp of a day past the
+month's end to its last day. dateutil expands the RFC 5545 side. Whatever ``to_graph`` accepts
+must repeat on exactly the RFC days; whatever ``from_graph`` writes must repeat on exactly the
+Graph days.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ NAMES = ["sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "satu
 CODES = ["SU", "MO", "TU", "WE", "TH", "FR", "SA"]
 INDEX = {"first": 0, "second": 1, "third": 2, "fourth": 3, "last": -1}
 LIMIT, YEARS = 80, 6
+# The sets a relative pattern counts as one kind of day: day, weekday, weekend day.
+EXCHANGE_SETS = [set(NAMES), set(NAMES[1:6]), {NAMES[0], NAMES[6]}]
 
 
 def name(day: dt.date) -> str:
@@ -38,9 +42,12 @@ def in_month(pattern: dict[str, Any], year: int, month: int) -> dt.date:
     length = calendar.monthrange(year, month)[1]
     if pattern["type"].startswith("absolute"):
         return dt.date(year, month, min(pattern["dayOfMonth"], length))  # Outlook clamps
-    allowed = [dt.date(year, month, d) for d in range(1, length + 1)]
-    allowed = [d for d in allowed if name(d) in pattern["daysOfWeek"]]
-    return allowed[INDEX[pattern.get("index", "first")]]
+    days = [dt.date(year, month, d) for d in range(1, length + 1)]
+    wanted, n = set(pattern["daysOfWeek"]), INDEX[pattern.get("index", "first")]
+    if len(wanted) == 1 or wanted in EXCHANGE_SETS:
+        return [d for d in days if name(d) in wanted][n]
+    # Another set: "the event falls on the first day that satisfies the pattern".
+    return min([d for d in days if name(d) == weekday][n] for weekday in wanted)
 
 
 def candidates(pattern: dict[str, Any], first: dt.date) -> Iterator[dt.date]:

@@ -50,6 +50,7 @@ _MESSAGES = {
 }
 _DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _DAYS = dict(zip(_DAY_NAMES, weekdays, strict=True))
+_DAY_SETS = (set(_DAY_NAMES), set(_DAY_NAMES[:5]), set(_DAY_NAMES[5:]))
 _NOT_FOUND = "The specified object was not found in the store."
 _INDEX = {"first": 1, "second": 2, "third": 3, "fourth": 4, "last": -1}
 _FREQ: dict[str, Any] = {"daily": DAILY, "weekly": WEEKLY, "absoluteMonthly": MONTHLY}
@@ -232,7 +233,12 @@ def _rule(event: dict[str, Any]) -> rrule:
             raise bad("pattern.daysOfWeek is required")
         options["byweekday"] = days
     if kind.startswith("relative"):
-        options["bysetpos"] = _INDEX[pattern.get("index") or "first"]
+        index = _INDEX[pattern.get("index") or "first"]
+        options["bysetpos"] = index
+        if len(days) > 1 and set(pattern["daysOfWeek"]) not in _DAY_SETS:
+            # Exchange counts one weekday, or day / weekday / weekend day; with another set
+            # "the event falls on the first day that satisfies the pattern" (recurrencePattern).
+            options["byweekday"], options["bysetpos"] = [d(index) for d in days], 1
     if kind.startswith("absolute"):
         if not pattern.get("dayOfMonth"):
             raise bad("pattern.dayOfMonth is required")

@@ -64,6 +64,14 @@ _BOUNDS: dict[str, tuple[int, int]] = {
     "BYSETPOS": (-366, 366),
 }
 _TIME_PARTS = {"BYHOUR": "hour", "BYMINUTE": "minute", "BYSECOND": "second"}
+# The sets of weekdays a relative pattern may count (Exchange's day, weekday and weekend day);
+# Graph documents that with other sets "the event falls on the first day that satisfies the
+# pattern", which is not RFC 5545's n-th day of the set.
+_DAY_SETS = (
+    frozenset(("SU", "MO", "TU", "WE", "TH", "FR", "SA")),
+    frozenset(("MO", "TU", "WE", "TH", "FR")),
+    frozenset(("SA", "SU")),
+)
 _BYDAY = re.compile(r"^([+-]?\d{1,2})?(SU|MO|TU|WE|TH|FR|SA)$")
 
 
@@ -293,7 +301,14 @@ def _in_month(rule: _Rule, start: EventTime, kind: str, months: set[int]) -> dic
         assert ordinal is not None
         return _relative(kind, rule.interval, [code], ordinal)
     if rule.days and setpos:
-        return _relative(kind, rule.interval, [code for _, code in rule.days], setpos[0])
+        codes = [code for _, code in rule.days]
+        if len(codes) > 1 and frozenset(codes) not in _DAY_SETS:
+            raise _unsupported(
+                f"BYDAY={_byday(rule)} with BYSETPOS",
+                "Outlook counts one weekday, every day, Monday to Friday or Saturday and Sunday; "
+                "it reads other sets differently",
+            )
+        return _relative(kind, rule.interval, codes, setpos[0])
     if rule.days:
         # Every such weekday of every month is a weekly series; with gaps it is nothing Outlook has.
         if kind == "Monthly" and rule.interval == 1:
@@ -455,7 +470,11 @@ def _relative_parts(pattern: Mapping[str, Any], months: set[int]) -> dict[str, l
         return {"BYMONTHDAY": [n]}
     if len(days) == 1:
         return {"BYDAY": [f"{n}{days[0]}"]}
-    return {"BYDAY": days, "BYSETPOS": [n]}
+    if frozenset(days) in _DAY_SETS:
+        return {"BYDAY": days, "BYSETPOS": [n]}
+    # Another set (Outlook itself makes none): "the first day that satisfies the pattern", the
+    # earliest of the n-th instances of each day.
+    return {"BYDAY": [f"{n}{code}" for code in days], "BYSETPOS": [1]}
 
 
 # Graph pattern type -> FREQ and how its days (in the months the series visits) read in RFC 5545.
