@@ -10,6 +10,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from calgate.api.middleware.idempotency import answer_sealer
 from calgate.settings import Settings
 from calgate.store import idempotency as store
 from calgate.store import tables as t
@@ -205,7 +206,10 @@ async def test_a_key_in_progress_elsewhere_is_waited_for_then_409(api: Api) -> N
             lease_until=now + 60_000_000,
         )
     )
-    assert claimed is None
+    assert isinstance(claimed, store.Claim)
+    sealed = answer_sealer(api.runtime.accounts.box).encrypt(
+        b'{"object":"CalendarEventCreated","event_id":"from-elsewhere"}'
+    )
     started = anyio.current_time()
     busy = await api.call("POST", api.events_url(), json=BODY, headers=key("busy"))
     assert anyio.current_time() - started >= WAIT - 0.05
@@ -221,7 +225,7 @@ async def test_a_key_in_progress_elsewhere_is_waited_for_then_409(api: Api) -> N
             owner="other-instance",
             status=200,
             headers=[("content-type", "application/json")],
-            body=b'{"object":"CalendarEventCreated","event_id":"from-elsewhere"}',
+            body=sealed,
             expires_at=now_us() + 60_000_000,
         )
     )

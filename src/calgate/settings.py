@@ -129,9 +129,10 @@ class Settings(BaseSettings):
         "Idempotency-Key before answering 409.",
     )
     idempotency_lease_seconds: float = Field(
-        300.0,
-        description="After this time an Idempotency-Key still in progress is taken to be "
-        "abandoned (its process died) and a retry may do the work.",
+        15.0,
+        description="A request with an Idempotency-Key renews its lease every third of this "
+        "while it runs; a key in progress whose lease lapsed is taken to be abandoned (its "
+        "process died) and a retry may do the work.",
     )
     log_format: str = Field("text", description="Log lines: `text` or `json` (one object a line).")
     access_log: bool = Field(True, description="Log one line per request (at info level).")

@@ -23,7 +23,7 @@ from calgate.providers.base import AccountContext, Capabilities, Change, Effects
 from calgate.services.accounts import AccountService
 from calgate.store import accounts as account_store
 from calgate.store import events as store
-from calgate.store import tables
+from calgate.store import idempotency, tables
 from calgate.store.codec import dt_to_us, us_to_dt
 from calgate.store.db import Database, now_ms_us
 
@@ -290,6 +290,7 @@ class LocalProvider:
             organizer=Organizer(account.email, account.name) if account.email else None,
         )
         bounds = bounds_of(fields)
+        answered = idempotency.answerer()
 
         def op(conn: Connection) -> Event:
             if self.owners.get(calendar_id) != account.id:
@@ -303,6 +304,7 @@ class LocalProvider:
                 self.owners.clear()
             self.owners[calendar_id] = account.id
             effects(conn, Change("created", account, calendar_id, event))
+            answered(conn, "created", event.id)
             return event
 
         return await self.db.write(op)
@@ -336,6 +338,8 @@ class LocalProvider:
         *,
         effects: Effects = no_effects,
     ) -> Event:
+        answered = idempotency.answerer()
+
         def op(conn: Connection) -> Event:
             _calendar(conn, account, calendar_id)
             current = load(conn, calendar_id, event_id)
@@ -360,6 +364,7 @@ class LocalProvider:
                 conn,
                 Change("updated", account, calendar_id, updated, current, frozenset(given)),
             )
+            answered(conn, "updated", event_id)
             return updated
 
         return await self.db.write(op)
@@ -372,6 +377,8 @@ class LocalProvider:
         *,
         effects: Effects = no_effects,
     ) -> Event:
+        answered = idempotency.answerer()
+
         def op(conn: Connection) -> Event:
             _calendar(conn, account, calendar_id)
             current = load(conn, calendar_id, event_id)
@@ -380,6 +387,7 @@ class LocalProvider:
                 _exclude(conn, calendar_id, current, event_id)
             store.delete_event(conn, calendar_id, event_id)
             effects(conn, Change("deleted", account, calendar_id, deleted))
+            answered(conn, "deleted", event_id)
             return deleted
 
         return await self.db.write(op)

@@ -15,6 +15,7 @@ from calgate.meetings import MeetingLinks
 from calgate.providers.base import AccountContext, Capabilities, Change, Effects, Provider
 from calgate.providers.registry import Providers
 from calgate.services.accounts import AccountService
+from calgate.store import idempotency
 from calgate.store.ids import new_id
 
 # Returns the events with what calgate adds to them (e.g. the notifications state).
@@ -125,8 +126,11 @@ class EventService:
         check_capabilities(caps, account.type, _as_map(fields))
         fields = rules.checked(fields)
         fields = dataclasses.replace(fields, conference=self._linked(caps, fields.conference))
+        # Under an Idempotency-Key the id is derived from the key: a retry after a crash makes
+        # the event the first attempt may have made, not a second one.
+        event_id = idempotency.event_id() or new_id()
         return await provider.create_event(
-            account, calendar_id, fields, event_id=new_id(), effects=self._effects
+            account, calendar_id, fields, event_id=event_id, effects=self._effects
         )
 
     async def get(self, tenant_id: str, account_id: str, calendar_id: str, event_id: str) -> Event:

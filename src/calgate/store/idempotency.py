@@ -1,13 +1,23 @@
 """Idempotency keys: one row per (tenant, key), claimed by the first request that carries it.
 
 A row is *pending* (``status`` NULL) while its first request runs, and holds that request's
-answer afterwards. The primary key (tenant_id, key) is what makes two concurrent requests,
-on one instance or on two, agree on which of them does the work. Expired rows (an answer past
-its time to live, or a pending row whose process died: past its lease) count as absent.
+answer afterwards (its body sealed by the middleware). The primary key (tenant_id, key) is what
+makes two concurrent requests, on one instance or on two, agree on which of them does the work.
+A pending row's lease is renewed while its request runs; past it, its process is taken to be
+dead. Expired rows (an answer past its time to live, an abandoned pending row) count as absent,
+except that a retry of the same request takes an abandoned row over with its first claim time
+(``since``), from which the event id of a create is derived: a retry after a crash makes the
+event the first attempt may already have made at the provider, not a second one.
+
+:data:`current` is the key of the request being served (set by the middleware), so that
+LOCAL can record the answer in the transaction of the change itself (:func:`answerer`).
 """
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 import orjson
@@ -16,9 +26,90 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
+from calgate.errors import Conflict
 from calgate.store import tables as t
 
 T = t.idempotency_keys
+
+# What a request answers: status, headers, body (sealed).
+Answer = tuple[int, list[tuple[str, str]], bytes]
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """``key`` is now held by this request; ``since`` is when its first attempt claimed it."""
+
+    since: int
+
+
+@dataclass(frozen=True, slots=True)
+class Active:
+    """The Idempotency-Key of the request being served."""
+
+    tenant_id: str
+    key: str
+    owner: str
+    fingerprint: str
+    since: int
+    expires_at: int  # of the answer, once given
+    # The answer the request will give for a change (kind, event id) it makes, when the route
+    # is one whose answer follows from its change; None otherwise.
+    answer: Callable[[str, str], Answer | None]
+
+    @property
+    def event_id(self) -> str:
+        """The id of the event a create with this key makes: the same for every attempt."""
+        seed = f"{self.tenant_id}\0{self.key}\0{self.fingerprint}\0{self.since}"
+        return hashlib.sha256(seed.encode()).hexdigest()[:32]
+
+
+current: ContextVar[Active | None] = ContextVar("calgate_idempotency", default=None)
+
+
+def event_id() -> str | None:
+    """The event id a create must use under the current Idempotency-Key, if any."""
+    active = current.get()
+    return None if active is None else active.event_id
+
+
+Answerer = Callable[[Connection, str, str], None]
+
+
+def _no_answer(conn: Connection, kind: str, event_id: str) -> None:
+    return None
+
+
+def answerer() -> Answerer:
+    """For the current request (call it where the request runs, not in a database thread): a
+    function that records its answer to change (kind, event id) in the change's own
+    transaction, so that a crash after the commit still leaves the answer for a retry. Raises
+    409 (and so rolls the change back) when a retry took the key over meanwhile."""
+    active = current.get()
+    if active is None:
+        return _no_answer
+
+    def record(conn: Connection, kind: str, event_id: str) -> None:
+        answer = active.answer(kind, event_id)
+        if answer is None:
+            return
+        status, headers, body = answer
+        kept = finish(
+            conn,
+            active.tenant_id,
+            active.key,
+            owner=active.owner,
+            status=status,
+            headers=headers,
+            body=body,
+            expires_at=active.expires_at,
+        )
+        if not kept:
+            raise Conflict(
+                f"Idempotency-Key {active.key!r}: a retry took this key over while this request "
+                "was still running; its answer is the one that counts"
+            )
+
+    return record
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,9 +158,24 @@ def claim(
     owner: str,
     now: int,
     lease_until: int,
-) -> Stored | None:
-    """Take ``key`` for this request: None when it is now ours (a pending row was written),
-    otherwise the live row that holds it. Safe to re-run."""
+) -> Claim | Stored:
+    """Take ``key`` for this request: a :class:`Claim` when it is now ours (a pending row was
+    written, or an abandoned one of the same request taken over), otherwise the live row that
+    holds it. Safe to re-run."""
+    taken = conn.execute(
+        update(T)
+        .where(
+            T.c.tenant_id == tenant_id,
+            T.c.key == key,
+            T.c.status.is_(None),
+            T.c.expires_at <= now,
+            T.c.fingerprint == fingerprint,
+        )
+        .values(owner=owner, expires_at=lease_until)
+        .returning(T.c.created_at)
+    ).first()
+    if taken is not None:
+        return Claim(int(taken.created_at))
     conn.execute(delete(T).where(T.c.tenant_id == tenant_id, T.c.key == key, T.c.expires_at <= now))
     values = {
         "tenant_id": tenant_id,
@@ -91,12 +197,27 @@ def claim(
             .on_conflict_do_nothing(index_elements=[T.c.tenant_id, T.c.key])
         )
         if inserted.rowcount == 1:
-            return None
+            return Claim(now)
         # PostgreSQL: the row in the way may have been released since; look again.
         found = get(conn, tenant_id, key, now)
         if found is not None:
             return found
     raise RuntimeError(f"idempotency key {key!r}: could not claim nor read it")
+
+
+def renew(conn: Connection, tenant_id: str, key: str, owner: str, lease_until: int) -> bool:
+    """Extend the lease of a pending key this request still holds (its process is alive)."""
+    result = conn.execute(
+        update(T)
+        .where(
+            T.c.tenant_id == tenant_id,
+            T.c.key == key,
+            T.c.owner == owner,
+            T.c.status.is_(None),
+        )
+        .values(expires_at=lease_until)
+    )
+    return bool(result.rowcount)
 
 
 def finish(
@@ -122,8 +243,16 @@ def finish(
 
 
 def release(conn: Connection, tenant_id: str, key: str, owner: str) -> None:
-    """Forget ``key`` (its request failed), so that a retry does the work."""
-    conn.execute(delete(T).where(T.c.tenant_id == tenant_id, T.c.key == key, T.c.owner == owner))
+    """Forget ``key`` (its request failed), so that a retry does the work; an answer already
+    recorded with the change it describes is kept (the change was made)."""
+    conn.execute(
+        delete(T).where(
+            T.c.tenant_id == tenant_id,
+            T.c.key == key,
+            T.c.owner == owner,
+            T.c.status.is_(None),
+        )
+    )
 
 
 def purge_expired(conn: Connection, now: int) -> int:

@@ -7,27 +7,43 @@ same key and the same request (method, path, query and JSON body) gets that answ
 ``errors/idempotency_conflict``. A request that finds the key pending waits for the answer
 (polling, up to ``wait_seconds``), then answers 409 ``errors/conflict``. Answers of 5xx (and
 requests that crash or are cancelled) release the key, so that a retry does the work; 2xx-4xx
-answers are kept for ``ttl_seconds``.
+answers are kept for ``ttl_seconds``, their bodies sealed (they may hold secrets shown once: a
+feed URL, a webhook secret).
+
+Crashes: while a request runs, its key's lease (``lease_seconds``) is renewed every third of
+it, so a key whose process died is free again within one lease. The event routes on LOCAL
+record their answer in the transaction of their change (:func:`calgate.store.idempotency.
+answerer`): a change is never committed without its answer. A create under a key uses an event
+id derived from the key, so that a remote provider's retried create finds the event the first
+attempt made.
 
 Requests without the header pay one method check and one header scan.
 """
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import hashlib
 import logging
+import re
 import time
+from collections.abc import Callable
 from urllib.parse import parse_qsl
 
 import anyio
 import orjson
+from cryptography.fernet import Fernet, InvalidToken
+from sqlalchemy.engine import Connection
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from calgate.api.deps import tenant_of
 from calgate.api.middleware.common import header, send_error, send_response
+from calgate.api.responses import JSONResponse
 from calgate.errors import CalgateError
 from calgate.runtime import Runtime
+from calgate.secrets import SecretBox
 from calgate.store import idempotency as store
 from calgate.store.db import now_us
 from calgate.store.ids import new_id
@@ -41,6 +57,15 @@ PURGE_EVERY = 1000
 _POLL_FIRST = 0.01
 _POLL_MAX = 0.25
 
+# Routes whose answer follows from the change they make, by method: recorded with the change.
+_EVENTS = re.compile(r"/api/v1/calendars/[^/]+/events")
+_EVENT = re.compile(r"/api/v1/calendars/[^/]+/events/[^/]+")
+_CHANGE_ANSWERS: dict[tuple[str, str], Callable[[str], dict[str, str]]] = {
+    ("POST", "created"): lambda event_id: {"object": "CalendarEventCreated", "event_id": event_id},
+    ("PATCH", "updated"): lambda event_id: {"object": "CalendarEventUpdated"},
+    ("DELETE", "deleted"): lambda event_id: {"object": "CalendarEventDeleted"},
+}
+
 
 class Idempotency:
     def __init__(
@@ -49,13 +74,20 @@ class Idempotency:
         *,
         ttl_seconds: float = 86_400,
         wait_seconds: float = 10.0,
-        lease_seconds: float = 300.0,
+        lease_seconds: float = 15.0,
     ) -> None:
         self.app = app
         self.ttl_us = int(ttl_seconds * 1_000_000)
         self.wait_seconds = wait_seconds
         self.lease_us = int(lease_seconds * 1_000_000)
         self._claims = 0
+        self._sealers: dict[int, Fernet] = {}
+
+    def sealer(self, runtime: Runtime) -> Fernet:
+        found = self._sealers.get(id(runtime))
+        if found is None:
+            found = self._sealers[id(runtime)] = answer_sealer(runtime.accounts.box)
+        return found
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in METHODS:
@@ -119,22 +151,25 @@ class _Call:
         self.request = f"{scope['method']} {scope['path']}"
         self.fingerprint = fingerprint(scope, body)
         self.owner = new_id()
+        self.sealer = mw.sealer(runtime)
 
     async def run(self) -> None:
         deadline = time.monotonic() + self.mw.wait_seconds
         while True:
-            found = await self.claim()
-            if found is None:
-                await self.work()
+            claimed = await self.claim()
+            if isinstance(claimed, store.Claim):
+                await self.work(claimed)
                 await self.mw.purge(self.runtime)
                 return
+            found = claimed
             if found.fingerprint != self.fingerprint:
                 await self.conflict(found)
                 return
             if found.pending:
-                found = await self.wait(deadline)
-                if found is None:
+                waited = await self.wait(deadline)
+                if waited is None:
                     continue  # released (the first request failed) or abandoned: claim it
+                found = waited
                 if found.pending:
                     await send_error(
                         self.scope,
@@ -151,7 +186,7 @@ class _Call:
             await self.replay(found)
             return
 
-    async def claim(self) -> store.Stored | None:
+    async def claim(self) -> store.Claim | store.Stored:
         now = now_us()
         return await self.db.write(
             lambda c: store.claim(
@@ -176,7 +211,7 @@ class _Call:
             if found is None or not found.pending or time.monotonic() >= deadline:
                 return found
 
-    async def work(self) -> None:
+    async def work(self, claim: store.Claim) -> None:
         status = 500
         headers: list[tuple[bytes, bytes]] = []
         chunks: list[bytes] = []
@@ -197,12 +232,26 @@ class _Call:
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
 
+        active = store.Active(
+            self.tenant,
+            self.key,
+            self.owner,
+            self.fingerprint,
+            claim.since,
+            now_us() + self.mw.ttl_us,
+            self.change_answer,
+        )
+        token = store.current.set(active)
+        beat = asyncio.ensure_future(self.heartbeat())
         try:
             await self.mw.app(self.scope, replay_body, capture)
         except BaseException:
             with anyio.CancelScope(shield=True):
                 await self.release()
             raise
+        finally:
+            beat.cancel()
+            store.current.reset(token)
         body = b"".join(chunks)
         if status >= 500:
             await self.release()
@@ -210,8 +259,37 @@ class _Call:
             await self.keep(status, headers, body)
         await send_response(self.send, status, body, headers)
 
+    def change_answer(self, kind: str, event_id: str) -> store.Answer | None:
+        """What this request will answer for its change, when its route's answer follows from
+        the change (the event routes): stored in the change's own transaction."""
+        method, path = self.scope["method"], self.scope["path"]
+        route = _EVENTS if method == "POST" else _EVENT
+        answer = _CHANGE_ANSWERS.get((method, kind))
+        if answer is None or not route.fullmatch(path):
+            return None
+        response = JSONResponse(answer(event_id))
+        return response.status_code, _text(response.raw_headers), self.seal(bytes(response.body))
+
+    def seal(self, body: bytes) -> bytes:
+        return self.sealer.encrypt(body)
+
+    async def heartbeat(self) -> None:
+        """Renew the key's lease while the request runs: only a dead process lets it lapse."""
+        every = self.mw.lease_us / 3_000_000
+        while True:
+            await anyio.sleep(every)
+            try:
+                await self.db.write(self.renew)
+            except Exception:
+                log.warning("could not renew an idempotency key's lease", exc_info=True)
+
+    def renew(self, conn: Connection) -> bool:
+        lease_until = now_us() + self.mw.lease_us
+        return store.renew(conn, self.tenant, self.key, self.owner, lease_until)
+
     async def keep(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
-        kept = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers]
+        kept = _text(headers)
+        sealed = self.seal(body)
         expires_at = now_us() + self.mw.ttl_us
         try:
             await self.db.write(
@@ -222,7 +300,7 @@ class _Call:
                     owner=self.owner,
                     status=status,
                     headers=kept,
-                    body=body,
+                    body=sealed,
                     expires_at=expires_at,
                 )
             )
@@ -238,8 +316,19 @@ class _Call:
 
     async def replay(self, found: store.Stored) -> None:
         assert found.status is not None
+        try:
+            body = self.sealer.decrypt(found.body)
+        except InvalidToken:
+            await send_error(
+                self.scope,
+                self.send,
+                "conflict",
+                f"Idempotency-Key {self.key!r}: the stored answer cannot be read with this "
+                "secret key (it was changed); use a new key",
+            )
+            return
         headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in found.headers]
-        await send_response(self.send, found.status, found.body, [*headers, REPLAYED])
+        await send_response(self.send, found.status, body, [*headers, REPLAYED])
 
     async def conflict(self, found: store.Stored) -> None:
         same = "the same route" if found.request == self.request else found.request
@@ -250,6 +339,16 @@ class _Call:
             f"Idempotency-Key {self.key!r} was first used with another request ({same} with "
             "a different query or body); use a new key for a new request",
         )
+
+
+def answer_sealer(box: SecretBox) -> Fernet:
+    """Seals stored answers, with a key derived from calgate's secret key (every instance
+    sharing the database and the key reads the others' answers)."""
+    return Fernet(base64.urlsafe_b64encode(box.derive("idempotency answers")))
+
+
+def _text(headers: list[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
+    return [(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers]
 
 
 def fingerprint(scope: Scope, body: bytes) -> str:

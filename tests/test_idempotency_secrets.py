@@ -1,0 +1,71 @@
+"""Issue 13, item 15: answers kept for an Idempotency-Key are sealed. The secret feed URL and a
+webhook's ``whsec_`` secret are shown once; replaying them must not leave them readable in the
+database (every table is searched, and on SQLite the database files themselves)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from calgate.store import tables as t
+from tests.conftest import Api
+
+pytestmark = pytest.mark.anyio
+
+HOOK = {"source": "calendar_event", "request_url": "https://hooks.example.org/calgate"}
+
+
+async def database_text(api: Api) -> str:
+    """Every value of every row of every table, as text."""
+
+    def op(conn: Any) -> str:
+        parts: list[str] = []
+        for table in t.metadata.sorted_tables:
+            for row in conn.execute(select(table)):
+                for value in row:
+                    if isinstance(value, (bytes, memoryview)):
+                        parts.append(bytes(value).decode("latin-1"))
+                    else:
+                        parts.append(str(value))
+        return "\n".join(parts)
+
+    return await api.runtime.db.read(op)
+
+
+def database_files(api: Api) -> bytes:
+    url = api.runtime.db.url
+    if not url.startswith("sqlite"):
+        return b""
+    path = Path(url.split("///", 1)[1])
+    return b"".join(p.read_bytes() for p in (path, Path(f"{path}-wal")) if p.exists())
+
+
+async def assert_nowhere(api: Api, secret: str) -> None:
+    assert secret not in await database_text(api)
+    assert secret.encode() not in database_files(api)
+
+
+async def test_a_replayed_feed_url_is_not_kept_in_plaintext(api: Api) -> None:
+    url = f"/api/v1/calendars/{api.a.calendar_id}/feed"
+    first = await api.call("POST", url, headers={"Idempotency-Key": "feed-1"})
+    assert first.status_code == 200, first.text
+    token = first.json()["url"].rsplit("/", 1)[1].removesuffix(".ics")
+    again = await api.call("POST", url, headers={"Idempotency-Key": "feed-1"})
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.json() == first.json()
+    await assert_nowhere(api, token)
+
+
+async def test_a_replayed_webhook_secret_is_not_kept_in_plaintext(api: Api) -> None:
+    first = await api.call("POST", "/api/v1/webhooks", json=HOOK, headers={"Idempotency-Key": "w"})
+    assert first.status_code == 201, first.text
+    secret = first.json()["secret"]
+    assert secret.startswith("whsec_")
+    again = await api.call("POST", "/api/v1/webhooks", json=HOOK, headers={"Idempotency-Key": "w"})
+    assert again.status_code == 201
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.json() == first.json()
+    await assert_nowhere(api, secret)
