@@ -15,7 +15,9 @@ Import rules (``POST …/ics`` and ``calgate import``):
   Recurrence lines on an occurrence are dropped (an occurrence does not recur).
 - Floating times (no zone, no ``Z``) are read in the calendar's zone. ``notify`` is false:
   importing sends no invitations. Webhook subscribers see the created and updated events.
-- Writes go in batches of :data:`BATCH_EVENTS` VEVENTs, one transaction each.
+- All or nothing: the whole import is one transaction, so a VEVENT refused late (e.g. against
+  a series already stored) or a failure midway leaves the calendar as it was. Inside it, VEVENTs
+  are written in batches of :data:`BATCH_EVENTS` (one lookup and one multi-row insert each).
 """
 
 from __future__ import annotations
@@ -432,18 +434,23 @@ class IcsService:
     async def apply(
         self, plan: ImportPlan, progress: Callable[[int], None] | None = None
     ) -> ImportReport:
-        """Write the plan batch by batch; ``progress`` gets the VEVENTs of each batch done."""
-        report = ImportReport()
-        for groups in plan.batches():
-            report += await self._write(_Batch(plan, groups))
-            if progress is not None:
-                progress(sum(len(group) for group in groups))
-        return report
+        """Write the plan in one transaction: all of it, or nothing when any VEVENT is refused.
 
-    async def _write(self, batch: _Batch) -> ImportReport:
+        ``progress`` gets the VEVENTs of each batch written (counted again if a transaction
+        that met a concurrent writer is redone)."""
+        batches = [_Batch(plan, groups) for groups in plan.batches()]
+
+        def op(conn: Connection) -> ImportReport:
+            report = ImportReport()
+            for batch in batches:
+                report += batch(conn, self._effects)
+                if progress is not None:
+                    progress(sum(len(group) for group in batch.groups))
+            return report
+
         for attempt in range(_ATTEMPTS):
             try:
-                return await self.db.write(lambda c: batch(c, self._effects))
+                return await self.db.write(op)
             except (IntegrityError, Conflict):
                 # Another writer stored one of these UIDs meanwhile: read again and redo.
                 if attempt == _ATTEMPTS - 1:
