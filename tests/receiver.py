@@ -46,6 +46,7 @@ class Receiver:
     default: int = 200
     delay: float = 0.0
     requests: list[Request] = field(default_factory=list)
+    arrived: int = 0  # requests whose body came in, answered or not yet
     lock: threading.Lock = field(default_factory=threading.Lock)
     _server: ThreadingHTTPServer | None = None
     _thread: threading.Thread | None = None
@@ -63,6 +64,8 @@ class Receiver:
                 body = self.rfile.read(length)
                 if len(body) < length:
                     return  # the sender went away mid-request: nothing was delivered
+                with receiver.lock:
+                    receiver.arrived += 1
                 if receiver.delay:
                     time.sleep(receiver.delay)
                 with receiver.lock:
@@ -111,6 +114,15 @@ class Receiver:
             await anyio.sleep(0.02)
         got = self.accepted() if ok else self.received()
         raise AssertionError(f"expected {count} requests, got {len(got)}")
+
+    async def wait_arrived(self, count: int, within: float = 10.0) -> None:
+        """Once at least ``count`` requests came in, answered or not yet."""
+        with anyio.fail_after(within):
+            while True:
+                with self.lock:
+                    if self.arrived >= count:
+                        return
+                await anyio.sleep(0.02)
 
 
 @contextmanager

@@ -106,6 +106,7 @@ class Runtime:
     async def start(self) -> None:
         await self.db.migrate()
 
+            per_tenant=s.worker_tenant_concurrency,
     async def aclose(self) -> None:
         await self.providers.aclose()
         await self.db.dispose()

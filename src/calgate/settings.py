@@ -86,6 +86,12 @@ class Settings(BaseSettings):
         True, description="Run the outbox worker (mail, webhooks) inside `calgate serve`."
     )
     worker_concurrency: int = Field(8, ge=1, description="Deliveries in flight per worker.")
+    worker_tenant_concurrency: int = Field(
+        0,
+        ge=0,
+        description="Deliveries of one tenant in flight per worker (0: half of "
+        "`worker_concurrency`, at least 1); each webhook or recipient has one at a time.",
+    )
     worker_poll_seconds: float = Field(
         1.0, gt=0, description="How often an idle worker looks for due deliveries."
     )

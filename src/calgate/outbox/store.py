@@ -3,7 +3,8 @@
 A delivery is ``pending`` until a worker records it ``delivered`` or, after its last attempt,
 ``failed``. ``next_attempt_at`` says when it is due; a worker claims a due delivery by moving
 ``next_attempt_at`` to the end of a lease and setting ``claim`` to a token of its own, in one
-statement (PostgreSQL: ``FOR UPDATE SKIP LOCKED``; SQLite: the write lock). A worker that dies
+transaction serialised with the other claims (PostgreSQL: an advisory lock; SQLite: the write
+lock). A worker that dies
 holding a claim leaves a delivery that is due again when the lease ends: delivery is at least
 once, never lost.
 
@@ -13,6 +14,7 @@ to re-run: each is one set of statements with its inputs fixed by the caller).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -24,6 +26,8 @@ from calgate.store import tables as t
 
 Status = Literal["pending", "delivered", "failed"]
 o = t.outbox
+# PostgreSQL advisory lock serialising claims (any fixed number unique to this purpose).
+CLAIM_LOCK = 0x6361_6C67_6174_6501
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,28 +136,68 @@ def enqueue(
 
 
 def claim(
-    conn: Connection, *, token: str, now: int, lease_until: int, limit: int
+    conn: Connection,
+    *,
+    token: str,
+    now: int,
+    lease_until: int,
+    limit: int,
+    per_tenant: int | None = None,
+    held: Mapping[str, int] | None = None,
 ) -> list[Delivery]:
-    """Claim up to ``limit`` due deliveries for the worker holding ``token``.
+    """Claim up to ``limit`` due deliveries for the worker holding ``token``, fairly.
 
-    Two statements in one transaction: select the due ids (PostgreSQL: locking them, skipping
-    rows another worker has locked), then update exactly those. (One ``UPDATE ... WHERE id IN
-    (SELECT ... LIMIT n FOR UPDATE SKIP LOCKED)`` is not safe: PostgreSQL may run the subquery
-    again and claim more than ``n`` rows.)"""
-    due = (
-        select(o.c.id)
-        .where(o.c.status == "pending", o.c.next_attempt_at <= now)
-        .order_by(o.c.next_attempt_at)
-        .limit(limit)
-    )
+    Fair means: at most one delivery per target (webhook, mail recipient) in flight across all
+    workers (a target with a live claim is skipped), the oldest due delivery of each target
+    first, tenants taken in turn (each tenant's oldest target, then each one's second...),
+    and a tenant given at most ``per_tenant`` deliveries in flight in this worker, counting
+    the ``held`` ones (tenant id -> in flight). So a receiver that never answers holds one
+    slot, and one tenant's slow receivers never hold every slot.
+
+    Claims are serialised (SQLite: the write lock; PostgreSQL: a transaction advisory lock, so
+    that each claim sees the ones committed before it and two workers never pick the same
+    rows or two deliveries of one target); each is two statements: select the candidates,
+    then update exactly those. (One ``UPDATE ... WHERE id IN (SELECT ... LIMIT n)`` is not
+    safe: PostgreSQL may run the subquery again and claim more than ``n`` rows.)"""
     if conn.dialect.name == "postgresql":
-        due = due.with_for_update(skip_locked=True)
-    ids = list(conn.execute(due).scalars())
-    if not ids:
+        conn.execute(select(func.pg_advisory_xact_lock(CLAIM_LOCK)))
+    cap = per_tenant if per_tenant is not None else limit
+    held = held or {}
+    busy = select(o.c.target).where(
+        o.c.status == "pending", o.c.claim.is_not(None), o.c.next_attempt_at > now
+    )
+    in_target = func.row_number().over(
+        partition_by=(o.c.channel, o.c.target),
+        order_by=(o.c.next_attempt_at, o.c.created_at, o.c.id),
+    )
+    due = (
+        select(o.c.id, o.c.tenant_id, o.c.next_attempt_at, in_target.label("in_target"))
+        .where(o.c.status == "pending", o.c.next_attempt_at <= now, o.c.target.not_in(busy))
+        .subquery()
+    )
+    in_tenant = func.row_number().over(
+        partition_by=due.c.tenant_id, order_by=(due.c.next_attempt_at, due.c.id)
+    )
+    heads = (
+        select(due.c.id, due.c.tenant_id, due.c.next_attempt_at, in_tenant.label("in_tenant"))
+        .where(due.c.in_target == 1)
+        .subquery()
+    )
+    # Rows past ``limit`` are only needed for tenants this worker already serves.
+    candidates = conn.execute(
+        select(heads.c.id, heads.c.tenant_id, heads.c.in_tenant)
+        .where(heads.c.in_tenant <= cap)
+        .order_by(heads.c.in_tenant, heads.c.next_attempt_at, heads.c.id)
+        .limit(limit + cap * len(held))
+    ).all()
+    picked = [row.id for row in candidates if row.in_tenant <= cap - held.get(row.tenant_id, 0)][
+        :limit
+    ]
+    if not picked:
         return []
     rows = conn.execute(
         update(o)
-        .where(o.c.id.in_(ids), o.c.status == "pending")
+        .where(o.c.id.in_(picked), o.c.status == "pending", o.c.next_attempt_at <= now)
         .values(claim=token, next_attempt_at=lease_until, attempts=o.c.attempts + 1, updated_at=now)
         .returning(*o.c)
     )

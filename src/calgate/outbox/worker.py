@@ -1,7 +1,10 @@
 """The outbox worker: claims due deliveries, hands each to its channel, records the outcome.
 
 Several workers (``calgate serve`` processes, ``calgate worker`` processes) may share one
-database: a claim is atomic, so a delivery is attempted by one worker at a time. Semantics are
+database: a claim is atomic, so a delivery is attempted by one worker at a time. Claims are
+fair (:func:`calgate.outbox.store.claim`): one delivery per webhook or recipient in flight,
+tenants in turn, and at most ``per_tenant`` of a worker's slots for one tenant, so a receiver
+that never answers slows only its own deliveries. Semantics are
 at least once: a worker that dies after a channel delivered but before the outcome was recorded
 leaves the delivery claimed until its lease ends, and it is attempted again, with the same id
 (mail: the same Message-ID; webhooks: the same delivery id), so that receivers can drop it.
@@ -14,6 +17,7 @@ import contextlib
 import logging
 import random
 import time
+from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -76,6 +80,8 @@ class Backoff:
 @dataclass(frozen=True, slots=True)
 class WorkerConfig:
     concurrency: int = 8
+    # Deliveries of one tenant in flight at once (0: half of ``concurrency``, at least 1).
+    per_tenant: int = 0
     poll_seconds: float = 1.0
     lease_seconds: float = 300.0
     backoff: Backoff = Backoff(10.0, 3600.0)
@@ -97,6 +103,7 @@ class Worker:
         self.config = config
         longest = max((c.timeout for c in channels), default=0.0)
         self.lease_seconds = max(config.lease_seconds, LEASE_OVER_TIMEOUT * longest)
+        self.per_tenant = config.per_tenant or max(1, config.concurrency // 2)
         self.token = new_id()
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -184,9 +191,17 @@ class Worker:
         now = now_us()
         lease_until = now + _seconds_us(self.lease_seconds)
 
+        held = Counter(d.tenant_id for d in self._inflight.values())
+
         def op(conn: Connection) -> tuple[list[Delivery], dict[str, dict[str, Any]]]:
             claimed = store.claim(
-                conn, token=self.token, now=now, lease_until=lease_until, limit=free
+                conn,
+                token=self.token,
+                now=now,
+                lease_until=lease_until,
+                limit=free,
+                per_tenant=self.per_tenant,
+                held=held,
             )
             return claimed, store.payloads(conn, {d.payload_id for d in claimed})
 
