@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from calgate import sync
 from calgate.cache import TTLCache
 from calgate.domain import cursor
 from calgate.mail import Invitations, MailConfig, NotificationStates, SmtpChannel
@@ -19,6 +20,10 @@ from calgate.services.accounts import AccountService
 from calgate.services.events import EventService
 from calgate.settings import Settings
 from calgate.store.db import Database
+from calgate.sync import ChangeFeed
+from calgate.sync.engine import Engine
+from calgate.sync.own import OwnWrites
+from calgate.sync.scheduler import Scheduler, SyncConfig
 from calgate.webhooks import WebhookChannel, WebhookEffect, WebhookService
 
 
@@ -34,6 +39,8 @@ class Runtime:
     outbox: Outbox = field(default_factory=Outbox)
     mail: MailConfig | None = None
     webhooks: WebhookService = field(init=False)
+    sync_feeds: dict[str, ChangeFeed] = field(init=False)
+    own_writes: OwnWrites = field(init=False)
 
     @classmethod
     def build(
@@ -74,7 +81,10 @@ class Runtime:
         self.events.meetings = MeetingLinks(s.meeting_url_template)
         sender = self.mail.sender if self.mail else None
         self.events.effects.append(Invitations(self.outbox, self._capabilities_of, sender))
-        self.events.effects.append(WebhookEffect(self.outbox))
+        # Provider sync records calgate's own changes, so that it does not report them twice.
+        self.sync_feeds = sync.feeds(self.providers)
+        self.own_writes = OwnWrites(self.sync_feeds)
+        self.events.effects.append(self.own_writes.guard(WebhookEffect(self.outbox)))
         self.events.annotators.append(NotificationStates(self.db))
         self.webhooks = WebhookService(
             self.db, self.accounts.box, self.outbox, allow_loopback=s.allow_loopback_urls
@@ -96,6 +106,7 @@ class Runtime:
             channels.append(SmtpChannel(self.mail))
         config = WorkerConfig(
             concurrency=s.worker_concurrency,
+            per_tenant=s.worker_tenant_concurrency,
             poll_seconds=s.worker_poll_seconds,
             lease_seconds=s.worker_lease_seconds,
             backoff=Backoff(s.retry_base_seconds, s.retry_max_seconds),
@@ -103,10 +114,27 @@ class Runtime:
         )
         return Worker(self.db, self.outbox, channels, config)
 
+    def scheduler(self) -> Scheduler:
+        """The provider sync scheduler (reports changes through the webhook effect)."""
+        s = self.settings
+        engine = Engine(
+            self.db,
+            self.sync_feeds,
+            WebhookEffect(self.outbox),
+            interval_seconds=s.sync_interval_seconds,
+        )
+        config = SyncConfig(
+            interval_seconds=s.sync_interval_seconds,
+            concurrency=s.sync_concurrency,
+            per_account=s.sync_per_account,
+            lease_seconds=s.sync_lease_seconds,
+            tick_seconds=min(1.0, s.sync_interval_seconds),
+        )
+        return Scheduler(self.db, self.accounts, engine, config)
+
     async def start(self) -> None:
         await self.db.migrate()
 
-            per_tenant=s.worker_tenant_concurrency,
     async def aclose(self) -> None:
         await self.providers.aclose()
         await self.db.dispose()

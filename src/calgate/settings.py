@@ -112,6 +112,25 @@ class Settings(BaseSettings):
     outbox_retention_days: float = Field(
         30.0, gt=0, description="How long delivered and failed deliveries stay visible."
     )
+    # Provider sync (docs/sync.md).
+    sync_enabled: bool = Field(
+        True,
+        description="Run provider sync (CALDAV/ICLOUD changes made outside calgate reach "
+        "webhooks) inside `calgate serve` and `calgate worker`.",
+    )
+    sync_interval_seconds: float = Field(
+        60.0, gt=0, description="How often each synced calendar is polled for changes."
+    )
+    sync_concurrency: int = Field(8, ge=1, description="Calendar syncs in flight per process.")
+    sync_per_account: int = Field(
+        2, ge=1, description="Calendars of one account synced at once, across all processes."
+    )
+    sync_lease_seconds: float = Field(
+        300.0,
+        gt=0,
+        description="How long a claimed sync job stays reserved; a crashed process's jobs are "
+        "run again after it (a run that outlives it commits nothing).",
+    )
     # Reliability and security (docs/production.md).
     allow_loopback_urls: bool = Field(
         False,

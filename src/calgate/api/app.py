@@ -38,9 +38,15 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         worker = rt.worker() if settings.worker_enabled else None
         if worker is not None:
             await worker.start()
+        # Provider sync (changes made outside calgate) runs with the server unless disabled.
+        scheduler = rt.scheduler() if settings.sync_enabled else None
+        if scheduler is not None:
+            await scheduler.start()
         try:
             yield
         finally:
+            if scheduler is not None:
+                await scheduler.stop()
             if worker is not None:
                 await worker.aclose()
             if owned:

@@ -1,4 +1,5 @@
-"""`calgate worker`: deliver the outbox (invitation mail, webhooks) in a process of its own.
+"""`calgate worker`: deliver the outbox (invitation mail, webhooks) and run provider sync
+(unless ``CALGATE_SYNC_ENABLED=false``) in a process of its own.
 
 Run it next to API instances started with ``CALGATE_WORKER_ENABLED=false`` (or as extra
 capacity beside them): every worker claims deliveries atomically from the shared database.
@@ -41,10 +42,15 @@ async def _work(settings: Settings) -> None:
         loop.add_signal_handler(signum, stop.set)
     channels = ", ".join(outbox_worker.channels)
     click.echo(f"calgate worker delivering {channels} (stop with Ctrl-C)")
+    scheduler = runtime.scheduler() if settings.sync_enabled else None
     try:
         await outbox_worker.start()
+        if scheduler is not None:
+            await scheduler.start()
         await stop.wait()
     finally:
+        if scheduler is not None:
+            await scheduler.stop()
         await outbox_worker.aclose()
         await runtime.aclose()
     click.echo("calgate worker stopped")

@@ -193,3 +193,60 @@ webhooks = Table(
     Column("enabled", Boolean, nullable=False, default=True),
     Column("created_at", BigInteger, nullable=False),
 )
+
+
+# Provider sync (migration 0009_sync): what is due when and who holds it (a lease), per
+# account (finding its calendars) and per calendar (its change feed), and the mirror.
+def _schedule() -> list[Column[object]]:
+    return [
+        Column("due_at", BigInteger, nullable=False),
+        Column("lease_owner", String(40), nullable=True),
+        Column("lease_until", BigInteger, nullable=False, default=0, server_default="0"),
+        Column("last_error", Text, nullable=False, default="", server_default=""),
+        Column("failures", Integer, nullable=False, default=0, server_default="0"),
+        Column("updated_at", BigInteger, nullable=False),
+    ]
+
+
+sync_accounts = Table(
+    "sync_accounts",
+    metadata,
+    Column("account_id", String(40), primary_key=True),
+    Column("tenant_id", String(40), nullable=False),
+    *_schedule(),
+    Index("ix_sync_accounts_due", "due_at"),
+)
+
+sync_calendars = Table(
+    "sync_calendars",
+    metadata,
+    Column("account_id", String(40), primary_key=True),
+    Column("calendar_id", String(255), primary_key=True),
+    Column("tenant_id", String(40), nullable=False),
+    Column("href", Text, nullable=False, default=""),  # the calendar's address at the provider
+    Column("mode", String(20), nullable=False, default=""),  # how the feed reads changes
+    Column("cursor", Text, nullable=True),  # sync token / delta link; NULL: no baseline yet
+    Column("last_success_at", BigInteger, nullable=True),
+    Column("changes_seen", BigInteger, nullable=False, default=0),
+    Column("full_resyncs", Integer, nullable=False, default=0),
+    Column("created_at", BigInteger, nullable=False),
+    *_schedule(),
+    Index("ix_sync_calendars_due", "due_at"),
+)
+
+# One provider object (a CalDAV resource, a Google or Graph event) as sync last saw it:
+# its events as calgate's model (codec JSON), its ETag/version, and the version calgate's
+# own last write produced (so that sync does not report that write again).
+sync_items = Table(
+    "sync_items",
+    metadata,
+    Column("account_id", String(40), primary_key=True),
+    Column("calendar_id", String(255), primary_key=True),
+    Column("item_id", String(1024), primary_key=True),
+    Column("href", Text, nullable=False, default=""),
+    Column("etag", Text, nullable=False, default=""),
+    Column("version", BigInteger, nullable=False),
+    Column("own_version", BigInteger, nullable=True),
+    Column("events", Text, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+)

@@ -12,8 +12,11 @@ from calgate.api.responses import JSONResponse
 from calgate.api.schemas import AccountCreate
 from calgate.api.wire import parse_limit
 from calgate.domain.times import format_utc
+from calgate.store import mirror
 from calgate.store.accounts import AccountRecord
 from calgate.store.codec import us_to_dt
+from calgate.store.db import now_us
+from calgate.sync.status import state_to_wire
 
 router = APIRouter(prefix="/api/v1/accounts", tags=["Accounts"])
 ERRORS = error_responses(*COMMON_ERRORS)
@@ -49,7 +52,13 @@ async def list_accounts(
 
 @router.get("/{account_id}", summary="Get an account", response_model=None, responses=ERRORS)
 async def get_account(call: CallerDep, account_id: str) -> dict[str, Any]:
-    return account_to_wire(await call.runtime.accounts.record(call.tenant, account_id))
+    wire = account_to_wire(await call.runtime.accounts.record(call.tenant, account_id))
+    if call.runtime.sync_feeds.get(wire["type"]) is not None:
+        # Provider sync: the state of each calendar (docs/sync.md).
+        states = await call.runtime.db.read(lambda c: mirror.calendar_states(c, account_id))
+        now = now_us()
+        wire["sync"] = {"calendars": [state_to_wire(s, now) for s in states]}
+    return wire
 
 
 @router.post(

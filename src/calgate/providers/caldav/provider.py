@@ -443,7 +443,9 @@ class CalDAVProvider:
             )
             resource.overrides.pop(token, None)
             resource.sources.pop(token, None)
-            await self._write(dav, account, calendar, resource, resource.master, event_id)
+            etag = await self._write(dav, account, calendar, resource, resource.master, event_id)
+            # The series' new version: what provider sync compares (calgate.sync.own).
+            deleted = dataclasses.replace(deleted, version=resources.version_of(etag))
         await record_change(self.db, effects, Change("deleted", account, calendar_id, deleted))
         return deleted
 

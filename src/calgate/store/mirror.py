@@ -1,0 +1,491 @@
+"""The sync tables: what is due when and who holds it, and the mirror of each synced calendar.
+
+Plain functions over a connection (run through :meth:`calgate.store.db.Database.write`).
+A job (an account's calendar list, a calendar's change feed) is claimed by setting
+``lease_owner`` and ``lease_until`` in one transaction (PostgreSQL: ``FOR UPDATE SKIP
+LOCKED``; SQLite: the write lock); a run commits its results only while it still holds the
+lease (:func:`finish`), so two processes never both commit one calendar's changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any
+
+import orjson
+from sqlalchemy import BigInteger, Table, and_, delete, func, insert, literal, or_, select, update
+from sqlalchemy.engine import Connection
+
+from calgate.domain.model import Event
+from calgate.store import tables as t
+from calgate.store.codec import dt_to_us, event_from_row, event_to_data
+
+sa_ = t.sync_accounts
+sc = t.sync_calendars
+si = t.sync_items
+# ``own_version`` of an item calgate itself deleted.
+DELETED = -1
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarState:
+    account_id: str
+    calendar_id: str
+    tenant_id: str
+    href: str
+    mode: str
+    cursor: str | None
+    due_at: int
+    lease_owner: str | None
+    lease_until: int
+    last_success_at: int | None
+    last_error: str
+    failures: int
+    changes_seen: int
+    full_resyncs: int
+
+
+def _state(row: Any) -> CalendarState:
+    return CalendarState(
+        row.account_id,
+        row.calendar_id,
+        row.tenant_id,
+        row.href,
+        row.mode,
+        row.cursor,
+        row.due_at,
+        row.lease_owner,
+        row.lease_until,
+        row.last_success_at,
+        row.last_error,
+        row.failures,
+        row.changes_seen,
+        row.full_resyncs,
+    )
+
+
+@dataclass(slots=True)
+class Item:
+    """One provider object as sync last saw it (or as calgate's own write left it)."""
+
+    item_id: str
+    href: str
+    etag: str
+    version: int
+    events: list[Event] = field(default_factory=list)
+    own_version: int | None = None
+
+
+def _event_json(event: Event) -> dict[str, Any]:
+    return {
+        "id": event.id,
+        "calendar_id": event.calendar_id,
+        "ical_uid": event.ical_uid,
+        "master_event_id": event.master_event_id,
+        "created_at": dt_to_us(event.created_at),
+        "updated_at": dt_to_us(event.updated_at),
+        "version": event.version,
+        "sequence": event.sequence,
+        "is_cancelled": event.is_cancelled,
+        "data": event_to_data(event),
+    }
+
+
+def events_to_text(events: Iterable[Event]) -> str:
+    return orjson.dumps([_event_json(e) for e in events]).decode()
+
+
+def events_from_text(text: str) -> list[Event]:
+    return [event_from_row(SimpleNamespace(**e)) for e in orjson.loads(text)]
+
+
+def _item(row: Any) -> Item:
+    return Item(
+        row.item_id, row.href, row.etag, row.version, events_from_text(row.events), row.own_version
+    )
+
+
+# Enrolment ---------------------------------------------------------------------------------
+
+
+def enroll(conn: Connection, types: Iterable[str], now: int) -> None:
+    """Give every account of ``types`` a sync job (due now) and drop the sync state of
+    accounts that are gone."""
+    a = t.accounts
+    stamp = literal(now, BigInteger)
+    missing = select(a.c.id, a.c.tenant_id, stamp, stamp).where(
+        a.c.type.in_(sorted(types)),
+        ~select(sa_.c.account_id).where(sa_.c.account_id == a.c.id).exists(),
+    )
+    conn.execute(
+        insert(sa_).from_select(["account_id", "tenant_id", "due_at", "updated_at"], missing)
+    )
+    for table in (si, sc, sa_):
+        conn.execute(
+            delete(table).where(~select(a.c.id).where(a.c.id == table.c.account_id).exists())
+        )
+
+
+def make_due(conn: Connection, account_id: str, now: int) -> bool:
+    """Make an account's calendar list and every calendar of it due now."""
+    done = conn.execute(update(sa_).where(sa_.c.account_id == account_id).values(due_at=now))
+    conn.execute(update(sc).where(sc.c.account_id == account_id).values(due_at=now))
+    return bool(done.rowcount)
+
+
+# Claiming ----------------------------------------------------------------------------------
+
+
+def _free(table: Table, now: int) -> Any:
+    return or_(table.c.lease_owner.is_(None), table.c.lease_until <= now)
+
+
+def claim_accounts(
+    conn: Connection, *, token: str, now: int, lease_until: int, limit: int, account_id: str = ""
+) -> list[tuple[str, str]]:
+    """Claim accounts whose calendar list is due: ``[(account_id, tenant_id)]``."""
+    a = t.accounts
+    due = (
+        select(sa_.c.account_id, sa_.c.tenant_id)
+        .join(a, a.c.id == sa_.c.account_id)
+        .where(a.c.status == "OK", _free(sa_, now))
+        .order_by(sa_.c.due_at)
+        .limit(limit)
+    )
+    due = (
+        due.where(sa_.c.account_id == account_id) if account_id else due.where(sa_.c.due_at <= now)
+    )
+    if conn.dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True, of=sa_)
+    rows = conn.execute(due).all()
+    if rows:
+        conn.execute(
+            update(sa_)
+            .where(sa_.c.account_id.in_([r.account_id for r in rows]))
+            .values(lease_owner=token, lease_until=lease_until)
+        )
+    return [(r.account_id, r.tenant_id) for r in rows]
+
+
+def claim_calendars(
+    conn: Connection,
+    *,
+    token: str,
+    now: int,
+    lease_until: int,
+    limit: int,
+    per_account: int,
+    account_id: str = "",
+) -> list[CalendarState]:
+    """Claim up to ``limit`` due calendars, at most ``per_account`` running per account
+    (counting the runs of every process). ``account_id``: that account's calendars, due or
+    not (``calgate sync now``)."""
+    a = t.accounts
+    due = (
+        select(sc)
+        .join(a, a.c.id == sc.c.account_id)
+        .where(a.c.status == "OK", _free(sc, now))
+        .order_by(sc.c.due_at)
+        .limit(limit * 4)
+    )
+    due = due.where(sc.c.account_id == account_id) if account_id else due.where(sc.c.due_at <= now)
+    postgres = conn.dialect.name == "postgresql"
+    if postgres:
+        due = due.with_for_update(skip_locked=True, of=sc)
+    candidates = [_state(r) for r in conn.execute(due)]
+    if not candidates:
+        return []
+    owners = sorted({c.account_id for c in candidates})
+    if postgres:  # one claimer at a time per account, so that the cap holds across processes
+        conn.execute(
+            select(sa_.c.account_id)
+            .where(sa_.c.account_id.in_(owners))
+            .order_by(sa_.c.account_id)
+            .with_for_update()
+        )
+    running: dict[str, int] = dict(
+        conn.execute(
+            select(sc.c.account_id, func.count())
+            .where(sc.c.account_id.in_(owners), sc.c.lease_owner.is_not(None))
+            .where(sc.c.lease_until > now)
+            .group_by(sc.c.account_id)
+        ).all()
+    )
+    picked: list[CalendarState] = []
+    for state in candidates:
+        if len(picked) >= limit or running.get(state.account_id, 0) >= per_account:
+            continue
+        running[state.account_id] = running.get(state.account_id, 0) + 1
+        picked.append(state)
+    for state in picked:
+        conn.execute(
+            update(sc)
+            .where(_key(state.account_id, state.calendar_id))
+            .values(lease_owner=token, lease_until=lease_until)
+        )
+    return picked
+
+
+def _key(account_id: str, calendar_id: str) -> Any:
+    return and_(sc.c.account_id == account_id, sc.c.calendar_id == calendar_id)
+
+
+# Calendars of an account -------------------------------------------------------------------
+
+
+def set_calendars(
+    conn: Connection,
+    account_id: str,
+    tenant_id: str,
+    found: dict[str, str],
+    *,
+    token: str,
+    now: int,
+    next_due: int,
+) -> None:
+    """Record the account's calendars (``calendar id -> href``): new ones are due now, gone
+    ones lose their sync state and mirror. Ends the account job's lease."""
+    known: dict[str, str] = dict(
+        conn.execute(select(sc.c.calendar_id, sc.c.href).where(sc.c.account_id == account_id)).all()
+    )
+    for calendar_id, href in found.items():
+        if calendar_id not in known:
+            conn.execute(
+                insert(sc).values(
+                    account_id=account_id,
+                    calendar_id=calendar_id,
+                    tenant_id=tenant_id,
+                    href=href,
+                    mode="",
+                    cursor=None,
+                    due_at=now,
+                    lease_until=0,
+                    last_error="",
+                    failures=0,
+                    changes_seen=0,
+                    full_resyncs=0,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+        elif known[calendar_id] != href:
+            conn.execute(update(sc).where(_key(account_id, calendar_id)).values(href=href))
+    gone = [c for c in known if c not in found]
+    if gone:
+        conn.execute(delete(si).where(si.c.account_id == account_id, si.c.calendar_id.in_(gone)))
+        conn.execute(delete(sc).where(sc.c.account_id == account_id, sc.c.calendar_id.in_(gone)))
+    conn.execute(
+        update(sa_)
+        .where(sa_.c.account_id == account_id, sa_.c.lease_owner == token)
+        .values(
+            lease_owner=None,
+            lease_until=0,
+            due_at=next_due,
+            last_error="",
+            failures=0,
+            updated_at=now,
+        )
+    )
+
+
+def account_failed(
+    conn: Connection, account_id: str, *, token: str, now: int, error: str, retry_at: int
+) -> None:
+    conn.execute(
+        update(sa_)
+        .where(sa_.c.account_id == account_id, sa_.c.lease_owner == token)
+        .values(
+            lease_owner=None,
+            lease_until=0,
+            due_at=retry_at,
+            last_error=error[:2000],
+            failures=sa_.c.failures + 1,
+            updated_at=now,
+        )
+    )
+
+
+# One calendar's run ------------------------------------------------------------------------
+
+
+def finish(
+    conn: Connection,
+    state: CalendarState,
+    *,
+    token: str,
+    now: int,
+    next_due: int,
+    cursor: str | None,
+    mode: str,
+    changes: int,
+    full_resync: bool,
+) -> bool:
+    """Record a successful run and end its lease; False (nothing written) when the lease was
+    lost (the caller must then roll back the run's mirror changes)."""
+    done = conn.execute(
+        update(sc)
+        .where(_key(state.account_id, state.calendar_id), sc.c.lease_owner == token)
+        .values(
+            cursor=cursor,
+            mode=mode,
+            lease_owner=None,
+            lease_until=0,
+            due_at=next_due,
+            last_success_at=now,
+            last_error="",
+            failures=0,
+            changes_seen=sc.c.changes_seen + changes,
+            full_resyncs=sc.c.full_resyncs + (1 if full_resync else 0),
+            updated_at=now,
+        )
+    )
+    return bool(done.rowcount)
+
+
+def calendar_failed(
+    conn: Connection,
+    state: CalendarState,
+    *,
+    token: str,
+    now: int,
+    error: str,
+    retry_at: int,
+    mode: str | None = None,
+) -> None:
+    values: dict[str, Any] = {
+        "lease_owner": None,
+        "lease_until": 0,
+        "due_at": retry_at,
+        "last_error": error[:2000],
+        "failures": sc.c.failures + 1,
+        "updated_at": now,
+    }
+    if mode is not None:
+        values["mode"] = mode
+    conn.execute(
+        update(sc)
+        .where(_key(state.account_id, state.calendar_id), sc.c.lease_owner == token)
+        .values(**values)
+    )
+
+
+def calendar_states(conn: Connection, account_id: str | None = None) -> list[CalendarState]:
+    query = select(sc).order_by(sc.c.account_id, sc.c.calendar_id)
+    if account_id is not None:
+        query = query.where(sc.c.account_id == account_id)
+    return [_state(r) for r in conn.execute(query)]
+
+
+def calendar_state(conn: Connection, account_id: str, calendar_id: str) -> CalendarState | None:
+    row = conn.execute(select(sc).where(_key(account_id, calendar_id))).first()
+    return _state(row) if row else None
+
+
+# Mirrored items ----------------------------------------------------------------------------
+
+
+def items(
+    conn: Connection, account_id: str, calendar_id: str, item_ids: Iterable[str] | None = None
+) -> dict[str, Item]:
+    """The mirror's items of a calendar (those of ``item_ids`` only, when given)."""
+    query = select(si).where(si.c.account_id == account_id, si.c.calendar_id == calendar_id)
+    if item_ids is not None:
+        wanted = sorted(set(item_ids))
+        if not wanted:
+            return {}
+        found: dict[str, Item] = {}
+        for start in range(0, len(wanted), 500):
+            part = query.where(si.c.item_id.in_(wanted[start : start + 500]))
+            found.update((r.item_id, _item(r)) for r in conn.execute(part))
+        return found
+    return {r.item_id: _item(r) for r in conn.execute(query)}
+
+
+def item_ids(conn: Connection, account_id: str, calendar_id: str) -> set[str]:
+    return set(
+        conn.execute(
+            select(si.c.item_id).where(
+                si.c.account_id == account_id, si.c.calendar_id == calendar_id
+            )
+        ).scalars()
+    )
+
+
+def put_item(conn: Connection, account_id: str, calendar_id: str, item: Item, now: int) -> None:
+    values = {
+        "href": item.href,
+        "etag": item.etag,
+        "version": item.version,
+        "own_version": item.own_version,
+        "events": events_to_text(item.events),
+        "updated_at": now,
+    }
+    key = and_(
+        si.c.account_id == account_id,
+        si.c.calendar_id == calendar_id,
+        si.c.item_id == item.item_id,
+    )
+    if not conn.execute(update(si).where(key).values(**values)).rowcount:
+        conn.execute(
+            insert(si).values(
+                account_id=account_id, calendar_id=calendar_id, item_id=item.item_id, **values
+            )
+        )
+
+
+def drop_items(conn: Connection, account_id: str, calendar_id: str, ids: Iterable[str]) -> None:
+    wanted = sorted(set(ids))
+    for start in range(0, len(wanted), 500):
+        conn.execute(
+            delete(si).where(
+                si.c.account_id == account_id,
+                si.c.calendar_id == calendar_id,
+                si.c.item_id.in_(wanted[start : start + 500]),
+            )
+        )
+
+
+def note_own_write(
+    conn: Connection,
+    account_id: str,
+    calendar_id: str,
+    item_id: str,
+    version: int,
+    *,
+    deleted: bool = False,
+) -> bool | None:
+    """Record that calgate's own write left ``item_id`` at ``version`` (``deleted``: removed
+    it). None: the calendar is not synced; True: sync already saw that very version (and
+    reported it)."""
+    if conn.execute(select(sc.c.mode).where(_key(account_id, calendar_id))).first() is None:
+        return None
+    key = and_(
+        si.c.account_id == account_id,
+        si.c.calendar_id == calendar_id,
+        si.c.item_id == item_id,
+    )
+    row = conn.execute(select(si.c.version, si.c.events).where(key)).first()
+    own = DELETED if deleted else version
+    if row is None:
+        if deleted:
+            return False
+        conn.execute(
+            insert(si).values(
+                account_id=account_id,
+                calendar_id=calendar_id,
+                item_id=item_id,
+                href="",
+                etag="",
+                version=0,
+                own_version=own,
+                events="[]",
+                updated_at=0,
+            )
+        )
+        return False
+    if not deleted and row.version == version and row.events != "[]":
+        return True
+    conn.execute(update(si).where(key).values(own_version=own))
+    return False

@@ -1,0 +1,162 @@
+"""One sync run: pull a calendar's changes from its feed, then, in ONE transaction, compare
+them with the mirror, write the mirror, queue the webhook deliveries they cause and store the
+new cursor, only while this process still holds the calendar's lease.
+
+So a crash at any point loses nothing (the cursor moves only with the changes it covers) and
+reports nothing twice (the deliveries commit with the mirror that says they were made). The
+first run of a calendar is its baseline: what is there already is mirrored, not reported.
+
+Changes made through calgate are not reported again: the effect :class:`OwnWrites` records,
+in the transaction of such a change, the version the provider gave it; sync then takes that
+version in silently. When sync saw the change first (the provider confirmed it and sync read
+it before calgate recorded it), :class:`OwnWrites` drops calgate's own delivery instead.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Connection
+
+from calgate.providers.base import AccountContext, Change, Effects
+from calgate.store import mirror
+from calgate.store.db import Database, now_us
+from calgate.store.mirror import DELETED, CalendarState, Item
+from calgate.sync.diff import Delta, deltas, gone
+from calgate.sync.feed import ChangeFeed, Pull
+
+log = logging.getLogger("calgate.sync")
+
+
+class LeaseLost(Exception):
+    """Another process took the calendar over (this run's lease ran out): nothing committed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    changes: int
+    items: int
+    full_resync: bool
+
+
+def _apply(
+    conn: Connection,
+    account: AccountContext,
+    state: CalendarState,
+    pull: Pull,
+    effect: Effects,
+    now: int,
+) -> int:
+    """Mirror ``pull`` and queue its deliveries; returns how many changes were reported."""
+    baseline = state.cursor is None
+    touched = {f.item_id for f in pull.changed} | set(pull.removed)
+    old = mirror.items(
+        conn, account.id, state.calendar_id, None if pull.present is not None else touched
+    )
+    reported = 0
+
+    def report(found: list[Delta]) -> None:
+        nonlocal reported
+        if baseline:
+            return
+        for kind, event, before in found:
+            effect(conn, Change(kind, account, state.calendar_id, event, before))
+            reported += 1
+
+    for found in pull.changed:
+        previous = old.get(found.item_id)
+        own = previous.own_version if previous is not None else None
+        if previous is not None and previous.events and previous.version == found.version:
+            continue  # unchanged
+        if own is None or own != found.version:
+            before = previous.events if previous is not None else []
+            report(deltas(before, found.events, known=own is not None))
+        item = Item(found.item_id, found.href, found.etag, found.version, found.events, own)
+        mirror.put_item(conn, account.id, state.calendar_id, item, now)
+    removed = set(pull.removed)
+    if pull.present is not None:
+        removed |= set(old) - pull.present
+    for item_id in sorted(removed):
+        previous = old.get(item_id)
+        if previous is None:
+            continue
+        if previous.own_version != DELETED:
+            report(gone(previous.events))
+    mirror.drop_items(conn, account.id, state.calendar_id, removed)
+    return reported
+
+
+class Engine:
+    def __init__(
+        self,
+        db: Database,
+        feeds: Mapping[str, ChangeFeed],
+        effect: Effects,
+        *,
+        interval_seconds: float,
+    ) -> None:
+        self.db = db
+        self.feeds = feeds
+        self.effect = effect
+        self.interval_us = int(interval_seconds * 1_000_000)
+
+    async def calendars(self, account: AccountContext, token: str) -> int:
+        """Read the account's calendar list into the sync state (its lease held by ``token``)."""
+        found = await self.feeds[account.type].calendars(account)
+        now = now_us()
+        await self.db.write(
+            lambda c: mirror.set_calendars(
+                c,
+                account.id,
+                account.tenant_id,
+                found,
+                token=token,
+                now=now,
+                next_due=now + self.interval_us * DISCOVER_EVERY,
+            )
+        )
+        return len(found)
+
+    async def run(self, account: AccountContext, state: CalendarState, token: str) -> Result:
+        """One run for one calendar whose lease ``token`` holds."""
+        feed = self.feeds[account.type]
+
+        async def known() -> dict[str, str]:
+            items = await self.db.read(lambda c: mirror.items(c, account.id, state.calendar_id))
+            return {i: item.etag for i, item in items.items()}
+
+        pull = await feed.pull(account, state, known)
+        now = now_us()
+
+        def commit(conn: Connection) -> int:
+            changes = _apply(conn, account, state, pull, self.effect, now)
+            if not mirror.finish(
+                conn,
+                state,
+                token=token,
+                now=now,
+                next_due=now + self.interval_us,
+                cursor=pull.cursor,
+                mode=pull.mode,
+                changes=changes,
+                full_resync=pull.resync,
+            ):
+                raise LeaseLost(state.calendar_id)
+            return changes
+
+        changes = await self.db.write(commit)
+        if changes or pull.resync:
+            log.info(
+                "sync %s/%s: %d change(s)%s",
+                account.id,
+                state.calendar_id,
+                changes,
+                " after a full resync" if pull.resync else "",
+            )
+        return Result(changes, len(pull.changed), pull.resync)
+
+
+# The calendar list of an account is read again every this many polling intervals.
+DISCOVER_EVERY = 5

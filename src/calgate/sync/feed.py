@@ -1,0 +1,70 @@
+"""The change-feed seam: how sync reads one provider's changes, beside
+:class:`calgate.providers.base.Provider` (which reads and writes events on request).
+
+A feed lists an account's calendars and, for one calendar, pulls what changed since the
+cursor it returned last time. It raises only :mod:`calgate.errors` exceptions (plus
+:class:`CalendarGone`). The engine (:mod:`calgate.sync.engine`) compares what a feed found with
+the mirror and commits both, with the webhook deliveries they cause and the new cursor, in one
+transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from calgate.domain.model import Event
+from calgate.errors import NotFound
+from calgate.providers.base import AccountContext
+from calgate.store.mirror import CalendarState
+
+
+class CalendarGone(NotFound):
+    """The calendar is no longer at the provider (the account's calendar list is read again)."""
+
+
+@dataclass(slots=True)
+class Found:
+    """One provider object as the feed read it, with its events in calgate's model (for a
+    CalDAV resource: the master and its modified occurrences)."""
+
+    item_id: str
+    href: str
+    etag: str
+    version: int
+    events: list[Event] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Pull:
+    """What one run of a feed found.
+
+    ``present``: the feed listed the whole calendar; mirror items not in it are deleted.
+    ``resync``: that full listing was forced because the provider refused the cursor."""
+
+    cursor: str
+    mode: str
+    changed: list[Found] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    present: set[str] | None = None
+    resync: bool = False
+
+
+# The mirror's ETags of a calendar (item id -> etag), read only when a feed needs them.
+KnownEtags = Callable[[], Awaitable[dict[str, str]]]
+
+
+class ChangeFeed(Protocol):
+    async def calendars(self, account: AccountContext) -> dict[str, str]:
+        """The account's calendars: calendar id -> the calendar's address at the provider."""
+        ...
+
+    async def pull(self, account: AccountContext, state: CalendarState, known: KnownEtags) -> Pull:
+        """The changes since ``state.cursor`` (None: everything, the first run)."""
+        ...
+
+    def item_of(self, event: Event) -> str:
+        """The id of the provider object holding ``event`` (an occurrence's series for
+        CalDAV), to record calgate's own writes against the mirror."""
+        ...
