@@ -1,0 +1,167 @@
+"""Exports read the same in Mozilla's ical.js (Thunderbird, Nextcloud, web calendars) and icalendar.
+
+Regression for issue 13, item 19: ical.js reads only the first value of an RDATE property in a
+VTIMEZONE observance and skips the DTSTART of an observance that has RDATEs, so events in the
+first year of the exported zone came out an hour off across daylight saving changes. Each zone's
+export is expanded by ical.js itself (``tests/js/expand.mjs``, installed by scripts/setup-tests),
+and every occurrence's UTC instant must be calgate's; icalendar, reading the file's VTIMEZONE,
+must give the same instants too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import icalendar
+import pytest
+
+from calgate.domain import zones
+from calgate.domain.ical import calendar_to_ics
+from calgate.domain.model import Calendar, Event, EventFields
+from calgate.domain.recurrence import expand
+from calgate.domain.times import EventTime
+
+UTC = dt.UTC
+JS = Path(__file__).parent / "js"
+YEARS = 4
+CREATED = dt.datetime(2025, 1, 1, tzinfo=UTC)
+
+# zone -> first year of the export
+ZONES = {
+    "Europe/Paris": 2026,
+    "America/New_York": 2005,  # the US rules changed in 2007
+    "Australia/Sydney": 2026,  # summer time over New Year
+    "America/Sao_Paulo": 2016,  # rules changed in 2018; no summer time since 2019
+    "Asia/Tehran": 2019,  # changes on Persian calendar dates; none since 2023
+    "Asia/Kolkata": 2026,  # no summer time
+    "Australia/Lord_Howe": 2026,  # half-hour changes
+    "Africa/Casablanca": 2026,  # an hour back for Ramadan, on dates that move every year
+}
+
+
+def _node() -> str:
+    node = shutil.which("node")
+    missing = [
+        what
+        for what, found in (
+            ("node", node is not None),
+            ("ical.js in tests/js", (JS / "node_modules" / "ical.js" / "package.json").is_file()),
+        )
+        if not found
+    ]
+    if node is None or missing:
+        reason = f"{' and '.join(missing)} missing: run scripts/setup-tests"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return node
+
+
+def _event(uid: str, zone: str, start: dt.datetime, minutes: int, *lines: str) -> Event:
+    fields = EventFields(
+        title=uid,
+        start=EventTime(wall=start, tz=zone),
+        end=EventTime(wall=start + dt.timedelta(minutes=minutes), tz=zone),
+        recurrence=lines,
+    )
+    return Event(uid, "cal", uid, fields, CREATED, CREATED)
+
+
+def _changes(zone: str, first: int) -> list[dt.datetime]:
+    """The UTC hours that end with a change of offset (found hour by hour)."""
+    tz = zones.zone(zone)
+    hour = dt.datetime(first, 1, 1, tzinfo=UTC)
+    found: list[dt.datetime] = []
+    while hour.year < first + YEARS:
+        if (
+            hour.astimezone(tz).utcoffset()
+            != (hour + dt.timedelta(hours=1)).astimezone(tz).utcoffset()
+        ):
+            found.append(hour)
+        hour += dt.timedelta(hours=1)
+    return found
+
+
+def _events(zone: str, first: int) -> list[Event]:
+    """Daily and weekly series over the years, and a short event on each side of every change."""
+    last = f"{first + YEARS - 1}1231T235959Z"
+    new_year = dt.datetime(first, 1, 1, 4)
+    sunday = new_year + dt.timedelta(days=6 - new_year.weekday())  # ical.js needs DTSTART in it
+    events = [
+        _event("daily", zone, dt.datetime(first, 1, 1, 12), 60, f"RRULE:FREQ=DAILY;UNTIL={last}"),
+        _event("sundays", zone, sunday, 30, "RRULE:FREQ=WEEKLY;BYDAY=SU"),
+    ]
+    tz = zones.zone(zone)
+    for hour in _changes(zone, first):
+        # 90 minutes from the change, so the wall time is neither skipped nor repeated
+        for name, instant in (
+            ("before", hour - dt.timedelta(minutes=90)),
+            ("after", hour + dt.timedelta(minutes=150)),
+        ):
+            wall = instant.astimezone(tz).replace(tzinfo=None)
+            events.append(_event(f"{name}-{instant:%Y%m%dT%H%M}", zone, wall, 20))
+    return events
+
+
+def _text(instant: dt.datetime) -> str:
+    return f"{instant.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}"
+
+
+@pytest.mark.parametrize("zone", list(ZONES))
+def test_icaljs_and_icalendar_read_the_export_as_calgate_expands_it(zone: str) -> None:
+    node = _node()
+    first = ZONES[zone]
+    events = _events(zone, first)
+    data = calendar_to_ics(Calendar("cal", "acc", "Zones", timezone=zone), events)
+    lo, hi = dt.datetime(first, 1, 1, tzinfo=UTC), dt.datetime(first + YEARS, 1, 1, tzinfo=UTC)
+    answer = subprocess.run(
+        [node, str(JS / "expand.mjs"), _text(lo), _text(hi)],
+        input=data,
+        capture_output=True,
+        check=True,
+        timeout=60,
+    )
+    icaljs: dict[str, list[list[str]]] = json.loads(answer.stdout)
+    [vtimezone] = icalendar.Calendar.from_ical(data).timezones
+    read = vtimezone.to_tz(lookup_tzid=False)  # the file's VTIMEZONE, not the IANA zone
+
+    wrong_in_icaljs: list[tuple[str, list[str], list[str]]] = []
+    wrong_in_icalendar: list[tuple[str, str, str]] = []
+    count = 0
+    for event in events:
+        fields = event.fields
+        starts = expand(fields.start, fields.end, fields.recurrence, lo, hi, limit=5000)
+        ours = [[_text(start.utc), _text(start.utc + fields.duration)] for start in starts]
+        theirs = icaljs[event.ical_uid]
+        count += len(ours)
+        wrong_in_icaljs += [
+            (event.ical_uid, a, b) for a, b in zip(ours, theirs, strict=False) if a != b
+        ]
+        assert len(theirs) == len(ours), event.ical_uid
+        for start in starts:
+            assert start.wall is not None
+            if start.wall.replace(tzinfo=read).astimezone(UTC) != start.utc:
+                wrong_in_icalendar.append((event.ical_uid, f"{start.wall}", _text(start.utc)))
+    assert count > 365 * YEARS
+    assert (len(wrong_in_icaljs), wrong_in_icaljs[:3]) == (0, [])
+    assert (len(wrong_in_icalendar), wrong_in_icalendar[:3]) == (0, [])
+
+
+@pytest.mark.parametrize("zone", list(ZONES))
+def test_observances_every_reader_takes_whole(zone: str) -> None:
+    """One value per RDATE property, and an observance with RDATEs lists its DTSTART as one."""
+    first = ZONES[zone]
+    data = calendar_to_ics(Calendar("cal", "acc", "Zones"), _events(zone, first))
+    [vtimezone] = icalendar.Calendar.from_ical(data).timezones
+    for part in [*vtimezone.standard, *vtimezone.daylight]:
+        rdates = part.get("RDATE", [])
+        rdates = rdates if isinstance(rdates, list) else [rdates]
+        values = [item.dt for rdate in rdates for item in rdate.dts]
+        assert len(values) == len(rdates)
+        assert not values or part.decoded("DTSTART") in values
+        assert not (values and "RRULE" in part)
