@@ -13,6 +13,7 @@ import copy
 import functools
 import json
 import os
+import re
 import secrets
 import uuid
 from collections.abc import Callable
@@ -47,11 +48,17 @@ _MESSAGES = {
     "TooManyRequests": "Too many requests.",
     "ServiceNotAvailable": "Service unavailable.",
     "GatewayTimeout": "Gateway timeout.",
+    "ErrorDuplicateTransactionId": (
+        "Your request can't be completed. The TransactionId specified in the request has "
+        "already been used to create a different event."
+    ),
 }
 _DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _DAYS = dict(zip(_DAY_NAMES, weekdays, strict=True))
 _DAY_SETS = (set(_DAY_NAMES), set(_DAY_NAMES[:5]), set(_DAY_NAMES[5:]))
 _NOT_FOUND = "The specified object was not found in the store."
+_EXTENDED = "singleValueExtendedProperties"
+_EXPAND = re.compile(rf"{_EXTENDED}(?:\(\$filter=id eq '(?P<id>[^']+)'\))?", re.IGNORECASE)
 _INDEX = {"first": 1, "second": 2, "third": 3, "fourth": 4, "last": -1}
 _FREQ: dict[str, Any] = {"daily": DAILY, "weekly": WEEKLY, "absoluteMonthly": MONTHLY}
 _FREQ |= {"relativeMonthly": MONTHLY, "absoluteYearly": YEARLY, "relativeYearly": YEARLY}
@@ -279,7 +286,7 @@ class GraphState:
         self.events: dict[str, dict[str, Any]] = {}
         self.calendar_of: dict[str, str] = {}
         self.overrides: dict[str, dict[str, Any] | None] = {}
-        self.transactions: dict[str, str] = {}
+        self.transactions: dict[str, tuple[str, dict[str, Any]]] = {}  # id -> (event, body)
         self.creates = 0
         self.default_calendar = self.add_calendar("Calendar", default=True)["id"]
 
@@ -407,9 +414,23 @@ def _prefer(request: Request) -> dict[str, str]:
     return found
 
 
+def _expanded(event: dict[str, Any], request: Request) -> list[dict[str, Any]]:
+    """The extended properties a read's ``$expand`` asks for (Graph shows none otherwise)."""
+    match = _EXPAND.fullmatch(request.query_params.get("$expand") or "")
+    if request.method != "GET" or match is None:
+        return []
+    wanted = (match["id"] or "").lower()
+    return [p for p in event.get(_EXTENDED) or () if not wanted or p["id"].lower() == wanted]
+
+
 def _render(event: dict[str, Any], request: Request, zone_name: str | None) -> dict[str, Any]:
-    """An event as Graph shows it, its times moved to ``zone_name`` (all-day ones relabelled)."""
-    shown = copy.deepcopy(event)
+    """An event as Graph shows it, its times moved to ``zone_name`` (all-day ones relabelled).
+
+    ``$expand`` and ``$select`` are read on GET only: Graph documents neither for event writes,
+    which answer the whole event without its extended properties."""
+    shown = copy.deepcopy({k: v for k, v in event.items() if k != _EXTENDED})
+    if expanded := _expanded(event, request):
+        shown[_EXTENDED] = copy.deepcopy(expanded)
     if zone_name is not None:
         zone = graph_zone(zone_name)
         for which in ("start", "end"):
@@ -417,11 +438,21 @@ def _render(event: dict[str, Any], request: Request, zone_name: str | None) -> d
             if not event.get("isAllDay"):
                 at = _moment(event[which]).astimezone(zone)
             shown[which] = {"dateTime": _shown(at), "timeZone": zone_name}
-    selected = request.query_params.get("$select")
+    selected = request.query_params.get("$select") if request.method == "GET" else None
     if selected:
         keep = {*selected.split(","), "id"}
         shown = {k: v for k, v in shown.items() if k in keep or k.startswith("@")}
     return shown
+
+
+def _meeting_allowed(calendar: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` without the Teams meeting a calendar that does not allow Teams cannot make (a
+    personal account answers the event with ``isOnlineMeeting: false``, and no link)."""
+    provider = body.get("onlineMeetingProvider") or calendar.get("defaultOnlineMeetingProvider")
+    allowed = calendar.get("allowedOnlineMeetingProviders") or []
+    if body.get("isOnlineMeeting") and provider == "teamsForBusiness" and provider not in allowed:
+        return {**body, "isOnlineMeeting": False, "onlineMeetingProvider": None}
+    return body
 
 
 def graph_app(state: GraphState) -> FakeApp:
@@ -516,14 +547,20 @@ def graph_app(state: GraphState) -> FakeApp:
         found, zone_name = begin(request)
         body = await body_of(request)
         transaction = body.get("transactionId")
-        if transaction and state.transactions.get(transaction) in state.events:
-            event = state.events[state.transactions[transaction]]
-            return reply(request, _render(event, request, zone_name), zone_name, 201)
-        event = {"id": state.new_id(), **body}
+        if transaction and transaction in state.transactions:
+            made, first_body = state.transactions[transaction]
+            if first_body != body:
+                code = "ErrorDuplicateTransactionId"
+                raise GraphError(400, code, _MESSAGES[code])
+            if made in state.events:  # a retry: the event the first request made
+                return reply(
+                    request, _render(state.events[made], request, zone_name), zone_name, 201
+                )
+        event = {"id": state.new_id(), **copy.deepcopy(_meeting_allowed(found, body))}
         state.finish(event)
         state.events[event["id"]], state.calendar_of[event["id"]] = event, found["id"]
         if transaction:
-            state.transactions[transaction] = event["id"]
+            state.transactions[transaction] = (event["id"], body)
         state.creates += 1
         return reply(request, _render(event, request, zone_name), zone_name, 201)
 
@@ -560,7 +597,13 @@ def graph_app(state: GraphState) -> FakeApp:
     async def update(request: Request) -> Response:
         _, zone_name = begin(request)
         old = locate(request)
-        event = copy.deepcopy(old) | await body_of(request)
+        changes = await body_of(request)
+        if old.get("isOnlineMeeting"):
+            # "Outlook ignores any further changes to isOnlineMeeting" and onlineMeetingProvider
+            changes.pop("isOnlineMeeting", None)
+            changes.pop("onlineMeetingProvider", None)
+        calendar = state.calendar(state.calendar_of[old.get("seriesMasterId") or old["id"]])
+        event = copy.deepcopy(old) | _meeting_allowed(calendar, changes)
         if old["type"] == "occurrence":
             event["type"] = "exception"
         state.finish(event)

@@ -1,7 +1,13 @@
 """OUTLOOK: Microsoft Graph calendars behind the provider seam.
 
 - Every create carries ``transactionId`` = calgate's event id: Graph answers a retried POST
-  with the event the first attempt made, so a retry never makes a second event.
+  with the event the first attempt made, so a retry never makes a second event; the id reused
+  for another event (``ErrorDuplicateTransactionId``) is a 409.
+- ``$expand``/``$select`` are sent on reads only (Graph documents neither for event writes): a
+  write whose answer lacks the property calgate keeps is read back once, where it matters.
+- Teams meetings: made only where the calendar's ``allowedOnlineMeetingProviders`` holds
+  ``teamsForBusiness`` (501 before any write otherwise; capabilities say so per account), and
+  never removed or replaced, as Outlook keeps them once made (501).
 - Recurrence goes through :mod:`calgate.domain.graph_recurrence` (501 before any call for what
   Outlook cannot hold); EXDATEs become deletions of the matching instances after the write.
 - Invitations are Exchange's: with attendees it always sends them (``notify`` is forced).
@@ -32,9 +38,11 @@ from calgate.errors import (
 )
 from calgate.providers import microsoft_series as series
 from calgate.providers.base import AccountContext, Capabilities, Change, Effects, no_effects
-from calgate.providers.http import Deadline, Policy, send
+from calgate.providers.http import Deadline, Policy, error_for, error_reasons, send
 from calgate.providers.microsoft_map import (
     EXPAND,
+    Kept,
+    check_meeting_kept,
     from_graph_event,
     patch_to_graph,
     recurrence_of,
@@ -48,6 +56,7 @@ from calgate.store.db import Database
 
 PREFER = 'outlook.timezone="UTC", outlook.body-content-type="text"'
 MAILBOX_CONCURRENCY = 4
+TEAMS = "teamsForBusiness"
 
 
 def microsoft_app(settings: Settings) -> OAuthApp:
@@ -180,7 +189,24 @@ class MicrosoftProvider(OAuthProvider):
         )
         me = response.json()
         email = str(me.get("mail") or me.get("userPrincipalName") or "")
-        return Profile(email=email, name=str(me.get("displayName") or email))
+        calendar = await send(
+            self.http,
+            "GET",
+            f"{self.base}/calendar",
+            policy=self.policy,
+            provider=self.label,
+            safe=True,
+            what="default calendar",
+            deadline=deadline,
+            headers={"Authorization": f"Bearer {access_token}"},
+        )
+        # A personal account or a tenant without Teams: no Teams meetings for this account.
+        teams = TEAMS in (calendar.json().get("allowedOnlineMeetingProviders") or ())
+        return Profile(
+            email=email,
+            name=str(me.get("displayName") or email),
+            capabilities={} if teams else {"conference_create": []},
+        )
 
     # calendars ------------------------------------------------------------------------------
 
@@ -225,6 +251,50 @@ class MicrosoftProvider(OAuthProvider):
     async def delete_calendar(self, account: AccountContext, calendar_id: str) -> None:
         raise FeatureNotImplemented("OUTLOOK calendars cannot be deleted through calgate")
 
+    async def require_teams(
+        self, account: AccountContext, calendar_id: str, deadline: Deadline
+    ) -> None:
+        """501 unless the calendar may hold Teams meetings (its
+        ``allowedOnlineMeetingProviders``): Graph would make the event without one."""
+        response = await self.call(
+            account,
+            "GET",
+            self._calendar_url(calendar_id),
+            safe=True,
+            what="calendar",
+            deadline=deadline,
+            expect=(400, 404),
+        )
+        if response.status_code != 200:
+            raise NotFound(f"calendar {calendar_id!r} not found for this account")
+        if TEAMS not in (response.json().get("allowedOnlineMeetingProviders") or ()):
+            raise FeatureNotImplemented(
+                f"conference: Outlook calendar {calendar_id!r} cannot hold Teams meetings (its "
+                f"allowedOnlineMeetingProviders lack {TEAMS}: a personal account or a tenant "
+                "without Teams); give conference.url with an existing meeting link"
+            )
+
+    async def written(
+        self,
+        account: AccountContext,
+        calendar_id: str,
+        item: dict[str, Any],
+        kept: Kept,
+        deadline: Deadline,
+    ) -> Event:
+        """The event a write answered. Graph documents no ``$expand`` on writes, so the answer
+        lacks the property calgate keeps: where that property changes how the event reads, it
+        is read back once."""
+        tz = self.tz(account)
+        event = from_graph_event(item, calendar_id, tz)
+        if "singleValueExtendedProperties" in item:
+            return event
+        assumed = {**item, "singleValueExtendedProperties": kept.property()}
+        if from_graph_event(assumed, calendar_id, tz) == event:
+            return event
+        fresh = await self.fetch(account, calendar_id, str(item["id"]), deadline)
+        return from_graph_event(fresh, calendar_id, tz)
+
     # events ---------------------------------------------------------------------------------
 
     async def fetch(
@@ -256,6 +326,8 @@ class MicrosoftProvider(OAuthProvider):
     ) -> Event:
         pattern = recurrence_of(fields)  # 501 before any call for what Outlook cannot hold
         deadline = self.deadline()
+        if fields.conference is not None and not fields.conference.url:
+            await self.require_teams(account, calendar_id, deadline)
         body = {**to_graph_event(fields, pattern), "transactionId": event_id}
         response = await self.call(
             account,
@@ -264,13 +336,14 @@ class MicrosoftProvider(OAuthProvider):
             safe=True,  # transactionId: a repeated POST answers the event the first one made
             what="create event",
             deadline=deadline,
-            params={"$expand": EXPAND},
             json=body,
-            expect=(404,),
+            expect=(400, 404, 409),
         )
         if response.status_code == 404:
             raise NotFound(f"calendar {calendar_id!r} not found for this account")
-        event = from_graph_event(response.json(), calendar_id, self.tz(account))
+        if response.status_code not in (200, 201):
+            raise _create_error(response, event_id)
+        event = await self.written(account, calendar_id, response.json(), Kept.of(fields), deadline)
         if pattern is not None:
             await series.remove_instances(
                 self, account, calendar_id, event, pattern.exdates, deadline
@@ -328,7 +401,12 @@ class MicrosoftProvider(OAuthProvider):
         fields, given = rules.apply_patch(current, changes)
         expected = changes.get("_version")
         pattern = recurrence_of(fields)  # 501 before the change for what Outlook cannot hold
-        body = patch_to_graph(fields, set(given), pattern)
+        changed = set(given)
+        if "conference" in changed and check_meeting_kept(item, fields.conference):
+            changed.discard("conference")  # the meeting Outlook holds stays as it is
+        elif "conference" in changed and fields.conference and not fields.conference.url:
+            await self.require_teams(account, calendar_id, deadline)
+        body = patch_to_graph(fields, changed, pattern)
         headers = {"If-Match": str(item["@odata.etag"])} if expected is not None else {}
         response = await self.call(
             account,
@@ -337,7 +415,6 @@ class MicrosoftProvider(OAuthProvider):
             safe=True,
             what="update event",
             deadline=deadline,
-            params={"$expand": EXPAND},
             json=body,
             headers=headers,
             expect=(404, 412),
@@ -346,7 +423,8 @@ class MicrosoftProvider(OAuthProvider):
             raise Conflict(f"event {event_id!r} was changed concurrently: read it again")
         if response.status_code != 200:
             raise NotFound(f"event {event_id!r} not found in calendar {calendar_id!r}")
-        updated = from_graph_event(response.json(), calendar_id, self.tz(account))
+        kept = Kept.of(fields)
+        updated = await self.written(account, calendar_id, response.json(), kept, deadline)
         if pattern is not None and {"recurrence", "start", "end"} & set(given):
             await series.remove_instances(
                 self, account, calendar_id, updated, pattern.exdates, deadline
@@ -380,6 +458,16 @@ class MicrosoftProvider(OAuthProvider):
         deleted = dataclasses.replace(current, is_cancelled=True)
         await self.record(effects, Change("deleted", account, calendar_id, deleted))
         return deleted
+
+
+def _create_error(response: httpx.Response, event_id: str) -> CalgateError:
+    if "ErrorDuplicateTransactionId" in error_reasons(response):
+        return Conflict(
+            f"transactionId: Outlook says the transactionId of this create ({event_id!r}, "
+            "calgate's event id) was already used to create a different event "
+            "(ErrorDuplicateTransactionId); nothing was created: send the create again"
+        )
+    return error_for(response, "Outlook", "create event")
 
 
 def _busy(deadline: Deadline) -> CalgateError:

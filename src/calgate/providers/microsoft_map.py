@@ -37,7 +37,7 @@ from calgate.domain.model import (
     Visibility,
 )
 from calgate.domain.times import EventTime
-from calgate.errors import CalgateError, ProviderError
+from calgate.errors import CalgateError, FeatureNotImplemented, ProviderError
 from calgate.providers.remote import parse_time, version_of
 
 # A named property in the PS_PUBLIC_STRINGS property set.
@@ -211,6 +211,32 @@ def _attendees(attendees: tuple[Attendee, ...]) -> list[dict[str, Any]]:
 def recurrence_of(fields: EventFields) -> GraphRecurrence | None:
     """Graph's pattern for the fields' recurrence (501 for what Outlook cannot hold)."""
     return to_graph(fields.recurrence, fields.start) if fields.recurrence else None
+
+
+def teams_join_url(item: Mapping[str, Any]) -> str | None:
+    """The join URL of the Teams meeting a Graph event holds (``""`` if not known yet), or None
+    when it holds no online meeting."""
+    if not item.get("isOnlineMeeting"):
+        return None
+    meeting = item.get("onlineMeeting") or {}
+    return str(meeting.get("joinUrl") or item.get("onlineMeetingUrl") or "")
+
+
+def check_meeting_kept(item: Mapping[str, Any], conference: Conference | None) -> bool:
+    """Whether ``conference`` keeps the online meeting the event ``item`` holds; a 501 when it
+    would remove or replace it. Once ``isOnlineMeeting`` is true, "Outlook ignores any further
+    changes" to it and to ``onlineMeetingProvider`` (Graph's event resource): a PATCH would
+    answer 200 while the Teams link stays. False when the event holds no meeting."""
+    join = teams_join_url(item)
+    if join is None:
+        return False
+    if conference is not None and conference.provider == "teams" and conference.url in ("", join):
+        return True
+    raise FeatureNotImplemented(
+        "conference: this Outlook event holds a Teams meeting, which Outlook keeps once made "
+        "(it ignores later changes to isOnlineMeeting and onlineMeetingProvider), so calgate "
+        "cannot remove or replace it; delete the event and create it again without it"
+    )
 
 
 # calgate field -> the Graph properties it sets (for PATCH bodies).

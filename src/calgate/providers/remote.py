@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -32,6 +32,8 @@ class Profile:
     email: str
     name: str
     timezone: str = "UTC"
+    # What differs for this account from the provider's table (Capabilities.adjusted).
+    capabilities: Mapping[str, Any] = field(default_factory=dict)
 
 
 class OAuthProvider:
@@ -174,7 +176,8 @@ class OAuthProvider:
             self.kind,
             name or who.name or who.email,
             email=who.email,
-            params={"timezone": who.timezone},
+            params={"timezone": who.timezone}
+            | ({"capabilities": dict(who.capabilities)} if who.capabilities else {}),
             secrets=tokens.to_secrets(own_client),
         )
         return record.id
