@@ -77,6 +77,10 @@ _MESSAGES = {
 }
 _USAGE_LIMITS = {"rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded"}
 _EVENT_ID = re.compile(r"[a-v0-9]{5,1024}")
+_MEET = {"key": {"type": "hangoutsMeet"}, "name": "Google Meet"}
+# What a list shows of a cancelled item: "Cancelled exceptions are only guaranteed to have
+# values for the id, recurringEventId and originalStartTime fields", deleted events "the id".
+_BARE = ("kind", "etag", "id", "status", "recurringEventId", "originalStartTime")
 
 
 class GoogleError(Exception):
@@ -203,6 +207,12 @@ class GoogleState:
         self.overrides: dict[str, dict[str, dict[str, Any]]] = {}
         self.send_updates: list[SendUpdates] = []
         self.inserts = 0
+        # What an ordinary OAuth client may write (conferenceProperties of every calendar).
+        self.conference_types: list[str] = ["hangoutsMeet"]
+        # Reads of a calendar's events a new Meet createRequest stays "pending" for (0: done
+        # at once); the pending ones by (calendar id, event id) with the reads left.
+        self.meet_pending_reads = 0
+        self.pending: dict[tuple[str, str], int] = {}
         self._etags = itertools.count(3_400_000_000_000_000)
         self.add_calendar(email, email, time_zone, primary=True)
 
@@ -234,9 +244,54 @@ class GoogleState:
     def etag(self) -> str:
         return f'"{next(self._etags)}"'
 
+    def cancel(self, calendar_id: str, event_id: str) -> dict[str, Any]:
+        """Delete an event or one occurrence, as ``events.delete`` or Google's own UI does: an
+        occurrence becomes a cancelled exception of its series."""
+        calendar = self.calendar(calendar_id)
+        event = _find(self, calendar, event_id)
+        if event.get("status") == "cancelled":
+            raise GoogleError(410, "Resource has been deleted", "deleted")
+        event |= {"status": "cancelled", "etag": self.etag(), "updated": _now()}
+        if "recurringEventId" in event:
+            self.overrides[calendar["id"]][event["id"]] = event
+        return event
+
+    def read(self, calendar_id: str) -> None:
+        """One read of the calendar's events: pending Meet requests move on."""
+        for key, left in list(self.pending.items()):
+            if key[0] == calendar_id:
+                if left <= 1:
+                    self.complete_meet(*key)
+                else:
+                    self.pending[key] = left - 1
+
+    def complete_meet(self, calendar_id: str, event_id: str) -> None:
+        """Finish a pending Meet request: entry points, conference id, status success."""
+        self.pending.pop((calendar_id, event_id), None)
+        event = self.events[calendar_id].get(event_id) or self.overrides[calendar_id].get(event_id)
+        data = (event or {}).get("conferenceData") or {}
+        request = data.get("createRequest")
+        if event is None or not request or request.get("status", {}).get("statusCode") == "success":
+            return
+        code = "-".join(
+            "".join(secrets.choice(string.ascii_lowercase) for _ in range(n)) for n in (3, 4, 3)
+        )
+        uri = f"https://meet.google.com/{code}"
+        event["conferenceData"] = {
+            "createRequest": {**request, "status": {"statusCode": "success"}},
+            "entryPoints": [{"entryPointType": "video", "uri": uri, "label": uri[8:]}],
+            "conferenceSolution": copy.deepcopy(_MEET),
+            "conferenceId": code,
+        }
+        event |= {"hangoutLink": uri, "etag": self.etag()}
+
 
 def _rfc3339(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
+
+
+def _now() -> str:
+    return _rfc3339(datetime.now(UTC).replace(microsecond=0))
 
 
 def _zone(event: dict[str, Any], calendar: dict[str, Any]) -> ZoneInfo:
@@ -252,13 +307,16 @@ def _moment(value: dict[str, Any], calendar: dict[str, Any]) -> datetime:
 
 
 def _merge(target: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    """Google's patch semantics: objects merge key by key at every depth (``start`` and
+    ``conferenceData`` too), arrays and scalars replace, ``null`` removes."""
     for key, value in patch.items():
         if value is None:
             target.pop(key, None)
-        elif key in ("start", "end") or not isinstance(value, dict):
-            target[key] = _merge({}, value) if isinstance(value, dict) else copy.deepcopy(value)
+        elif isinstance(value, dict):
+            inner = target.get(key)
+            target[key] = _merge(inner if isinstance(inner, dict) else {}, value)
         else:
-            _merge(target.setdefault(key, {}), value)
+            target[key] = copy.deepcopy(value)
     return target
 
 
@@ -378,28 +436,51 @@ def _find(state: GoogleState, calendar: dict[str, Any], event_id: str) -> dict[s
     raise GoogleError(404, "Not Found", "notFound")
 
 
-def _finish(state: GoogleState, event: dict[str, Any], calendar: dict[str, Any]) -> None:
+def _check_conference(state: GoogleState, body: dict[str, Any]) -> None:
+    """A conference an ordinary OAuth client may write: a solution type among the calendar's
+    ``allowedConferenceSolutionTypes`` (``addOn`` is written by Workspace add-ons only)."""
+    data = body.get("conferenceData") or {}
+    kind = ((data.get("conferenceSolution") or {}).get("key") or {}).get("type")
+    if kind is not None and kind not in state.conference_types:
+        raise GoogleError(400, "Invalid conference data.")
+
+
+def _conference(
+    state: GoogleState, event: dict[str, Any], before: dict[str, Any], calendar_id: str
+) -> None:
+    """Start a Meet for a new ``createRequest`` (a requestId the event did not hold yet): its
+    status is ``pending`` without entry points until ``meet_pending_reads`` reads went by."""
+    data = event.get("conferenceData") or {}
+    meet = (data.get("conferenceSolution") or {}).get("key", {}).get("type") == "hangoutsMeet"
+    video = [e["uri"] for e in data.get("entryPoints") or () if e.get("entryPointType") == "video"]
+    if meet and video:  # read-only, follows the conference
+        event["hangoutLink"] = video[0]
+    else:
+        event.pop("hangoutLink", None)
+    request = data.get("createRequest")
+    old = ((before.get("conferenceData") or {}).get("createRequest")) or {}
+    if not request or ("status" in request and request.get("requestId") == old.get("requestId")):
+        return
+    if request.get("conferenceSolutionKey", {}).get("type") != "hangoutsMeet":
+        raise GoogleError(400, "Invalid conference type value.")
+    if not request.get("requestId"):
+        raise GoogleError(400, "Missing conference request id.", "required")
+    pending = {**request, "status": {"statusCode": "pending"}}
+    event["conferenceData"] = {"createRequest": pending, "conferenceSolution": copy.deepcopy(_MEET)}
+    event.pop("hangoutLink", None)
+    state.pending[calendar_id, event["id"]] = state.meet_pending_reads
+
+
+def _finish(
+    state: GoogleState,
+    event: dict[str, Any],
+    calendar: dict[str, Any],
+    before: dict[str, Any] | None = None,
+) -> None:
     """Check an event about to be stored and fill what the server owns."""
     _check_times(event, calendar)
-    conference = event.get("conferenceData") or {}
-    request = conference.get("createRequest")
-    if request and "entryPoints" not in conference:
-        if request.get("conferenceSolutionKey", {}).get("type") != "hangoutsMeet":
-            raise GoogleError(400, "Invalid conference type value.")
-        if not request.get("requestId"):
-            raise GoogleError(400, "Missing conference request id.", "required")
-        code = "-".join(
-            "".join(secrets.choice(string.ascii_lowercase) for _ in range(n)) for n in (3, 4, 3)
-        )
-        uri = f"https://meet.google.com/{code}"
-        event["conferenceData"] = {
-            "createRequest": {**request, "status": {"statusCode": "success"}},
-            "entryPoints": [{"entryPointType": "video", "uri": uri, "label": uri[8:]}],
-            "conferenceSolution": {"key": {"type": "hangoutsMeet"}, "name": "Google Meet"},
-            "conferenceId": code,
-        }
-        event["hangoutLink"] = uri
-    now = _rfc3339(datetime.now(UTC).replace(microsecond=0))
+    _conference(state, event, before or {}, calendar["id"])
+    now = _now()
     me = {"email": state.email, "self": True}
     event.setdefault("created", now)
     event |= {"kind": "calendar#event", "etag": state.etag(), "updated": now}
@@ -439,6 +520,81 @@ def _paged(query: dict[str, str], items: list[Any], default: int) -> tuple[list[
         raise GoogleError(400, "Invalid page token value.", "invalid") from exc
 
 
+def _overlaps(
+    event: dict[str, Any], calendar: dict[str, Any], after: datetime | None, before: datetime | None
+) -> bool:
+    start, end = _moment(event["start"], calendar), _moment(event["end"], calendar)
+    return (after is None or end > after) and (before is None or start < before)
+
+
+def _series_level(
+    state: GoogleState, calendar: dict[str, Any], after: datetime | None, before: datetime | None
+) -> list[dict[str, Any]]:
+    """``singleEvents=false``: one-off events, each series with an occurrence in the window,
+    and the exceptions of those series (changed or cancelled occurrences) in the window."""
+    exceptions = state.overrides[calendar["id"]].values()
+    found: list[dict[str, Any]] = []
+    for event in state.events[calendar["id"]].values():
+        if not event.get("recurrence"):
+            if _overlaps(event, calendar, after, before):
+                found.append(event)
+            continue
+        if (after is None and before is None) or _instances(
+            state, calendar, event, after, before, 1
+        ):
+            found.append(event)
+        if event.get("status") != "cancelled":
+            found += [
+                e
+                for e in exceptions
+                if e["recurringEventId"] == event["id"] and _overlaps(e, calendar, after, before)
+            ]
+    return found
+
+
+def _single_events(
+    state: GoogleState, calendar: dict[str, Any], after: datetime | None, before: datetime | None
+) -> list[dict[str, Any]]:
+    """``singleEvents=true``: one-off events and the occurrences of live series."""
+    found: list[dict[str, Any]] = []
+    for event in state.events[calendar["id"]].values():
+        if not event.get("recurrence"):
+            if _overlaps(event, calendar, after, before):
+                found.append(event)
+        elif event.get("status") != "cancelled":
+            found += _instances(state, calendar, event, after, before)
+    return found
+
+
+def _filtered(
+    found: list[dict[str, Any]], query: dict[str, str], updated_min: datetime | None
+) -> list[dict[str, Any]]:
+    """The query's filters. Cancelled items: with ``showDeleted`` or ``updatedMin`` all of
+    them; otherwise only the cancelled exceptions of a series-level list ("cancelled instances
+    of recurring events will still be included if showDeleted and singleEvents are both
+    False")."""
+    deleted_too = query.get("showDeleted") == "true" or updated_min is not None
+    series_level = query.get("singleEvents") != "true"
+
+    def kept(e: dict[str, Any]) -> bool:
+        exception = series_level and "recurringEventId" in e
+        if e.get("status") == "cancelled" and not (deleted_too or exception):
+            return False
+        if query.get("iCalUID", e["iCalUID"]) != e["iCalUID"]:
+            return False
+        return updated_min is None or common.parse_rfc3339(e["updated"]) >= updated_min
+
+    return [e for e in found if kept(e)]
+
+
+def _shown(items: list[dict[str, Any]], query: dict[str, str]) -> list[dict[str, Any]]:
+    """Items as a list answers them: a cancelled one with only what Google guarantees."""
+    bare = [
+        {k: e[k] for k in _BARE if k in e} if e.get("status") == "cancelled" else e for e in items
+    ]
+    return [_render(e, query.get("timeZone")) for e in bare]
+
+
 def google_app(state: GoogleState) -> FakeApp:
     """The Google Calendar test server for ``state``: ``/token``, ``/o/oauth2/v2/auth`` and
     ``/calendar/v3/...``."""
@@ -450,7 +606,14 @@ def google_app(state: GoogleState) -> FakeApp:
             raise GoogleError(400, "Parse Error", "parseError") from exc
         if query.get("conferenceDataVersion") != "1":
             body.pop("conferenceData", None)  # version 0 ignores conference data in the body
+        _check_conference(state, body)
         return {k: v for k, v in body.items() if k not in _SERVER_FIELDS}
+
+    def stored(calendar: dict[str, Any], event: dict[str, Any]) -> None:
+        kept = state.overrides if "recurringEventId" in event else state.events
+        kept[calendar["id"]][event["id"]] = event
+        if state.pending.get((calendar["id"], event["id"])) == 0:
+            state.complete_meet(calendar["id"], event["id"])
 
     def begin(request: Request, method_id: str) -> tuple[dict[str, str], dict[str, Any]]:
         if not state.oauth.valid(request.headers.get("authorization")):
@@ -475,7 +638,7 @@ def google_app(state: GoogleState) -> FakeApp:
 
     def entry(calendar: dict[str, Any], kind: str = "calendar#calendarListEntry") -> dict[str, Any]:
         shown = {"kind": kind, **calendar}
-        shown["conferenceProperties"] = {"allowedConferenceSolutionTypes": ["hangoutsMeet"]}
+        shown["conferenceProperties"] = {"allowedConferenceSolutionTypes": state.conference_types}
         if kind.endswith("Entry"):
             shown |= {"accessRole": "owner", "selected": True, "defaultReminders": []}
             shown |= {"colorId": "14", "backgroundColor": "#9fe1e7", "foregroundColor": "#000000"}
@@ -509,13 +672,14 @@ def google_app(state: GoogleState) -> FakeApp:
         if isinstance(raw.get("iCalUID"), str):
             event["iCalUID"] = raw["iCalUID"]
         _finish(state, event, calendar)
-        state.events[calendar["id"]][event_id] = event
+        stored(calendar, event)
         state.inserts += 1
         noted(request, query, calendar["id"], event_id)
         return JSONResponse(_render(event, None))
 
     async def get(request: Request) -> Response:
         query, calendar = begin(request, "calendar.events.get")
+        state.read(calendar["id"])
         event = _find(state, calendar, request.path_params["eventId"])
         return JSONResponse(_render(event, query.get("timeZone")))
 
@@ -537,63 +701,37 @@ def google_app(state: GoogleState) -> FakeApp:
         kept = {k: copy.deepcopy(old[k]) for k in owned if k in old}
         event = _merge(kept, body) if replace else _merge(copy.deepcopy(old), body)
         event["sequence"] = old.get("sequence", 0) + 1
-        _finish(state, event, calendar)
-        if "recurringEventId" in event:
-            state.overrides[calendar["id"]][event["id"]] = event
-        else:
-            state.events[calendar["id"]][event["id"]] = event
+        _finish(state, event, calendar, old)
+        stored(calendar, event)
         noted(request, query, calendar["id"], event["id"])
         return JSONResponse(_render(event, None))
 
     async def delete(request: Request) -> Response:
         query, calendar = begin(request, "calendar.events.delete")
-        event = _find(state, calendar, request.path_params["eventId"])
-        if event.get("status") == "cancelled":
-            raise GoogleError(410, "Resource has been deleted", "deleted")
-        event |= {"status": "cancelled", "etag": state.etag()}
-        if "recurringEventId" in event:
-            state.overrides[calendar["id"]][event["id"]] = event
+        event = state.cancel(calendar["id"], request.path_params["eventId"])
         noted(request, query, calendar["id"], event["id"])
         return Response(status_code=204)
 
     async def list_events(request: Request) -> Response:
         query, calendar = begin(request, "calendar.events.list")
+        state.read(calendar["id"])
         after, before = _window(query, "timeMin"), _window(query, "timeMax")
-        updated_min = _window(query, "updatedMin")
         single = query.get("singleEvents") == "true"
         if query.get("orderBy") == "startTime" and not single:
             message = "The requested ordering is not available for the particular query."
             raise GoogleError(400, message, "badRequest")
-        found: list[dict[str, Any]] = []
-        for event in state.events[calendar["id"]].values():
-            if event.get("recurrence"):
-                if single:
-                    found += _instances(state, calendar, event, after, before)
-                elif (after is None and before is None) or _instances(
-                    state, calendar, event, after, before, 1
-                ):
-                    found.append(event)
-                continue
-            start, end = _moment(event["start"], calendar), _moment(event["end"], calendar)
-            if (after is None or end > after) and (before is None or start < before):
-                found.append(event)
-        found = [
-            e
-            for e in found
-            if (query.get("showDeleted") == "true" or e.get("status") != "cancelled")
-            and query.get("iCalUID", e["iCalUID"]) == e["iCalUID"]
-            and (updated_min is None or common.parse_rfc3339(e["updated"]) >= updated_min)
-        ]
+        found = (_single_events if single else _series_level)(state, calendar, after, before)
+        found = _filtered(found, query, _window(query, "updatedMin"))
         if query.get("orderBy") == "startTime":
             found.sort(key=lambda e: _moment(e["start"], calendar))
         elif query.get("orderBy") == "updated":
             found.sort(key=lambda e: e["updated"])
         items, token = _paged(query, found, 250)
-        shown = [_render(e, query.get("timeZone")) for e in items]
-        return listing("calendar#events", calendar, shown, token)
+        return listing("calendar#events", calendar, _shown(items, query), token)
 
     async def instances(request: Request) -> Response:
         query, calendar = begin(request, "calendar.events.instances")
+        state.read(calendar["id"])
         master = _find(state, calendar, request.path_params["eventId"])
         if not master.get("recurrence"):
             raise GoogleError(400, "The event is not a recurring event.", "badRequest")
@@ -602,8 +740,7 @@ def google_app(state: GoogleState) -> FakeApp:
         if query.get("showDeleted") != "true":
             found = [e for e in found if e.get("status") != "cancelled"]
         items, token = _paged(query, found, 250)
-        shown = [_render(e, query.get("timeZone")) for e in items]
-        return listing("calendar#events", calendar, shown, token)
+        return listing("calendar#events", calendar, _shown(items, query), token)
 
     async def failure(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, GoogleError)
