@@ -43,7 +43,9 @@ async def test_seed_body_is_sent_field_by_field(api: Api, fakes: Fakes) -> None:
     assert sent == {
         "id": event_id,
         "summary": "Quarterly review",
-        "description": "Numbers and plans",
+        # A Zoom link is no conferenceData at Google (addOn is for Workspace add-ons): it is
+        # the description's last line, and calgate keeps the conference privately.
+        "description": "Numbers and plans\n\nZoom: https://zoom.example.org/j/123",
         "location": "Room 4",
         "start": {"dateTime": "2026-01-20T14:30:00+01:00", "timeZone": "Europe/Paris"},
         "end": {"dateTime": "2026-01-20T15:30:00+01:00", "timeZone": "Europe/Paris"},
@@ -57,10 +59,12 @@ async def test_seed_body_is_sent_field_by_field(api: Api, fakes: Fakes) -> None:
         ],
         "recurrence": ["RRULE:FREQ=WEEKLY;BYDAY=TU;COUNT=4"],
         "colorId": "7",
-        "conferenceData": {
-            "conferenceSolution": {"key": {"type": "addOn"}, "name": "Zoom"},
-            "entryPoints": [{"entryPointType": "video", "uri": "https://zoom.example.org/j/123"}],
-            "conferenceId": "123",
+        "extendedProperties": {
+            "private": {
+                "calgateConferenceProvider": "zoom",
+                "calgateConferenceUrl": "https://zoom.example.org/j/123",
+                "calgateConferenceId": "123",
+            }
         },
     }
     insert = fakes.google.requests.find("POST", "/calendar/v3/calendars/")[-1]
@@ -220,8 +224,13 @@ async def test_series_patch_sends_start_and_end_with_zones(api: Api, fakes: Fake
     assert r.status_code == 200, r.text
     assert body_sent(fakes, G, "PATCH") == {
         "recurrence": ["RRULE:FREQ=WEEKLY;COUNT=2", "EXDATE:20260309T080000Z"],
-        "start": {"dateTime": "2026-03-02T09:00:00+01:00", "timeZone": "Europe/Berlin"},
-        "end": {"dateTime": "2026-03-02T10:00:00+01:00", "timeZone": "Europe/Berlin"},
+        # Google merges a PATCH's start with the stored one: the all-day form is named null.
+        "start": {
+            "dateTime": "2026-03-02T09:00:00+01:00",
+            "timeZone": "Europe/Berlin",
+            "date": None,
+        },
+        "end": {"dateTime": "2026-03-02T10:00:00+01:00", "timeZone": "Europe/Berlin", "date": None},
     }
 
 

@@ -5,19 +5,25 @@
 - ``notify`` → ``sendUpdates=all|none``; ``conferenceDataVersion=1`` on every write, so a
   conference without URL asks Google for a Meet link.
 - Expanded lists use ``singleEvents=true``; occurrence ids are Google's instance ids, which
-  PATCH and DELETE accept as they are.
+  PATCH and DELETE accept as they are. Series-level lists read cancelled occurrences (listed
+  bare by Google) as EXDATEs of their series.
+- A Meet Google is still making (``pending``) is read again until it is done, for at most half
+  of the call's deadline; after that the event answers with an empty URL, which a later read
+  fills.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import itertools
 import logging
 import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
+import anyio
 import httpx
 
 from calgate.domain import cursor, rules, zones
@@ -32,7 +38,15 @@ from calgate.errors import (
     NotFound,
 )
 from calgate.providers.base import AccountContext, Capabilities, Change, Effects, no_effects
-from calgate.providers.google_map import PALETTE, from_google, patch_to_google, to_google
+from calgate.providers.google_conference import meet_pending
+from calgate.providers.google_map import (
+    PALETTE,
+    from_google,
+    patch_to_google,
+    readable,
+    series_level,
+    to_google,
+)
 from calgate.providers.http import Deadline, Policy, send
 from calgate.providers.oauth import OAuthApp
 from calgate.providers.remote import OAuthProvider, Profile, decode_cursor, encode_cursor
@@ -48,6 +62,8 @@ _BASE32HEX = re.compile(r"[a-v0-9]{5,1024}")
 _WRITE = {"conferenceDataVersion": "1"}
 # Pages of 2500 events read for one series-level list (sorted by start in calgate).
 MAX_LIST_PAGES = 8
+# Waits between two reads of an event whose Meet is pending (seconds, the last one repeats).
+MEET_POLL = (0.2, 0.4, 0.8, 1.6)
 
 
 def _rfc3339(moment: dt.datetime) -> str:
@@ -251,11 +267,28 @@ class GoogleProvider(OAuthProvider):
             item = await self._fetch(account, calendar_id, google_id, deadline)
         else:
             item = response.json()
+        item = await self._meet_made(account, calendar_id, item, deadline)
         event = dataclasses.replace(
             from_google(item, calendar_id, self._tz(account)), notifications=_sent(fields)
         )
         await self.record(effects, Change("created", account, calendar_id, event))
         return event
+
+    async def _meet_made(
+        self,
+        account: AccountContext,
+        calendar_id: str,
+        item: dict[str, Any],
+        deadline: Deadline,
+    ) -> dict[str, Any]:
+        """The event once Google has made its Meet ("The data is generated asynchronously"),
+        read again while half of the deadline is left; as it is when time runs out."""
+        for wait in itertools.chain(MEET_POLL, itertools.repeat(MEET_POLL[-1])):
+            if not meet_pending(item) or deadline.left() - wait < deadline.seconds / 2:
+                break
+            await anyio.sleep(wait)
+            item = await self._fetch(account, calendar_id, str(item["id"]), deadline)
+        return item
 
     async def get_event(self, account: AccountContext, calendar_id: str, event_id: str) -> Event:
         item = await self._fetch(account, calendar_id, event_id, self.deadline())
@@ -280,24 +313,27 @@ class GoogleProvider(OAuthProvider):
         # Google orders a series-level list by nothing useful: read the window, sort by start.
         after = cursor.decode(query.cursor) if query.cursor else None
         deadline = self.deadline()
-        found: list[Event] = []
-        token: str | None = None
+        items: list[dict[str, Any]] = []
+        tz, token = self._tz(account), None
         for _ in range(MAX_LIST_PAGES):
             page = {**params, "maxResults": "2500", **({"pageToken": token} if token else {})}
-            events, token = await self._page(account, calendar_id, page, deadline)
-            found += [e for e in events if matches(e, query)]
+            got, tz, token = await self._page(account, calendar_id, page, deadline)
+            items += got
             if token is None:
                 break
         else:
             raise InvalidParameters(
                 f"start, end: more than {MAX_LIST_PAGES * 2500} events; narrow the window"
             )
+        # Cancelled occurrences come as bare items of their own, maybe on another page than
+        # their series: read them once every page is in.
+        found = [e for e in series_level(items, calendar_id, tz) if matches(e, query)]
         keyed = sorted(((dt_to_us(e.fields.start.utc), e.id), e) for e in found)
         if after is not None:
             keyed = [(k, e) for k, e in keyed if k > after]
-        items = keyed[: query.limit]
+        shown = keyed[: query.limit]
         more = len(keyed) > query.limit
-        return Page([e for _, e in items], cursor.encode(*items[-1][0]) if more and items else None)
+        return Page([e for _, e in shown], cursor.encode(*shown[-1][0]) if more and shown else None)
 
     async def _expanded(
         self,
@@ -317,7 +353,9 @@ class GoogleProvider(OAuthProvider):
             if not token:
                 raise InvalidParameters("cursor: not a cursor of this calendar's events")
             params["pageToken"] = token
-        events, next_token = await self._page(account, calendar_id, params, self.deadline())
+        items, tz, next_token = await self._page(account, calendar_id, params, self.deadline())
+        # A cancelled occurrence listed bare (only ids) cannot be shown: it is left out.
+        events = [from_google(i, calendar_id, tz) for i in items if readable(i)]
         return Page(
             [e for e in events if matches(e, query)],
             encode_cursor({"p": next_token}) if next_token else None,
@@ -329,7 +367,9 @@ class GoogleProvider(OAuthProvider):
         calendar_id: str,
         params: dict[str, str],
         deadline: Deadline,
-    ) -> tuple[list[Event], str | None]:
+    ) -> tuple[list[dict[str, Any]], str, str | None]:
+        """One page of ``events.list``: its items as Google sent them, the calendar's time zone
+        and the next page's token."""
         response = await self.call(
             account,
             "GET",
@@ -343,10 +383,9 @@ class GoogleProvider(OAuthProvider):
         if response.status_code == 404:
             raise NotFound(f"calendar {calendar_id!r} not found for this account")
         data = response.json()
-        tz = str(data.get("timeZone") or self._tz(account))
-        events = [from_google(item, calendar_id, tz) for item in data.get("items") or ()]
         token = data.get("nextPageToken")
-        return events, str(token) if token else None
+        tz = str(data.get("timeZone") or self._tz(account))
+        return list(data.get("items") or ()), tz, str(token) if token else None
 
     async def update_event(
         self,
@@ -380,8 +419,9 @@ class GoogleProvider(OAuthProvider):
             raise Conflict(f"event {event_id!r} was changed concurrently: read it again")
         if response.status_code != 200:
             raise NotFound(f"event {event_id!r} not found in calendar {calendar_id!r}")
+        item = await self._meet_made(account, calendar_id, response.json(), deadline)
         updated = dataclasses.replace(
-            from_google(response.json(), calendar_id, self._tz(account)),
+            from_google(item, calendar_id, self._tz(account)),
             notifications=_sent(dataclasses.replace(fields, notify=bool(given.get("notify")))),
         )
         change = Change("updated", account, calendar_id, updated, current, frozenset(given))

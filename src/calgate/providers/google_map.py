@@ -10,23 +10,33 @@ given).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from collections.abc import Mapping
+import logging
+from collections.abc import Iterable, Mapping
 from typing import Any
 
+from calgate.domain import recurrence as rrules
 from calgate.domain import zones
 from calgate.domain.model import (
     Attendee,
-    Conference,
-    ConferenceProvider,
     Event,
     EventFields,
     Organizer,
     ResponseStatus,
 )
 from calgate.domain.times import EventTime
-from calgate.errors import ProviderError
+from calgate.errors import CalgateError, ProviderError
+from calgate.providers.google_conference import (
+    conference_from_google,
+    conference_patch,
+    conference_to_google,
+    description_from_google,
+    description_to_google,
+)
 from calgate.providers.remote import parse_time, version_of
+
+log = logging.getLogger("calgate.providers.google")
 
 # The contract's Google palette: hex -> colorId.
 PALETTE: dict[str, str] = {
@@ -50,21 +60,6 @@ _RESPONSES: dict[str, ResponseStatus] = {
     "tentative": "maybe",
     "needsAction": "noreply",
 }
-# Conference solution names calgate writes for a given meeting URL, and reads back.
-_SOLUTION_NAMES: dict[str, str] = {
-    "google_meet": "Google Meet",
-    "zoom": "Zoom",
-    "teams": "Microsoft Teams",
-    "unknown": "Meeting",
-}
-_BY_NAME: dict[str, ConferenceProvider] = {
-    "google meet": "google_meet",
-    "zoom": "zoom",
-    "zoom meeting": "zoom",
-    "microsoft teams": "teams",
-    "teams": "teams",
-}
-
 # calgate field -> the Google properties it sets (for PATCH bodies).
 KEYS: dict[str, tuple[str, ...]] = {
     "title": ("summary",),
@@ -74,7 +69,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     "end": ("end",),
     "transparency": ("transparency",),
     "visibility": ("visibility",),
-    "conference": ("conferenceData",),
+    "conference": ("conferenceData", "extendedProperties", "description"),
     "is_attendees_list_hidden": ("guestsCanSeeOtherGuests",),
     "attendees": ("attendees",),
     "recurrence": ("recurrence",),
@@ -100,49 +95,6 @@ def time_from_google(value: Mapping[str, Any], default_tz: str) -> EventTime:
         except KeyError:
             tz = default_tz
     return EventTime.at(parse_time(str(value["dateTime"])), tz)
-
-
-def conference_to_google(conference: Conference | None, request_id: str) -> dict[str, Any] | None:
-    if conference is None:
-        return None
-    if not conference.url:  # capabilities allow only google_meet here
-        return {
-            "createRequest": {
-                "requestId": request_id,
-                "conferenceSolutionKey": {"type": "hangoutsMeet"},
-            }
-        }
-    kind = "hangoutsMeet" if conference.provider == "google_meet" else "addOn"
-    data: dict[str, Any] = {
-        "conferenceSolution": {
-            "key": {"type": kind},
-            "name": _SOLUTION_NAMES[conference.provider],
-        },
-        "entryPoints": [{"entryPointType": "video", "uri": conference.url}],
-    }
-    if conference.conference_id:
-        data["conferenceId"] = conference.conference_id
-    return data
-
-
-def conference_from_google(item: Mapping[str, Any]) -> Conference | None:
-    data = item.get("conferenceData") or {}
-    url = ""
-    for entry in data.get("entryPoints") or ():
-        if entry.get("entryPointType") == "video" and entry.get("uri"):
-            url = str(entry["uri"])
-            break
-    url = url or str(item.get("hangoutLink") or "")
-    solution = data.get("conferenceSolution") or {}
-    kind = (solution.get("key") or {}).get("type")
-    if not data and not url:
-        return None
-    provider: ConferenceProvider = "unknown"
-    if kind == "hangoutsMeet" or (not kind and "meet.google." in url):
-        provider = "google_meet"
-    else:
-        provider = _BY_NAME.get(str(solution.get("name", "")).lower(), "unknown")
-    return Conference(provider, url, str(data.get("conferenceId") or ""))
 
 
 def attendees_to_google(
@@ -181,7 +133,7 @@ def to_google(fields: EventFields, *, request_id: str) -> dict[str, Any]:
     """The full event resource for ``fields`` (an insert body, without its id)."""
     body: dict[str, Any] = {
         "summary": fields.title,
-        "description": fields.body,
+        "description": description_to_google(fields.body, fields.conference),
         "location": fields.location,
         "start": time_to_google(fields.start),
         "end": time_to_google(fields.end),
@@ -195,9 +147,11 @@ def to_google(fields: EventFields, *, request_id: str) -> dict[str, Any]:
         body["recurrence"] = list(fields.recurrence)
     if fields.color:
         body["colorId"] = PALETTE[fields.color.upper()]
-    conference = conference_to_google(fields.conference, request_id)
+    conference, kept = conference_to_google(fields.conference, request_id)
     if conference is not None:
         body["conferenceData"] = conference
+    if kept:
+        body["extendedProperties"] = {"private": kept}
     return body
 
 
@@ -221,6 +175,14 @@ def patch_to_google(
             body[key] = full.get(key)
     if "recurrence" in body and body["recurrence"] is None:
         body["recurrence"] = []
+    if "conference" in changed:
+        body |= conference_patch(fields.conference, request_id)
+    for which in {"start", "end"} & set(body):
+        # Google merges the object: the other form must be named null, or both stay.
+        other = (
+            {"date": None} if "dateTime" in body[which] else {"dateTime": None, "timeZone": None}
+        )
+        body[which] = {**body[which], **other}
     return body
 
 
@@ -241,7 +203,7 @@ def from_google(item: Mapping[str, Any], calendar_id: str, default_tz: str) -> E
         title=str(item.get("summary") or ""),
         start=start,
         end=end,
-        body=str(item.get("description") or ""),
+        body=description_from_google(item),
         location=str(item.get("location") or ""),
         transparency="transparent" if item.get("transparency") == "transparent" else "opaque",
         visibility=_visibility(item.get("visibility")),
@@ -271,6 +233,44 @@ def from_google(item: Mapping[str, Any], calendar_id: str, default_tz: str) -> E
         ),
         event_type=str(item.get("eventType") or "default"),
     )
+
+
+def readable(item: Mapping[str, Any]) -> bool:
+    """Whether Google sent the event whole: a cancelled occurrence is "only guaranteed to have
+    values for the id, recurringEventId and originalStartTime fields", a deleted event "the id"
+    (``events.list`` in the discovery document)."""
+    return bool(item.get("start")) and bool(item.get("end"))
+
+
+def series_level(
+    items: Iterable[Mapping[str, Any]], calendar_id: str, default_tz: str
+) -> list[Event]:
+    """The events of a series-level list (``singleEvents=false``) as calgate lists them: the
+    one-off events and the series, each series with its cancelled occurrences as EXDATEs.
+    A changed occurrence is no item of its own (as on every provider: it belongs to its
+    series); a deleted event Google sends bare cannot be shown and is left out."""
+    events: dict[str, Event] = {}
+    cancelled: list[Mapping[str, Any]] = []
+    for item in items:
+        if item.get("recurringEventId"):
+            if item.get("status") == "cancelled" and item.get("originalStartTime"):
+                cancelled.append(item)
+        elif readable(item):
+            event = from_google(item, calendar_id, default_tz)
+            events[event.id] = event
+    for item in cancelled:
+        series = events.get(str(item["recurringEventId"]))
+        if series is None or not series.fields.recurrence:
+            continue  # its series is not in this list (another window, or not updated since)
+        try:
+            occurrence = time_from_google(item["originalStartTime"], default_tz)
+            lines = rrules.add_exdate(series.fields.recurrence, series.fields.start, occurrence)
+        except (CalgateError, KeyError, ValueError, TypeError) as exc:
+            log.info("Google: a cancelled occurrence calgate cannot place: %r", exc)
+            continue
+        fields = dataclasses.replace(series.fields, recurrence=tuple(lines))
+        events[series.id] = dataclasses.replace(series, fields=fields)
+    return list(events.values())
 
 
 def _visibility(value: Any) -> Any:
