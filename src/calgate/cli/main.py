@@ -61,6 +61,6 @@ def fail(message: str) -> None:
     sys.exit(1)
 
 
-from calgate.cli import admin, imports, serve, worker  # noqa: E402  (commands register on `main`)
+from calgate.cli import admin, imports, serve, sync, worker  # noqa: E402  (commands register on `main`)
 
-__all__ = ["admin", "imports", "main", "serve", "with_runtime", "worker"]
+__all__ = ["admin", "imports", "main", "serve", "sync", "with_runtime", "worker"]
