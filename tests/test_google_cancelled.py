@@ -71,6 +71,11 @@ async def test_deleted_occurrences_read_as_exdates_of_their_series(api: Api, fak
         "EXDATE:20260203T090000Z,20260205T090000Z",
     ]
 
+    # Read alone, the series shows both too.
+    r = await api.call("GET", url(fakes, series), account_id=account)
+    assert r.status_code == 200, r.text
+    assert r.json()["recurrence"] == items[0]["recurrence"]
+
     expanded = await listed(api, fakes, account, expand_recurring="true")
     assert [i["id"] for i in expanded] == [
         f"{series}_20260202T090000Z",

@@ -291,8 +291,17 @@ class GoogleProvider(OAuthProvider):
         return item
 
     async def get_event(self, account: AccountContext, calendar_id: str, event_id: str) -> Event:
-        item = await self._fetch(account, calendar_id, event_id, self.deadline())
-        return from_google(item, calendar_id, self._tz(account))
+        deadline = self.deadline()
+        item = await self._fetch(account, calendar_id, event_id, deadline)
+        tz = self._tz(account)
+        if not item.get("recurrence") or not item.get("iCalUID"):
+            return from_google(item, calendar_id, tz)
+        # An occurrence deleted in Google is a cancelled exception, not an EXDATE of the series:
+        # the series-level list of its iCalUID holds them (one more call per series read).
+        params = {"iCalUID": str(item["iCalUID"]), "maxResults": "2500"}
+        items, _, _ = await self._page(account, calendar_id, params, deadline)
+        others = [i for i in items if i.get("id") != item["id"]]
+        return series_level([item, *others], calendar_id, tz)[0]
 
     async def list_events(
         self, account: AccountContext, calendar_id: str, query: EventQuery
