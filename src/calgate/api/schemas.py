@@ -6,22 +6,23 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-# Limits on what one event may hold; each overrun is a 400 naming the field.
-MAX_TITLE = 1024
-MAX_BODY = 65536
-MAX_LOCATION = 1024
-MAX_ATTENDEES = 500
-MAX_RECURRENCE_LINES = 50
-MAX_NAME = 256
+# Limits on what one event may hold (one set for the JSON API and the .ics import); each
+# overrun is a 400 naming the field.
+from calgate.domain.limits import (
+    EMAIL_PATTERN,
+    MAX_ATTENDEES,
+    MAX_BODY,
+    MAX_CONFERENCE_ID,
+    MAX_CONFERENCE_URL,
+    MAX_EMAIL,
+    MAX_LOCATION,
+    MAX_NAME,
+    MAX_RECURRENCE_LINE,
+    MAX_RECURRENCE_LINES,
+    MAX_TITLE,
+)
 
-Email = Annotated[
-    str,
-    StringConstraints(
-        strict=True,
-        max_length=320,
-        pattern=r"^[^@\s,;:<>()\[\]\"\\]+@[^@\s,;:<>()\[\]\"\\]+\.[^@\s,;:<>()\[\]\"\\]+$",
-    ),
-]
+Email = Annotated[str, StringConstraints(strict=True, max_length=MAX_EMAIL, pattern=EMAIL_PATTERN)]
 Color = Annotated[str, StringConstraints(strict=True, pattern=r"^#[0-9A-Fa-f]{6}$")]
 Text = Annotated[str, StringConstraints(strict=True)]
 
@@ -47,8 +48,10 @@ class AttendeeIn(Strict):
 
 class ConferenceIn(Strict):
     provider: Literal["google_meet", "teams", "zoom", "unknown"]
-    url: Annotated[str, StringConstraints(strict=True, max_length=2048)] | None = None
-    conference_id: Annotated[str, StringConstraints(strict=True, max_length=256)] | None = None
+    url: Annotated[str, StringConstraints(strict=True, max_length=MAX_CONFERENCE_URL)] | None = None
+    conference_id: (
+        Annotated[str, StringConstraints(strict=True, max_length=MAX_CONFERENCE_ID)] | None
+    ) = None
 
 
 class _EventBody(Strict):
@@ -70,7 +73,7 @@ class _EventBody(Strict):
     attendees: Annotated[list[AttendeeIn], Field(max_length=MAX_ATTENDEES)] | None = None
     recurrence: (
         Annotated[
-            list[Annotated[str, StringConstraints(strict=True, max_length=1000)]],
+            list[Annotated[str, StringConstraints(strict=True, max_length=MAX_RECURRENCE_LINE)]],
             Field(max_length=MAX_RECURRENCE_LINES),
         ]
         | None

@@ -2,8 +2,10 @@
 
 Import rules (``POST …/ics`` and ``calgate import``):
 
-- The whole file is parsed and checked first (times, recurrence lines, RECURRENCE-IDs): a bad
-  file is a 400 naming the VEVENT and the property, and nothing is written.
+- The whole file is parsed and checked first (times, recurrence lines, RECURRENCE-IDs, and the
+  JSON API's limits of :mod:`calgate.domain.limits`, so every imported event can be written
+  back through the API): a bad file is a 400 naming the VEVENT and the property, and nothing is
+  written.
 - Each VEVENT is keyed by (calendar, UID, RECURRENCE-ID). A new key creates an event that keeps
   the file's UID; a known key whose content differs updates the event in place (same id); an
   identical one is left alone, so importing the same file twice changes nothing. Events missing
@@ -34,7 +36,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from calgate import __version__
-from calgate.domain import rules
+from calgate.domain import limits, rules
 from calgate.domain.ical import ParsedEvent, calendar_to_ics, canonical_recurrence, iter_ics
 from calgate.domain.model import Calendar, Event, EventFields, EventQuery
 from calgate.domain.times import EventTime
@@ -61,6 +63,15 @@ MAX_UID_LENGTH: Final = 255
 FEED_TOKEN_BYTES: Final = 32
 _ATTEMPTS: Final = 3
 _ALL: Final = EventQuery(limit=2**62)
+# The iCalendar property behind each field :func:`calgate.domain.limits.check` may name.
+_PROPERTIES: Final = {
+    "title": "SUMMARY",
+    "body": "DESCRIPTION",
+    "location": "LOCATION",
+    "attendees": "ATTENDEE",
+    "recurrence": "RRULE/RDATE/EXDATE",
+    "conference": "CONFERENCE",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +138,11 @@ def _checked(index: int, parsed: ParsedEvent) -> ParsedEvent:
     fields = parsed.fields
     if parsed.recurrence_id is not None:
         fields = dataclasses.replace(fields, recurrence=())
+    try:
+        limits.check(fields)
+    except InvalidParameters as error:
+        field = error.detail.split(":", 1)[0].split("[", 1)[0].split(".", 1)[0]
+        raise InvalidParameters(f"{where}: {_PROPERTIES[field]}: {error.detail}") from None
     try:
         return dataclasses.replace(parsed, fields=rules.checked(fields))
     except InvalidParameters as error:
