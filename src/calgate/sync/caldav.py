@@ -20,9 +20,8 @@ from typing import Final
 from urllib.parse import unquote, urlsplit
 from xml.sax.saxutils import escape
 
-from calgate.domain.model import Event
 from calgate.errors import ProviderError
-from calgate.providers.base import AccountContext
+from calgate.providers.base import AccountContext, Change
 from calgate.providers.caldav import CalDAVProvider, discovery, resources, xml
 from calgate.providers.caldav.transport import Answer, Dav
 from calgate.providers.caldav.xml import CALDAV, DAV, qname
@@ -80,8 +79,11 @@ class CalDAVFeed:
         home = await discovery.list_home(self._dav(account), str(account.params["home"]))
         return {c.id: c.url for c in home.calendars}
 
-    def item_of(self, event: Event) -> str:
-        return event.master_event_id or event.id
+    def own_item(self, change: Change) -> tuple[str, bool]:
+        event = change.event
+        return event.master_event_id or event.id, change.kind == "deleted" and not (
+            event.master_event_id
+        )
 
     async def pull(self, account: AccountContext, state: CalendarState, known: KnownEtags) -> Pull:
         if state.mode != CTAG:

@@ -90,15 +90,12 @@ def deltas(old: list[Event], new: list[Event], *, known: bool = False) -> list[D
     before, after = _by_id(old), _by_id(new)
     out: list[Delta] = []
     for event in after.values():
-        if event.master_event_id and event.master_event_id not in before:
-            if event.master_event_id in after:
-                out.append(("updated", event, None))
-            continue
         previous = before.get(event.id)
         if previous is None:
-            out.append(
-                ("created" if not (known or event.master_event_id) else "updated", event, None)
-            )
+            if event.master_event_id:  # an occurrence modified (or cancelled) from now on
+                out.append(("deleted" if event.is_cancelled else "updated", event, None))
+            elif not event.is_cancelled:
+                out.append(("updated" if known else "created", event, None))
             continue
         if _shape(previous) == _shape(event):
             continue

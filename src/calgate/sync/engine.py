@@ -14,12 +14,14 @@ it before calgate recorded it), :class:`OwnWrites` drops calgate's own delivery 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlalchemy.engine import Connection
 
+from calgate.domain import rules
 from calgate.providers.base import AccountContext, Change, Effects
 from calgate.store import mirror
 from calgate.store.db import Database, now_us
@@ -52,9 +54,11 @@ def _apply(
     """Mirror ``pull`` and queue its deliveries; returns how many changes were reported."""
     baseline = state.cursor is None
     touched = {f.item_id for f in pull.changed} | set(pull.removed)
+    touched |= {f.cancels[0] for f in pull.changed if f.cancels is not None}
     old = mirror.items(
         conn, account.id, state.calendar_id, None if pull.present is not None else touched
     )
+    _resolve(pull, old)
     reported = 0
 
     def report(found: list[Delta]) -> None:
@@ -70,7 +74,10 @@ def _apply(
         own = previous.own_version if previous is not None else None
         if previous is not None and previous.events and previous.version == found.version:
             continue  # unchanged
-        if own is None or own != found.version:
+        silent = own == found.version or (
+            own == DELETED and all(e.is_cancelled for e in found.events)
+        )
+        if not silent:
             before = previous.events if previous is not None else []
             report(deltas(before, found.events, known=own is not None))
         item = Item(found.item_id, found.href, found.etag, found.version, found.events, own)
@@ -86,6 +93,25 @@ def _apply(
             report(gone(previous.events))
     mirror.drop_items(conn, account.id, state.calendar_id, removed)
     return reported
+
+
+def _resolve(pull: Pull, old: dict[str, Item]) -> None:
+    """Give the cancelled occurrences named only by series and start their event, from the
+    mirrored series (those of a series the mirror does not hold are left out)."""
+    kept = []
+    for found in pull.changed:
+        if found.cancels is not None and not found.events:
+            series_id, start = found.cancels
+            series = old.get(series_id)
+            master = next(
+                (e for e in (series.events if series else ()) if not e.master_event_id), None
+            )
+            if master is None:
+                continue
+            occurrence = rules.occurrence_of(master, start)
+            found.events = [dataclasses.replace(occurrence, id=found.item_id, is_cancelled=True)]
+        kept.append(found)
+    pull.changed = kept
 
 
 class Engine:

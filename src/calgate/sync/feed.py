@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from calgate.domain.model import Event
+from calgate.domain.times import EventTime
 from calgate.errors import NotFound
-from calgate.providers.base import AccountContext
+from calgate.providers.base import AccountContext, Change
 from calgate.store.mirror import CalendarState
 
 
@@ -34,6 +35,9 @@ class Found:
     etag: str
     version: int
     events: list[Event] = field(default_factory=list)
+    # A cancelled occurrence the provider names only by its series and original start
+    # (Google): the engine builds the event from the mirrored series.
+    cancels: tuple[str, EventTime] | None = None
 
 
 @dataclass(slots=True)
@@ -64,7 +68,7 @@ class ChangeFeed(Protocol):
         """The changes since ``state.cursor`` (None: everything, the first run)."""
         ...
 
-    def item_of(self, event: Event) -> str:
-        """The id of the provider object holding ``event`` (an occurrence's series for
-        CalDAV), to record calgate's own writes against the mirror."""
+    def own_item(self, change: Change) -> tuple[str, bool]:
+        """The provider object a change made through calgate wrote (an occurrence's series
+        for CalDAV), and whether the change removed that object (or cancelled it)."""
         ...

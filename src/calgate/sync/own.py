@@ -22,17 +22,16 @@ class OwnWrites:
         feed = self.feeds.get(change.account.type)
         if feed is None:
             return False
-        event = change.event
-        whole = change.kind == "deleted" and not event.master_event_id
+        item_id, removed = feed.own_item(change)
         found = mirror.note_own_write(
             conn,
             change.account.id,
             change.calendar_id,
-            feed.item_of(event),
-            event.version,
-            deleted=whole,
+            item_id,
+            change.event.version,
+            deleted=removed,
         )
-        return found is True and not whole
+        return found is True and not removed
 
     def guard(self, inner: Effects) -> Effects:
         """``inner`` (the webhook effect), skipped for a change sync has reported already."""
