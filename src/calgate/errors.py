@@ -73,6 +73,9 @@ CATALOGUE: tuple[ErrorType, ...] = (
     _t(503, "service_unavailable", "Service unavailable"),
     # 504
     _t(504, "request_timeout", "Request timeout"),
+    # 408: a request body that did not arrive in time (after 504, so that the type alone
+    # still names the provider timeout)
+    _t(408, "request_timeout", "Request timeout"),
 )
 
 _BY_KEY: dict[tuple[int, str], ErrorType] = {(e.status, e.type): e for e in CATALOGUE}

@@ -40,6 +40,12 @@ class Settings(BaseSettings):
         description="Base URL clients use to reach calgate (for printed examples and feed URLs).",
     )
     max_body_bytes: int = Field(1_000_000, description="Largest request body accepted (400 above).")
+    body_timeout_seconds: float = Field(
+        60.0,
+        gt=0,
+        description="Time a request body may take to arrive, from the end of its headers "
+        "(408 past it).",
+    )
     log_level: str = Field("info", description="Log level: debug, info, warning, error.")
     sqlite_synchronous: str = Field(
         "FULL",

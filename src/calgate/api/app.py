@@ -74,7 +74,9 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         lease_seconds=settings.idempotency_lease_seconds,
     )
     app.add_middleware(NulGuard)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimit, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout_seconds
+    )
     app.add_middleware(
         RateLimit, per_second=settings.rate_limit_per_second, burst=settings.rate_limit_burst
     )

@@ -1,37 +1,27 @@
-"""Request body size limit, enforced before the body is parsed (400 content_too_large)."""
+"""Request body limits, enforced before the body is parsed: its size (400 content_too_large)
+and the time it may take to arrive (408 request_timeout, then the connection is closed: a
+client sending one byte every few seconds holds nothing for long)."""
 
 from __future__ import annotations
 
+import time
+
+import anyio
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from calgate.errors import ErrorType, error_type
+
 
 class BodyLimit:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, timeout: float | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.timeout = timeout  # seconds the whole body may take to arrive (None: no limit)
 
     async def _reject(self, scope: Scope, send: Send) -> None:
-        body = orjson.dumps(
-            {
-                "status": 400,
-                "type": "errors/content_too_large",
-                "title": "Content too large",
-                "detail": f"the request body is larger than {self.max_bytes} bytes",
-                "instance": scope.get("path", ""),
-            }
-        )
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 400,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        detail = f"the request body is larger than {self.max_bytes} bytes"
+        await _answer(scope, send, error_type("content_too_large"), detail)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -47,20 +37,62 @@ class BodyLimit:
                     await self._reject(scope, send)
                     return
         seen = 0
+        complete = False
+        deadline = time.monotonic() + self.timeout if self.timeout is not None else None
 
         async def limited() -> Message:
-            nonlocal seen
-            message = await receive()
+            nonlocal seen, complete
+            if deadline is None or complete:
+                message = await receive()
+            else:
+                try:
+                    with anyio.fail_after(max(deadline - time.monotonic(), 0.0)):
+                        message = await receive()
+                except TimeoutError:
+                    raise BodyTimedOut from None
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
                     raise BodyTooLarge
+                complete = not message.get("more_body", False)
             return message
 
         try:
             await self.app(scope, limited, send)
         except BodyTooLarge:
             await self._reject(scope, send)
+        except BodyTimedOut:
+            detail = (
+                f"the request body did not arrive within {self.timeout:g} s "
+                "(setting body_timeout_seconds)"
+            )
+            await _answer(scope, send, _TIMED_OUT, detail, close=True)
+
+
+async def _answer(
+    scope: Scope, send: Send, error: ErrorType, detail: str, *, close: bool = False
+) -> None:
+    body = orjson.dumps(
+        {
+            "status": error.status,
+            "type": error.type,
+            "title": error.title,
+            "detail": detail,
+            "instance": scope.get("path", ""),
+        }
+    )
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if close:
+        headers.append((b"connection", b"close"))  # the rest of the body is not awaited
+    await send({"type": "http.response.start", "status": error.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+_TIMED_OUT = error_type("request_timeout", 408)
+
+
+class BodyTimedOut(Exception):
+    pass
 
 
 class BodyTooLarge(Exception):

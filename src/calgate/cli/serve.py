@@ -11,6 +11,7 @@ import uvicorn
 
 from calgate.api.app import create_app
 from calgate.api.asgi import tune_gc
+from calgate.api.server import HTTP_PROTOCOL
 from calgate.bootstrap import FirstStart, bootstrap, first_request
 from calgate.cli.main import main
 from calgate.logs import setup_logging
@@ -68,6 +69,7 @@ def _serve_workers(settings: Settings, workers: int) -> None:
         log_config=None,
         access_log=False,
         server_header=False,
+        http=HTTP_PROTOCOL,  # unparsable requests answered in the JSON error shape
     )
 
 
@@ -109,6 +111,7 @@ async def _serve(settings: Settings) -> None:
             access_log=False,
             lifespan="on",
             server_header=False,
+            http=HTTP_PROTOCOL,  # unparsable requests answered in the JSON error shape
         )
         click.echo(f"calgate listening on http://{settings.host}:{settings.port} (docs at /docs)")
         tune_gc()
