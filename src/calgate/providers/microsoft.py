@@ -176,32 +176,25 @@ class MicrosoftProvider(OAuthProvider):
     # connecting -----------------------------------------------------------------------------
 
     async def profile(self, access_token: str, deadline: Deadline) -> Profile:
-        response = await send(
-            self.http,
-            "GET",
-            self.base,
-            policy=self.policy,
-            provider=self.label,
-            safe=True,
-            what="user profile",
-            deadline=deadline,
-            headers={"Authorization": f"Bearer {access_token}"},
-        )
-        me = response.json()
+        async def read(path: str, what: str) -> Any:
+            response = await send(
+                self.http,
+                "GET",
+                self.base + path,
+                policy=self.policy,
+                provider=self.label,
+                safe=True,
+                what=what,
+                deadline=deadline,
+                headers={"Authorization": f"Bearer {access_token}"},
+            )
+            return response.json()
+
+        me = await read("", "user profile")
         email = str(me.get("mail") or me.get("userPrincipalName") or "")
-        calendar = await send(
-            self.http,
-            "GET",
-            f"{self.base}/calendar",
-            policy=self.policy,
-            provider=self.label,
-            safe=True,
-            what="default calendar",
-            deadline=deadline,
-            headers={"Authorization": f"Bearer {access_token}"},
-        )
+        calendar = await read("/calendar", "default calendar")
         # A personal account or a tenant without Teams: no Teams meetings for this account.
-        teams = TEAMS in (calendar.json().get("allowedOnlineMeetingProviders") or ())
+        teams = TEAMS in (calendar.get("allowedOnlineMeetingProviders") or ())
         return Profile(
             email=email,
             name=str(me.get("displayName") or email),
