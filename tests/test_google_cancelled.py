@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Api
+from tests.googlekit import G, url
 from tests.oauth_env import (  # noqa: F401 - fixtures
     Fakes,
     connect,
@@ -23,13 +24,7 @@ from tests.oauth_env import (  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.anyio
 
-G = "GOOGLE_OAUTH"
 WINDOW = {"start": "2026-02-01T00:00:00Z", "end": "2026-02-10T00:00:00Z"}
-
-
-def url(fakes: Fakes, event_id: str | None = None) -> str:
-    base = f"/api/v1/calendars/{fakes.google.email}/events"
-    return base if event_id is None else f"{base}/{event_id}"
 
 
 async def daily_series(api: Api, fakes: Fakes, account: str) -> str:

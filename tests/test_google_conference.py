@@ -10,12 +10,12 @@ deadline, and a later read fills its URL.
 from __future__ import annotations
 
 import time
-from typing import Any
 
 import pytest
 
 from calgate.settings import Settings
 from tests.conftest import Api
+from tests.googlekit import G, read, url
 from tests.oauth_env import (  # noqa: F401 - fixtures
     Fakes,
     connect,
@@ -26,23 +26,10 @@ from tests.oauth_env import (  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.anyio
 
-G = "GOOGLE_OAUTH"
 TIMED = {
     "start": {"date_time": "2026-03-02T10:00:00Z", "time_zone": "UTC"},
     "end": {"date_time": "2026-03-02T11:00:00Z", "time_zone": "UTC"},
 }
-
-
-def url(fakes: Fakes, event_id: str | None = None) -> str:
-    base = f"/api/v1/calendars/{fakes.google.email}/events"
-    return base if event_id is None else f"{base}/{event_id}"
-
-
-async def get(api: Api, fakes: Fakes, account: str, event_id: str) -> dict[str, Any]:
-    r = await api.call("GET", url(fakes, event_id), account_id=account)
-    assert r.status_code == 200, r.text
-    event: dict[str, Any] = r.json()
-    return event
 
 
 @pytest.mark.parametrize(
@@ -60,7 +47,7 @@ async def test_third_party_links_are_no_conference_data(
     stored = fakes.google.stored()[0]
     assert "conferenceData" not in stored
     assert stored["description"] == f"Agenda\n\n{line}https://meet.example.org/r/42"
-    event = await get(api, fakes, account, r.json()["event_id"])
+    event = await read(api, fakes, account, r.json()["event_id"])
     assert (event["conference"], event["body"]) == (conference, "Agenda")
 
     # A new body keeps the link line; a body filter sees the body only.
@@ -90,7 +77,7 @@ async def test_an_add_on_conference_made_in_google_still_reads(api: Api, fakes: 
         "entryPoints": [{"entryPointType": "video", "uri": "https://zoom.example.org/j/7"}],
         "conferenceId": "7",
     }
-    event = await get(api, fakes, account, r.json()["event_id"])
+    event = await read(api, fakes, account, r.json()["event_id"])
     assert event["conference"] == {
         "provider": "zoom",
         "url": "https://zoom.example.org/j/7",
@@ -109,7 +96,7 @@ async def test_a_pending_meet_is_read_again_until_made(api: Api, fakes: Fakes) -
     assert len(reads) == 3
     assert fakes.google.pending == {}
     stored = fakes.google.stored()[0]
-    made = (await get(api, fakes, account, r.json()["event_id"]))["conference"]
+    made = (await read(api, fakes, account, r.json()["event_id"]))["conference"]
     assert made == {
         "provider": "google_meet",
         "url": stored["hangoutLink"],
@@ -135,10 +122,10 @@ class TestMeetStillPending:
         assert fakes.google.requests.find("GET", f"/calendar/v3/calendars/{fakes.google.email}/")
         event_id = r.json()["event_id"]
         # Still pending: an honest empty URL, never an error.
-        event = await get(api, fakes, account, event_id)
+        event = await read(api, fakes, account, event_id)
         assert event["conference"] == {"provider": "google_meet", "url": "", "conference_id": ""}
 
         fakes.google.complete_meet(fakes.google.email, event_id)
-        event = await get(api, fakes, account, event_id)
+        event = await read(api, fakes, account, event_id)
         assert event["conference"]["url"] == fakes.google.stored()[0]["hangoutLink"]
         assert event["conference"]["conference_id"]

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import SEED_BODY, Api
+from tests.googlekit import G, url
 from tests.oauth_env import (  # noqa: F401 - fixtures
     Fakes,
     body_sent,
@@ -17,13 +18,6 @@ from tests.oauth_env import (  # noqa: F401 - fixtures
 )
 
 pytestmark = pytest.mark.anyio
-
-G = "GOOGLE_OAUTH"
-
-
-def url(fakes: Fakes, event_id: str | None = None) -> str:
-    base = f"/api/v1/calendars/{fakes.google.email}/events"
-    return base if event_id is None else f"{base}/{event_id}"
 
 
 def timed(start: str, end: str, tz: str = "UTC") -> dict[str, Any]:

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Api
+from tests.googlekit import G, read, url
 from tests.oauth_env import (  # noqa: F401 - fixtures
     Fakes,
     connect,
@@ -22,18 +23,12 @@ from tests.oauth_env import (  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.anyio
 
-G = "GOOGLE_OAUTH"
 TIMED = {
     "start": {"date_time": "2026-03-02T10:00:00", "time_zone": "Europe/Paris"},
     "end": {"date_time": "2026-03-02T11:00:00", "time_zone": "Europe/Paris"},
 }
 ALL_DAY = {"start": {"date": "2026-03-02"}, "end": {"date": "2026-03-03"}}
 MEET = {"provider": "google_meet"}
-
-
-def url(fakes: Fakes, event_id: str | None = None) -> str:
-    base = f"/api/v1/calendars/{fakes.google.email}/events"
-    return base if event_id is None else f"{base}/{event_id}"
 
 
 async def create(api: Api, fakes: Fakes, account: str, **body: Any) -> dict[str, Any]:
@@ -46,9 +41,7 @@ async def create(api: Api, fakes: Fakes, account: str, **body: Any) -> dict[str,
 async def patch(api: Api, fakes: Fakes, account: str, event_id: str, **body: Any) -> Any:
     r = await api.call("PATCH", url(fakes, event_id), account_id=account, json=body)
     assert r.status_code == 200, r.text
-    r = await api.call("GET", url(fakes, event_id), account_id=account)
-    assert r.status_code == 200, r.text
-    return r.json()
+    return await read(api, fakes, account, event_id)
 
 
 @pytest.mark.parametrize(("before", "after"), [(ALL_DAY, TIMED), (TIMED, ALL_DAY)])
@@ -74,7 +67,7 @@ async def test_a_meet_link_replacing_a_made_meet_leaves_nothing_of_it(
 ) -> None:
     account = await connect(api, fakes, G)
     made = await create(api, fakes, account, conference=MEET, **TIMED)
-    first = (await api.call("GET", url(fakes, made["event_id"]), account_id=account)).json()
+    first = await read(api, fakes, account, made["event_id"])
     assert first["conference"]["conference_id"]
     link = {"provider": "google_meet", "url": "https://meet.google.com/abc-defg-hij"}
     event = await patch(api, fakes, account, made["event_id"], conference=link)
@@ -86,7 +79,7 @@ async def test_a_meet_link_replacing_a_made_meet_leaves_nothing_of_it(
 async def test_a_new_meet_replaces_the_old_one(api: Api, fakes: Fakes) -> None:
     account = await connect(api, fakes, G)
     made = await create(api, fakes, account, conference=MEET, **TIMED)
-    old = (await api.call("GET", url(fakes, made["event_id"]), account_id=account)).json()
+    old = await read(api, fakes, account, made["event_id"])
     event = await patch(api, fakes, account, made["event_id"], conference=MEET)
     assert event["conference"]["url"].startswith("https://meet.google.com/")
     assert event["conference"]["url"] != old["conference"]["url"]
