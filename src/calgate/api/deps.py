@@ -12,7 +12,7 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request
 
-from calgate.errors import CalgateError, InvalidParameters, Unauthorized
+from calgate.errors import CalgateError, Unauthorized
 from calgate.runtime import Runtime
 from calgate.store import keys
 
@@ -56,15 +56,14 @@ async def get_caller(request: Request) -> Caller:
 
 
 async def get_account_caller(
-    request: Request,
+    caller: Annotated[Caller, Depends(get_caller)],
     account_id: Annotated[
-        str | None, Query(description="The id of the account to use.", max_length=80)
-    ] = None,
+        str, Query(description="The id of the account to use.", min_length=1, max_length=80)
+    ],
 ) -> AccountCaller:
-    runtime, tenant = await tenant_of(request)
-    if not account_id:
-        raise InvalidParameters("account_id: required query parameter")
-    return AccountCaller(runtime, tenant, account_id)
+    """Required ``account_id``; the API key is checked first (``caller`` is solved before this
+    dependency's own parameters, so a call without a key is a 401, not a 400)."""
+    return AccountCaller(caller.runtime, caller.tenant, account_id)
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]

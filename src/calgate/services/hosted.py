@@ -81,7 +81,14 @@ class HostedAuth:
                 f"provider: {request.provider!r} has no hosted flow; use GOOGLE_OAUTH or OUTLOOK"
             )
         provider = self._provider(account_type)
-        provider.app.require_client()
+        if not provider.app.client_id:
+            # The link's body takes no client: name the settings (not require_client's body fields).
+            prefix = f"CALGATE_{provider.app.provider.upper()}_CLIENT"
+            raise InvalidParameters(
+                f"provider: no {provider.app.provider} OAuth client is configured; the hosted "
+                f"flow uses calgate's own client: set {prefix}_ID and {prefix}_SECRET in "
+                "calgate's settings"
+            )
         ttl = float(self.settings.hosted_link_seconds)
         if request.expires_at is not None:
             ttl = (request.expires_at - dt.datetime.now(dt.UTC)).total_seconds()
