@@ -268,6 +268,18 @@ async def test_write_is_read_back_once_when_its_answer_lacks_the_kept_property(
     assert (updated["color"], updated["conference"]) == ("#D50000", ZOOM)
 
 
+async def test_write_whose_read_back_fails_is_still_done(api: Api, fakes: Fakes) -> None:
+    account = await connect(api, fakes, MS)
+    await hook(api, account)
+    events = f"{CALENDARS}{fakes.graph.default_calendar}/events/"
+    fakes.graph.faults.add(events, method="GET", status=404, reason="ErrorItemNotFound")
+    event_id = await create(api, fakes, account, {**BODY, "color": "#039BE5"})
+    assert [e["id"] for e in fakes.graph.stored()] == [event_id]
+    assert [r.status for r in fakes.graph.requests.find("GET", events)] == [404]
+    [created] = await payloads(api)
+    assert created["color"] == "#039BE5"  # as written
+
+
 async def test_write_whose_answer_reads_the_same_is_not_read_back(api: Api, fakes: Fakes) -> None:
     account = await connect(api, fakes, MS)
     # UTC, public, no colour: the property calgate keeps changes nothing in how it reads

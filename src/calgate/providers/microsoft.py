@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Collection, Mapping
 from typing import Any
 from urllib.parse import quote
@@ -53,6 +54,8 @@ from calgate.providers.remote import OAuthProvider, Profile, decode_cursor
 from calgate.services.accounts import AccountService
 from calgate.settings import Settings
 from calgate.store.db import Database
+
+log = logging.getLogger("calgate.providers.microsoft")
 
 PREFER = 'outlook.timezone="UTC", outlook.body-content-type="text"'
 MAILBOX_CONCURRENCY = 4
@@ -277,15 +280,22 @@ class MicrosoftProvider(OAuthProvider):
     ) -> Event:
         """The event a write answered. Graph documents no ``$expand`` on writes, so the answer
         lacks the property calgate keeps: where that property changes how the event reads, it
-        is read back once."""
+        is read back once. The write is done whatever the read gives: if it fails, the event
+        reads with the property as written."""
         tz = self.tz(account)
         event = from_graph_event(item, calendar_id, tz)
         if "singleValueExtendedProperties" in item:
             return event
-        assumed = {**item, "singleValueExtendedProperties": kept.property()}
-        if from_graph_event(assumed, calendar_id, tz) == event:
+        assumed = from_graph_event(
+            {**item, "singleValueExtendedProperties": kept.property()}, calendar_id, tz
+        )
+        if assumed == event:
             return event
-        fresh = await self.fetch(account, calendar_id, str(item["id"]), deadline)
+        try:
+            fresh = await self.fetch(account, calendar_id, str(item["id"]), deadline)
+        except CalgateError as exc:
+            log.info("Outlook: could not read back a written event: %s", exc)
+            return assumed
         return from_graph_event(fresh, calendar_id, tz)
 
     # events ---------------------------------------------------------------------------------
