@@ -4,8 +4,11 @@
 (webhook ``request_url``, OAuth ``redirect_uri``, CalDAV server URLs): http or https, a host, no
 user info, no control characters, and no loopback / link-local / unspecified address unless the
 deployment allows it (``allow_loopback``; tests and development). It is a syntactic check of the
-URL as given: a host *name* that resolves to a loopback address is caught by
-``is_blocked_address`` at connection time, by the code that connects.
+URL as given: a host *name* that resolves to a loopback address is caught when connecting, by
+:func:`public_transport`, which resolves the name once, checks every address with
+``is_blocked_address`` and connects to the address it checked (a name that answers a public
+address to the check and a loopback one to the connection, DNS rebinding, gets nowhere). TLS
+still names the host (SNI, certificate check) and so does the ``Host`` header.
 
 ``redact`` and ``mask`` keep secrets out of logs, errors and responses.
 """
@@ -14,14 +17,24 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import socket
+import time
+from collections.abc import Iterable
 from urllib.parse import SplitResult, urlsplit
+
+import anyio
+import httpcore
+import httpx
 
 from calgate.errors import InvalidParameters
 
 __all__ = [
     "MAX_URL_LENGTH",
+    "BlockedAddress",
+    "blocked_address",
     "is_blocked_address",
     "mask",
+    "public_transport",
     "redact",
     "validate_public_url",
 ]
@@ -114,6 +127,97 @@ def is_blocked_address(address: str | ipaddress.IPv4Address | ipaddress.IPv6Addr
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
     return ip.is_loopback or ip.is_link_local or ip.is_unspecified or ip.is_multicast
+
+
+# Connecting only to the address that was checked --------------------------------------------
+
+
+class BlockedAddress(httpcore.ConnectError):
+    """A host that is or resolves to an address calgate does not call."""
+
+    def __init__(self, host: str, address: str) -> None:
+        self.host = host
+        self.address = address
+        super().__init__(
+            f"{host} is or resolves to {address}, a loopback or link-local address calgate "
+            "does not call (setting allow_loopback_urls)"
+        )
+
+
+def blocked_address(error: BaseException) -> BlockedAddress | None:
+    """The :class:`BlockedAddress` behind an httpx error, if that is why it failed."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, BlockedAddress):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+class _PublicOnly(httpcore.AsyncNetworkBackend):
+    """httpcore's network backend, resolving each host once, refusing it when any of its
+    addresses is blocked, and connecting to the addresses it checked."""
+
+    def __init__(self) -> None:
+        self._backend = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        started = time.monotonic()
+        try:
+            with anyio.fail_after(timeout):
+                infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except TimeoutError:
+            raise httpcore.ConnectTimeout(f"resolving {host} took too long") from None
+        except OSError as exc:
+            raise httpcore.ConnectError(f"{host} cannot be resolved ({exc})") from None
+        addresses = list(dict.fromkeys(str(info[4][0]).split("%", 1)[0] for info in infos))
+        for address in addresses:
+            if is_blocked_address(address):
+                raise BlockedAddress(host, address)
+        failure: Exception = httpcore.ConnectError(f"{host} has no address")
+        for address in addresses:
+            left = None if timeout is None else max(0.001, timeout - (time.monotonic() - started))
+            try:
+                return await self._backend.connect_tcp(
+                    address, port, left, local_address, socket_options
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                failure = exc
+        raise failure
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        raise httpcore.ConnectError("calgate calls no Unix socket")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._backend.sleep(seconds)
+
+
+def public_transport(limits: httpx.Limits) -> httpx.AsyncHTTPTransport:
+    """An httpx transport that connects only to addresses :func:`is_blocked_address` allows,
+    checking the very address it connects to. Proxy variables of the environment are not used
+    (through a proxy, calgate could not know where it connects)."""
+    transport = httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
+    # httpx takes no network backend: give the transport a pool built as httpx builds its own.
+    transport._pool = httpcore.AsyncConnectionPool(
+        ssl_context=httpx.create_ssl_context(),
+        max_connections=limits.max_connections,
+        max_keepalive_connections=limits.max_keepalive_connections,
+        keepalive_expiry=limits.keepalive_expiry,
+        network_backend=_PublicOnly(),
+    )
+    return transport
 
 
 # Redaction ---------------------------------------------------------------------------------

@@ -40,6 +40,7 @@ from calgate.errors import (
     RequestTimeout,
     TooManyRequests,
 )
+from calgate.security import public_transport
 
 __all__ = [
     "Deadline",
@@ -87,16 +88,22 @@ def make_client(
     transport: httpx.AsyncBaseTransport | None = None,
     max_connections: int = 100,
     user_agent: str = f"calgate/{__version__}",
+    public_only: bool = False,
 ) -> httpx.AsyncClient:
     """An ``httpx.AsyncClient`` for provider calls; ``transport`` swaps the network for tests.
 
     Timeouts are set per request by :func:`send` (from the call's deadline), redirects are not
-    followed (a provider API that redirects is misconfigured), and cookies are not kept."""
+    followed (a provider API that redirects is misconfigured), and cookies are not kept.
+    ``public_only``: for servers a client named (CalDAV), connect only to addresses that are
+    not loopback or link-local, checking the address connected to
+    (:func:`calgate.security.public_transport`)."""
     # Keep every pooled connection alive: above the keep-alive count, busy periods would close
     # and reopen connections (a TLS handshake each) instead of reusing them.
     limits = httpx.Limits(
         max_connections=max_connections, max_keepalive_connections=max_connections
     )
+    if transport is None and public_only:
+        transport = public_transport(limits)
     return httpx.AsyncClient(
         transport=transport,
         limits=limits,

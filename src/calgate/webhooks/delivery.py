@@ -12,10 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import ipaddress
-import socket
 from typing import Any, cast
-from urllib.parse import urlsplit
 
 import httpx
 import orjson
@@ -30,7 +27,7 @@ from calgate.outbox.store import Delivery
 from calgate.outbox.worker import Outcome
 from calgate.providers.base import Change
 from calgate.secrets import SecretBox
-from calgate.security import is_blocked_address
+from calgate.security import blocked_address, public_transport
 from calgate.store.db import Database
 from calgate.store.ids import new_id
 from calgate.webhooks import signing, store
@@ -85,27 +82,6 @@ def body_of(delivery: Delivery, payload: dict[str, Any]) -> bytes:
     )
 
 
-async def _blocked(url: str) -> str | None:
-    """Why ``url``'s host may not be called (it resolves to a loopback or link-local
-    address), or None."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    try:
-        return f"{host} is a blocked address" if is_blocked_address(host) else None
-    except ValueError:
-        pass
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except OSError as exc:
-        return f"{host} cannot be resolved ({exc})"
-    for info in infos:
-        address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
-        if is_blocked_address(address):
-            return f"{host} resolves to {address}, a loopback or link-local address"
-    return None
-
-
 class WebhookChannel:
     name = "webhook"
 
@@ -124,6 +100,9 @@ class WebhookChannel:
         self.timeout = timeout
         self.max_retries = max_retries
         self.allow_loopback = allow_loopback
+        if transport is None and not allow_loopback:
+            # Connects only to the address it checked: no DNS rebinding onto loopback.
+            transport = public_transport(httpx.Limits())
         self.client = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout),
             follow_redirects=False,
@@ -139,10 +118,6 @@ class WebhookChannel:
             secret = self.box.open(hook.secret)["secret"]
         except CalgateError:
             return Outcome(False, error="the webhook secret cannot be decrypted with this key")
-        if not self.allow_loopback:
-            reason = await _blocked(hook.request_url)
-            if reason is not None:
-                return Outcome(False, error=f"not calling {hook.request_url}: {reason}")
         body = body_of(delivery, payload)
         headers = {h["key"]: h["value"] for h in hook.headers}
         headers.update(
@@ -160,6 +135,9 @@ class WebhookChannel:
         except (TimeoutError, httpx.TimeoutException):
             return Outcome(False, error=f"no answer within {self.timeout:g} s")
         except httpx.HTTPError as exc:
+            blocked = blocked_address(exc)
+            if blocked is not None:
+                return Outcome(False, error=f"not calling {hook.request_url}: {blocked}")
             return Outcome(False, error=f"{type(exc).__name__}: {exc}"[:500])
         if 200 <= response.status_code < 300:
             return Outcome(True, code=response.status_code)

@@ -116,7 +116,7 @@ class CalDAVProvider:
 
     def _http(self) -> httpx.AsyncClient:
         if self.client is None:
-            self.client = make_client(transport=self.transport)
+            self.client = make_client(transport=self.transport, public_only=not self.allow_loopback)
         return self.client
 
     def _dav(self, account: AccountContext) -> Dav:
@@ -345,7 +345,10 @@ class CalDAVProvider:
         resource = Resource(event_id, url, "", event)
         answer = await self._put(dav, account, resource, calendar_id, create=True)
         if answer.status == 412:
-            landed = await self._fetch(dav, calendar, event_id) if answer.attempts > 1 else None
+            # Our resource name is taken: by an earlier attempt of this create (a retry here, or
+            # a retry with the same Idempotency-Key after a crash: the id derives from the key)
+            # when the resource there has our UID; by someone else's resource otherwise.
+            landed = await self._fetch(dav, calendar, event_id)
             if landed is None or landed.master is None or landed.master.ical_uid != event.ical_uid:
                 raise Conflict(f"an event named {event_id!r} already exists in this calendar")
             etag = landed.etag

@@ -7,8 +7,9 @@ and writes made conditional with ``If-None-Match``/``If-Match``); a 429 or 503 w
 ``Retry-After`` waits as long as asked when that fits in the deadline. Redirects are followed for
 the same method and body (``/.well-known/caldav`` answers with one), never from https to http,
 and without the credentials when they lead to another origin (host, port or scheme).
-Every host called (the one given, those the server's hrefs and redirects name) is resolved
-first and refused when it is a loopback or link-local address, unless allowed.
+Every host called (the one given, those the server's hrefs and redirects name) is refused
+when it is or resolves to a loopback or link-local address, unless allowed: the client the
+provider builds (``make_client(public_only=True)``) checks the address it connects to.
 
 Failures become calgate errors here (providers.md, "How provider failures map"): no deadline
 left → 504 ``request_timeout``; no connection → 503 ``network_down``; 401 → the account's
@@ -20,9 +21,7 @@ CalDAV precondition such as ``supported-calendar-component``); 5xx → 500 ``pro
 from __future__ import annotations
 
 import base64
-import ipaddress
 import logging
-import socket
 import time
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
@@ -43,7 +42,7 @@ from calgate.errors import (
 )
 from calgate.providers.caldav import xml
 from calgate.providers.http import Deadline, Policy, error_for, retry_after
-from calgate.security import is_blocked_address
+from calgate.security import blocked_address
 
 log = logging.getLogger("calgate.providers.caldav")
 
@@ -98,9 +97,9 @@ class Dav:
         self.credentials = credentials
         self.connecting = connecting
         self.on_unauthorized = on_unauthorized
+        # Enforced by the client when it connects (make_client(public_only=...)).
         self.allow_loopback = allow_loopback
         self.deadline = Deadline(policy.timeout)
-        self.checked: set[tuple[str, int]] = set()  # hosts whose addresses may be called
 
     async def request(
         self,
@@ -121,7 +120,6 @@ class Dav:
         redirects = 0
         while True:
             attempt += 1
-            await self._guard(url)
             started = time.perf_counter()
             try:
                 status, answer_headers, content = await self._once(method, url, body, sent)
@@ -135,6 +133,10 @@ class Dav:
                 raise self._timed_out(what) from None
             except httpx.TransportError as error:
                 self._observe(what or method, started, "network")
+                blocked = blocked_address(error)
+                if blocked is not None:
+                    kind = InvalidParameters if self.connecting else ProviderError
+                    raise kind(f"url: {blocked}") from None
                 log.info("CalDAV %s %s: %s", method, _path(url), type(error).__name__)
                 wait = self._backoff(attempt)
                 if safe and attempt <= self.policy.retries and self.deadline.left() > wait:
@@ -199,34 +201,6 @@ class Dav:
             finally:
                 await response.aclose()
         return response.status_code, response.headers, b"".join(chunks)
-
-    async def _guard(self, url: str) -> None:
-        """Refuse a host that is or resolves to a loopback, link-local (cloud metadata) or
-        unspecified address, unless the deployment allows them (``allow_loopback_urls``)."""
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        key = (host, parts.port or (443 if parts.scheme == "https" else 80))
-        if self.allow_loopback or key in self.checked:
-            return
-        try:
-            blocked = [ipaddress.ip_address(host)]
-        except ValueError:
-            try:
-                with anyio.fail_after(max(self.deadline.left(), 0.001)):
-                    infos = await anyio.getaddrinfo(host, key[1], type=socket.SOCK_STREAM)
-            except TimeoutError:
-                raise self._timed_out("resolving the server name") from None
-            except OSError as error:
-                raise NetworkDown(f"{SERVER} host {host} cannot be resolved ({error})") from None
-            blocked = [ipaddress.ip_address(str(i[4][0]).split("%", 1)[0]) for i in infos]
-        for address in blocked:
-            if is_blocked_address(address):
-                kind = InvalidParameters if self.connecting else ProviderError
-                raise kind(
-                    f"url: {host} is or resolves to {address}, a loopback or link-local "
-                    "address calgate does not call (setting allow_loopback_urls)"
-                )
-        self.checked.add(key)
 
     def _backoff(self, attempt: int) -> float:
         return min(self.policy.max_backoff, self.policy.backoff * 2.0 ** (attempt - 1))
