@@ -4,6 +4,13 @@ Every event body is parsed with ``msgraph.generated.models.event.Event`` through
 subclass of kiota's ``JsonParseNode``: a property the model does not know (kiota would put it
 in ``additional_data``), a value of the wrong JSON type or an unknown enum literal is a 400, at
 any depth.
+
+Where Graph's documentation says it does less than asked, so does this server: a Teams meeting
+stays once made (changes to ``isOnlineMeeting``/``onlineMeetingProvider`` are ignored), a
+calendar without ``teamsForBusiness`` in ``allowedOnlineMeetingProviders`` makes no Teams
+meeting, ``$expand``/``$select`` apply to reads only (writes answer without extended
+properties), relative patterns over other day sets fall on "the first day that satisfies the
+pattern", and a ``transactionId`` reused for another body is ``ErrorDuplicateTransactionId``.
 """
 
 from __future__ import annotations
