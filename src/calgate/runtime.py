@@ -8,7 +8,7 @@ import httpx
 
 from calgate import sync
 from calgate.cache import TTLCache
-from calgate.domain import cursor
+from calgate.domain import cursor, recurrence
 from calgate.mail import Invitations, MailConfig, NotificationStates, SmtpChannel
 from calgate.meetings import MeetingLinks
 from calgate.outbox import Outbox
@@ -57,6 +57,7 @@ class Runtime:
             settings.data_dir,
         )
         cursor.use_key(box.derive("cursor"))
+        recurrence.configure(settings.recurrence_work_limit)
         accounts = AccountService(db, box, settings.cache_seconds)
         providers = Providers(settings, db, accounts, transport=transport)
         runtime = cls(

@@ -63,6 +63,25 @@ class Settings(BaseSettings):
         "an account changed elsewhere is seen within this time (0 disables).",
     )
     db_pool_size: int = Field(10, description="Database connections per process (PostgreSQL).")
+    recurrence_work_limit: int = Field(
+        200_000,
+        ge=1000,
+        description="Steps of recurrence work (candidate times, days and rule periods scanned) "
+        "one request may spend expanding or checking series; past it the request gets a 400 "
+        "naming this limit. About a second of one core at the default.",
+    )
+    recurrence_threads: int = Field(
+        2,
+        ge=1,
+        description="Threads that expand and check recurring series, off the event loop and "
+        "apart from the database threads (requests beyond them wait their turn).",
+    )
+    shutdown_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="On SIGTERM, how long `calgate serve` lets requests in flight finish "
+        "before it closes their connections and stops.",
+    )
 
     # Invitations (iMIP mail), meeting links, webhooks and the outbox worker delivering them.
     smtp_host: str | None = Field(

@@ -61,13 +61,7 @@ def is_significant(changes: Mapping[str, Any]) -> bool:
 
 def occurrence_of(master: Event, start: EventTime) -> Event:
     """The occurrence of series ``master`` starting at ``start``, as its own event."""
-    duration = master.fields.end.utc - master.fields.start.utc
-    if start.is_all_day:
-        assert start.date is not None and master.fields.start.date is not None
-        assert master.fields.end.date is not None
-        end = EventTime(date=start.date + (master.fields.end.date - master.fields.start.date))
-    else:
-        end = EventTime.at(start.utc + duration, master.fields.end.tz)
+    end = recurrence.occurrence_end(master.fields.start, master.fields.end, start)
     return dataclasses.replace(
         master,
         id=f"{master.id}_{start.token}",

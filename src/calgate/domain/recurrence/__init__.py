@@ -32,36 +32,49 @@ Expansion
     so it is the first occurrence; a sub-daily rule's times in the rest of that repeated hour
     are in the second pass too; the same wall time on other days is the first again. Every
     occurrence lasts the master's ``end - start`` (also an RDATE PERIOD: only its start is
-    used). Nothing after the year 9999 exists. Expansion never walks a series from its start: it
-    begins at the rule period that holds the window (see :mod:`.scan`), so a daily series over
-    decades costs the same as a one-month window's worth of days.
+    used). Nothing after the year 9999 exists: an occurrence must end by then, in its zone.
+    Expansion never walks a series from its start: it begins at the rule period that holds the
+    window (see :mod:`.scan`), so a daily series over decades costs the same as a one-month
+    window's worth of days; a rule shorter than a day that keeps only some days is scanned day by
+    kept day. :func:`occurrences` computes them one at a time, as a caller takes them.
 
 Known limits of the model
     An RDATE PERIOD's own length is not kept. BYWEEKNO weeks that straddle New Year follow
     dateutil (the days of week 1 of the next year count in December's year). A start is taken
-    to the second. A rule that matches rarely in its periods (``FREQ=DAILY;BYMONTH=1;
-    BYMONTHDAY=1``) still walks every period: an open-ended query of it costs about a
-    millisecond per year it covers, so callers give windows.
+    to the second. A rule of a day or longer that matches rarely in its periods
+    (``FREQ=DAILY;BYMONTH=1;BYMONTHDAY=1``) still walks every period: an open-ended query of it
+    costs about a millisecond per year it covers, paid from the budget below.
 
 Limits (module constants, see :mod:`.limits`)
     ``MAX_LINES`` = 50 lines, ``MAX_LINE_LENGTH`` = 1000 characters per line, ``MAX_DATES`` =
     1000 RDATE/EXDATE values in total, ``MAX_COUNT`` = 10000 for COUNT, ``MAX_OCCURRENCES`` =
-    1000 occurrences per :func:`expand` call unless the caller sets ``limit``, ``MAX_SCANNED`` =
-    100000 candidates examined per call (only rules whose occurrences EXRULE/EXDATE mostly remove
-    get near it).
+    1000 occurrences per :func:`expand` call unless the caller sets ``limit``.
+
+Work
+    Every candidate time, rule period and rule set-up is paid from a :class:`Budget` (one per
+    request; ``WORK_LIMIT`` steps, the ``recurrence_work_limit`` setting, 200,000 by default:
+    about a second of CPU). Past it, :class:`WorkLimitExceeded` (a 400 naming the limit); a
+    cancelled budget stops the work at its next step (:class:`Cancelled`).
 """
 
 from __future__ import annotations
 
-from calgate.domain.recurrence.expand import expand, is_occurrence, series_bounds
+from calgate.domain.recurrence.budget import Budget, Cancelled, WorkLimitExceeded
+from calgate.domain.recurrence.expand import (
+    expand,
+    is_occurrence,
+    occurrence_end,
+    occurrences,
+    series_bounds,
+)
 from calgate.domain.recurrence.limits import (
     MAX_COUNT,
     MAX_DATES,
     MAX_LINE_LENGTH,
     MAX_LINES,
     MAX_OCCURRENCES,
-    MAX_SCANNED,
     SEARCH_YEARS,
+    configure,
 )
 from calgate.domain.recurrence.series import validate
 from calgate.domain.recurrence.tokens import add_exdate, occurrence_token, parse_occurrence_token
@@ -72,12 +85,17 @@ __all__ = [
     "MAX_LINES",
     "MAX_LINE_LENGTH",
     "MAX_OCCURRENCES",
-    "MAX_SCANNED",
     "SEARCH_YEARS",
+    "Budget",
+    "Cancelled",
+    "WorkLimitExceeded",
     "add_exdate",
+    "configure",
     "expand",
     "is_occurrence",
+    "occurrence_end",
     "occurrence_token",
+    "occurrences",
     "parse_occurrence_token",
     "series_bounds",
     "validate",

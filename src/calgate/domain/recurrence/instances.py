@@ -13,21 +13,22 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator
 
 from calgate.domain.recurrence import scan
-from calgate.domain.recurrence.limits import MAX_SCANNED
+from calgate.domain.recurrence.budget import Budget
 from calgate.domain.recurrence.rule import Rule
 from calgate.domain.recurrence.series import Series
 
 UTC = dt.UTC
-DAY = dt.timedelta(days=1)
+HOUR = dt.timedelta(hours=1)
 TICK = dt.timedelta(microseconds=1)
 
 
 def instances(
-    series: Series, lo: dt.datetime | None, hi: dt.datetime | None
+    series: Series, lo: dt.datetime | None, hi: dt.datetime | None, budget: Budget
 ) -> Iterator[dt.datetime]:
     """Occurrence starts from ``lo`` to ``hi`` (both included, None: open), in order.
 
-    DTSTART, RRULEs and RDATEs, without EXDATEs and EXRULEs; at most MAX_SCANNED candidates.
+    DTSTART, RRULEs and RDATEs, without EXDATEs and EXRULEs; every candidate paid from
+    ``budget`` (one that EXDATE or EXRULE removes too).
     """
     rdates = series.rdates
     begin = 0 if lo is None else bisect_left(rdates, lo)
@@ -36,19 +37,19 @@ def instances(
         [t for t in (series.first,) if (lo is None or lo <= t) and (hi is None or t <= hi)],
         rdates[begin:end],
         *(
-            rule_instants(series, rule, lo, hi, dtstart_counts=True)
+            rule_instants(series, rule, lo, hi, budget, dtstart_counts=True)
             for rule in series.rules("RRULE")
         ),
     ]
     exrules = [
-        rule_instants(series, r, lo, hi, dtstart_counts=False) for r in series.rules("EXRULE")
+        rule_instants(series, r, lo, hi, budget, dtstart_counts=False)
+        for r in series.rules("EXRULE")
     ]
     excluded = heapq.merge(*exrules)
     next_excluded = next(excluded, None)
     previous = None
-    for scanned, instant in enumerate(heapq.merge(*streams)):
-        if scanned >= MAX_SCANNED:
-            return
+    for instant in heapq.merge(*streams):
+        budget.spend()
         if instant == previous or instant in series.exdates:
             continue
         previous = instant
@@ -58,8 +59,10 @@ def instances(
             yield instant
 
 
-def first_in(series: Series, lo: dt.datetime | None, hi: dt.datetime | None) -> dt.datetime | None:
-    return next(instances(series, lo, hi), None)
+def first_in(
+    series: Series, lo: dt.datetime | None, hi: dt.datetime | None, budget: Budget
+) -> dt.datetime | None:
+    return next(instances(series, lo, hi, budget), None)
 
 
 def rule_instants(
@@ -67,35 +70,36 @@ def rule_instants(
     rule: Rule,
     lo: dt.datetime | None,
     hi: dt.datetime | None,
+    budget: Budget,
     *,
     dtstart_counts: bool,
 ) -> Iterator[dt.datetime]:
     """One rule's occurrence starts from ``lo`` to ``hi`` (both included), in order."""
     zone, dtstart = series.zone, series.dtstart
-    wall_lo = dtstart if lo is None else _wall(lo, -DAY, zone, dtstart)
-    wall_hi = scan.WALL_MAX if hi is None else _wall(hi, DAY, zone, scan.WALL_MAX)
+    wall_lo = dtstart if lo is None else _wall(lo, -1, zone, dtstart)
+    wall_hi = scan.WALL_MAX if hi is None else _wall(hi, 1, zone, scan.WALL_MAX)
     bound = hi
     if rule.count is not None:
-        last = scan.last_wall(rule, dtstart, dtstart_counts)
+        last = scan.last_wall(rule, dtstart, dtstart_counts, budget)
         if last is None:
             return
         wall_hi = min(wall_hi, last)
     elif isinstance(rule.until, dt.datetime):
-        wall_hi = min(wall_hi, _wall(rule.until, DAY, zone, scan.WALL_MAX))
+        wall_hi = min(wall_hi, _wall(rule.until, 1, zone, scan.WALL_MAX))
         bound = rule.until if hi is None else min(hi, rule.until)
     elif rule.until is not None:
         wall_hi = min(wall_hi, dt.datetime.combine(rule.until, dt.time()))
-    for instant in in_order(scan.walls(rule, dtstart, wall_lo, wall_hi), series):
+    for instant in in_order(scan.walls(rule, dtstart, wall_lo, wall_hi, budget), series):
         if bound is not None and instant > bound:
             return
         if lo is None or instant >= lo:
             yield instant
 
 
-def rule_last(series: Series, rule: Rule) -> dt.datetime | None:
+def rule_last(series: Series, rule: Rule, budget: Budget) -> dt.datetime | None:
     """The latest instant a bounded rule can reach: COUNT's last occurrence or UNTIL."""
     if rule.count is not None:
-        last = scan.last_wall(rule, series.dtstart, True)
+        last = scan.last_wall(rule, series.dtstart, True, budget)
         return None if last is None else _instant(last, series)
     if isinstance(rule.until, dt.datetime):
         return rule.until
@@ -104,17 +108,19 @@ def rule_last(series: Series, rule: Rule) -> dt.datetime | None:
     return None
 
 
-def last_instance(series: Series, first: dt.datetime, top: dt.datetime) -> dt.datetime:
+def last_instance(
+    series: Series, first: dt.datetime, top: dt.datetime, budget: Budget
+) -> dt.datetime:
     """The last occurrence start, given an occurrence ``first`` and that none is after ``top``.
 
     A bisection on "is there an occurrence from t on": about 60 short scans at worst.
     """
-    if first_in(series, top, top) == top:
+    if first_in(series, top, top, budget) == top:
         return top
     last, gap = first, top
     while gap - last > TICK:
         middle = last + (gap - last) / 2
-        probe = first_in(series, middle, gap - TICK)
+        probe = first_in(series, middle, gap - TICK, budget)
         if probe is None:
             gap = middle
         else:
@@ -182,11 +188,32 @@ def _instant(wall: dt.datetime, series: Series) -> dt.datetime | None:
         return None
 
 
-def _wall(
-    instant: dt.datetime, margin: dt.timedelta, zone: dt.tzinfo, default: dt.datetime
-) -> dt.datetime:
-    """The wall time of ``instant + margin`` in ``zone``; ``default`` past the datetime range."""
+def _wall(instant: dt.datetime, side: int, zone: dt.tzinfo, default: dt.datetime) -> dt.datetime:
+    """The wall time of ``instant`` in ``zone``, widened on ``side`` (-1 earlier, +1 later) by
+    the offset changes near it; ``default`` past the datetime range.
+
+    Wall times a daylight saving change skips map to instants one gap later, and the repeated
+    ones to the first pass: so the wall times that reach an instant lie within the size of the
+    changes around it (an hour, mostly), not a whole day, which would be 86,400 candidates of a
+    SECONDLY rule.
+    """
     try:
-        return (instant + margin).astimezone(zone).replace(tzinfo=None)
+        return (instant + side * _changes_near(instant, zone)).astimezone(zone).replace(tzinfo=None)
     except OverflowError:
         return default
+
+
+def _changes_near(instant: dt.datetime, zone: dt.tzinfo) -> dt.timedelta:
+    """How much ``zone``'s UTC offset varies within a day and a bit of ``instant`` (hourly
+    samples: offsets change at most a few times a year, so no change hides between two)."""
+    if zone is UTC:
+        return dt.timedelta(0)
+    offsets = set()
+    for hours in range(-27, 28):
+        try:
+            offset = (instant + hours * HOUR).astimezone(zone).utcoffset()
+        except OverflowError:
+            continue
+        if offset is not None:
+            offsets.add(offset)
+    return max(offsets) - min(offsets) if len(offsets) > 1 else dt.timedelta(0)

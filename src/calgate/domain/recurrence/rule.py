@@ -62,6 +62,8 @@ PARTS = (
 """The rule parts of RFC 5545, in its order."""
 UNSUPPORTED = {"RSCALE": "RFC 7529 calendar scales", "SKIP": "RFC 7529 calendar scales"}
 
+MAX_INTEGER = 2**31 - 1
+"""RFC 5545's integers are 32-bit (icalendar refuses larger ones)."""
 _NUMBER = re.compile(r"[0-9]+")
 _SIGNED = re.compile(r"[+-]?[0-9]+")
 _WEEKDAYNUM = re.compile(r"(?P<sign>[+-]?)(?P<ordinal>[0-9]{0,2})(?P<day>[A-Z]*)")
@@ -198,12 +200,12 @@ def _until(text: str, all_day: bool) -> dt.date:
 
 
 def _positive(name: str, text: str) -> int:
-    number = int(vInt.from_ical(text)) if _NUMBER.fullmatch(text) else 0
+    number = int(text) if _NUMBER.fullmatch(text) else 0
     if number < 1:
         raise Problem(f"{name} value {text!r} is not a positive integer")
     if name == "COUNT" and number > MAX_COUNT:
         raise Problem(f"COUNT value {number} is above the limit of {MAX_COUNT}")
-    return number
+    return _read_int(name, text, f"1..{MAX_INTEGER}")
 
 
 def _integer(name: str, text: str) -> int:
@@ -212,10 +214,18 @@ def _integer(name: str, text: str) -> int:
         if name == "BYMONTH" and text.endswith("L"):
             raise Problem(f"BYMONTH value {text!r} is a leap month (RFC 7529), not supported")
         raise Problem(f"{name} value {text!r} is not an integer ({part.describe()})")
-    number = int(vMonth.from_ical(text) if name == "BYMONTH" else vInt.from_ical(text))
+    number = _read_int(name, text, part.describe())
     if not part.low <= abs(number) <= part.high or (number < 0 and not part.signed):
         raise Problem(f"{name} value {text!r} is out of range ({part.describe()})")
     return number
+
+
+def _read_int(name: str, text: str, expected: str) -> int:
+    """An integer value through icalendar, which refuses what RFC 5545 calls out of range."""
+    try:
+        return int(vMonth.from_ical(text) if name == "BYMONTH" else vInt.from_ical(text))
+    except ValueError:  # past the 32-bit range of RFC 5545's integers
+        raise Problem(f"{name} value {text!r} is out of range ({expected})") from None
 
 
 def _weekday(name: str, text: str) -> int:

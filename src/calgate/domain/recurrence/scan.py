@@ -16,8 +16,8 @@ A rule is "endless" here: COUNT and UNTIL are the caller's business (:func:`last
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-import functools
 import itertools
 import math
 from collections.abc import Iterator
@@ -25,10 +25,14 @@ from typing import Any, Literal
 
 from dateutil import rrule as du
 
+from calgate.domain.recurrence.budget import Budget
 from calgate.domain.recurrence.limits import SEARCH_YEARS
 from calgate.domain.recurrence.rule import DAILY, MONTHLY, WEEKLY, YEARLY, Rule
 
 WALL_MAX = dt.datetime.max.replace(microsecond=0)
+LAST_SECOND = dt.timedelta(days=1, seconds=-1)
+SETUP_STEPS = 10
+"""What setting up one dateutil walk costs, in steps (about ten candidates' worth)."""
 _FREQUENCIES: tuple[Literal[0, 1, 2, 3, 4, 5, 6], ...] = (
     du.YEARLY,
     du.MONTHLY,
@@ -39,6 +43,8 @@ _FREQUENCIES: tuple[Literal[0, 1, 2, 3, 4, 5, 6], ...] = (
     du.SECONDLY,
 )
 """dateutil's frequencies, indexed like :data:`.rule.FREQS`."""
+_STEP_DAYS = {du.YEARLY: 365, du.MONTHLY: 28, du.WEEKLY: 7, du.DAILY: 1}
+"""The shortest length of each frequency's period, in days."""
 _UNITS = {
     du.HOURLY: dt.timedelta(hours=1),
     du.MINUTELY: dt.timedelta(minutes=1),
@@ -47,24 +53,65 @@ _UNITS = {
 
 
 def walls(
-    rule: Rule, dtstart: dt.datetime, lo: dt.datetime, hi: dt.datetime
+    rule: Rule, dtstart: dt.datetime, lo: dt.datetime, hi: dt.datetime, budget: Budget
 ) -> Iterator[dt.datetime]:
-    """The rule's wall times from ``lo`` to ``hi`` (both included), in order."""
+    """The rule's wall times from ``lo`` to ``hi`` (both included), in order.
+
+    A rule shorter than a day that keeps only some days (BYMONTH, BYMONTHDAY, BYDAY, ...) is
+    scanned in two levels: a YEARLY rule finds the days it keeps (a year per step), then the rule
+    without those parts runs on each such day. dateutil alone crosses every day in between
+    second by second (seconds of CPU for a rule that matches once in four years).
+    """
     lo = max(lo, dtstart)
     if hi < lo:
         return
+    if rule.freq <= DAILY or not _keeps_some_days(rule):
+        yield from _walls(rule, dtstart, lo, hi, budget)
+        return
+    each_day = dataclasses.replace(
+        rule, bymonth=(), bymonthday=(), byyearday=(), byweekno=(), byday=()
+    )
+    midnight = dt.datetime.combine(dtstart.date(), dt.time())
+    first_day = dt.datetime.combine(lo.date(), dt.time())
+    for day in _walls(_days(rule, dtstart), midnight, first_day, hi, budget):
+        budget.spend()
+        yield from _walls(each_day, dtstart, max(lo, day), min(hi, day + LAST_SECOND), budget)
+
+
+def _walls(
+    rule: Rule, dtstart: dt.datetime, lo: dt.datetime, hi: dt.datetime, budget: Budget
+) -> Iterator[dt.datetime]:
+    """dateutil's walk from the period that holds ``lo``, each step paid for.
+
+    dateutil does not show the periods it walks without an occurrence: they are paid for when
+    the next occurrence comes (the time since the last one, in periods).
+    """
+    lo = max(lo, dtstart)
+    if hi < lo:
+        return
+    budget.spend(SETUP_STEPS)
     shift = SEARCH_YEARS * ((dt.MAXYEAR - hi.year) // SEARCH_YEARS)
     first = _years_later(_period_start(rule, dtstart, lo), shift)
     recurrence = _rrule(rule, dtstart, first, _years_later(hi, shift))
     if recurrence is None:
         return
-    for wall in _iterate(recurrence):
-        wall = _years_later(wall, -shift)
+    # Rules shorter than a day arrive here without day filters: dateutil jumps to their next
+    # time directly, one step per candidate.
+    unit = _STEP_DAYS[rule.freq] * rule.step if rule.freq <= DAILY else None
+    previous = first
+    for shifted in _iterate(recurrence):
+        budget.spend(1 if unit is None else 1 + (shifted - previous).days // unit)
+        previous = shifted
+        wall = _years_later(shifted, -shift)
         if wall >= lo:
             yield wall
 
 
-def occurs(rule: Rule, dtstart: dt.datetime) -> bool:
+def _keeps_some_days(rule: Rule) -> bool:
+    return bool(rule.bymonth or rule.bymonthday or rule.byyearday or rule.byweekno or rule.byday)
+
+
+def occurs(rule: Rule, dtstart: dt.datetime, budget: Budget) -> bool:
     """Whether the rule produces an occurrence within SEARCH_YEARS of DTSTART.
 
     Two cheap necessary conditions answer first, so most rules that never occur are told apart
@@ -75,41 +122,47 @@ def occurs(rule: Rule, dtstart: dt.datetime) -> bool:
     if rule.bysetpos and min(abs(position) for position in rule.bysetpos) > _largest_set(rule):
         return False
     midnight = dt.datetime.combine(dtstart.date(), dt.time())
-    if first_wall(_days(rule, dtstart), midnight) is None:
+    if first_wall(_days(rule, dtstart), midnight, budget) is None:
         return False
-    return first_wall(rule, dtstart) is not None
+    return first_wall(rule, dtstart, budget) is not None
 
 
-def first_wall(rule: Rule, dtstart: dt.datetime) -> dt.datetime | None:
+def first_wall(rule: Rule, dtstart: dt.datetime, budget: Budget) -> dt.datetime | None:
     """The rule's first wall time within SEARCH_YEARS of DTSTART; None if it never occurs."""
     if dtstart.year + SEARCH_YEARS <= dt.MAXYEAR:
         hi = _years_later(dtstart, SEARCH_YEARS)
     else:
         hi = WALL_MAX
-    return next(walls(rule, dtstart, dtstart, hi), None)
+    return next(walls(rule, dtstart, dtstart, hi, budget), None)
 
 
-@functools.lru_cache(maxsize=4096)
-def last_wall(rule: Rule, dtstart: dt.datetime, dtstart_counts: bool) -> dt.datetime | None:
+_LAST: dict[tuple[Rule, dt.datetime, bool], dt.datetime | None] = {}
+
+
+def last_wall(
+    rule: Rule, dtstart: dt.datetime, dtstart_counts: bool, budget: Budget
+) -> dt.datetime | None:
     """The wall time of a COUNT rule's last occurrence; None if it adds none.
 
     With ``dtstart_counts`` (RRULE), DTSTART is the first of the COUNT occurrences even when the
     rule does not produce it (RFC 5545 section 3.3.10). Cost: COUNT steps, once per rule.
     """
     assert rule.count is not None
-    recurrence = _rrule(rule, dtstart, dtstart, None)
-    if recurrence is None:
-        return None
-    produced = _iterate(recurrence)
+    key = (rule, dtstart, dtstart_counts)
+    if key in _LAST:
+        return _LAST[key]
+    produced = walls(rule, dtstart, dtstart, WALL_MAX, budget)
     first = next(produced, None)
-    if first is None:
-        return None
-    count = rule.count - (1 if dtstart_counts and first != dtstart else 0)
-    if count < 1:
-        return None
-    last = first
-    for last in itertools.islice(produced, count - 1):  # noqa: B007  # the loop finds the last
-        pass
+    last = None
+    if first is not None:
+        count = rule.count - (1 if dtstart_counts and first != dtstart else 0)
+        if count >= 1:
+            last = first
+            for last in itertools.islice(produced, count - 1):  # noqa: B007  # finds the last
+                pass
+    if len(_LAST) > 4096:
+        _LAST.clear()
+    _LAST[key] = last
     return last
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from calgate.domain import zones
 from calgate.domain.recurrence import ical, scan
+from calgate.domain.recurrence.budget import Budget
 from calgate.domain.recurrence.dates import DateList, parse_dates
 from calgate.domain.recurrence.limits import MAX_DATES, MAX_LINE_LENGTH, MAX_LINES, SEARCH_YEARS
 from calgate.domain.recurrence.rule import Problem, Rule, parse_rule
@@ -175,7 +176,7 @@ def _line(line: str, series: Series) -> Line:
             f"{name} takes no parameters (got {', '.join(params)}); the rule follows '{name}:'"
         )
     rule = parse_rule(value, all_day=series.start.is_all_day)
-    if not scan.occurs(rule, series.dtstart):
+    if not scan.occurs(rule, series.dtstart, Budget()):
         raise Problem(
             f"the rule never produces an occurrence (none in the {SEARCH_YEARS} years after "
             "the event start)"

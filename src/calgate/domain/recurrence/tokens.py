@@ -48,7 +48,10 @@ def parse_occurrence_token(token: str, start: EventTime) -> EventTime:
         except ValueError:
             pass
         else:
-            return EventTime.at(instant, start.tz)
+            try:
+                return EventTime.at(instant, start.tz)
+            except OverflowError:  # a wall time after the year 9999 in the series' zone
+                pass
     raise InvalidParameters(
         f"occurrence id: {token!r} is not a UTC date-time like 20260120T133000Z "
         "(the series has timed occurrences)"

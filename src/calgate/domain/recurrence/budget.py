@@ -1,0 +1,49 @@
+"""The work one request may spend on recurrence, and the way to stop it from outside.
+
+Expansion and checking cost is counted in steps: a candidate time a rule produced, a rule period
+or a day scanned without one, a rule set up. One request shares one :class:`Budget` across every
+series it expands; past its limit the request is refused with a 400 that names the limit (the
+``recurrence_work_limit`` setting), instead of running for as long as a rule and a window make it.
+A budget can also be cancelled from another thread (the client went away, the server is
+stopping): the next step then raises :class:`Cancelled`, so that work running off the event loop
+ends soon after nobody waits for it.
+"""
+
+from __future__ import annotations
+
+from calgate.domain.recurrence import limits
+from calgate.errors import InvalidParameters
+
+
+class WorkLimitExceeded(InvalidParameters):
+    """400: the request needs more recurrence work than the configured limit allows."""
+
+
+class Cancelled(Exception):  # a signal, not an error the client sees
+    """The budget was cancelled: whoever waited for this work has gone."""
+
+
+class Budget:
+    """Steps left for one request. Not shared between requests; thread-safe enough for one
+    worker thread spending while another cancels (a bool and an int, read and written whole)."""
+
+    __slots__ = ("cancelled", "left", "limit")
+
+    def __init__(self, limit: int | None = None) -> None:
+        self.limit = limits.WORK_LIMIT if limit is None else limit
+        self.left = self.limit
+        self.cancelled = False
+
+    def spend(self, steps: int = 1) -> None:
+        self.left -= steps
+        if self.left < 0:
+            raise WorkLimitExceeded(
+                f"recurrence: this request needs more than {self.limit} steps of recurrence "
+                "work (the recurrence_work_limit setting); give a narrower window "
+                "(start/end) or a simpler rule"
+            )
+        if self.cancelled:
+            raise Cancelled
+
+    def cancel(self) -> None:
+        self.cancelled = True
