@@ -4,8 +4,10 @@ Field by field (providers.md): title → ``summary``, body → ``description``, 
 start/end → ``{dateTime, timeZone}`` or ``{date}``, ``recurrence`` verbatim, attendees →
 ``attendees[{email, displayName, optional}]``, ``transparency``, ``visibility``, colour → the
 palette's ``colorId``, hidden attendees → ``guestsCanSeeOtherGuests: false``,
-``guestsCanModify``, conference → ``conferenceData`` (a Meet ``createRequest`` when no URL is
-given).
+``guestsCanModify``, conference → ``conferenceData`` for Meet, the description and private
+extended properties for other links (:mod:`calgate.providers.google_conference`). A series-level
+list reads Google's bare cancelled occurrences as EXDATEs of their series
+(:func:`series_level`).
 """
 
 from __future__ import annotations
