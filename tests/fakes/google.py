@@ -633,7 +633,7 @@ def google_app(state: GoogleState) -> FakeApp:
         if calendar:
             answer |= {"summary": calendar["summary"], "timeZone": calendar["timeZone"]}
             answer |= {"accessRole": "owner", "defaultReminders": []}
-        answer |= {"nextPageToken": token} if token else {"nextSyncToken": secrets.token_hex(8)}
+        answer |= {"nextPageToken": token} if token else {"nextSyncToken": google_sync.token(state)}
         return JSONResponse(answer)
 
     def entry(calendar: dict[str, Any], kind: str = "calendar#calendarListEntry") -> dict[str, Any]:
@@ -720,8 +720,11 @@ def google_app(state: GoogleState) -> FakeApp:
         if query.get("orderBy") == "startTime" and not single:
             message = "The requested ordering is not available for the particular query."
             raise GoogleError(400, message, "badRequest")
-        found = (_single_events if single else _series_level)(state, calendar, after, before)
-        found = _filtered(found, query, _window(query, "updatedMin"))
+        if "syncToken" in query:  # incremental sync (tests/fakes/google_sync.py)
+            found = google_sync.changed_since(state, calendar, query)
+        else:
+            found = (_single_events if single else _series_level)(state, calendar, after, before)
+            found = _filtered(found, query, _window(query, "updatedMin"))
         if query.get("orderBy") == "startTime":
             found.sort(key=lambda e: _moment(e["start"], calendar))
         elif query.get("orderBy") == "updated":
@@ -768,3 +771,6 @@ def google_app(state: GoogleState) -> FakeApp:
     )
     app.state.fake = state
     return app
+
+
+from tests.fakes import google_sync  # noqa: E402  (uses this module's helpers)

@@ -469,8 +469,6 @@ def note_own_write(
     row = conn.execute(select(si.c.version, si.c.events).where(key)).first()
     own = DELETED if deleted else version
     if row is None:
-        if deleted:
-            return False
         conn.execute(
             insert(si).values(
                 account_id=account_id,

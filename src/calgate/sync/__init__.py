@@ -15,6 +15,7 @@ The mirror's tables are in :mod:`calgate.store.mirror`.
 from __future__ import annotations
 
 from calgate.providers.caldav import CalDAVProvider
+from calgate.providers.google import GoogleProvider
 from calgate.providers.registry import Providers
 from calgate.sync.feed import ChangeFeed
 
@@ -22,12 +23,14 @@ from calgate.sync.feed import ChangeFeed
 def feeds(providers: Providers) -> dict[str, ChangeFeed]:
     """The one table from account type to change feed (types without a feed are not synced)."""
     from calgate.sync.caldav import CalDAVFeed
+    from calgate.sync.google import GoogleFeed
 
     table: dict[str, ChangeFeed] = {}
-    for kind in ("CALDAV", "ICLOUD"):
-        provider = providers.table.get(kind)
+    for kind, provider in providers.table.items():
         if isinstance(provider, CalDAVProvider):
             table[kind] = CalDAVFeed(provider)
+        elif isinstance(provider, GoogleProvider):
+            table[kind] = GoogleFeed(provider)
     return table
 
 

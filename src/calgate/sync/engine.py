@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Connection
 
 from calgate.domain import rules
+from calgate.domain.model import Event
 from calgate.providers.base import AccountContext, Change, Effects
 from calgate.store import mirror
 from calgate.store.db import Database, now_us
@@ -59,13 +60,19 @@ def _apply(
         conn, account.id, state.calendar_id, None if pull.present is not None else touched
     )
     _resolve(pull, old)
+    # Occurrences that are provider objects of their own and already cancelled (Google): a
+    # series gaining their EXDATE later (calgate adds one) does not report them again.
+    cancelled = {i for i, item in old.items() if _cancelled(item.events, item.own_version)}
+    cancelled |= {f.item_id for f in pull.changed if _cancelled(f.events, None)}
     reported = 0
 
-    def report(found: list[Delta]) -> None:
+    def report(found: list[Delta], item_id: str) -> None:
         nonlocal reported
         if baseline:
             return
         for kind, event, before in found:
+            if kind == "deleted" and event.id != item_id and event.id in cancelled:
+                continue
             effect(conn, Change(kind, account, state.calendar_id, event, before))
             reported += 1
 
@@ -79,7 +86,7 @@ def _apply(
         )
         if not silent:
             before = previous.events if previous is not None else []
-            report(deltas(before, found.events, known=own is not None))
+            report(deltas(before, found.events, known=own is not None), found.item_id)
         item = Item(found.item_id, found.href, found.etag, found.version, found.events, own)
         mirror.put_item(conn, account.id, state.calendar_id, item, now)
     removed = set(pull.removed)
@@ -90,9 +97,15 @@ def _apply(
         if previous is None:
             continue
         if previous.own_version != DELETED:
-            report(gone(previous.events))
+            report(gone(previous.events), item_id)
     mirror.drop_items(conn, account.id, state.calendar_id, removed)
     return reported
+
+
+def _cancelled(events: list[Event], own_version: int | None) -> bool:
+    if own_version == DELETED:
+        return True
+    return bool(events) and all(e.is_cancelled for e in events)
 
 
 def _resolve(pull: Pull, old: dict[str, Item]) -> None:
