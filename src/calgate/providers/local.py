@@ -307,7 +307,17 @@ class LocalProvider:
             answered(conn, "created", event.id)
             return event
 
-        return await self.db.write(op)
+        try:
+            return await self.db.write(op)
+        except NotFound:
+            if idempotency.event_id() != event_id:
+                raise
+            # A create under an Idempotency-Key whose id is taken: an earlier attempt of this
+            # very request made the event (its key was taken over meanwhile); it is the answer.
+            made = await self.db.read(lambda c: store.get_event(c, calendar_id, event_id))
+            if made is None:
+                raise
+            return made
 
     async def get_event(self, account: AccountContext, calendar_id: str, event_id: str) -> Event:
         def op(conn: Connection) -> Event:

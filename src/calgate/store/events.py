@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, and_, delete, insert, or_, select, tuple_, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
 from calgate.domain.model import Event, EventQuery
 from calgate.store import tables as t
@@ -92,7 +94,11 @@ def insert_event(conn: Connection, event: Event, bounds: Bounds) -> None:
     if conn.dialect.name == "sqlite":
         driver = conn.connection.driver_connection
         assert driver is not None
-        driver.execute(_SQLITE_INSERT, tuple(values[c] for c in _COLUMNS))
+        try:
+            driver.execute(_SQLITE_INSERT, tuple(values[c] for c in _COLUMNS))
+        except sqlite3.IntegrityError as exc:
+            # The same exception as every other path raises (a taken id, a deleted calendar).
+            raise IntegrityError(_SQLITE_INSERT, None, exc) from exc
     else:
         conn.execute(_INSERT, values)
     record_span(conn, event.calendar_id, bounds)
