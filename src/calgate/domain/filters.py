@@ -3,13 +3,23 @@ built-in store applies the same filters in SQL: calgate.store.events)."""
 
 from __future__ import annotations
 
+import unicodedata
+
 from calgate.domain.model import Event, EventQuery
 
-__all__ = ["matches"]
+__all__ = ["fold", "matches"]
+
+
+def fold(text: str) -> str:
+    """``text`` for case-insensitive comparison: Unicode compatibility normalization (NFKC) and
+    full case folding, so ``ÉCOLE`` matches ``école``, ``STRASSE`` ``Straße`` and full-width
+    letters their ASCII forms. The built-in store keeps these folded forms in columns of their
+    own, so that SQLite and PostgreSQL answer alike (neither database's ``lower`` does this)."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
 
 
 def _has(text: str, wanted: str | None) -> bool:
-    return not wanted or wanted.lower() in text.lower()
+    return not wanted or fold(wanted) in fold(text)
 
 
 def matches(event: Event, query: EventQuery, *, window: bool = False) -> bool:

@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, and_, delete, insert, or_, select, tuple_,
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
+from calgate.domain.filters import fold
 from calgate.domain.model import Event, EventQuery
 from calgate.store import tables as t
 from calgate.store.codec import dt_to_us, event_from_row, event_to_data
@@ -52,6 +53,9 @@ def _values(event: Event, bounds: Bounds) -> dict[str, object]:
         "title": f.title,
         "location": f.location,
         "body": f.body,
+        "title_folded": fold(f.title),
+        "location_folded": fold(f.location),
+        "body_folded": fold(f.body),
         "attendee_emails": f",{emails}," if emails else "",
         "data": event_to_data(event),
         "version": event.version,
@@ -198,9 +202,14 @@ def _filters(calendar_id: str, q: EventQuery) -> list[ColumnElement[bool]]:
         where.append(E.is_cancelled == q.is_cancelled)
     if q.ical_uid is not None:
         where.append(E.ical_uid == q.ical_uid)
-    for column, value in ((E.title, q.title), (E.location, q.location), (E.body, q.description)):
+    folded = (
+        (E.title_folded, q.title),
+        (E.location_folded, q.location),
+        (E.body_folded, q.description),
+    )
+    for column, value in folded:
         if value:
-            where.append(column.icontains(value, autoescape=True))
+            where.append(column.contains(fold(value), autoescape=True))
     if q.attendees:
         where.append(
             or_(

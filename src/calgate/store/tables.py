@@ -98,6 +98,10 @@ events = Table(
     Column("location", Text, nullable=False, default=""),
     Column("body", Text, nullable=False, default=""),
     Column("attendee_emails", Text, nullable=False, default=""),
+    # title, location and body folded (calgate.domain.filters.fold) for the list filters.
+    Column("title_folded", Text, nullable=False, default=""),
+    Column("location_folded", Text, nullable=False, default=""),
+    Column("body_folded", Text, nullable=False, default=""),
     Column("data", Text, nullable=False),
     Column("version", Integer, nullable=False, default=1),
     Column("sequence", Integer, nullable=False, default=0),
