@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from calgate import sync
+from calgate import offload, sync
 from calgate.cache import TTLCache
 from calgate.domain import cursor, recurrence
 from calgate.mail import Invitations, MailConfig, NotificationStates, SmtpChannel
@@ -58,6 +58,7 @@ class Runtime:
         )
         cursor.use_key(box.derive("cursor"))
         recurrence.configure(settings.recurrence_work_limit)
+        offload.configure(settings.recurrence_threads)
         accounts = AccountService(db, box, settings.cache_seconds)
         providers = Providers(settings, db, accounts, transport=transport)
         runtime = cls(

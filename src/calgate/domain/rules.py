@@ -17,10 +17,12 @@ SIGNIFICANT = frozenset({"start", "end", "location", "attendees", "recurrence", 
 
 def checked(fields: EventFields) -> EventFields:
     """``fields`` with bounds checked and recurrence lines validated (kept as the client sent
-    them, so that what was sent is what is read back)."""
+    them, so that what was sent is what is read back). A series' bounds are computed too: they
+    must be within the work limit, and are cached for the store that needs them."""
     check_bounds(fields.start, fields.end)
     if fields.recurrence:
         recurrence.validate(fields.recurrence, fields.start)
+        recurrence.series_bounds(fields.start, fields.end, fields.recurrence)
     return fields
 
 

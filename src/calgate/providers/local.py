@@ -7,18 +7,21 @@ Each operation is a plain function over one database connection, run by
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import heapq
 import itertools
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
+from calgate import offload
 from calgate.domain import cursor, recurrence, rules, zones
 from calgate.domain.model import Calendar, Event, EventFields, EventQuery, Organizer, Page
 from calgate.domain.times import EventTime
-from calgate.errors import Conflict, InvalidParameters, NotFound
+from calgate.errors import CalgateError, Conflict, InvalidParameters, NotFound
 from calgate.providers.base import AccountContext, Capabilities, Change, Effects, no_effects
 from calgate.services.accounts import AccountService
 from calgate.store import accounts as account_store
@@ -36,6 +39,18 @@ def bounds_of(fields: EventFields) -> store.Bounds:
         return store.Bounds(dt_to_us(fields.start.utc), dt_to_us(fields.end.utc), False)
     first, last = recurrence.series_bounds(fields.start, fields.end, fields.recurrence)
     return store.Bounds(dt_to_us(first), tables.OPEN_END if last is None else dt_to_us(last), True)
+
+
+_RESHAPING = frozenset({"start", "end", "recurrence"})
+"""PATCH fields that make a series' recurrence work (checking the lines, the bounds) again."""
+
+
+def _without_occurrence(occurrence: Event, master: Event | None) -> None:
+    """The recurrence work of deleting a generated occurrence: its master with an EXDATE."""
+    if master is not None and occurrence.recurrence_id is not None:
+        f = master.fields
+        lines = recurrence.add_exdate(f.recurrence, f.start, occurrence.recurrence_id)
+        bounds_of(dataclasses.replace(f, recurrence=tuple(lines)))
 
 
 def _not_found(event_id: str) -> NotFound:
@@ -62,14 +77,24 @@ def _occurrence_start(master: Event, token: str, event_id: str) -> EventTime:
 
 def load(conn: Connection, calendar_id: str, event_id: str) -> Event:
     """A stored event, a stored modified occurrence, or a generated occurrence."""
+    return _resolve(event_id, *_fetch(conn, calendar_id, event_id))
+
+
+def _fetch(conn: Connection, calendar_id: str, event_id: str) -> tuple[Event | None, Event | None]:
+    """:func:`load`'s rows: the stored event, else the master an occurrence id names."""
     found = store.get_event(conn, calendar_id, event_id)
+    if found is not None:
+        return found, None
+    parts = rules.split_occurrence_id(event_id)
+    return None, None if parts is None else store.get_event(conn, calendar_id, parts[0])
+
+
+def _resolve(event_id: str, found: Event | None, master: Event | None) -> Event:
+    """:func:`load`'s recurrence work on its rows: is the occurrence id one of the series'?"""
     if found is not None:
         return found
     parts = rules.split_occurrence_id(event_id)
-    if parts is None:
-        raise _not_found(event_id)
-    master = store.get_event(conn, calendar_id, parts[0])
-    if master is None or not master.fields.recurrence:
+    if parts is None or master is None or not master.fields.recurrence:
         raise _not_found(event_id)
     return rules.occurrence_of(master, _occurrence_start(master, parts[1], event_id))
 
@@ -159,9 +184,18 @@ def _listed(
     return _page(list(itertools.islice(merged, limit + 1)), limit)
 
 
-def _expanded(
+@dataclass(frozen=True, slots=True)
+class _Rows:
+    """What an expanded list reads from the database, before any expansion."""
+
+    singles: list[tuple[Event, int]]
+    series: list[tuple[Event, int]]
+    exceptions: dict[str, dict[str, Event]]
+
+
+def _expansion_rows(
     conn: Connection, calendar_id: str, query: EventQuery, after: tuple[int, str] | None
-) -> Page[Event]:
+) -> _Rows:
     limit = query.limit
     singles = store.select_events(
         conn,
@@ -175,26 +209,49 @@ def _expanded(
     )
     series = _series(conn, calendar_id, query, None)
     exceptions = store.select_exceptions(conn, calendar_id, [m.id for m, _ in series])
-    found: list[tuple[int, Event]] = [(s, e) for e, s in singles]
+    return _Rows(singles, series, exceptions)
+
+
+def _expanded(
+    rows: _Rows, query: EventQuery, after: tuple[int, str] | None, budget: recurrence.Budget
+) -> Page[Event]:
+    """Single events and occurrences in (start, id) order: the series' occurrences are merged
+    lazily, so a page costs about ``limit`` occurrences whatever the number of series."""
     window_start = query.start
     if after is not None:
-        resume = us_to_dt(after[0])
+        try:
+            resume = us_to_dt(after[0])
+        except (OverflowError, ValueError, OSError):
+            raise InvalidParameters(
+                "cursor: not a cursor returned by this API (pass next_cursor unchanged)"
+            ) from None
         window_start = resume if window_start is None or resume > window_start else window_start
-    for master, _ in series:
-        f = master.fields
-        starts = recurrence.expand(
-            f.start, f.end, f.recurrence, window_start, query.end, limit=limit + 1
-        )
-        replaced = exceptions.get(master.id, {})
-        for start in starts:
-            if start.token in replaced:
-                continue
-            item = rules.occurrence_of(master, start)
-            key = dt_to_us(start.utc)
-            if after is not None and (key, item.id) <= after:
-                continue
-            found.append((key, item))
-    return _page(heapq.nsmallest(limit + 1, found, key=lambda p: (p[0], p[1].id)), limit)
+    streams: list[Iterable[tuple[int, Event]]] = [[(s, e) for e, s in rows.singles]]
+    for master, _ in rows.series:
+        replaced = rows.exceptions.get(master.id, {})
+        streams.append(_occurrences(master, window_start, query.end, replaced, after, budget))
+    merged = heapq.merge(*streams, key=lambda p: (p[0], p[1].id))
+    return _page(list(itertools.islice(merged, query.limit + 1)), query.limit)
+
+
+def _occurrences(
+    master: Event,
+    window_start: dt.datetime | None,
+    window_end: dt.datetime | None,
+    replaced: Mapping[str, Event],
+    after: tuple[int, str] | None,
+    budget: recurrence.Budget,
+) -> Iterator[tuple[int, Event]]:
+    f = master.fields
+    for start in recurrence.occurrences(
+        f.start, f.end, f.recurrence, window_start, window_end, budget=budget
+    ):
+        if start.token in replaced:
+            continue
+        key = dt_to_us(start.utc)
+        if after is not None and (key, f"{master.id}_{start.token}") <= after:
+            continue
+        yield key, rules.occurrence_of(master, start)
 
 
 class LocalProvider:
@@ -324,6 +381,8 @@ class LocalProvider:
             _calendar(conn, account, calendar_id)
             return load(conn, calendar_id, event_id)
 
+        if rules.split_occurrence_id(event_id) is not None:
+            await self._ahead(account, calendar_id, event_id)
         return await self.db.read(op)
 
     async def list_events(
@@ -333,11 +392,48 @@ class LocalProvider:
 
         def op(conn: Connection) -> Page[Event]:
             _calendar(conn, account, calendar_id)
-            if query.expand_recurring:
-                return _expanded(conn, calendar_id, query, after)
             return _listed(conn, calendar_id, query, after)
 
-        return await self.db.read(op)
+        def rows(conn: Connection) -> _Rows:
+            _calendar(conn, account, calendar_id)
+            return _expansion_rows(conn, calendar_id, query, after)
+
+        if not query.expand_recurring:
+            return await self.db.read(op)
+        # The database threads only read; expansion runs in offload's threads, off the loop.
+        found = await self.db.read(rows)
+        return await offload.run(lambda budget: _expanded(found, query, after, budget))
+
+    async def _ahead(
+        self,
+        account: AccountContext,
+        calendar_id: str,
+        event_id: str,
+        then: Callable[[Event, Event | None], object] | None = None,
+    ) -> None:
+        """Do the recurrence work an operation on ``event_id`` will need off the event loop
+        first, then ``then(event, master)``: the operation finds the results in the domain's
+        caches (occurrence tests, checked lines, series bounds) instead of computing them in a
+        database thread, or on the event loop itself (PostgreSQL). Errors other than the work
+        limit are left for the operation to raise, from the rows it reads itself."""
+
+        def fetch(conn: Connection) -> tuple[Event | None, Event | None]:
+            _calendar(conn, account, calendar_id)
+            return _fetch(conn, calendar_id, event_id)
+
+        found, master = await self.db.read(fetch)
+
+        def work(_: recurrence.Budget) -> None:
+            try:
+                event = _resolve(event_id, found, master)
+                if then is not None:
+                    then(event, master)
+            except recurrence.WorkLimitExceeded:
+                raise
+            except CalgateError:
+                pass
+
+        await offload.run(work)
 
     async def update_event(
         self,
@@ -377,6 +473,12 @@ class LocalProvider:
             answered(conn, "updated", event_id)
             return updated
 
+        if rules.split_occurrence_id(event_id) is not None or _RESHAPING & set(changes):
+
+            def patched(event: Event, _: Event | None) -> None:
+                bounds_of(rules.apply_patch(event, changes)[0])
+
+            await self._ahead(account, calendar_id, event_id, patched)
         return await self.db.write(op)
 
     async def delete_event(
@@ -400,4 +502,6 @@ class LocalProvider:
             answered(conn, "deleted", event_id)
             return deleted
 
+        if rules.split_occurrence_id(event_id) is not None:
+            await self._ahead(account, calendar_id, event_id, _without_occurrence)
         return await self.db.write(op)

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from calgate import offload
 from calgate.domain import rules
 from calgate.domain.model import Calendar, Conference, Event, EventFields, EventQuery, Page
 from calgate.errors import FeatureNotImplemented, InvalidParameters
@@ -124,7 +125,10 @@ class EventService:
         account, provider = await self._target(tenant_id, account_id)
         caps = self._caps(account, provider)
         check_capabilities(caps, account.type, _as_map(fields))
-        fields = rules.checked(fields)
+        if fields.recurrence:  # checking a series is CPU work: off the event loop
+            fields = await offload.run(lambda _: rules.checked(fields))
+        else:
+            fields = rules.checked(fields)
         fields = dataclasses.replace(fields, conference=self._linked(caps, fields.conference))
         # Under an Idempotency-Key the id is derived from the key: a retry after a crash makes
         # the event the first attempt may have made, not a second one.

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import Response
 
+from calgate import offload
 from calgate.api.body import body_doc, json_body
 from calgate.api.deps import AccountDep
 from calgate.api.errors import COMMON_ERRORS, error_responses
@@ -31,6 +33,8 @@ from calgate.errors import InvalidParameters
 
 router = APIRouter(prefix="/api/v1/calendars/{calendar_id}/events", tags=["Calendar events"])
 ERRORS = error_responses(*COMMON_ERRORS)
+CLIENT_GONE = Response(status_code=499)
+"""What a read whose client went away "answers" (nobody reads it; logs show 499, as nginx)."""
 
 
 @router.post(
@@ -60,6 +64,7 @@ async def create_event(
     responses={200: {"model": EventList}, **ERRORS},
 )
 async def list_events(
+    request: Request,
     call: AccountDep,
     calendar_id: str,
     start: Annotated[str | None, Query(description="Events ending after this instant.")] = None,
@@ -80,7 +85,7 @@ async def list_events(
     is_cancelled: str | None = None,
     cursor: Annotated[str | None, Query(max_length=400)] = None,
     limit: Annotated[str | None, Query(description="1..250, default 100.")] = None,
-) -> dict[str, Any]:
+) -> dict[str, Any] | Response:
     query = EventQuery(
         start=parse_instant(start, "start"),
         end=parse_instant(end, "end"),
@@ -99,7 +104,10 @@ async def list_events(
     )
     if query.start and query.end and query.end <= query.start:
         raise InvalidParameters("end: must be after start")
-    page = await call.runtime.events.list(call.tenant, call.account_id, calendar_id, query)
+    listing = call.runtime.events.list(call.tenant, call.account_id, calendar_id, query)
+    page = await offload.until_disconnected(request, listing)
+    if page is None:
+        return CLIENT_GONE
     return {
         "object": "CalendarEventList",
         "data": [event_to_wire(e) for e in page.items],
@@ -113,10 +121,12 @@ async def list_events(
     response_model=None,
     responses={200: {"model": CalendarEventOut}, **ERRORS},
 )
-async def get_event(call: AccountDep, calendar_id: str, event_id: str) -> dict[str, Any]:
-    return event_to_wire(
-        await call.runtime.events.get(call.tenant, call.account_id, calendar_id, event_id)
-    )
+async def get_event(
+    request: Request, call: AccountDep, calendar_id: str, event_id: str
+) -> dict[str, Any] | Response:
+    reading = call.runtime.events.get(call.tenant, call.account_id, calendar_id, event_id)
+    event = await offload.until_disconnected(request, reading)
+    return CLIENT_GONE if event is None else event_to_wire(event)
 
 
 def _if_match(value: str | None) -> int | None:
