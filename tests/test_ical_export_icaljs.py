@@ -177,3 +177,19 @@ def test_observances_every_reader_takes_whole(zone: str) -> None:
         assert len(values) == len(rdates)
         assert not values or part.decoded("DTSTART") in values
         assert not (values and "RRULE" in part)
+
+
+def test_values_from_year_1000_to_9999() -> None:
+    """tzdata's changes up to 2111, then its yearly rules: exact in every year, and short."""
+    zone = "America/New_York"
+    years = (1950, 2026, 2150, 9999)
+    walls = [dt.datetime(year, month, 1, 12) for year in years for month in (1, 7)]
+    events = [_event(f"{wall:%Y%m%d}", zone, wall, 60) for wall in walls]
+    # out of the window: local mean time has seconds, and ical.js reads years before 100 as 19xx
+    events.append(_event("year-1000", zone, dt.datetime(1000, 6, 1, 12), 60))
+    lo, hi = dt.datetime(1900, 1, 1, tzinfo=UTC), dt.datetime(9999, 12, 31, tzinfo=UTC)
+    count, in_icaljs, in_icalendar = _mismatches(events, lo, hi)
+    assert (count, in_icaljs, in_icalendar) == (8, [], [])
+    data = calendar_to_ics(Calendar("cal", "acc", "Zones"), events)
+    [vtimezone] = icalendar.Calendar.from_ical(data).timezones
+    assert len(vtimezone.subcomponents) < 20

@@ -1,9 +1,9 @@
 """One VTIMEZONE for each TZID a calendar uses, built from the ``tzdata`` zone.
 
 Each VTIMEZONE holds the zone's real offset changes from 1 January of the first year a value in
-that zone falls in to 1 January after the last. A series without an end (an RRULE with COUNT or
-with neither COUNT nor UNTIL) counts as lasting :data:`OPEN_SERIES_YEARS` years after its last
-dated value.
+that zone falls in to 1 January after the last (past :data:`SETTLED`, where every zone keeps a
+yearly rule, that rule). A series without an end (an RRULE with COUNT or with neither COUNT nor
+UNTIL) counts as lasting :data:`OPEN_SERIES_YEARS` years after its last dated value.
 
 The observances are written so that every common reader sees the same offsets (Mozilla's
 ical.js reads only the first value of an RDATE property and skips the DTSTART of an observance
@@ -43,10 +43,18 @@ OPEN_SERIES_YEARS: Final = 10
 LOOKAHEAD_YEARS: Final = 11
 
 UTC = dt.UTC
-STEP: Final = dt.timedelta(days=1)  # no zone changes its offset twice within a day
+# tzdata lists each zone's changes up to 2087 at most; after that every zone keeps a yearly rule.
+# So no year past SETTLED + LOOKAHEAD_YEARS is looked at: the rules found by then go on.
+SETTLED: Final = 2100
+# Changes are looked for day by day from 1900 on, where tzdata has some only four days apart (no
+# zone changes twice within a day), and four weeks at a time before, where they are months apart
+# (tzdata 2025: none under 60 days in 1700-1900; earlier, only the end of local mean time).
+DETAILED: Final = dt.datetime(1900, 1, 1, tzinfo=UTC)
+DAY: Final = dt.timedelta(days=1)
+WEEKS: Final = dt.timedelta(days=28)
 WEEKDAYS: Final = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 FIRST: Final = dt.datetime(1, 1, 2, tzinfo=UTC)  # room for any offset on either side
-LAST: Final = dt.datetime(9999, 12, 30, tzinfo=UTC)
+LAST: Final = dt.datetime(9999, 12, 31, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,11 +81,17 @@ def _offset(zone: ZoneInfo, instant: dt.datetime) -> Offset:
     return Offset(utcoffset, bool(local.dst()), local.tzname() or "")
 
 
+def _next(here: dt.datetime, end: dt.datetime) -> dt.datetime:
+    if here < DETAILED:
+        return min(here + WEEKS, DETAILED, end)
+    return min(here + DAY, end)
+
+
 def _changes(zone: ZoneInfo, start: dt.datetime, end: dt.datetime) -> Iterator[Change]:
-    """The zone's changes in ``[start, end)`` (UTC), found day by day, then to the second."""
+    """The zone's changes in ``[start, end)`` (UTC), found step by step, then to the second."""
     here, now = start, _offset(zone, start)
     while here < end:
-        there = min(here + STEP, end)
+        there = _next(here, end)
         then = _offset(zone, there)
         if then != now:
             low, high = here, there  # the change is in (low, high]
@@ -151,7 +165,7 @@ def _observance(key: tuple[dt.timedelta, Offset], onset: dt.datetime) -> Any:
 
 def _observances(changes: Iterable[Change], last_year: int) -> list[Any]:
     """The observances of ``changes`` up to ``last_year``; later ones say if a rule goes on."""
-    horizon = last_year + LOOKAHEAD_YEARS
+    horizon = min(last_year + LOOKAHEAD_YEARS, dt.MAXYEAR)
     onsets: dict[tuple[dt.timedelta, Offset], list[dt.datetime]] = defaultdict(list)
     for change in changes:
         onsets[change.before, change.after].append(change.onset)
@@ -183,7 +197,7 @@ def _observances(changes: Iterable[Change], last_year: int) -> list[Any]:
 def _zone_changes(tzid: str, first: int, last: int) -> tuple[Change, tuple[Change, ...]]:
     """The offset in force on 1 January of ``first`` (as a change to itself), then the changes."""
     zone = zones.zone(tzid)
-    start = max(dt.datetime(first, 1, 1, tzinfo=zone).astimezone(UTC), FIRST)
+    start = FIRST if first == 1 else dt.datetime(first, 1, 1, tzinfo=zone).astimezone(UTC)
     end_year = last + LOOKAHEAD_YEARS + 1
     end = dt.datetime(end_year, 1, 1, tzinfo=UTC) if end_year <= dt.MAXYEAR else LAST
     initial = _offset(zone, start)
@@ -193,13 +207,14 @@ def _zone_changes(tzid: str, first: int, last: int) -> tuple[Change, tuple[Chang
 
 def vtimezone(tzid: str, first: int, last: int) -> Timezone:
     """The VTIMEZONE of ``tzid`` for the years ``first`` to ``last``."""
-    initial, changes = _zone_changes(tzid, first, last)
+    settled = min(last, max(first, SETTLED))  # the last year looked at, but for the look-ahead
+    initial, changes = _zone_changes(tzid, first, settled)
     timezone = Timezone()
     timezone.add("TZID", tzid)
-    covered = f"{first:04d}-01-01 to {min(last + 1, dt.MAXYEAR):04d}-01-01"
+    covered = f"{first:04d}-01-01 to " + (f"{last + 1:04d}-01-01" if last < 9999 else "9999-12-31")
     timezone.add("COMMENT", f"This timezone only works from {covered}.")
     timezone.add_component(_observance((initial.before, initial.after), initial.onset))
-    for part in _observances(changes, last):
+    for part in _observances(changes, settled):
         timezone.add_component(part)
     return timezone
 
