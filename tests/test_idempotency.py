@@ -290,7 +290,7 @@ async def test_bad_keys_are_a_400(api: Api, value: str, why: str) -> None:
         api.events_url(),
         params={"account_id": api.a.account_id},
         json=BODY,
-        headers=[("X-API-KEY", api.a.key), ("Idempotency-Key", value.encode())],  # type: ignore[list-item]
+        headers=[("X-API-KEY", api.a.key), ("Idempotency-Key", value.encode())],  # type: ignore[arg-type]
     )
     assert r.status_code == 400, why
     assert r.json()["type"] == "errors/invalid_parameters"

@@ -96,3 +96,32 @@ async def test_a_create_repeated_under_its_key_finds_its_event(api: Api) -> None
         store.current.reset(token)
     assert second.id == first.id == active.event_id
     assert await count_events(api) == 1
+
+
+async def test_purging_keeps_abandoned_keys_for_their_retry(api: Api) -> None:
+    """Expired answers go; a key abandoned by a dead process stays (for a day) so that its
+    retry takes it over with the same first claim time, hence the same event id."""
+    first = await claimed(api, "k-dead", "dead")
+    gone = await claimed(api, "k-done", "me")
+    await api.runtime.db.write(
+        lambda c: store.finish(
+            c, api.a.id, "k-done", owner="me", status=200, headers=[], body=b"", expires_at=1
+        )
+    )
+    later = now_us() + 120_000_000  # both past their lease or time to live
+    purged = await api.runtime.db.write(lambda c: store.purge_expired(c, later, 86_400 * 10**6))
+    assert purged == 1
+    retry = await api.runtime.db.write(
+        lambda c: store.claim(
+            c,
+            api.a.id,
+            "k-dead",
+            fingerprint="f" * 64,
+            request="POST /events",
+            owner="retry",
+            now=later,
+            lease_until=later + 60_000_000,
+        )
+    )
+    assert retry == store.Claim(first.since)
+    assert gone.since

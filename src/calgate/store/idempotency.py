@@ -21,7 +21,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 
 import orjson
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
@@ -255,7 +255,14 @@ def release(conn: Connection, tenant_id: str, key: str, owner: str) -> None:
     )
 
 
-def purge_expired(conn: Connection, now: int) -> int:
-    """Delete every expired row; returns how many."""
-    result = conn.execute(delete(T).where(T.c.expires_at <= now))
+def purge_expired(conn: Connection, now: int, keep_abandoned_us: int) -> int:
+    """Delete every expired answer, and the keys abandoned (pending, lease lapsed) more than
+    ``keep_abandoned_us`` ago: until then a retry can take one over with its first claim time
+    (and so make a create's retry find the event its first attempt made). Returns how many."""
+    result = conn.execute(
+        delete(T).where(
+            T.c.expires_at <= now,
+            or_(T.c.status.is_not(None), T.c.expires_at <= now - keep_abandoned_us),
+        )
+    )
     return int(result.rowcount or 0)

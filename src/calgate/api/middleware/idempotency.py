@@ -120,7 +120,7 @@ class Idempotency:
         if self._claims % PURGE_EVERY:
             return
         try:
-            await runtime.db.write(lambda c: store.purge_expired(c, now_us()))
+            await runtime.db.write(lambda c: store.purge_expired(c, now_us(), self.ttl_us))
         except Exception:
             log.warning("could not purge expired idempotency keys", exc_info=True)
 
