@@ -70,6 +70,7 @@ def _serve_workers(settings: Settings, workers: int) -> None:
         access_log=False,
         server_header=False,
         http=HTTP_PROTOCOL,  # unparsable requests answered in the JSON error shape
+        timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
     )
 
 
@@ -112,6 +113,9 @@ async def _serve(settings: Settings) -> None:
             lifespan="on",
             server_header=False,
             http=HTTP_PROTOCOL,  # unparsable requests answered in the JSON error shape
+            # SIGTERM: requests in flight get this long, then are cancelled (their recurrence
+            # work with them), so that stopping always ends.
+            timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
         )
         click.echo(f"calgate listening on http://{settings.host}:{settings.port} (docs at /docs)")
         tune_gc()
