@@ -194,6 +194,12 @@ class Settings(BaseSettings):
         description="Deadline of one calgate operation on a remote provider, retries and "
         "waits included (504 request_timeout past it).",
     )
+    provider_max_answer_bytes: int = Field(
+        16 * 2**20,
+        gt=0,
+        description="Largest answer read from a CalDAV server (a calendar query over a wide "
+        "window is the big one); past it the call fails with 500 provider_error.",
+    )
     icloud_url: str = Field(
         "https://caldav.icloud.com/", description="CalDAV server of ICLOUD accounts."
     )

@@ -67,6 +67,7 @@ class Policy:
     retries: int = 3  # extra attempts after the first
     backoff: float = 0.25  # first wait; doubles each attempt (with jitter)
     max_backoff: float = 8.0  # cap of one computed wait (a Retry-After may ask for more)
+    max_answer_bytes: int = 16 * 2**20  # largest answer read (CalDAV; setting of the same name)
 
 
 class Deadline:

@@ -33,7 +33,9 @@ class Providers:
         # One HTTP client for Google and Outlook.
         self.http = make_client(transport=transport)
         policy = Policy(
-            timeout=settings.provider_timeout_seconds, retries=settings.provider_retries
+            timeout=settings.provider_timeout_seconds,
+            retries=settings.provider_retries,
+            max_answer_bytes=settings.provider_max_answer_bytes,
         )
         if accounts is None:
             key = settings.secret_key.get_secret_value() if settings.secret_key else None

@@ -45,7 +45,7 @@ from calgate.providers.base import (
 from calgate.providers.caldav import connecting, discovery, listing, resources, xml
 from calgate.providers.caldav.discovery import DavCalendar
 from calgate.providers.caldav.resources import Resource
-from calgate.providers.caldav.transport import Answer, Credentials, Dav
+from calgate.providers.caldav.transport import Answer, Credentials, Dav, digest
 from calgate.providers.http import Policy, make_client
 from calgate.services.accounts import AccountService
 from calgate.settings import Settings
@@ -103,7 +103,9 @@ class CalDAVProvider:
         self.accounts = accounts
         self.transport = transport
         self.policy = Policy(
-            timeout=settings.provider_timeout_seconds, retries=settings.provider_retries
+            timeout=settings.provider_timeout_seconds,
+            retries=settings.provider_retries,
+            max_answer_bytes=settings.provider_max_answer_bytes,
         )
         self.allow_loopback = settings.allow_loopback_urls
         self.client: httpx.AsyncClient | None = None
@@ -264,19 +266,23 @@ class CalDAVProvider:
         if answer.status in (404, 410):
             self.calendars.discard(account.id)
             raise _calendar_gone(calendar_id)
-        found: list[Resource] = []
-        for response in xml.multistatus(answer.content, answer.url):
-            data = response.text(xml.qname(xml.CALDAV, "calendar-data"))
-            name = unquote(urlsplit(response.url).path.rpartition("/")[2])
-            if not data or not name:
-                continue
-            etag = response.text(xml.qname(xml.DAV, "getetag"))
-            resource = resources.read_or_skip(
-                data.encode(), resources.event_id_of(name), calendar_id, response.url, etag
-            )
-            if resource is not None:
-                found.append(resource)
-        return listing.page(found, query)
+
+        def read() -> list[Resource]:
+            found: list[Resource] = []
+            for response in xml.multistatus(answer.content, answer.url):
+                data = response.text(xml.qname(xml.CALDAV, "calendar-data"))
+                name = unquote(urlsplit(response.url).path.rpartition("/")[2])
+                if not data or not name:
+                    continue
+                etag = response.text(xml.qname(xml.DAV, "getetag"))
+                resource = resources.read_or_skip(
+                    data.encode(), resources.event_id_of(name), calendar_id, response.url, etag
+                )
+                if resource is not None:
+                    found.append(resource)
+            return found
+
+        return listing.page(await digest(answer, read), query)
 
     # writing --------------------------------------------------------------------------------
 

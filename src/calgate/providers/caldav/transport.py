@@ -20,15 +20,18 @@ CalDAV precondition such as ``supported-calendar-component``); 5xx → 500 ``pro
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 import time
+import weakref
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import anyio
+import anyio.to_thread
 import httpx
 
 from calgate import metrics
@@ -46,9 +49,11 @@ from calgate.security import blocked_address
 
 log = logging.getLogger("calgate.providers.caldav")
 
-# Largest answer read from a server (a calendar-query over a huge window is the big one).
-MAX_ANSWER_BYTES: Final = 64 * 1024 * 1024
 MAX_REDIRECTS: Final = 5
+# Answers from this size on are read (XML, iCalendar) in a worker thread, a few at a time.
+OFF_LOOP_BYTES: Final = 64 * 1024
+OFF_LOOP_AT_ONCE: Final = 2
+T = TypeVar("T")
 SERVER: Final = "the CalDAV server"
 
 
@@ -188,19 +193,18 @@ class Dav:
             )
             response = await self.client.send(request, stream=True)
             try:
-                chunks: list[bytes] = []
-                size = 0
+                content = bytearray()
+                limit = self.policy.max_answer_bytes
                 async for chunk in response.aiter_bytes():
-                    size += len(chunk)
-                    if size > MAX_ANSWER_BYTES:
+                    if len(content) + len(chunk) > limit:
                         raise ProviderError(
-                            f"{SERVER} answered more than {MAX_ANSWER_BYTES // 2**20} MiB; "
-                            "narrow the start/end window"
+                            f"{SERVER} answered more than {_mib(limit)} (setting "
+                            "provider_max_answer_bytes); narrow the start/end window"
                         )
-                    chunks.append(chunk)
+                    content += chunk
             finally:
                 await response.aclose()
-        return response.status_code, response.headers, b"".join(chunks)
+        return response.status_code, response.headers, bytes(content)
 
     def _backoff(self, attempt: int) -> float:
         return min(self.policy.max_backoff, self.policy.backoff * 2.0 ** (attempt - 1))
@@ -262,10 +266,33 @@ class Dav:
         )
 
 
+_limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def digest(answer: Answer, read: Callable[[], T]) -> T:
+    """``read()``, the CPU-heavy reading of ``answer`` (XML, then iCalendar): on the event loop
+    for a small answer, in a worker thread for a big one, at most ``OFF_LOOP_AT_ONCE`` at once
+    in a process, so that other requests go on being served while a big calendar query is
+    read and the memory of the readings stays bounded."""
+    if len(answer.content) < OFF_LOOP_BYTES:
+        return read()
+    loop = asyncio.get_running_loop()
+    limiter = _limiters.get(loop)
+    if limiter is None:
+        limiter = _limiters[loop] = anyio.CapacityLimiter(OFF_LOOP_AT_ONCE)
+    return await anyio.to_thread.run_sync(read, limiter=limiter)
+
+
 def _origin(url: str) -> tuple[str, str, int]:
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     return scheme, (parts.hostname or "").lower(), parts.port or (443 if scheme == "https" else 80)
+
+
+def _mib(size: int) -> str:
+    return f"{size / 2**20:g} MiB" if size >= 2**20 else f"{size} bytes"
 
 
 def _about(what: str) -> str:
