@@ -48,7 +48,7 @@ UTC = dt.UTC
 SETTLED: Final = 2100
 # Changes are looked for day by day from 1900 on, where tzdata has some only four days apart (no
 # zone changes twice within a day), and four weeks at a time before, where they are months apart
-# (tzdata 2025: none under 60 days in 1700-1900; earlier, only the end of local mean time).
+# (checked over every zone: none under 60 days in 1700-1900; earlier, only local mean time).
 DETAILED: Final = dt.datetime(1900, 1, 1, tzinfo=UTC)
 DAY: Final = dt.timedelta(days=1)
 WEEKS: Final = dt.timedelta(days=28)
