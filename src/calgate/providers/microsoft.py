@@ -228,18 +228,25 @@ class MicrosoftProvider(OAuthProvider):
             params = {"$top": "100", **decode_cursor(cursor)}
         return found
 
-    async def get_calendar(self, account: AccountContext, calendar_id: str) -> Calendar:
+    async def _calendar(
+        self, account: AccountContext, calendar_id: str, deadline: Deadline | None = None
+    ) -> dict[str, Any]:
         response = await self.call(
             account,
             "GET",
             self._calendar_url(calendar_id),
             safe=True,
             what="calendar",
+            deadline=deadline,
             expect=(400, 404),
         )
         if response.status_code != 200:
             raise NotFound(f"calendar {calendar_id!r} not found for this account")
-        return calendar_from_graph(response.json(), account)
+        item: dict[str, Any] = response.json()
+        return item
+
+    async def get_calendar(self, account: AccountContext, calendar_id: str) -> Calendar:
+        return calendar_from_graph(await self._calendar(account, calendar_id), account)
 
     async def create_calendar(self, account: AccountContext, calendar: Calendar) -> Calendar:
         raise FeatureNotImplemented("OUTLOOK calendars cannot be created through calgate")
@@ -252,18 +259,8 @@ class MicrosoftProvider(OAuthProvider):
     ) -> None:
         """501 unless the calendar may hold Teams meetings (its
         ``allowedOnlineMeetingProviders``): Graph would make the event without one."""
-        response = await self.call(
-            account,
-            "GET",
-            self._calendar_url(calendar_id),
-            safe=True,
-            what="calendar",
-            deadline=deadline,
-            expect=(400, 404),
-        )
-        if response.status_code != 200:
-            raise NotFound(f"calendar {calendar_id!r} not found for this account")
-        if TEAMS not in (response.json().get("allowedOnlineMeetingProviders") or ()):
+        calendar = await self._calendar(account, calendar_id, deadline)
+        if TEAMS not in (calendar.get("allowedOnlineMeetingProviders") or ()):
             raise FeatureNotImplemented(
                 f"conference: Outlook calendar {calendar_id!r} cannot hold Teams meetings (its "
                 f"allowedOnlineMeetingProviders lack {TEAMS}: a personal account or a tenant "
