@@ -454,11 +454,11 @@ def note_own_write(
     item_id: str,
     version: int,
     *,
-    deleted: bool = False,
+    deleted: Event | None = None,
 ) -> bool | None:
     """Record that calgate's own write left ``item_id`` at ``version`` (``deleted``: removed
-    it). None: the calendar is not synced; True: sync already saw that very version (and
-    reported it)."""
+    it; the event as it was, kept with the tombstone). None: the calendar is not synced; True:
+    sync already saw that very version (and reported it)."""
     if conn.execute(select(sc.c.mode).where(_key(account_id, calendar_id))).first() is None:
         return None
     key = and_(
@@ -467,7 +467,7 @@ def note_own_write(
         si.c.item_id == item_id,
     )
     row = conn.execute(select(si.c.version, si.c.events).where(key)).first()
-    own = DELETED if deleted else version
+    own = DELETED if deleted is not None else version
     if row is None:
         conn.execute(
             insert(si).values(
@@ -478,12 +478,12 @@ def note_own_write(
                 etag="",
                 version=0,
                 own_version=own,
-                events="[]",
+                events=events_to_text([deleted]) if deleted is not None else "[]",
                 updated_at=0,
             )
         )
         return False
-    if not deleted and row.version == version and row.events != "[]":
+    if deleted is None and row.version == version and row.events != "[]":
         return True
     conn.execute(update(si).where(key).values(own_version=own))
     return False

@@ -230,7 +230,7 @@ class CalDAVFeed:
                 response.url,
                 response.text(_ETAG),
             )
-        mirror = await known()
+        mirror = {i: item.etag for i, item in (await known()).items()}
         pull = Pull(cursor=ctag, mode=CTAG, present=set(present))
         stale = [
             (i, url) for i, (url, etag) in present.items() if not etag or mirror.get(i) != etag

@@ -115,8 +115,12 @@ def deltas(old: list[Event], new: list[Event], *, known: bool = False) -> list[D
     return out
 
 
-def gone(old: list[Event]) -> list[Delta]:
-    """The object was deleted: one ``deleted`` per series or single event it held."""
+def gone(old: list[Event], *, occurrences: bool = False) -> list[Delta]:
+    """The object was deleted: one ``deleted`` per series or single event it held (and per
+    occurrence, when the object held occurrences only: ``occurrences``)."""
+    alone = occurrences and all(e.master_event_id for e in old)
     return [
-        ("deleted", _gone(e), None) for e in old if not e.master_event_id and not e.is_cancelled
+        ("deleted", _gone(e), None)
+        for e in old
+        if (alone or not e.master_event_id) and not e.is_cancelled
     ]

@@ -64,6 +64,15 @@ def _apply(
     # series gaining their EXDATE later (calgate adds one) does not report them again.
     cancelled = {i for i, item in old.items() if _cancelled(item.events, item.own_version)}
     cancelled |= {f.item_id for f in pull.changed if _cancelled(f.events, None)}
+    cancelled |= {
+        e.id
+        for events, own in [
+            *((i.events, i.own_version) for i in old.values()),
+            *((f.events, None) for f in pull.changed),
+        ]
+        if _cancelled(events, own)
+        for e in events
+    }
     reported = 0
 
     def report(found: list[Delta], item_id: str) -> None:
@@ -84,7 +93,7 @@ def _apply(
         silent = own == found.version or (
             own == DELETED and all(e.is_cancelled for e in found.events)
         )
-        if not silent:
+        if not silent and not found.quiet:
             before = previous.events if previous is not None else []
             report(deltas(before, found.events, known=own is not None), found.item_id)
         item = Item(found.item_id, found.href, found.etag, found.version, found.events, own)
@@ -97,7 +106,10 @@ def _apply(
         if previous is None:
             continue
         if previous.own_version != DELETED:
-            report(gone(previous.events), item_id)
+            # An occurrence that was an object of its own (Graph): deleted, unless its whole
+            # series went with it.
+            alone = [e for e in previous.events if e.master_event_id not in removed]
+            report(gone(alone, occurrences=True), item_id)
     mirror.drop_items(conn, account.id, state.calendar_id, removed)
     return reported
 
@@ -162,9 +174,8 @@ class Engine:
         """One run for one calendar whose lease ``token`` holds."""
         feed = self.feeds[account.type]
 
-        async def known() -> dict[str, str]:
-            items = await self.db.read(lambda c: mirror.items(c, account.id, state.calendar_id))
-            return {i: item.etag for i, item in items.items()}
+        async def known() -> dict[str, Item]:
+            return await self.db.read(lambda c: mirror.items(c, account.id, state.calendar_id))
 
         pull = await feed.pull(account, state, known)
         now = now_us()

@@ -18,7 +18,7 @@ from calgate.domain.model import Event
 from calgate.domain.times import EventTime
 from calgate.errors import NotFound
 from calgate.providers.base import AccountContext, Change
-from calgate.store.mirror import CalendarState
+from calgate.store.mirror import CalendarState, Item
 
 
 class CalendarGone(NotFound):
@@ -38,6 +38,9 @@ class Found:
     # A cancelled occurrence the provider names only by its series and original start
     # (Google): the engine builds the event from the mirrored series.
     cancels: tuple[str, EventTime] | None = None
+    # Mirrored but never reported as such: an occurrence that only follows its series
+    # (Graph lists every occurrence of a calendar view; the series reports the change).
+    quiet: bool = False
 
 
 @dataclass(slots=True)
@@ -55,8 +58,8 @@ class Pull:
     resync: bool = False
 
 
-# The mirror's ETags of a calendar (item id -> etag), read only when a feed needs them.
-KnownEtags = Callable[[], Awaitable[dict[str, str]]]
+# The mirror's items of a calendar, read only when a feed needs them.
+KnownEtags = Callable[[], Awaitable[dict[str, Item]]]
 
 
 class ChangeFeed(Protocol):

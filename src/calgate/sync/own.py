@@ -3,6 +3,7 @@ each such change (see :mod:`calgate.sync.engine`)."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 
 from sqlalchemy.engine import Connection
@@ -23,13 +24,9 @@ class OwnWrites:
         if feed is None:
             return False
         item_id, removed = feed.own_item(change)
+        gone = dataclasses.replace(change.event, is_cancelled=True) if removed else None
         found = mirror.note_own_write(
-            conn,
-            change.account.id,
-            change.calendar_id,
-            item_id,
-            change.event.version,
-            deleted=removed,
+            conn, change.account.id, change.calendar_id, item_id, change.event.version, deleted=gone
         )
         return found is True and not removed
 
