@@ -98,3 +98,29 @@ async def test_a_forged_delivery_cursor_is_400(api: Api) -> None:
     assert r.status_code == 200, r.text
     assert len(r.json()["items"]) == 1
     assert_names_cursor(await api.call("GET", url, params={"cursor": tampered(cursor)}))
+
+
+@pytest.mark.parametrize(
+    ("url", "body"),
+    [
+        ("/api/v1/accounts", {"provider": "LOCAL", "name": "Another"}),
+        ("/api/v1/webhooks", {"source": "calendar_event",
+                              "request_url": "https://hooks.example.org/calgate"}),
+    ],
+    ids=["accounts", "webhooks"],
+)  # fmt: skip
+async def test_account_and_webhook_list_cursors_are_signed(
+    api: Api, url: str, body: dict[str, Any]
+) -> None:
+    for _ in range(3):
+        r = await api.call("POST", url, json=body)
+        assert r.status_code == 201, r.text
+    r = await api.call("GET", url, params={"limit": "1"})
+    assert r.status_code == 200, r.text
+    first, cursor = r.json()["items"][0]["id"], r.json()["cursor"]
+    assert cursor and first not in cursor
+    r = await api.call("GET", url, params={"limit": "1", "cursor": cursor})
+    assert r.status_code == 200, r.text
+    assert r.json()["items"][0]["id"] > first
+    assert_names_cursor(await api.call("GET", url, params={"cursor": first}))
+    assert_names_cursor(await api.call("GET", url, params={"cursor": tampered(cursor)}))

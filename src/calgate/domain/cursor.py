@@ -21,7 +21,7 @@ from typing import Final
 
 from calgate.errors import InvalidParameters
 
-__all__ = ["decode", "encode", "sign", "use_key", "verify"]
+__all__ = ["decode", "decode_id", "encode", "encode_id", "sign", "use_key", "verify"]
 
 _TAG_BYTES: Final = 16
 # Positions are microsecond instants or list offsets: they fit a signed 64-bit column.
@@ -84,3 +84,15 @@ def decode(cursor: str) -> tuple[int, str]:
     if not _MIN <= position <= _MAX:
         raise _refused()
     return position, last_id
+
+
+def encode_id(last_id: str) -> str:
+    """A cursor for lists paged by id alone (accounts, webhooks)."""
+    return sign(last_id.encode())
+
+
+def decode_id(cursor: str) -> str:
+    try:
+        return verify(cursor).decode()
+    except UnicodeDecodeError:
+        raise _refused() from None

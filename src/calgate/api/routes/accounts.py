@@ -11,6 +11,7 @@ from calgate.api.errors import COMMON_ERRORS, error_responses
 from calgate.api.responses import JSONResponse
 from calgate.api.schemas import AccountCreate
 from calgate.api.wire import parse_limit
+from calgate.domain import cursor as cursors
 from calgate.domain.times import format_utc
 from calgate.store import mirror
 from calgate.store.accounts import AccountRecord
@@ -38,15 +39,16 @@ def account_to_wire(a: AccountRecord) -> dict[str, Any]:
 @router.get("", summary="List accounts", response_model=None, responses=ERRORS)
 async def list_accounts(
     call: CallerDep,
-    cursor: str | None = Query(None, max_length=80),
+    cursor: str | None = Query(None, max_length=120),
     limit: str | None = Query(None, description="1..250, default 100"),
 ) -> dict[str, Any]:
     size = parse_limit(limit)
-    found = await call.runtime.accounts.list(call.tenant, after=cursor or None, limit=size + 1)
+    after = cursors.decode_id(cursor) if cursor else None
+    found = await call.runtime.accounts.list(call.tenant, after=after, limit=size + 1)
     return {
         "object": "AccountList",
         "items": [account_to_wire(a) for a in found[:size]],
-        "cursor": found[size - 1].id if len(found) > size else None,
+        "cursor": cursors.encode_id(found[size - 1].id) if len(found) > size else None,
     }
 
 

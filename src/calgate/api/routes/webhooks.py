@@ -11,6 +11,7 @@ from calgate.api.deps import CallerDep
 from calgate.api.errors import COMMON_ERRORS, error_responses
 from calgate.api.responses import JSONResponse
 from calgate.api.wire import parse_limit
+from calgate.domain import cursor as cursors
 from calgate.domain.times import format_utc
 from calgate.errors import InvalidParameters
 from calgate.outbox.store import Delivery
@@ -135,15 +136,16 @@ async def create_webhook(call: CallerDep, body: WebhookCreate) -> JSONResponse:
 @router.get("", summary="List webhooks", response_model=None, responses=ERRORS)
 async def list_webhooks(
     call: CallerDep,
-    cursor: str | None = Query(None, max_length=80),
+    cursor: str | None = Query(None, max_length=120),
     limit: str | None = Query(None, description="1..250, default 100"),
 ) -> dict[str, Any]:
     size = parse_limit(limit)
-    found = await call.runtime.webhooks.list_page(call.tenant, after=cursor or None, limit=size + 1)
+    after = cursors.decode_id(cursor) if cursor else None
+    found = await call.runtime.webhooks.list_page(call.tenant, after=after, limit=size + 1)
     return {
         "object": "WebhookList",
         "items": [webhook_to_wire(h) for h in found[:size]],
-        "cursor": found[size - 1].id if len(found) > size else None,
+        "cursor": cursors.encode_id(found[size - 1].id) if len(found) > size else None,
     }
 
 
