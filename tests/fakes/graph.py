@@ -648,6 +648,9 @@ def graph_app(state: GraphState) -> FakeApp:
         if base != "/v1.0/me":
             routes.append(Route(base, calendar, methods=["GET"]))
         routes.append(Route(base + "/calendarView", calendar_view, methods=["GET"]))
+        # Incremental sync (tests/fakes/graph_delta.py).
+        delta = graph_delta.endpoint(state, begin, window, shown)
+        routes.append(Route(base + "/calendarView/delta", delta, methods=["GET"]))
         routes.append(Route(base + "/events", list_events, methods=["GET"]))
         routes.append(Route(base + "/events", create, methods=["POST"]))
         routes.append(Route(base + "/events/{eid}", get, methods=["GET"]))
@@ -663,3 +666,6 @@ def graph_app(state: GraphState) -> FakeApp:
     )
     app.state.fake = state
     return app
+
+
+from tests.fakes import graph_delta  # noqa: E402  (uses this module's helpers)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from calgate.providers.caldav import CalDAVProvider
 from calgate.providers.google import GoogleProvider
+from calgate.providers.microsoft import MicrosoftProvider
 from calgate.providers.registry import Providers
 from calgate.sync.feed import ChangeFeed
 
@@ -24,6 +25,7 @@ def feeds(providers: Providers) -> dict[str, ChangeFeed]:
     """The one table from account type to change feed (types without a feed are not synced)."""
     from calgate.sync.caldav import CalDAVFeed
     from calgate.sync.google import GoogleFeed
+    from calgate.sync.microsoft import MicrosoftFeed
 
     table: dict[str, ChangeFeed] = {}
     for kind, provider in providers.table.items():
@@ -31,6 +33,8 @@ def feeds(providers: Providers) -> dict[str, ChangeFeed]:
             table[kind] = CalDAVFeed(provider)
         elif isinstance(provider, GoogleProvider):
             table[kind] = GoogleFeed(provider)
+        elif isinstance(provider, MicrosoftProvider):
+            table[kind] = MicrosoftFeed(provider)
     return table
 
 
