@@ -13,7 +13,7 @@ from calgate.api import errors
 from calgate.api.limits import BodyLimit
 from calgate.api.middleware import Idempotency, NulGuard, Observability, RateLimit
 from calgate.api.responses import JSONResponse
-from calgate.api.routes import accounts, calendars, events, hosted, ics, meta, webhooks
+from calgate.api.routes import accounts, calendars, docs, events, hosted, ics, meta, webhooks
 from calgate.api.routes import metrics as metrics_route
 from calgate.runtime import Runtime
 from calgate.settings import Settings
@@ -58,11 +58,14 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
         default_response_class=JSONResponse,
+        docs_url=None,  # /docs and /redoc come from calgate.api.routes.docs, with local assets
+        redoc_url=None,
     )
     app.state.runtime = rt
     errors.install(app)
-    for module in (meta, accounts, hosted, calendars, events, ics, webhooks):
+    for module in (meta, docs, accounts, hosted, calendars, events, ics, webhooks):
         app.include_router(module.router)
+    app.mount(docs.ASSETS_PATH, docs.ASSETS, name="docs-assets")
     if settings.metrics_enabled:
         app.include_router(metrics_route.router)
     # Middleware, the last added runs first: observability, rate limit, body limit, NUL guard,
