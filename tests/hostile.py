@@ -1,0 +1,153 @@
+"""A hostile tenant's recurrence load beside a well-behaved tenant, against `calgate serve`.
+
+Used by tests/test_e2e_hostile_recurrence.py and bench/hostile_bench.py. The hostile tenant keeps
+endless SECONDLY series and rules that match once in four years, and sends, from several clients
+at once: expanded lists over windows to the year 9999, one-day windows in the year 9000 that it
+abandons after a moment (the client disconnects), PATCHes of far occurrences and creates of rare
+sub-daily rules. The well-behaved tenant lists its plain events.
+"""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+
+HOSTILE_KEY = "cg_hostile_tenant_key"
+PARIS = "Europe/Paris"
+LEAP_SECOND_RULE = "RRULE:FREQ=SECONDLY;BYMONTH=2;BYMONTHDAY=29;BYHOUR=23;BYMINUTE=59;BYSECOND=59"
+
+
+@dataclass(frozen=True)
+class Tenant:
+    key: str
+    account_id: str
+    calendar_id: str
+
+    @property
+    def events(self) -> str:
+        return f"/api/v1/calendars/{self.calendar_id}/events"
+
+
+def series(rule: str) -> dict[str, Any]:
+    return {
+        "title": "hostile",
+        "start": {"date_time": "2026-01-20T10:00:00", "time_zone": PARIS},
+        "end": {"date_time": "2026-01-20T10:00:01", "time_zone": PARIS},
+        "recurrence": [rule],
+    }
+
+
+def first_tenant(base_url: str, key: str) -> Tenant:
+    """The tenant `calgate serve` set up on its first start (with ``CALGATE_API_KEY``)."""
+    headers = {"X-API-KEY": key}
+    account = httpx.get(f"{base_url}/api/v1/accounts", headers=headers).json()["items"][0]["id"]
+    calendars = httpx.get(
+        f"{base_url}/api/v1/calendars", params={"account_id": account}, headers=headers
+    )
+    return Tenant(key, account, calendars.json()["data"][0]["id"])
+
+
+def new_tenant(base_url: str, data_dir: Path, name: str) -> Tenant:
+    """Another tenant, made with the CLI as an operator would."""
+    made = subprocess.run(
+        [sys.executable, "-m", "calgate", "--data-dir", str(data_dir), "tenants", "create", name],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    key = made.split("API key (shown once): ")[1].split()[0]
+    return first_tenant(base_url, key)
+
+
+def prepare(base_url: str, hostile: Tenant, good: Tenant, good_events: int = 30) -> None:
+    """The hostile tenant's series; the well-behaved tenant's plain events."""
+    with httpx.Client(base_url=base_url, timeout=60) as client:
+        rules = ["RRULE:FREQ=SECONDLY", LEAP_SECOND_RULE, "RRULE:FREQ=MINUTELY;BYDAY=MO"]
+        for rule in rules * 2:
+            r = client.post(
+                hostile.events,
+                params={"account_id": hostile.account_id},
+                json=series(rule),
+                headers={"X-API-KEY": hostile.key},
+            )
+            assert r.status_code == 200, r.text
+        for day in range(good_events):
+            r = client.post(
+                good.events,
+                params={"account_id": good.account_id},
+                json={
+                    "title": f"meeting {day}",
+                    "start": {"date_time": f"2026-03-{day % 28 + 1:02d}T09:00:00Z"},
+                    "end": {"date_time": f"2026-03-{day % 28 + 1:02d}T10:00:00Z"},
+                },
+                headers={"X-API-KEY": good.key},
+            )
+            assert r.status_code == 200, r.text
+
+
+def _hostile_request(rng: random.Random, hostile: Tenant) -> tuple[str, str, dict[str, Any]]:
+    """(method, path, httpx arguments) of one hostile request."""
+    params: dict[str, Any] = {"account_id": hostile.account_id}
+    roll = rng.randrange(4)
+    if roll == 0:
+        window = {"start": "2026-06-01T00:00:00Z", "end": "9999-12-31T00:00:00Z"}
+        return "GET", hostile.events, {"params": {**params, "expand_recurring": "true", **window}}
+    if roll == 1:
+        day = f"9{rng.randrange(1000):03d}-01-0{rng.randrange(1, 9)}"
+        window = {"start": f"{day}T00:00:00Z", "end": f"{day}T23:59:59Z", "limit": "250"}
+        return "GET", hostile.events, {"params": {**params, "expand_recurring": "true", **window}}
+    if roll == 2:
+        return "POST", hostile.events, {"params": params, "json": series(LEAP_SECOND_RULE)}
+    return "GET", f"{hostile.events}", {"params": {**params, "expand_recurring": "true"}}
+
+
+async def hostile_load(
+    base_url: str, hostile: Tenant, stop: anyio.Event, clients: int = 6, seed: int = 13
+) -> dict[str, int]:
+    """Hostile requests from ``clients`` clients until ``stop``; half of them hang up after
+    0.2 s. Returns how many answers of each status came (``gone``: hung up)."""
+    counts: dict[str, int] = {}
+
+    async def client_loop(index: int) -> None:
+        rng = random.Random(seed + index)
+        patience = 0.2 if index % 2 else 60.0
+        headers = {"X-API-KEY": hostile.key}
+        async with httpx.AsyncClient(base_url=base_url, headers=headers) as client:
+            while not stop.is_set():
+                method, path, kwargs = _hostile_request(rng, hostile)
+                try:
+                    r = await client.request(method, path, timeout=patience, **kwargs)
+                    status = str(r.status_code)
+                except httpx.TimeoutException:
+                    status = "gone"
+                except httpx.TransportError:
+                    status = "transport error"
+                    await anyio.sleep(0.05)
+                counts[status] = counts.get(status, 0) + 1
+
+    async with anyio.create_task_group() as group:
+        for index in range(clients):
+            group.start_soon(client_loop, index)
+    return counts
+
+
+async def plain_lists(base_url: str, good: Tenant, count: int, patience: float = 60) -> list[float]:
+    """Seconds each of ``count`` plain lists of the well-behaved tenant took, one at a time."""
+    took: list[float] = []
+    headers = {"X-API-KEY": good.key}
+    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=patience) as client:
+        for _ in range(count):
+            began = time.perf_counter()
+            r = await client.get(good.events, params={"account_id": good.account_id})
+            took.append(time.perf_counter() - began)
+            assert r.status_code == 200, r.text
+            assert len(r.json()["data"]) >= 1
+    return took
