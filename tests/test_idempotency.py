@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -323,3 +324,24 @@ async def test_unauthenticated_requests_are_answered_by_the_app(api: Api) -> Non
     )
     assert bad.json()["type"] == "errors/invalid_credentials"
     assert await count_keys(api) == 0
+
+
+async def test_answers_committed_with_the_change_are_the_routes_answers(
+    api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    """LOCAL event routes store their answer in the transaction of their change (so a crash
+    cannot separate them); that answer must be exactly what the route answers."""
+    with caplog.at_level(logging.WARNING, logger="calgate.idempotency"):
+        created = await api.call("POST", api.events_url(), json=BODY, headers=key("tx-c"))
+        url = f"{api.events_url()}/{created.json()['event_id']}"
+        patched = await api.call("PATCH", url, json={"title": "x"}, headers=key("tx-p"))
+        deleted = await api.call("DELETE", url, headers=key("tx-d"))
+    assert [r.status_code for r in (created, patched, deleted)] == [200, 200, 200]
+    assert [r.message for r in caplog.records] == []
+    for name, first in (("tx-c", created), ("tx-p", patched), ("tx-d", deleted)):
+        method = first.request.method
+        again = await api.call(
+            method, str(first.request.url.path), headers=key(name), content=first.request.content
+        )
+        assert again.headers["idempotent-replayed"] == "true"
+        assert again.content == first.content

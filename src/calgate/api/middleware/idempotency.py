@@ -152,6 +152,8 @@ class _Call:
         self.fingerprint = fingerprint(scope, body)
         self.owner = new_id()
         self.sealer = mw.sealer(runtime)
+        # The answer given with the change (see change_answer), when there was one.
+        self.recorded: tuple[int, list[tuple[bytes, bytes]], bytes] | None = None
 
     async def run(self) -> None:
         deadline = time.monotonic() + self.mw.wait_seconds
@@ -255,8 +257,14 @@ class _Call:
         body = b"".join(chunks)
         if status >= 500:
             await self.release()
-        else:
+        elif self.recorded != (status, headers, body):
+            if self.recorded is not None and self.recorded[0] == status:
+                log.warning(
+                    "%s: the answer recorded with the change differs from the route's answer",
+                    self.request,
+                )
             await self.keep(status, headers, body)
+        # else: the answer was committed with the change, as it is.
         await send_response(self.send, status, body, headers)
 
     def change_answer(self, kind: str, event_id: str) -> store.Answer | None:
@@ -268,7 +276,9 @@ class _Call:
         if answer is None or not route.fullmatch(path):
             return None
         response = JSONResponse(answer(event_id))
-        return response.status_code, _text(response.raw_headers), self.seal(bytes(response.body))
+        body = bytes(response.body)
+        self.recorded = (response.status_code, list(response.raw_headers), body)
+        return response.status_code, _text(response.raw_headers), self.seal(body)
 
     def seal(self, body: bytes) -> bytes:
         return self.sealer.encrypt(body)
