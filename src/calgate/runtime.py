@@ -25,6 +25,7 @@ from calgate.sync.engine import Engine
 from calgate.sync.own import OwnWrites
 from calgate.sync.scheduler import Scheduler, SyncConfig
 from calgate.webhooks import WebhookChannel, WebhookEffect, WebhookService
+from calgate.webhooks.status import AccountStatusEffect
 
 
 @dataclass
@@ -88,6 +89,7 @@ class Runtime:
         self.own_writes = OwnWrites(self.sync_feeds)
         self.events.effects.append(self.own_writes.guard(WebhookEffect(self.outbox)))
         self.events.annotators.append(NotificationStates(self.db))
+        self.accounts.on_status.append(AccountStatusEffect(self.outbox))
         self.webhooks = WebhookService(
             self.db, self.accounts.box, self.outbox, allow_loopback=s.allow_loopback_urls
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -14,12 +15,17 @@ from calgate.store import accounts as store
 from calgate.store.accounts import AccountRecord
 from calgate.store.db import Database
 
+StatusEffect = Callable[[Connection, str, str, str, str], None]
+
 
 class AccountService:
     def __init__(self, db: Database, box: SecretBox, cache_seconds: float = 0.0) -> None:
         self.db = db
         self.box = box
         self.cache: TTLCache[tuple[str, str], AccountRecord] = TTLCache(cache_seconds)
+        # Run in the transaction that changes an account's status (the account_status
+        # webhooks): (conn, tenant id, account id, account type, new status).
+        self.on_status: list[StatusEffect] = []
 
     def context_of(self, record: AccountRecord) -> AccountContext:
         return AccountContext(
@@ -90,14 +96,27 @@ class AccountService:
         self.cache.discard((account.tenant_id, account.id))
 
     async def set_status(self, record: AccountRecord | AccountContext, status: str) -> None:
-        await self.db.write(lambda c: store.set_status(c, record.id, status))
+        def op(conn: Connection) -> None:
+            current = store.get_account(conn, record.id, record.tenant_id)
+            if current is None or current.status == status:
+                return
+            store.set_status(conn, record.id, status)
+            for effect in self.on_status:
+                effect(conn, record.tenant_id, record.id, record.type, status)
+
+        await self.db.write(op)
         self.cache.discard((record.tenant_id, record.id))
 
     async def list(
-        self, tenant_id: str | None, *, after: str | None = None, limit: int = 100
+        self,
+        tenant_id: str | None,
+        *,
+        after: str | None = None,
+        offset: int = 0,
+        limit: int = 100,
     ) -> list[AccountRecord]:
         return await self.db.read(
-            lambda c: store.list_accounts(c, tenant_id, after=after, limit=limit)
+            lambda c: store.list_accounts(c, tenant_id, after=after, offset=offset, limit=limit)
         )
 
     async def delete(self, tenant_id: str, account_id: str) -> None:

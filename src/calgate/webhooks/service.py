@@ -23,8 +23,11 @@ from calgate.webhooks.store import Webhook
 
 SOURCE = "calendar_event"
 EVENTS = ("calendar_event_created", "calendar_event_updated", "calendar_event_deleted")
+# Unipile's account status webhooks (``{"AccountStatus": {...}}``, calgate.webhooks.status):
+# they take no ``events``; stored with this one, which their deliveries carry.
+STATUS_SOURCE = "account_status"
 # Sources of the Unipile API that calgate does not send: 501 rather than 400.
-OTHER_SOURCES = frozenset({"messaging", "email", "email_tracking", "account_status", "users"})
+OTHER_SOURCES = frozenset({"messaging", "email", "email_tracking", "users"})
 MAX_WEBHOOKS = 100
 MAX_HEADERS = 20
 MAX_ACCOUNT_IDS = 500
@@ -109,16 +112,22 @@ class WebhookService:
 
     async def create(self, tenant_id: str, spec: WebhookSpec) -> tuple[Webhook, str]:
         """The new webhook and its secret (only ever shown here)."""
-        if spec.source != SOURCE:
+        if spec.source not in (SOURCE, STATUS_SOURCE):
             if spec.source in OTHER_SOURCES:
                 raise FeatureNotImplemented(
-                    f"source: calgate sends {SOURCE} webhooks only, not {spec.source}"
+                    f"source: calgate sends {SOURCE} webhooks only (and {STATUS_SOURCE} "
+                    f"ones), not {spec.source}"
                 )
-            raise InvalidParameters(f"source: must be {SOURCE!r}")
+            raise InvalidParameters(f"source: must be {SOURCE!r} or {STATUS_SOURCE!r}")
         url = validate_public_url(
             spec.request_url, allow_loopback=self.allow_loopback, field="request_url"
         )
-        events = _events(spec.events)
+        if spec.source == STATUS_SOURCE:
+            if spec.events is not None:
+                raise InvalidParameters(f"events: {STATUS_SOURCE} webhooks take no events")
+            events = [STATUS_SOURCE]
+        else:
+            events = _events(spec.events)
         headers = _headers(spec.headers)
         if len(spec.account_ids) > MAX_ACCOUNT_IDS:
             raise InvalidParameters(f"account_ids: at most {MAX_ACCOUNT_IDS}")
@@ -128,7 +137,7 @@ class WebhookService:
             id=new_id(),
             tenant_id=tenant_id,
             name=spec.name,
-            source=SOURCE,
+            source=spec.source,
             request_url=url,
             events=events,
             account_ids=account_ids,

@@ -51,7 +51,8 @@ class WebhookCreate(BaseModel):
         },
     )
     source: Annotated[str, StringConstraints(strict=True, max_length=40)] = Field(
-        description="`calendar_event` (the only source calgate sends)."
+        description="`calendar_event`, or `account_status` (Unipile's account status "
+        "updates; no `events`)."
     )
     request_url: Annotated[str, StringConstraints(strict=True, max_length=2048)] = Field(
         description="http(s) URL receiving a POST per event change."
