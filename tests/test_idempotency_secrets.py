@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.fernet import Fernet
 from sqlalchemy import select
 
 from calgate.store import tables as t
@@ -69,3 +70,25 @@ async def test_a_replayed_webhook_secret_is_not_kept_in_plaintext(api: Api) -> N
     assert again.headers["idempotent-replayed"] == "true"
     assert again.json() == first.json()
     await assert_nowhere(api, secret)
+
+
+async def test_an_answer_sealed_with_another_key_is_a_409(api: Api) -> None:
+    """An instance with another secret key (a misconfigured one, or after the key changed)
+    cannot open the answer: a clear 409 asking for a new key, never the work done twice."""
+    url = f"/api/v1/calendars/{api.a.calendar_id}/feed"
+    first = await api.call("POST", url, headers={"Idempotency-Key": "feed-k"})
+    assert first.status_code == 200
+    other = Fernet(Fernet.generate_key()).encrypt(first.content)
+    await api.runtime.db.write(
+        lambda c: c.execute(
+            t.idempotency_keys.update()
+            .where(t.idempotency_keys.c.key == "feed-k")
+            .values(body=other)
+        )
+    )
+    again = await api.call("POST", url, headers={"Idempotency-Key": "feed-k"})
+    assert again.status_code == 409
+    assert again.json()["type"] == "errors/conflict"
+    assert "cannot be read with this secret key" in again.json()["detail"]
+    feed = first.json()["url"].split("/feeds/", 1)[1]
+    assert (await api.client.get(f"/feeds/{feed}")).status_code == 200  # not rotated again
