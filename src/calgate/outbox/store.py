@@ -14,12 +14,13 @@ to re-run: each is one set of statements with its inputs fixed by the caller).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import orjson
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, text, update
 from sqlalchemy.engine import Connection
 
 from calgate.store import tables as t
@@ -135,6 +136,35 @@ def enqueue(
     )
 
 
+# The oldest pending delivery of each target with pending deliveries, when it is due and no
+# delivery of its target is in flight (claimed, lease not over). A recursive CTE walks the
+# distinct targets through the index (a skip scan: SQLite and PostgreSQL have no loose index
+# scan of their own).
+_HEADS = text(
+    """
+    WITH RECURSIVE targets(target) AS (
+        SELECT MIN(target) FROM outbox WHERE status = 'pending'
+        UNION ALL
+        SELECT (SELECT MIN(o.target) FROM outbox o
+                WHERE o.status = 'pending' AND o.target > targets.target)
+        FROM targets WHERE targets.target IS NOT NULL
+    ),
+    heads(id) AS (
+        SELECT (SELECT o.id FROM outbox o
+                WHERE o.status = 'pending' AND o.target = targets.target
+                ORDER BY o.next_attempt_at, o.id LIMIT 1)
+        FROM targets
+        WHERE targets.target IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM outbox b
+                          WHERE b.status = 'pending' AND b.target = targets.target
+                            AND b.next_attempt_at > :now AND b.claim IS NOT NULL)
+    )
+    SELECT o.id, o.tenant_id, o.next_attempt_at FROM heads JOIN outbox o ON o.id = heads.id
+    WHERE o.next_attempt_at <= :now
+    """
+)
+
+
 def claim(
     conn: Connection,
     *,
@@ -156,43 +186,31 @@ def claim(
 
     Claims are serialised (SQLite: the write lock; PostgreSQL: a transaction advisory lock, so
     that each claim sees the ones committed before it and two workers never pick the same
-    rows or two deliveries of one target); each is two statements: select the candidates,
-    then update exactly those. (One ``UPDATE ... WHERE id IN (SELECT ... LIMIT n)`` is not
-    safe: PostgreSQL may run the subquery again and claim more than ``n`` rows.)"""
+    rows or two deliveries of one target). The candidates are the oldest pending delivery of
+    each target, found by a skip scan over the targets (:data:`_HEADS`, index
+    ``ix_outbox_pending_target``): the cost grows with the number of targets that have
+    pending deliveries, not with the number of deliveries waiting. Then exactly the picked
+    rows are updated. (One ``UPDATE ... WHERE id IN (SELECT ... LIMIT n)`` is not safe:
+    PostgreSQL may run the subquery again and claim more than ``n`` rows.)"""
     if conn.dialect.name == "postgresql":
         conn.execute(select(func.pg_advisory_xact_lock(CLAIM_LOCK)))
     cap = per_tenant if per_tenant is not None else limit
     held = held or {}
-    busy = select(o.c.target).where(
-        o.c.status == "pending", o.c.claim.is_not(None), o.c.next_attempt_at > now
-    )
-    in_target = func.row_number().over(
-        partition_by=(o.c.channel, o.c.target),
-        order_by=(o.c.next_attempt_at, o.c.created_at, o.c.id),
-    )
-    due = (
-        select(o.c.id, o.c.tenant_id, o.c.next_attempt_at, in_target.label("in_target"))
-        .where(o.c.status == "pending", o.c.next_attempt_at <= now, o.c.target.not_in(busy))
-        .subquery()
-    )
-    in_tenant = func.row_number().over(
-        partition_by=due.c.tenant_id, order_by=(due.c.next_attempt_at, due.c.id)
-    )
-    heads = (
-        select(due.c.id, due.c.tenant_id, due.c.next_attempt_at, in_tenant.label("in_tenant"))
-        .where(due.c.in_target == 1)
-        .subquery()
-    )
-    # Rows past ``limit`` are only needed for tenants this worker already serves.
-    candidates = conn.execute(
-        select(heads.c.id, heads.c.tenant_id, heads.c.in_tenant)
-        .where(heads.c.in_tenant <= cap)
-        .order_by(heads.c.in_tenant, heads.c.next_attempt_at, heads.c.id)
-        .limit(limit + cap * len(held))
-    ).all()
-    picked = [row.id for row in candidates if row.in_tenant <= cap - held.get(row.tenant_id, 0)][
-        :limit
+    heads = [
+        (row.id, row.tenant_id, row.next_attempt_at) for row in conn.execute(_HEADS, {"now": now})
     ]
+    # Tenants in turn: each one's oldest due target, then each one's second...
+    rank: Counter[str] = Counter()
+    ordered: list[tuple[int, int, str, str]] = []
+    for delivery_id, tenant_id, due_at in sorted(heads, key=lambda h: (h[2], h[0])):
+        rank[tenant_id] += 1
+        ordered.append((rank[tenant_id], due_at, delivery_id, tenant_id))
+    picked: list[str] = []
+    for turn, _, delivery_id, tenant_id in sorted(ordered):
+        if len(picked) == limit:
+            break
+        if turn <= cap - held.get(tenant_id, 0):
+            picked.append(delivery_id)
     if not picked:
         return []
     rows = conn.execute(

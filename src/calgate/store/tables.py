@@ -167,6 +167,8 @@ outbox = Table(
     Column("delivered_at", BigInteger, nullable=True),
     Index("ix_outbox_due", "status", "next_attempt_at"),
     Index("ix_outbox_target", "target", "created_at"),
+    # Fair claims (migration 0012_delivery): each target's oldest pending delivery.
+    Index("ix_outbox_pending_target", "status", "target", "next_attempt_at"),
     Index("ix_outbox_change", "change_id"),
     Index("ix_outbox_payload", "payload_id"),
 )
