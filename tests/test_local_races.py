@@ -94,3 +94,31 @@ async def test_delete_of_an_occurrence_racing_a_patch_of_its_series(api: Api) ->
     """Each answer of 200 holds: a deleted occurrence is gone, a patched series is patched."""
     for trial in range(10):
         await race(api, trial)
+
+
+async def delete_series_racing(api: Api, trial: int) -> None:
+    master = await api.create(SERIES)
+    target = (await occurrences(api, master))[1 + trial % 5]["id"]
+    answers: dict[str, httpx.Response] = {}
+
+    async def delete() -> None:
+        answers["delete"] = await api.call("DELETE", f"{api.events_url()}/{master}")
+
+    async def patch() -> None:
+        answers["patch"] = await api.call(
+            "PATCH", f"{api.events_url()}/{target}", json={"title": "moved"}
+        )
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(patch)
+        tg.start_soon(delete)
+    assert answers["delete"].status_code == 200, answers["delete"].text
+    assert answers["patch"].status_code in (200, 404, 409), answers["patch"].text
+    left = await api.call("GET", f"{api.events_url()}/{target}")
+    assert left.status_code == 404, f"trial {trial}: an occurrence of a deleted series is left"
+
+
+async def test_delete_of_a_series_racing_a_patch_of_one_occurrence(api: Api) -> None:
+    """The first change of an occurrence stores it; the series' delete must take it along."""
+    for trial in range(10):
+        await delete_series_racing(api, trial)

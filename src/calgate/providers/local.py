@@ -458,8 +458,11 @@ class LocalProvider:
                 sequence=current.sequence + (1 if rules.is_significant(given) else 0),
             )
             if store.get_event(conn, calendar_id, event_id) is None:
-                # First change of a generated occurrence: it becomes a stored exception. A
-                # concurrent first change (PostgreSQL) stored it first: theirs wins.
+                # First change of a generated occurrence: it becomes a stored exception, of
+                # a series that must still be there. A concurrent first change (PostgreSQL)
+                # stored it first: theirs wins.
+                if not store.hold_event(conn, calendar_id, current.master_event_id):
+                    raise _not_found(event_id)
                 try:
                     store.insert_event(conn, updated, bounds_of(fields))
                 except IntegrityError:

@@ -177,8 +177,22 @@ def update_event(conn: Connection, event: Event, bounds: Bounds, expected_versio
     return bool(result.rowcount)
 
 
+def hold_event(conn: Connection, calendar_id: str, event_id: str) -> bool:
+    """Lock the event's row until the transaction ends (PostgreSQL; SQLite has one writer at a
+    time); whether it exists. A writer that adds a modified occurrence holds its series this
+    way, and so does a series delete before it deletes: one waits for the other, and the
+    occurrence of a deleted series is never left behind."""
+    if conn.dialect.name == "sqlite":
+        return True
+    found = conn.execute(
+        select(E.id).where(E.id == event_id, E.calendar_id == calendar_id).with_for_update()
+    ).first()
+    return found is not None
+
+
 def delete_event(conn: Connection, calendar_id: str, event_id: str) -> None:
     """Delete an event and, for a series, its modified occurrences."""
+    hold_event(conn, calendar_id, event_id)  # the delete below then sees every committed one
     conn.execute(
         delete(t.events).where(
             E.calendar_id == calendar_id, or_(E.id == event_id, E.master_event_id == event_id)
