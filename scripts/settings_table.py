@@ -15,7 +15,7 @@ from calgate.settings import Settings
 def table() -> str:
     rows = ["| variable | default | meaning |", "|---|---|---|"]
     for name, field in Settings.model_fields.items():
-        default = field.default
+        default = None if field.default_factory else field.default  # computed: see its meaning
         shown = "" if default is None else f"`{default}`"
         description = (field.description or "").replace("|", "\\|").replace("\n", " ")
         rows.append(f"| `CALGATE_{name.upper()}` | {shown} | {description} |")

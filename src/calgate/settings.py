@@ -19,13 +19,24 @@ from pydantic_settings import (
 )
 
 
+def default_data_dir() -> Path:
+    """The per-user data directory, used when neither ``CALGATE_DATA_DIR``, ``--data-dir`` nor
+    the config file names one: ``$XDG_DATA_HOME/calgate``, else ``~/.local/share/calgate``."""
+    xdg = os.environ.get("XDG_DATA_HOME", "")
+    base = Path(xdg) if os.path.isabs(xdg) else Path.home() / ".local" / "share"
+    return base / "calgate"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CALGATE_", extra="forbid")
 
     host: str = Field("127.0.0.1", description="Address `calgate serve` listens on.")
     port: int = Field(13111, description="Port `calgate serve` listens on (Unipile's default).")
     data_dir: Path = Field(
-        Path("calgate-data"), description="Directory for the SQLite database and key files."
+        default_factory=default_data_dir,
+        description="Directory for the SQLite database and key files, the same for `calgate "
+        "serve` and every other command; unset: `$XDG_DATA_HOME/calgate`, else "
+        "`~/.local/share/calgate` (`calgate info` prints the one in use).",
     )
     database_url: str | None = Field(
         None,

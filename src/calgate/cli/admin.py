@@ -18,14 +18,22 @@ from calgate.store.codec import us_to_dt
 
 
 async def _tenant(runtime: Runtime, tenant: str | None) -> str:
+    """The tenant named by --tenant (its id or its name), else the only one."""
     tenants = await runtime.db.read(keys.list_tenants)
     if tenant:
-        if tenant not in {t for t, _ in tenants}:
-            fail(f"no tenant {tenant!r}; see `calgate tenants list`")
-        return tenant
+        found = [i for i, name in tenants if tenant in (i, name)]
+        if len(found) != 1:
+            fail(
+                f"{'several tenants are' if found else 'no tenant is'} named {tenant!r}: "
+                "give its id (`calgate tenants list`)"
+            )
+        return found[0]
     if len(tenants) == 1:
         return tenants[0][0]
-    fail("give --tenant (there are several tenants, or none yet: start `calgate serve` once)")
+    if not tenants:
+        fail("there is no tenant yet: start `calgate serve` once, or `calgate tenants create`")
+    listed = ", ".join(f"{i} ({name})" for i, name in tenants)
+    fail(f"there are {len(tenants)} tenants: give --tenant with the id or name of one: {listed}")
     raise AssertionError
 
 
@@ -37,6 +45,8 @@ def tenants() -> None:
 @tenants.command("list")
 @click.pass_context
 def tenants_list(ctx: click.Context) -> None:
+    """List the tenants (id and name)."""
+
     async def work(rt: Runtime) -> list[tuple[str, str]]:
         return await rt.db.read(keys.list_tenants)
 
@@ -47,7 +57,9 @@ def tenants_list(ctx: click.Context) -> None:
 @click.argument("name")
 @click.pass_context
 def tenants_create(ctx: click.Context, name: str) -> None:
-    """Create a tenant with a first API key and a LOCAL account."""
+    """Create tenant NAME with a first API key and a LOCAL account.
+
+    Commands that act for a tenant then need --tenant (its id or NAME), as there are several."""
 
     async def work(rt: Runtime) -> tuple[str, str, str]:
         def op(conn: Connection) -> tuple[str, str]:
@@ -58,7 +70,7 @@ def tenants_create(ctx: click.Context, name: str) -> None:
         account = await rt.accounts.create_local(tenant_id, "My calendar")
         return tenant_id, raw, account.id
 
-    tenant_id, raw, account_id = with_runtime(ctx, work)
+    tenant_id, raw, account_id = with_runtime(ctx, work, create=True)
     click.echo(f"tenant {tenant_id}\naccount {account_id}\nAPI key (shown once): {raw}")
 
 
@@ -72,6 +84,8 @@ def keys_group() -> None:
 @click.option("--tenant", help="Tenant id (default: the only tenant).")
 @click.pass_context
 def keys_create(ctx: click.Context, name: str, tenant: str | None) -> None:
+    """Create an API key for a tenant and print it (once)."""
+
     async def work(rt: Runtime) -> tuple[str, str]:
         tenant_id = await _tenant(rt, tenant)
         info, raw = await rt.db.write(lambda c: keys.create_key(c, tenant_id, name))
@@ -85,6 +99,8 @@ def keys_create(ctx: click.Context, name: str, tenant: str | None) -> None:
 @click.option("--tenant", help="Only this tenant's keys.")
 @click.pass_context
 def keys_list(ctx: click.Context, tenant: str | None) -> None:
+    """List the API keys: id, tenant, name, first characters, when created and revoked."""
+
     async def work(rt: Runtime) -> list[keys.ApiKeyInfo]:
         return await rt.db.read(lambda c: keys.list_keys(c, tenant))
 
@@ -106,6 +122,8 @@ def keys_list(ctx: click.Context, tenant: str | None) -> None:
 @click.argument("key_id")
 @click.pass_context
 def keys_revoke(ctx: click.Context, key_id: str) -> None:
+    """Revoke the key KEY_ID (running servers refuse it within CALGATE_CACHE_SECONDS)."""
+
     async def work(rt: Runtime) -> bool:
         return await rt.db.write(lambda c: keys.revoke_key(c, key_id))
 
@@ -116,13 +134,15 @@ def keys_revoke(ctx: click.Context, key_id: str) -> None:
 
 @main.group()
 def accounts() -> None:
-    """Accounts."""
+    """Accounts: calgate's own LOCAL store, or a connected CalDAV, iCloud, Google or Outlook."""
 
 
 @accounts.command("list")
 @click.option("--tenant", help="Only this tenant's accounts.")
 @click.pass_context
 def accounts_list(ctx: click.Context, tenant: str | None) -> None:
+    """List the accounts: id, tenant, provider type, name, status."""
+
     async def work(rt: Runtime) -> list[account_store.AccountRecord]:
         return await rt.accounts.list(tenant, limit=10_000)
 
@@ -142,6 +162,8 @@ def accounts_list(ctx: click.Context, tenant: str | None) -> None:
 def accounts_create_local(
     ctx: click.Context, name: str, email: str, timezone: str, tenant: str | None
 ) -> None:
+    """Create a LOCAL account NAME (calgate's own store) with a default calendar."""
+
     async def work(rt: Runtime) -> str:
         tenant_id = await _tenant(rt, tenant)
         tz = zones.resolve(timezone, "timezone")
@@ -179,18 +201,19 @@ def accounts_connect(
 ) -> None:
     """Connect a provider account (credentials are checked, then sealed at rest)."""
     oauth = provider in ("GOOGLE_OAUTH", "OUTLOOK")
-    label = "refresh token" if oauth else "password"
-    secret = sys.stdin.readline().strip() if secret_stdin else click.prompt(label, hide_input=True)
-    body: dict[str, str] = {
-        "provider": provider,
-        ("refresh_token" if oauth else "password"): secret,
-    }
+    body: dict[str, str] = {"provider": provider}
     for key, value in (("name", name), ("url", url), ("username", username), ("email", email)):
         if value:
             body[key] = value
 
     async def work(rt: Runtime) -> str:
-        return await rt.events.connect(await _tenant(rt, tenant), body)
+        tenant_id = await _tenant(rt, tenant)  # before asking for the secret
+        label = "refresh token" if oauth else "password"
+        secret = (
+            sys.stdin.readline().strip() if secret_stdin else click.prompt(label, hide_input=True)
+        )
+        body["refresh_token" if oauth else "password"] = secret
+        return await rt.events.connect(tenant_id, body)
 
     try:
         click.echo(f"account {with_runtime(ctx, work)}")
@@ -202,6 +225,8 @@ def accounts_connect(
 @click.argument("account_id")
 @click.pass_context
 def accounts_delete(ctx: click.Context, account_id: str) -> None:
+    """Delete the account ACCOUNT_ID with its calendars and events (in calgate only)."""
+
     async def work(rt: Runtime) -> bool:
         def op(conn: Connection) -> bool:
             if account_store.get_account(conn, account_id, None) is None:
@@ -233,6 +258,8 @@ async def _account_tenant(rt: Runtime, account_id: str) -> str:
 @click.argument("account_id")
 @click.pass_context
 def calendars_list(ctx: click.Context, account_id: str) -> None:
+    """List the calendars of ACCOUNT_ID."""
+
     async def work(rt: Runtime) -> list[Calendar]:
         tenant_id = await _account_tenant(rt, account_id)
         return await rt.events.list_calendars(tenant_id, account_id)
@@ -252,9 +279,11 @@ def calendars_list(ctx: click.Context, account_id: str) -> None:
 @calendars.command("create")
 @click.argument("account_id")
 @click.argument("name")
-@click.option("--timezone", default="UTC")
+@click.option("--timezone", default="UTC", show_default=True, help="IANA time zone.")
 @click.pass_context
 def calendars_create(ctx: click.Context, account_id: str, name: str, timezone: str) -> None:
+    """Create calendar NAME in the LOCAL account ACCOUNT_ID."""
+
     async def work(rt: Runtime) -> str:
         tenant_id = await _account_tenant(rt, account_id)
         tz = zones.resolve(timezone, "timezone")
@@ -272,6 +301,8 @@ def calendars_create(ctx: click.Context, account_id: str, name: str, timezone: s
 @click.argument("calendar_id")
 @click.pass_context
 def calendars_delete(ctx: click.Context, account_id: str, calendar_id: str) -> None:
+    """Delete calendar CALENDAR_ID of the LOCAL account ACCOUNT_ID, with its events."""
+
     async def work(rt: Runtime) -> None:
         tenant_id = await _account_tenant(rt, account_id)
         await rt.events.delete_calendar(tenant_id, account_id, calendar_id)
@@ -291,5 +322,5 @@ def migrate(ctx: click.Context) -> None:
     async def work(rt: Runtime) -> None:
         return None
 
-    with_runtime(ctx, work)
+    with_runtime(ctx, work, create=True)
     click.echo("database is up to date")

@@ -9,22 +9,27 @@ from typing import Any, TypeVar
 
 import click
 
+from calgate.cli.location import (
+    CliState,
+    existing_database_settings,
+    new_database_settings,
+    settings_of,
+    settings_options,
+)
 from calgate.runtime import Runtime
-from calgate.settings import Settings, load_settings
 
 T = TypeVar("T")
 
 
-def _settings(ctx: click.Context) -> Settings:
-    settings: Settings = ctx.obj
-    return settings
-
-
-def with_runtime(ctx: click.Context, work: Callable[[Runtime], Awaitable[T]]) -> T:
-    """Run ``work`` against a started runtime (migrations applied), then close it."""
+def with_runtime(
+    ctx: click.Context, work: Callable[[Runtime], Awaitable[T]], *, create: bool = False
+) -> T:
+    """Run ``work`` against a started runtime (migrations applied), then close it. Unless
+    ``create``, the database must exist already (calgate.cli.location)."""
+    settings = new_database_settings(ctx) if create else existing_database_settings(ctx)
 
     async def run() -> T:
-        runtime = Runtime.build(_settings(ctx))
+        runtime = Runtime.build(settings)
         await runtime.start()
         try:
             return await work(runtime)
@@ -34,16 +39,15 @@ def with_runtime(ctx: click.Context, work: Callable[[Runtime], Awaitable[T]]) ->
     return asyncio.run(run())
 
 
-@click.group()
-@click.option("--config", type=click.Path(dir_okay=False), help="TOML settings file.")
-@click.option("--data-dir", type=click.Path(file_okay=False), help="Data directory.")
-@click.option("--database-url", help="SQLAlchemy database URL.")
+@click.group(params=settings_options())
 @click.pass_context
-def main(
-    ctx: click.Context, config: str | None, data_dir: str | None, database_url: str | None
-) -> None:
-    """calgate: a self-hosted calendar API server speaking the Unipile calendar API."""
-    ctx.obj = load_settings(config, data_dir=data_dir, database_url=database_url)
+def main(ctx: click.Context) -> None:
+    """calgate: a self-hosted calendar API server speaking the Unipile calendar API.
+
+    Every command uses the same data directory: --data-dir, else CALGATE_DATA_DIR, else the
+    per-user default (`calgate info` prints it).
+    """
+    ctx.ensure_object(CliState)
 
 
 def echo_rows(rows: list[dict[str, Any]], columns: list[str]) -> None:
@@ -61,6 +65,34 @@ def fail(message: str) -> None:
     sys.exit(1)
 
 
-from calgate.cli import admin, imports, serve, sync, worker  # noqa: E402  (commands register on `main`)
+def _share_settings_options(group: click.Group) -> None:
+    """Every command takes --config, --data-dir and --database-url where users type them."""
+    for command in group.commands.values():
+        if isinstance(command, click.Group):
+            _share_settings_options(command)
+        elif not any(p.name == "data_dir" for p in command.params):
+            command.params.extend(settings_options())
 
-__all__ = ["admin", "imports", "main", "serve", "sync", "with_runtime", "worker"]
+
+from calgate.cli import (  # noqa: E402  (commands register on `main`)
+    admin,
+    imports,
+    info,
+    serve,
+    sync,
+    worker,
+)
+
+_share_settings_options(main)
+
+__all__ = [
+    "admin",
+    "imports",
+    "info",
+    "main",
+    "serve",
+    "settings_of",
+    "sync",
+    "with_runtime",
+    "worker",
+]

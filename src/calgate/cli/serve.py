@@ -13,6 +13,7 @@ from calgate.api.app import create_app
 from calgate.api.asgi import tune_gc
 from calgate.api.server import HTTP_PROTOCOL
 from calgate.bootstrap import FirstStart, bootstrap, first_request
+from calgate.cli.location import data_dir_source, settings_of
 from calgate.cli.main import main
 from calgate.logs import setup_logging
 from calgate.runtime import Runtime
@@ -28,7 +29,8 @@ from calgate.settings import Settings
 @click.pass_context
 def serve(ctx: click.Context, host: str | None, port: int | None, workers: int) -> None:
     """Run the API server (applies migrations; sets up a first key on an empty database)."""
-    settings = ctx.obj
+    settings = settings_of(ctx)
+    click.echo(f"calgate data: {settings.data_dir.resolve()} ({data_dir_source(ctx)})")
     if host is not None:
         settings.host = host
     if port is not None:

@@ -12,6 +12,7 @@ import signal
 
 import click
 
+from calgate.cli.location import existing_database_settings
 from calgate.cli.main import main
 from calgate.logs import setup_logging
 from calgate.runtime import Runtime
@@ -23,10 +24,10 @@ from calgate.settings import Settings
 @click.pass_context
 def worker(ctx: click.Context, concurrency: int | None) -> None:
     """Deliver invitation mail and webhooks until stopped (SIGTERM or Ctrl-C)."""
-    settings: Settings = ctx.obj
+    if concurrency is not None and concurrency < 1:
+        raise click.BadParameter("must be at least 1", param_hint="--concurrency")
+    settings = existing_database_settings(ctx)
     if concurrency is not None:
-        if concurrency < 1:
-            raise click.BadParameter("must be at least 1", param_hint="--concurrency")
         settings.worker_concurrency = concurrency
     setup_logging(settings.log_level, settings.log_format)
     asyncio.run(_work(settings))
