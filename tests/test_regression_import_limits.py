@@ -32,6 +32,10 @@ OVERRUNS = [
     ("2,000 attendees", attendees(2000), "ATTENDEE: attendees: more than 500"),
     ("display name", attendees(1, "n" * 257), "attendees[0].display_name: longer than 256"),
     ("email", ["ATTENDEE:mailto:a,b@example.org"], "attendees[0].email: 'a,b@example.org'"),
+    ("organizer name", [f"ORGANIZER;CN={'n' * 257}:mailto:o@example.org"],
+     "ORGANIZER: organizer.display_name: longer than 256"),
+    ("attendee comment", [f"ATTENDEE;X-RESPONSE-COMMENT={'c' * 1025}:mailto:a@example.org"],
+     "ATTENDEE: attendees[0].comment: longer than 1024"),
     ("recurrence lines", [f"EXDATE:202603{d:02d}T100000Z" for d in range(2, 31)] * 2,
      "recurrence: more than 50 lines"),
 ]  # fmt: skip

@@ -12,13 +12,14 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from calgate.domain.model import EventFields
+from calgate.domain.model import EventFields, Organizer
 from calgate.errors import InvalidParameters
 
 __all__ = [
     "EMAIL_PATTERN",
     "MAX_ATTENDEES",
     "MAX_BODY",
+    "MAX_COMMENT",
     "MAX_CONFERENCE_ID",
     "MAX_CONFERENCE_URL",
     "MAX_EMAIL",
@@ -34,7 +35,8 @@ MAX_TITLE: Final = 1024
 MAX_BODY: Final = 65536
 MAX_LOCATION: Final = 1024
 MAX_ATTENDEES: Final = 500
-MAX_NAME: Final = 256  # an attendee's display name
+MAX_NAME: Final = 256  # an attendee's or the organizer's display name
+MAX_COMMENT: Final = 1024  # an attendee's answer comment (set by RSVP or an imported file)
 MAX_EMAIL: Final = 320
 MAX_RECURRENCE_LINES: Final = 50
 MAX_RECURRENCE_LINE: Final = 1000
@@ -44,13 +46,18 @@ EMAIL_PATTERN: Final = r"^[^@\s,;:<>()\[\]\"\\]+@[^@\s,;:<>()\[\]\"\\]+\.[^@\s,;
 _EMAIL = re.compile(EMAIL_PATTERN)
 
 
-def check(fields: EventFields) -> None:
+def check(fields: EventFields, organizer: Organizer | None = None) -> None:
     """Refuse (400 naming the field as the JSON API names it) what no client could send."""
     texts = [
         ("title", fields.title, MAX_TITLE),
         ("body", fields.body, MAX_BODY),
         ("location", fields.location, MAX_LOCATION),
     ]
+    if organizer is not None:
+        texts += [
+            ("organizer.email", organizer.email, MAX_EMAIL),
+            ("organizer.display_name", organizer.display_name, MAX_NAME),
+        ]
     if fields.conference is not None:
         texts += [
             ("conference.url", fields.conference.url, MAX_CONFERENCE_URL),
@@ -64,6 +71,7 @@ def check(fields: EventFields) -> None:
         texts += [
             (f"attendees[{n}].email", attendee.email, MAX_EMAIL),
             (f"attendees[{n}].display_name", attendee.display_name, MAX_NAME),
+            (f"attendees[{n}].comment", attendee.comment, MAX_COMMENT),
         ]
     if len(fields.recurrence) > MAX_RECURRENCE_LINES:
         raise InvalidParameters(

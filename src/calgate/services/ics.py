@@ -71,6 +71,7 @@ _PROPERTIES: Final = {
     "attendees": "ATTENDEE",
     "recurrence": "RRULE/RDATE/EXDATE",
     "conference": "CONFERENCE",
+    "organizer": "ORGANIZER",
 }
 
 
@@ -139,7 +140,7 @@ def _checked(index: int, parsed: ParsedEvent) -> ParsedEvent:
     if parsed.recurrence_id is not None:
         fields = dataclasses.replace(fields, recurrence=())
     try:
-        limits.check(fields)
+        limits.check(fields, parsed.organizer)
     except InvalidParameters as error:
         field = error.detail.split(":", 1)[0].split("[", 1)[0].split(".", 1)[0]
         raise InvalidParameters(f"{where}: {_PROPERTIES[field]}: {error.detail}") from None
