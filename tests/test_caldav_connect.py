@@ -333,5 +333,5 @@ class TestLoopbackRefused:
         assert r.status_code == 400, r.text
         assert r.json()["detail"] == (
             f"url: {name} is or resolves to {address}, a loopback or link-local address calgate "
-            "does not call (setting allow_loopback_urls)"
+            "does not call unless CALGATE_ALLOW_LOOPBACK_URLS=true (development and tests)"
         )

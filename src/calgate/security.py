@@ -40,6 +40,7 @@ __all__ = [
 ]
 
 MAX_URL_LENGTH = 2048
+ALLOW_LOOPBACK = "CALGATE_ALLOW_LOOPBACK_URLS=true"  # the setting that lifts the refusal
 _SCHEMES = ("http", "https")
 # Any ASCII control character, space or DEL: none of them belongs in a URL, and CR/LF in one
 # would become a header or a request line of its own.
@@ -78,7 +79,8 @@ def validate_public_url(url: object, *, allow_loopback: bool, field: str = "url"
         raise InvalidParameters(f"{field}: port 0 is not allowed")
     if not allow_loopback and _is_local(host):
         raise InvalidParameters(
-            f"{field}: {host!r} is a loopback, link-local or unspecified address"
+            f"{field}: {host!r} is a loopback, link-local or unspecified address, which calgate "
+            f"does not call unless {ALLOW_LOOPBACK} (development and tests)"
         )
     return url
 
@@ -140,7 +142,7 @@ class BlockedAddress(httpcore.ConnectError):
         self.address = address
         super().__init__(
             f"{host} is or resolves to {address}, a loopback or link-local address calgate "
-            "does not call (setting allow_loopback_urls)"
+            f"does not call unless {ALLOW_LOOPBACK} (development and tests)"
         )
 
 
