@@ -9,6 +9,7 @@ import httpx
 from calgate import offload, sync
 from calgate.cache import TTLCache
 from calgate.domain import cursor, recurrence
+from calgate.freebusy.registry import sources as freebusy_sources
 from calgate.mail import Invitations, MailConfig, NotificationStates, SmtpChannel
 from calgate.meetings import MeetingLinks
 from calgate.outbox import Outbox
@@ -18,6 +19,7 @@ from calgate.providers.registry import Providers
 from calgate.secrets import SecretBox
 from calgate.services.accounts import AccountService
 from calgate.services.events import EventService
+from calgate.services.freebusy import FreeBusyService, Limits
 from calgate.settings import Settings
 from calgate.store.db import Database
 from calgate.sync import ChangeFeed
@@ -42,6 +44,7 @@ class Runtime:
     webhooks: WebhookService = field(init=False)
     sync_feeds: dict[str, ChangeFeed] = field(init=False)
     own_writes: OwnWrites = field(init=False)
+    freebusy: FreeBusyService = field(init=False)
 
     @classmethod
     def build(
@@ -71,6 +74,9 @@ class Runtime:
             TTLCache(settings.cache_seconds),
         )
         runtime._install_outbox()
+        runtime.freebusy = FreeBusyService(
+            accounts, freebusy_sources(providers, db), Limits.from_settings(settings)
+        )
         return runtime
 
     def _capabilities_of(self, account: AccountContext) -> Capabilities:

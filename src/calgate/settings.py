@@ -167,6 +167,25 @@ class Settings(BaseSettings):
         description="How long a claimed sync job stays reserved; a crashed process's jobs are "
         "run again after it (a run that outlives it commits nothing).",
     )
+    # Free/busy and availability (docs/availability.md).
+    free_busy_max_window_days: int = Field(
+        62,
+        ge=1,
+        le=366,
+        description="Longest window of a free/busy or availability request, in days (400 above).",
+    )
+    free_busy_max_calendars: int = Field(
+        50, ge=1, description="Calendars one free/busy or availability request may read."
+    )
+    availability_max_participants: int = Field(
+        20, ge=1, description="Participants of one availability request."
+    )
+    availability_max_slots: int = Field(
+        10_000,
+        ge=1,
+        description="Slot starts one availability request may examine (window, duration and "
+        "interval decide how many; 400 above).",
+    )
     # Reliability and security (docs/production.md).
     allow_loopback_urls: bool = Field(
         False,

@@ -761,6 +761,7 @@ def google_app(state: GoogleState) -> FakeApp:
         Route(events + "/{eventId}", change, methods=["PATCH", "PUT"]),
         Route(events + "/{eventId}", delete, methods=["DELETE"]),
         Route(events + "/{eventId}/instances", instances, methods=["GET"]),
+        Route("/calendar/v3/freeBusy", google_freebusy.query_route(state), methods=["POST"]),
     ]
     app = FakeApp(
         routes=routes,
@@ -773,4 +774,4 @@ def google_app(state: GoogleState) -> FakeApp:
     return app
 
 
-from tests.fakes import google_sync  # noqa: E402  (uses this module's helpers)
+from tests.fakes import google_freebusy, google_sync  # noqa: E402  (use this module's helpers)

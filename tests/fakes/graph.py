@@ -657,6 +657,8 @@ def graph_app(state: GraphState) -> FakeApp:
         routes.append(Route(base + "/events/{eid}", update, methods=["PATCH"]))
         routes.append(Route(base + "/events/{eid}", delete, methods=["DELETE"]))
         routes.append(Route(base + "/events/{eid}/instances", instances, methods=["GET"]))
+    schedule = graph_schedule.endpoint(state, begin)
+    routes.append(Route("/v1.0/me/calendar/getSchedule", schedule, methods=["POST"]))
     app = FakeApp(
         routes=routes,
         exception_handlers={GraphError: failure},
@@ -668,4 +670,4 @@ def graph_app(state: GraphState) -> FakeApp:
     return app
 
 
-from tests.fakes import graph_delta  # noqa: E402  (uses this module's helpers)
+from tests.fakes import graph_delta, graph_schedule  # noqa: E402  (use this module's helpers)

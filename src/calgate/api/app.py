@@ -13,7 +13,17 @@ from calgate.api import errors
 from calgate.api.limits import BodyLimit
 from calgate.api.middleware import Idempotency, NulGuard, Observability, RateLimit
 from calgate.api.responses import JSONResponse
-from calgate.api.routes import accounts, calendars, docs, events, hosted, ics, meta, webhooks
+from calgate.api.routes import (
+    accounts,
+    calendars,
+    docs,
+    events,
+    freebusy,
+    hosted,
+    ics,
+    meta,
+    webhooks,
+)
 from calgate.api.routes import metrics as metrics_route
 from calgate.runtime import Runtime
 from calgate.settings import Settings
@@ -63,7 +73,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     )
     app.state.runtime = rt
     errors.install(app)
-    for module in (meta, docs, accounts, hosted, calendars, events, ics, webhooks):
+    # freebusy before calendars: its paths are not calendar ids.
+    for module in (meta, docs, accounts, hosted, freebusy, calendars, events, ics, webhooks):
         app.include_router(module.router)
     app.mount(docs.ASSETS_PATH, docs.ASSETS, name="docs-assets")
     if settings.metrics_enabled:
