@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import anyio
@@ -115,14 +114,13 @@ def big_proxy(upstream: str) -> Iterator[BigProxy]:
         server.server_close()
 
 
-def settings_with(database_url: str, tmp_path: Path, limit: int) -> Settings:
-    return Settings(
-        database_url=database_url,
-        data_dir=tmp_path,
-        sqlite_synchronous="NORMAL",
-        allow_loopback_urls=True,
-        provider_timeout_seconds=60.0,
-        provider_max_answer_bytes=limit,
+def settings_with(settings: Settings, limit: int) -> Settings:
+    return settings.model_copy(
+        update={
+            "allow_loopback_urls": True,
+            "provider_timeout_seconds": 60.0,
+            "provider_max_answer_bytes": limit,
+        }
     )
 
 
@@ -145,8 +143,8 @@ WINDOW = {"start": "2026-03-01T00:00:00Z", "end": "2026-03-02T00:00:00Z", "limit
 
 class TestOverTheLimit:
     @pytest.fixture
-    def settings(self, database_url: str, tmp_path: Path) -> Settings:
-        return settings_with(database_url, tmp_path, 1 * MIB)
+    def settings(self, settings: Settings) -> Settings:
+        return settings_with(settings, 1 * MIB)
 
     async def test_refused_with_a_clear_error(self, api: Api, radicale: Radicale) -> None:
         with big_proxy(radicale.url) as proxy:
@@ -164,8 +162,8 @@ class TestOverTheLimit:
 
 class TestUnderTheLimit:
     @pytest.fixture
-    def settings(self, database_url: str, tmp_path: Path) -> Settings:
-        return settings_with(database_url, tmp_path, 64 * MIB)
+    def settings(self, settings: Settings) -> Settings:
+        return settings_with(settings, 64 * MIB)
 
     async def test_read_off_the_event_loop(self, api: Api, radicale: Radicale) -> None:
         with big_proxy(radicale.url) as proxy:

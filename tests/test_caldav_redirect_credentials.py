@@ -8,7 +8,6 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,13 +20,9 @@ pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(
-        database_url=database_url,
-        data_dir=tmp_path,
-        sqlite_synchronous="NORMAL",
-        allow_loopback_urls=True,
-        provider_timeout_seconds=5.0,
+def settings(settings: Settings) -> Settings:
+    return settings.model_copy(
+        update={"allow_loopback_urls": True, "provider_timeout_seconds": 5.0}
     )
 
 

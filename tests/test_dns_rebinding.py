@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import anyio
@@ -25,17 +24,16 @@ PUBLIC = "198.51.100.7"  # TEST-NET-2: not a blocked address, and nothing answer
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(
-        database_url=database_url,
-        data_dir=tmp_path,
-        sqlite_synchronous="NORMAL",
-        allow_loopback_urls=False,
-        provider_timeout_seconds=2.0,
-        worker_poll_seconds=0.05,
-        retry_base_seconds=0.1,
-        retry_max_seconds=0.2,
-        webhook_timeout_seconds=0.5,
+def settings(settings: Settings) -> Settings:
+    return settings.model_copy(
+        update={
+            "allow_loopback_urls": False,
+            "provider_timeout_seconds": 2.0,
+            "worker_poll_seconds": 0.05,
+            "retry_base_seconds": 0.1,
+            "retry_max_seconds": 0.2,
+            "webhook_timeout_seconds": 0.5,
+        }
     )
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import anyio
 import pytest
@@ -22,16 +21,15 @@ TIMEOUT = 3.0  # the webhook timeout: a silent receiver holds a slot this long p
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(
-        database_url=database_url,
-        data_dir=tmp_path,
-        sqlite_synchronous="NORMAL",
-        allow_loopback_urls=True,
-        worker_poll_seconds=0.05,
-        worker_concurrency=8,
-        retry_base_seconds=30.0,
-        webhook_timeout_seconds=TIMEOUT,
+def settings(settings: Settings) -> Settings:
+    return settings.model_copy(
+        update={
+            "allow_loopback_urls": True,
+            "worker_poll_seconds": 0.05,
+            "worker_concurrency": 8,
+            "retry_base_seconds": 30.0,
+            "webhook_timeout_seconds": TIMEOUT,
+        }
     )
 
 

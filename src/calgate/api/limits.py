@@ -7,10 +7,9 @@ from __future__ import annotations
 import time
 
 import anyio
-import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from calgate.errors import ErrorType, error_type
+from calgate.api.middleware.common import send_error
 
 
 class BodyLimit:
@@ -21,7 +20,7 @@ class BodyLimit:
 
     async def _reject(self, scope: Scope, send: Send) -> None:
         detail = f"the request body is larger than {self.max_bytes} bytes"
-        await _answer(scope, send, error_type("content_too_large"), detail)
+        await send_error(scope, send, "content_too_large", detail)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -66,29 +65,9 @@ class BodyLimit:
                 f"the request body did not arrive within {self.timeout:g} s "
                 "(setting body_timeout_seconds)"
             )
-            await _answer(scope, send, _TIMED_OUT, detail, close=True)
-
-
-async def _answer(
-    scope: Scope, send: Send, error: ErrorType, detail: str, *, close: bool = False
-) -> None:
-    body = orjson.dumps(
-        {
-            "status": error.status,
-            "type": error.type,
-            "title": error.title,
-            "detail": detail,
-            "instance": scope.get("path", ""),
-        }
-    )
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    if close:
-        headers.append((b"connection", b"close"))  # the rest of the body is not awaited
-    await send({"type": "http.response.start", "status": error.status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
-
-
-_TIMED_OUT = error_type("request_timeout", 408)
+            # The rest of the body is not awaited: the connection is closed after the answer.
+            close = [(b"connection", b"close")]
+            await send_error(scope, send, "request_timeout", detail, close, status=408)
 
 
 class BodyTimedOut(Exception):

@@ -29,9 +29,11 @@ async def send_error(
     name: str,
     detail: str,
     headers: list[tuple[bytes, bytes]] | None = None,
+    status: int | None = None,
 ) -> None:
-    """Answer ``errors/<name>`` as ``{"status", "type", "title", "detail", "instance"}``."""
-    error = error_type(name)
+    """Answer ``errors/<name>`` as ``{"status", "type", "title", "detail", "instance"}``
+    (``status`` picks the entry of a type the catalogue has under several statuses)."""
+    error = error_type(name, status)
     body = orjson.dumps(
         {
             "status": error.status,
