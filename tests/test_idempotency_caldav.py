@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from calgate.store import tables as t
-from calgate.store.db import now_us
 from tests.radicale import radicale_fixture  # noqa: F401 - fixture
 from tests.test_caldav_events import Account, settings  # noqa: F401 - fixture
 from tests.test_caldav_events import account as account  # the fixture
+from tests.test_idempotency_remote import abandon
 
 pytestmark = pytest.mark.anyio
 
@@ -28,15 +27,7 @@ async def test_a_create_retried_after_a_crash_finds_the_resource(account: Accoun
         "POST", target.events(), account_id=target.account_id, json=BODY, headers=key
     )
     assert first.status_code == 200, first.text
-    # What a SIGKILL right after the server's answer leaves: the key still "in progress", its
-    # owner gone (lease lapsed), no answer stored.
-    await target.api.runtime.db.write(
-        lambda c: c.execute(
-            t.idempotency_keys.update()
-            .where(t.idempotency_keys.c.key == "k-crash")
-            .values(status=None, owner="dead", body=b"", expires_at=now_us() - 1)
-        )
-    )
+    await abandon(target.api, "k-crash")
     again = await target.api.call(
         "POST", target.events(), account_id=target.account_id, json=BODY, headers=key
     )

@@ -51,6 +51,18 @@ async def post(api: Api, account: str, calendar: str, key: str) -> httpx.Respons
     )
 
 
+async def abandon(api: Api, key: str) -> None:
+    """Leave ``key`` as a SIGKILL right after the provider's answer would: still "in
+    progress", its owner gone (lease lapsed), no answer stored."""
+    await api.runtime.db.write(
+        lambda c: c.execute(
+            t.idempotency_keys.update()
+            .where(t.idempotency_keys.c.key == key)
+            .values(status=None, owner="dead", body=b"", expires_at=now_us() - 1)
+        )
+    )
+
+
 @pytest.mark.parametrize("provider", PROVIDERS)
 async def test_a_create_retried_after_a_crash_finds_the_event(
     api: Api, fakes: Fakes, provider: str
@@ -59,15 +71,7 @@ async def test_a_create_retried_after_a_crash_finds_the_event(
     calendar = seed_calendar(fakes, provider)
     first = await post(api, account, calendar, "k-crash")
     assert first.status_code == 200, first.text
-    # What a SIGKILL right after the provider's answer leaves: the key still "in progress",
-    # its owner gone (lease lapsed), no answer stored.
-    await api.runtime.db.write(
-        lambda c: c.execute(
-            t.idempotency_keys.update()
-            .where(t.idempotency_keys.c.key == "k-crash")
-            .values(status=None, owner="dead", body=b"", expires_at=now_us() - 1)
-        )
-    )
+    await abandon(api, "k-crash")
     again = await post(api, account, calendar, "k-crash")
     assert again.status_code == 200, again.text
     assert again.json()["event_id"] == first.json()["event_id"]
