@@ -413,26 +413,32 @@ def item_ids(conn: Connection, account_id: str, calendar_id: str) -> set[str]:
     )
 
 
-def put_item(conn: Connection, account_id: str, calendar_id: str, item: Item, now: int) -> None:
-    values = {
-        "href": item.href,
-        "etag": item.etag,
-        "version": item.version,
-        "own_version": item.own_version,
-        "events": events_to_text(item.events),
-        "updated_at": now,
-    }
-    key = and_(
-        si.c.account_id == account_id,
-        si.c.calendar_id == calendar_id,
-        si.c.item_id == item.item_id,
+def put_items(
+    conn: Connection, account_id: str, calendar_id: str, items: list[Item], now: int
+) -> None:
+    """Write ``items`` over what the mirror holds for them: two bulk statements (bound
+    parameters: compiled once whatever the number of items)."""
+    if not items:
+        return
+    items = list({item.item_id: item for item in items}.values())  # the last read wins
+    drop_items(conn, account_id, calendar_id, [i.item_id for i in items])
+    conn.execute(
+        insert(si),
+        [
+            {
+                "account_id": account_id,
+                "calendar_id": calendar_id,
+                "item_id": item.item_id,
+                "href": item.href,
+                "etag": item.etag,
+                "version": item.version,
+                "own_version": item.own_version,
+                "events": events_to_text(item.events),
+                "updated_at": now,
+            }
+            for item in items
+        ],
     )
-    if not conn.execute(update(si).where(key).values(**values)).rowcount:
-        conn.execute(
-            insert(si).values(
-                account_id=account_id, calendar_id=calendar_id, item_id=item.item_id, **values
-            )
-        )
 
 
 def drop_items(conn: Connection, account_id: str, calendar_id: str, ids: Iterable[str]) -> None:

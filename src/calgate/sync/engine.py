@@ -85,6 +85,7 @@ def _apply(
             effect(conn, Change(kind, account, state.calendar_id, event, before))
             reported += 1
 
+    written: list[Item] = []
     for found in pull.changed:
         previous = old.get(found.item_id)
         own = previous.own_version if previous is not None else None
@@ -96,8 +97,10 @@ def _apply(
         if not silent and not found.quiet:
             before = previous.events if previous is not None else []
             report(deltas(before, found.events, known=own is not None), found.item_id)
-        item = Item(found.item_id, found.href, found.etag, found.version, found.events, own)
-        mirror.put_item(conn, account.id, state.calendar_id, item, now)
+        written.append(
+            Item(found.item_id, found.href, found.etag, found.version, found.events, own)
+        )
+    mirror.put_items(conn, account.id, state.calendar_id, written, now)
     removed = set(pull.removed)
     if pull.present is not None:
         removed |= set(old) - pull.present

@@ -1,0 +1,292 @@
+"""Provider sync: initial sync throughput and outside change -> webhook latency.
+
+Everything runs in this process against real components: calgate's runtime (SQLite in a
+temporary directory, or PostgreSQL with --database-url), the Google test server of the test
+tree in process (calgate's provider HTTP client reaches it through an ASGI transport, as the
+tests do), a real Radicale subprocess, and a real webhook receiver on loopback.
+
+1. Initial sync of N events (5 % of them weekly series) from the Google test server and from
+   Radicale: calgate's first sync run (list, convert, write the mirror, commit) against a
+   reference measured in the same run: the bare listing of the same calendar over HTTP
+   (Google: events.list pages of 2,500; Radicale: one sync-collection REPORT with data),
+   without parsing into calgate's model or storing anything. Reported: events/s, the ratio
+   to the reference, and the peak of Python allocations during the run (tracemalloc).
+2. Outside change -> webhook: the scheduler and the outbox worker run with a polling
+   interval I; events are PUT on Radicale at random moments; for each, the time from the PUT
+   to the receiver getting its `calendar_event_created`. Reported as p50/p99 and as fractions
+   of I (polling alone predicts a uniform wait in [0, I] plus a run).
+
+    python bench/sync_bench.py                 # N=5000 (Google), 1000 (Radicale), 3 repeats
+    python bench/sync_bench.py --quick         # N=1000 / 300, 2 repeats
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import random
+import statistics
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.fakes import google_sync  # noqa: E402
+from tests.oauth_env import Fakes  # noqa: E402
+from tests.radicale import radicale_server  # noqa: E402
+from tests.receiver import running_receiver  # noqa: E402
+from tests.test_sync_caldav import ics  # noqa: E402
+
+from calgate.runtime import Runtime  # noqa: E402
+from calgate.settings import Settings  # noqa: E402
+from calgate.store import accounts as account_store  # noqa: E402
+from calgate.store import keys  # noqa: E402
+from calgate.sync.caldav import sync_collection_body  # noqa: E402
+from calgate.webhooks import WebhookSpec  # noqa: E402
+
+
+def _google_body(i: int) -> dict[str, Any]:
+    day = dt.date(2026, 1, 1) + dt.timedelta(days=i % 700)
+    body: dict[str, Any] = {
+        "summary": f"Event {i}",
+        "start": {"dateTime": f"{day}T09:00:00+01:00", "timeZone": "Europe/Paris"},
+        "end": {"dateTime": f"{day}T10:00:00+01:00", "timeZone": "Europe/Paris"},
+    }
+    if i % 20 == 0:
+        body["recurrence"] = ["RRULE:FREQ=WEEKLY;COUNT=10"]
+    return body
+
+
+async def _runtime(settings: Settings, fakes: Fakes | None = None) -> Runtime:
+    runtime = Runtime.build(settings, transport=fakes.transport() if fakes else None)
+    await runtime.start()
+    return runtime
+
+
+async def _tenant(runtime: Runtime) -> str:
+    return await runtime.db.write(lambda c: keys.create_tenant(c, "bench"))
+
+
+async def google_initial(base: Settings, n: int) -> dict[str, float]:
+    fakes = Fakes()
+    for i in range(n):
+        google_sync.user_creates(fakes.google, fakes.google.email, _google_body(i))
+    runtime = await _runtime(fakes.settings(base), fakes)
+    try:
+        tenant = await _tenant(runtime)
+        token = fakes.google.oauth.issue_refresh_token()
+        account_id = await runtime.events.connect(
+            tenant, {"provider": "GOOGLE_OAUTH", "refresh_token": token}
+        )
+        # Reference: the same listing, bare, through the same in-process transport.
+        access = fakes.google.oauth.issue_access_token()
+        url = f"http://google.test/calendar/v3/calendars/{fakes.google.email}/events"
+        started = time.perf_counter()
+        async with httpx.AsyncClient(transport=fakes.hosts()) as client:
+            params = {"maxResults": "2500", "showDeleted": "true"}
+            while True:
+                r = await client.get(
+                    url, params=params, headers={"Authorization": f"Bearer {access}"}
+                )
+                page = r.json()
+                if "nextPageToken" not in page:
+                    break
+                params = {**params, "pageToken": page["nextPageToken"]}
+        reference = time.perf_counter() - started
+        return await _timed_sync(runtime, account_id, n, reference)
+    finally:
+        await runtime.aclose()
+
+
+async def _timed_sync(
+    runtime: Runtime, account_id: str, n: int, reference: float
+) -> dict[str, float]:
+    scheduler = runtime.scheduler()
+    tracemalloc.start()
+    started = time.perf_counter()
+    done = await scheduler.run_account(account_id)
+    seconds = time.perf_counter() - started
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert done and all(result is not None for _, result in done), done
+    return {
+        "events": n,
+        "seconds": seconds,
+        "events_per_s": n / seconds,
+        "reference_s": reference,
+        "ratio": seconds / reference,
+        "peak_mib": peak / 2**20,
+    }
+
+
+def sync_collection_reference(client: httpx.Client, path: str) -> None:
+    """The bare listing calgate's first CalDAV sync does: one sync-collection REPORT."""
+    r = client.request(
+        "REPORT",
+        path,
+        content=sync_collection_body(""),
+        headers={"Depth": "0", "Content-Type": "application/xml; charset=utf-8"},
+    )
+    assert r.status_code == 207, r.text
+
+
+async def radicale_initial(base: Settings, n: int, directory: Path) -> dict[str, float]:
+    with radicale_server(directory / "radicale") as radicale:
+        user = radicale.add_user("bench")
+        path = radicale.make_calendar(user, "work", "Work")
+        with radicale.client(user) as client:
+            for i in range(n):
+                rule = "FREQ=WEEKLY;COUNT=10" if i % 20 == 0 else ""
+                r = client.put(
+                    f"{path}e{i}.ics",
+                    content=ics(f"e{i}@bench", f"Event {i}", rrule=rule).encode(),
+                    headers={"Content-Type": "text/calendar; charset=utf-8"},
+                )
+                assert r.status_code in (201, 204), r.text
+            started = time.perf_counter()
+            sync_collection_reference(client, path)
+            reference = time.perf_counter() - started
+        settings = base.model_copy(update={"allow_loopback_urls": True})
+        runtime = await _runtime(settings)
+        try:
+            tenant = await _tenant(runtime)
+            account_id = await runtime.events.connect(
+                tenant,
+                {
+                    "provider": "CALDAV",
+                    "url": radicale.url,
+                    "username": user.name,
+                    "password": user.password,
+                },
+            )
+            return await _timed_sync(runtime, account_id, n, reference)
+        finally:
+            await runtime.aclose()
+
+
+async def latency(base: Settings, interval: float, changes: int, directory: Path) -> list[float]:
+    """Seconds from a PUT on Radicale to the webhook delivery of its creation."""
+    with radicale_server(directory / "radicale-latency") as radicale, running_receiver() as rx:
+        user = radicale.add_user("lat")
+        path = radicale.make_calendar(user, "work", "Work")
+        settings = base.model_copy(
+            update={
+                "allow_loopback_urls": True,
+                "sync_interval_seconds": interval,
+                "worker_poll_seconds": 0.05,
+            }
+        )
+        runtime = await _runtime(settings)
+        try:
+            tenant = await _tenant(runtime)
+            account_id = await runtime.events.connect(
+                tenant,
+                {
+                    "provider": "CALDAV",
+                    "url": radicale.url,
+                    "username": user.name,
+                    "password": user.password,
+                },
+            )
+            spec = WebhookSpec(source="calendar_event", request_url=rx.url)
+            await runtime.webhooks.create(tenant, spec)
+            record = await runtime.db.read(lambda c: account_store.get_account(c, account_id, None))
+            assert record is not None
+            put_at: dict[str, float] = {}
+            seen: dict[str, float] = {}
+
+            async def watch() -> None:  # when each delivery arrived (5 ms resolution)
+                while True:
+                    for request in rx.accepted():
+                        seen.setdefault(request.json()["id"], time.monotonic())
+                    await asyncio.sleep(0.005)
+
+            worker, scheduler = runtime.worker(), runtime.scheduler()
+            async with worker.running(), scheduler.running():
+                await asyncio.sleep(interval * 2)  # the baseline
+                watcher = asyncio.create_task(watch())
+                with radicale.client(user) as client:
+                    for i in range(changes):
+                        await asyncio.sleep(random.uniform(0, interval))
+                        name = f"l{i}"
+                        put_at[name] = time.monotonic()
+                        r = await asyncio.to_thread(  # off the loop calgate runs on
+                            client.put,
+                            f"{path}{name}.ics",
+                            content=ics(f"{name}@bench", name).encode(),
+                            headers={"Content-Type": "text/calendar; charset=utf-8"},
+                        )
+                        assert r.status_code in (201, 204)
+                deadline = time.monotonic() + interval * 4 + 10
+                # Polling the receiver's record (a thread of its own): no event to wait on.
+                while len(seen) < changes and time.monotonic() < deadline:  # noqa: ASYNC110
+                    await asyncio.sleep(0.005)
+                watcher.cancel()
+            await worker.aclose()
+            assert len(seen) == changes == len(rx.accepted()), len(rx.accepted())
+            return [seen[name] - put_at[name] for name in put_at]
+        finally:
+            await runtime.aclose()
+
+
+def _spread(values: list[float]) -> str:
+    return f"{statistics.median(values):,.0f} (min {min(values):,.0f}, max {max(values):,.0f})"
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--database-url", help="PostgreSQL URL (default: SQLite in a tmp dir)")
+    parser.add_argument("--interval", type=float, default=2.0, help="polling interval (s)")
+    args = parser.parse_args()
+    google_n, radicale_n, repeats, changes = (
+        (1000, 300, 2, 10) if args.quick else (5000, 1000, 3, 30)
+    )
+    print(f"sync bench, {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC")
+    for label, run in (
+        (f"Google test server, {google_n} events", lambda b, d: google_initial(b, google_n)),
+        (f"Radicale, {radicale_n} events", lambda b, d: radicale_initial(b, radicale_n, d)),
+    ):
+        results = []
+        for repeat in range(repeats):
+            with tempfile.TemporaryDirectory() as tmp:
+                base = Settings(
+                    data_dir=Path(tmp),
+                    database_url=args.database_url,
+                    sqlite_synchronous="NORMAL",
+                    log_level="warning",
+                )
+                if args.database_url:
+                    from tests.conftest import reset_postgres
+
+                    await reset_postgres(args.database_url)
+                results.append(await run(base, Path(tmp) / f"r{repeat}"))
+        print(
+            f"initial sync, {label}: events/s {_spread([r['events_per_s'] for r in results])}; "
+            f"x reference (bare listing) {statistics.median(r['ratio'] for r in results):.1f} "
+            f"(min {min(r['ratio'] for r in results):.1f}, "
+            f"max {max(r['ratio'] for r in results):.1f}); "
+            f"peak Python allocations {max(r['peak_mib'] for r in results):.0f} MiB"
+        )
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Settings(data_dir=Path(tmp), sqlite_synchronous="NORMAL", log_level="warning")
+        waits = await latency(base, args.interval, changes, Path(tmp))
+    waits.sort()
+    p50, p99 = statistics.median(waits), waits[min(len(waits) - 1, int(len(waits) * 0.99))]
+    print(
+        f"outside change -> webhook, polling every {args.interval:g} s, {changes} changes: "
+        f"p50 {p50:.2f} s ({p50 / args.interval:.2f} x interval), "
+        f"p99 {p99:.2f} s ({p99 / args.interval:.2f} x interval), max {waits[-1]:.2f} s"
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
