@@ -55,9 +55,10 @@ CATALOGUE: tuple[ErrorType, ...] = (
     # 404
     _t(404, "resource_not_found", "Resource not found"),
     _t(404, "invalid_resource_identifier", "Invalid resource identifier"),
-    # 405 / 409 / 429: calgate's additions
+    # 405 / 409 / 415 / 429: calgate's additions
     _t(405, "method_not_allowed", "Method not allowed"),
     _t(409, "conflict", "Conflict"),
+    _t(415, "unsupported_media_type", "Unsupported media type"),
     _t(429, "too_many_requests", "Too many requests"),
     # 500
     _t(500, "unexpected_error", "Unexpected error"),
@@ -77,6 +78,38 @@ CATALOGUE: tuple[ErrorType, ...] = (
     # still names the provider timeout)
     _t(408, "request_timeout", "Request timeout"),
 )
+
+# Types of the catalogue that calgate never answers (Unipile's mail, messaging and session
+# features, which calgate does not have): kept for clients that name them, left out of the
+# OpenAPI document's error lists.
+NEVER_ANSWERED = frozenset(
+    f"errors/{name}"
+    for name in (
+        "multiple_sessions",
+        "wrong_account",
+        "invalid_proxy_credentials",
+        "invalid_imap_configuration",
+        "invalid_smtp_configuration",
+        "invalid_checkpoint_solution",
+        "checkpoint_error",
+        "disconnected_feature",
+        "account_restricted",
+        "account_mismatch",
+        "unknown_authentication_context",
+        "session_mismatch",
+        "feature_not_subscribed",
+        "subscription_required",
+        "resource_access_restricted",
+        "action_required",
+        "invalid_resource_identifier",
+        "authentication_intent_error",
+        "no_client_session",
+        "no_channel",
+        "no_handler",
+    )
+)
+# Types only some routes answer: a route's error list names them itself.
+ROUTE_SPECIFIC = frozenset({"errors/expired_link", "errors/unsupported_media_type"})
 
 _BY_KEY: dict[tuple[int, str], ErrorType] = {(e.status, e.type): e for e in CATALOGUE}
 _BY_NAME: dict[str, ErrorType] = {}
@@ -126,6 +159,10 @@ class MalformedRequest(CalgateError):
 
 class ContentTooLarge(CalgateError):
     default_type = "errors/content_too_large"
+
+
+class UnsupportedMediaType(CalgateError):
+    default_type = "errors/unsupported_media_type"
 
 
 class NotFound(CalgateError):

@@ -14,11 +14,15 @@ from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
+from calgate.api.errors import error_responses
+from calgate.errors import UnsupportedMediaType
+
 M = TypeVar("M", bound=BaseModel)
 
 
 def json_body(model: type[M]) -> Callable[[Request], Awaitable[M]]:
     async def parse(request: Request) -> M:
+        _require_json(request.headers.get("content-type"))
         raw = await request.body()
         if not raw.strip():
             raise RequestValidationError([{"type": "missing", "loc": ("body",), "msg": "required"}])
@@ -33,6 +37,21 @@ def json_body(model: type[M]) -> Callable[[Request], Awaitable[M]]:
     return parse
 
 
+def _require_json(content_type: str | None) -> None:
+    """A body sent as another media type (a form, text) is refused, not read as JSON; a request
+    without ``content-type`` is read as JSON (Unipile's clients always send one)."""
+    if content_type is None:
+        return
+    media = content_type.split(";", 1)[0].strip().lower()
+    if media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    ):
+        return
+    raise UnsupportedMediaType(
+        f"content-type: {media or '(empty)'} is not accepted; send the body as application/json"
+    )
+
+
 def body_doc(model: type[BaseModel]) -> dict[str, Any]:
     """``openapi_extra`` documenting ``model`` as the operation's JSON request body."""
     schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
@@ -42,5 +61,6 @@ def body_doc(model: type[BaseModel]) -> dict[str, Any]:
             "required": True,
             "content": {"application/json": {"schema": schema}},
         },
+        "responses": error_responses(415, also=("errors/unsupported_media_type",)),
         "x-calgate-schemas": {model.__name__: schema, **defs},
     }

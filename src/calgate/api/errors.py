@@ -12,7 +12,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
 from calgate.api.responses import JSONResponse
-from calgate.errors import CATALOGUE, CalgateError, ErrorType, error_type
+from calgate.errors import (
+    CATALOGUE,
+    NEVER_ANSWERED,
+    ROUTE_SPECIFIC,
+    CalgateError,
+    ErrorType,
+    error_type,
+)
 
 log = logging.getLogger("calgate.errors")
 
@@ -133,11 +140,18 @@ ERROR_SCHEMA = {
 }
 
 
-def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` for the given statuses, listing the catalogue's types for each."""
+def error_responses(*statuses: int, also: tuple[str, ...] = ()) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for the given statuses, listing for each the catalogue's types
+    calgate answers: not ``NEVER_ANSWERED``, and ``ROUTE_SPECIFIC`` ones only when in ``also``."""
     out: dict[int | str, dict[str, Any]] = {}
     for status in statuses:
-        types = [e for e in CATALOGUE if e.status == status]
+        types = [
+            e
+            for e in CATALOGUE
+            if e.status == status
+            and e.type not in NEVER_ANSWERED
+            and (e.type not in ROUTE_SPECIFIC or e.type in also)
+        ]
         if not types:
             continue
         out[status] = {

@@ -20,7 +20,7 @@ from calgate.security import validate_public_url
 from calgate.services.hosted import CALLBACK_PATH, HostedAuth, LinkRequest
 
 router = APIRouter(prefix="/api/v1/hosted/accounts", tags=["Accounts"])
-ERRORS = error_responses(*COMMON_ERRORS)
+ERRORS = error_responses(*COMMON_ERRORS, also=("errors/expired_link",))
 
 Url = Annotated[str, StringConstraints(strict=True, max_length=2048)]
 
