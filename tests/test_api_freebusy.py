@@ -182,3 +182,260 @@ async def test_free_busy_clips_to_the_window_declined_is_free_maybe_is_tentative
         },
         {"start": "2026-05-01T15:00:00.000Z", "end": "2026-05-01T15:30:00.000Z", "status": "busy"},
     ]
+
+
+def paris_days(spans: list[dict[str, str]]) -> dict[str, Any]:
+    days = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    return {"time_zone": "Europe/Paris", "days": {d: spans for d in days}}
+
+
+async def slots_of(api: Api, body: dict[str, Any]) -> list[tuple[str, list[str]]]:
+    r = await post(api, AV, body)
+    assert r.status_code == 200, r.text
+    assert r.json()["object"] == "Availability" and r.json()["errors"] == []
+    return [(s["start"], s["free"]) for s in r.json()["slots"]]
+
+
+async def test_working_hours_stay_local_across_the_spring_change(api: Api) -> None:
+    me = api.a.account_id
+    body = {
+        "start": "2026-03-28T00:00:00Z",
+        "end": "2026-03-30T00:00:00Z",
+        "duration_minutes": 60,
+        "interval_minutes": 60,
+        "participants": [
+            {"account_id": me, "working_hours": paris_days([{"start": "09:00", "end": "17:00"}])}
+        ],
+    }
+    got = await slots_of(api, body)
+    saturday = [f"2026-03-28T{h:02d}:00:00.000Z" for h in range(8, 16)]  # +01:00
+    sunday = [f"2026-03-29T{h:02d}:00:00.000Z" for h in range(7, 15)]  # +02:00
+    assert got == [(s, [me]) for s in saturday + sunday]
+
+
+async def test_a_working_hour_the_clocks_skip_is_skipped_and_a_repeated_one_counts_twice(
+    api: Api,
+) -> None:
+    me = api.a.account_id
+    hours = paris_days([{"start": "02:00", "end": "03:00"}])
+    body = {
+        "start": "2026-03-28T00:00:00Z",
+        "end": "2026-03-30T00:00:00Z",
+        "duration_minutes": 30,
+        "participants": [{"account_id": me, "working_hours": hours}],
+    }
+    # Saturday 02:00-03:00 is 01:00Z-02:00Z; on Sunday 29 March 02:00-03:00 does not exist.
+    assert [s for s, _ in await slots_of(api, body)] == [
+        "2026-03-28T01:00:00.000Z",
+        "2026-03-28T01:30:00.000Z",
+    ]
+    # On 25 October it happens twice: 00:00Z-01:00Z (+02:00) and 01:00Z-02:00Z (+01:00).
+    body |= {"start": "2026-10-25T00:00:00Z", "end": "2026-10-25T12:00:00Z"}
+    assert [s for s, _ in await slots_of(api, body)] == [
+        "2026-10-25T00:00:00.000Z",
+        "2026-10-25T00:30:00.000Z",
+        "2026-10-25T01:00:00.000Z",
+        "2026-10-25T01:30:00.000Z",
+    ]
+
+
+async def test_buffers_reach_outside_the_window_and_optional_people_do_not_count(
+    api: Api,
+) -> None:
+    me = api.a.account_id
+    other, other_calendar = await local_account(api, "other@example.org")
+    await api.create(timed("2026-06-01T08:00:00Z", "2026-06-01T09:00:00Z"))
+    await api.create(timed("2026-06-01T12:10:00Z", "2026-06-01T13:00:00Z"))
+    r = await api.call(
+        "POST",
+        api.events_url(other_calendar),
+        account_id=other,
+        json=timed("2026-06-01T10:30:00Z", "2026-06-01T11:00:00Z"),
+    )
+    assert r.status_code == 200, r.text
+    body = {
+        "start": "2026-06-01T09:00:00Z",
+        "end": "2026-06-01T12:00:00Z",
+        "duration_minutes": 60,
+        "interval_minutes": 15,
+        "buffer_before_minutes": 15,
+        "buffer_after_minutes": 30,
+        "participants": [{"account_id": me}, {"account_id": other, "optional": True}],
+    }
+    got = await slots_of(api, body)
+    # 09:00 is too close to the 08:00-09:00 event (15 minutes before); a slot must end 30
+    # minutes before 12:10. The optional participant is listed where free, never required.
+    assert got == [
+        ("2026-06-01T09:15:00.000Z", [me]),
+        ("2026-06-01T09:30:00.000Z", [me]),
+        ("2026-06-01T09:45:00.000Z", [me]),
+        ("2026-06-01T10:00:00.000Z", [me]),
+        ("2026-06-01T10:15:00.000Z", [me]),
+        ("2026-06-01T10:30:00.000Z", [me]),
+    ]
+    # Both required, at least one of them: the other one's free slots count too.
+    body["participants"][1]["optional"] = False
+    got = await slots_of(api, {**body, "min_required": 1})
+    assert got[:2] == [("2026-06-01T09:00:00.000Z", [other]), ("2026-06-01T09:15:00.000Z", [me])]
+    assert len(got) == 7
+
+
+async def test_an_unusable_account_is_an_error_entry_an_unknown_one_a_404(api: Api) -> None:
+    broken, _ = await local_account(api, "broken@example.org")
+    record = await api.runtime.accounts.record(api.a.id, broken)
+    await api.runtime.accounts.set_status(record, "CREDENTIALS")
+    calendars = [{"account_id": api.a.account_id}, {"account_id": broken}]
+    r = await post(api, FB, {**WINDOW_BODY, "calendars": calendars})
+    assert r.status_code == 200, r.text
+    ok, failed = r.json()["data"]
+    assert ok["errors"] == []
+    assert failed["account_id"] == broken and failed["busy"] == []
+    assert [(e["status"], e["type"]) for e in failed["errors"]] == [
+        (401, "errors/expired_credentials")
+    ]
+    # Another tenant's account, or none at all: 404 for the call.
+    for account in (api.b.account_id, "no-such-account"):
+        r = await post(api, FB, {**WINDOW_BODY, "calendars": [{"account_id": account}]})
+        assert r.status_code == 404, r.text
+        assert r.json()["type"] == "errors/resource_not_found"
+
+
+WINDOW_BODY = {"start": "2026-06-01T00:00:00Z", "end": "2026-06-02T00:00:00Z"}
+
+
+def availability_body(**changes: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        **WINDOW_BODY,
+        "duration_minutes": 30,
+        "participants": [{"account_id": "ACCOUNT"}],
+    }
+    body.update(changes)
+    return body
+
+
+def hours(**changes: Any) -> dict[str, Any]:
+    return {"participants": [{"account_id": "ACCOUNT", "working_hours": changes}]}
+
+
+BAD: list[tuple[str, dict[str, Any], str]] = [
+    ("end before start", availability_body(end="2026-05-31T00:00:00Z"), "end: must be after start"),
+    (
+        "naive instant",
+        availability_body(start="2026-06-01T00:00:00"),
+        "start: '2026-06-01T00:00:00' is not an ISO 8601 date-time with an offset",
+    ),
+    ("not a date", availability_body(end="tomorrow"), "end: 'tomorrow' is not"),
+    (
+        "window too long",
+        availability_body(end="2026-09-01T00:00:00Z"),
+        "longer than 62 days (the free_busy_max_window_days limit)",
+    ),
+    (
+        "duration over the window",
+        availability_body(end="2026-06-01T00:20:00Z"),
+        "duration_minutes: 30 is longer than the window (20 minutes)",
+    ),
+    (
+        "too many slots",
+        availability_body(end="2026-07-31T00:00:00Z", duration_minutes=1, interval_minutes=1),
+        "the availability_max_slots limit",
+    ),
+    ("duration zero", availability_body(duration_minutes=0), "duration_minutes"),
+    ("negative buffer", availability_body(buffer_before_minutes=-5), "buffer_before_minutes"),
+    (
+        "min_required too high",
+        availability_body(min_required=2),
+        "min_required: must be between 1 and 1",
+    ),
+    (
+        "everyone optional",
+        availability_body(participants=[{"account_id": "ACCOUNT", "optional": True}]),
+        "at least one participant must not be optional",
+    ),
+    (
+        "listed twice",
+        availability_body(participants=[{"account_id": "ACCOUNT"}, {"account_id": "ACCOUNT"}]),
+        "is listed twice",
+    ),
+    (
+        "too many participants",
+        availability_body(participants=[{"account_id": f"a{i}"} for i in range(21)]),
+        "the availability_max_participants limit",
+    ),
+    (
+        "unknown zone",
+        availability_body(**hours(time_zone="Mars/Base", days={})),
+        "participants[0].working_hours.time_zone: unknown time zone 'Mars/Base'",
+    ),
+    (
+        "unknown day",
+        availability_body(**hours(time_zone="UTC", days={"funday": []})),
+        "participants[0].working_hours.days: 'funday' is not a day",
+    ),
+    (
+        "bad clock",
+        availability_body(
+            **hours(time_zone="UTC", days={"mon": [{"start": "9:00", "end": "17:00"}]})
+        ),
+        "participants[0].working_hours.days.mon[0]: times are HH:MM",
+    ),
+    (
+        "end before start hours",
+        availability_body(
+            **hours(time_zone="UTC", days={"mon": [{"start": "17:00", "end": "09:00"}]})
+        ),
+        "end 09:00 must be after start 17:00",
+    ),
+    (
+        "24:30",
+        availability_body(
+            **hours(time_zone="UTC", days={"mon": [{"start": "09:00", "end": "24:30"}]})
+        ),
+        "times are HH:MM from 00:00 to 24:00",
+    ),
+    ("unknown field", availability_body(slot_minutes=30), "slot_minutes"),
+    ("no participants", availability_body(participants=[]), "participants"),
+]
+
+
+@pytest.mark.parametrize(("name", "body", "detail"), BAD, ids=[b[0] for b in BAD])
+async def test_bad_availability_input_is_a_400_naming_the_problem(
+    api: Api, name: str, body: dict[str, Any], detail: str
+) -> None:
+    text = __import__("json").dumps(body).replace("ACCOUNT", api.a.account_id)
+    r = await api.client.post(
+        AV, content=text, headers={"X-API-KEY": api.a.key, "content-type": "application/json"}
+    )
+    assert r.status_code == 400, r.text
+    error = r.json()
+    assert error["type"] == "errors/invalid_parameters", error
+    assert detail in error["detail"], error
+    assert error["instance"] == AV
+
+
+async def test_bad_free_busy_input_is_a_400(api: Api) -> None:
+    me = api.a.account_id
+    cases = [
+        ({**WINDOW_BODY, "calendars": []}, "calendars"),
+        ({**WINDOW_BODY, "calendars": [{"account_id": me, "calendar_ids": []}]}, "calendar_ids"),
+        (
+            {**WINDOW_BODY, "calendars": [{"account_id": me}] * 51},
+            "calendars",
+        ),
+        (
+            {
+                "start": "2026-06-02T00:00:00Z",
+                "end": "2026-06-01T00:00:00Z",
+                "calendars": [{"account_id": me}],
+            },
+            "end: must be after start",
+        ),
+    ]
+    for body, detail in cases:
+        r = await post(api, FB, body)
+        assert r.status_code == 400, (body, r.text)
+        assert detail in r.json()["detail"], r.json()
+    r = await api.client.post(FB, content=b"{", headers={"X-API-KEY": api.a.key})
+    assert r.status_code == 400, r.text
+    r = await api.client.post(FB, json={**WINDOW_BODY, "calendars": [{"account_id": me}]})
+    assert r.status_code == 401, r.text

@@ -82,7 +82,8 @@ def offset_segments(time_zone: str, start: int, end: int) -> list[tuple[int, int
         if offset(step - 1) == current:
             probe = step
             continue
-        lo, hi = probe, step - 1  # offset(lo) == current != offset(hi)
+        # The first instant of the new offset is in (lo, hi]: probe itself, or found by halving.
+        lo, hi = probe, probe if offset(probe) != current else step - 1
         while hi - lo > 1:
             mid = (lo + hi) // 2
             if offset(mid) == current:
