@@ -285,7 +285,7 @@ class _Call:
 
     async def heartbeat(self) -> None:
         """Renew the key's lease while the request runs: only a dead process lets it lapse."""
-        every = self.mw.lease_us / 3_000_000
+        every = max(self.mw.lease_us / 3_000_000, 0.05)
         while True:
             await anyio.sleep(every)
             try:
