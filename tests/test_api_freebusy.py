@@ -253,7 +253,7 @@ async def test_buffers_reach_outside_the_window_and_optional_people_do_not_count
         json=timed("2026-06-01T10:30:00Z", "2026-06-01T11:00:00Z"),
     )
     assert r.status_code == 200, r.text
-    body = {
+    body: dict[str, Any] = {
         "start": "2026-06-01T09:00:00Z",
         "end": "2026-06-01T12:00:00Z",
         "duration_minutes": 60,
@@ -415,7 +415,7 @@ async def test_bad_availability_input_is_a_400_naming_the_problem(
 
 async def test_bad_free_busy_input_is_a_400(api: Api) -> None:
     me = api.a.account_id
-    cases = [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({**WINDOW_BODY, "calendars": []}, "calendars"),
         ({**WINDOW_BODY, "calendars": [{"account_id": me, "calendar_ids": []}]}, "calendar_ids"),
         (
