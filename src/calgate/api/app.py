@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from calgate import __version__
-from calgate.api import errors
+from calgate.api import errors, examples
 from calgate.api.limits import BodyLimit
 from calgate.api.middleware import Idempotency, NulGuard, Observability, RateLimit
 from calgate.api.responses import JSONResponse
@@ -127,6 +127,7 @@ def _without_422(app: FastAPI) -> None:
                     schemas.setdefault(name, schema)
                 if route.startswith("/api/"):
                     operation.setdefault("security", [{"ApiKey": []}])
+        examples.apply(spec)
         app.openapi_schema = spec
         return spec
 
