@@ -5,6 +5,7 @@ nextSyncToken/syncToken; calgate's own changes are not reported again; an expire
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -207,3 +208,31 @@ async def test_expired_sync_token_makes_a_full_resync(google: Google, receiver: 
     assert (state["full_resyncs"], state["status"]) == (1, "ok")
     listings = google.state.requests.find("GET", "/calendar/v3/calendars/")
     assert [r.status for r in listings if "syncToken" in r.query][-1] == 410
+
+
+async def test_rate_limits_are_respected(google: Google, receiver: Receiver) -> None:
+    """403 rateLimitExceeded is retried within the run; a 429 whose Retry-After is past the
+    run's deadline fails the run, and the calendar is not polled again before it."""
+    events = f"/calendar/v3/calendars/{google.calendar}/events"
+    made = google_sync.user_creates(google.state, google.calendar, timed("2026-06-05", 9))
+    google.state.faults.add(events, method="GET", status=403, reason="rateLimitExceeded")
+    await google.sync()
+    [(kind, event_id, _)] = await settle(receiver, 1)
+    assert (kind, event_id) == ("calendar_event_created", made["id"])
+
+    google.state.faults.add(
+        events, method="GET", status=429, headers={"Retry-After": "120"}, times=None
+    )
+    [(_, result)] = await google.scheduler.run_account(google.account_id)
+    assert result is None
+    state = await google.sync_state()
+    assert state["status"] == "failing"
+    assert state["last_error"].startswith("errors/too_many_requests")
+    wait = dt.datetime.fromisoformat(state["next_run_at"]) - dt.datetime.now(dt.UTC)
+    assert 100 < wait.total_seconds() <= 120
+    assert [r.status for r in google.state.requests.find("GET", events)][-1] == 429
+    google.state.faults.clear()
+    before = len(google.state.requests.find("GET", events))
+    await google.scheduler.tick()  # not due: nothing claimed, nothing sent
+    await anyio.sleep(0.3)
+    assert len(google.state.requests.find("GET", events)) == before
