@@ -312,6 +312,19 @@ class LocalProvider:
             )
         )
 
+    async def update_calendar(
+        self, account: AccountContext, calendar_id: str, changes: Mapping[str, Any]
+    ) -> Calendar:
+        columns = {"background_color": "color"}
+
+        def op(conn: Connection) -> Calendar:
+            _calendar(conn, account, calendar_id)
+            values = {columns.get(name, name): value for name, value in changes.items()}
+            account_store.update_calendar(conn, calendar_id, **values)
+            return _calendar(conn, account, calendar_id)
+
+        return await self.db.write(op)
+
     async def delete_calendar(self, account: AccountContext, calendar_id: str) -> None:
         def op(conn: Connection) -> None:
             found = _calendar(conn, account, calendar_id)
@@ -401,8 +414,11 @@ class LocalProvider:
         if not query.expand_recurring:
             return await self.db.read(op)
         # The database threads only read; expansion runs in offload's threads, off the loop.
-        found = await self.db.read(rows)
-        return await offload.run(lambda budget: _expanded(found, query, after, budget))
+        async with offload.turn(account.tenant_id):
+            found = await self.db.read(rows)
+            return await offload.run(
+                lambda budget: _expanded(found, query, after, budget), account.tenant_id
+            )
 
     async def _ahead(
         self,
@@ -421,8 +437,6 @@ class LocalProvider:
             _calendar(conn, account, calendar_id)
             return _fetch(conn, calendar_id, event_id)
 
-        found, master = await self.db.read(fetch)
-
         def work(_: recurrence.Budget) -> None:
             try:
                 event = _resolve(event_id, found, master)
@@ -433,7 +447,9 @@ class LocalProvider:
             except CalgateError:
                 pass
 
-        await offload.run(work)
+        async with offload.turn(account.tenant_id):
+            found, master = await self.db.read(fetch)
+            await offload.run(work, account.tenant_id)
 
     async def update_event(
         self,

@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 from sqlalchemy.engine import Connection
 
 from calgate import offload
 from calgate.domain import rules
-from calgate.domain.model import Calendar, Conference, Event, EventFields, EventQuery, Page
+from calgate.domain.model import (
+    Calendar,
+    Conference,
+    Event,
+    EventFields,
+    EventQuery,
+    Page,
+    with_organizer,
+)
 from calgate.errors import FeatureNotImplemented, InvalidParameters
 from calgate.meetings import MeetingLinks
 from calgate.providers.base import AccountContext, Capabilities, Change, Effects, Provider
 from calgate.providers.registry import Providers
+from calgate.services import calendars, pages
 from calgate.services.accounts import AccountService
 from calgate.store import idempotency
 from calgate.store.ids import new_id
@@ -74,7 +83,7 @@ class EventService:
     async def _annotated(self, account: AccountContext, events: list[Event]) -> list[Event]:
         for annotate in self.annotators:
             events = await annotate(account, events)
-        return events
+        return [with_organizer(e, account.email, account.name) for e in events]
 
     def _effects(self, conn: Connection, change: Change) -> None:
         for effect in self.effects:
@@ -102,21 +111,26 @@ class EventService:
         return await provider.get_calendar(account, calendar_id)
 
     async def create_calendar(
-        self, tenant_id: str, account_id: str, calendar: Calendar
+        self, tenant_id: str, account_id: str, calendar: Calendar, given: Iterable[str] = ()
+    ) -> Calendar:
+        """Create ``calendar``; ``given``: the fields the request set (checked against the
+        provider's capabilities)."""
+        account, provider = await self._target(tenant_id, account_id)
+        calendars.check_fields(self._caps(account, provider), account.type, given)
+        return await provider.create_calendar(account, calendar)
+
+    async def update_calendar(
+        self, tenant_id: str, account_id: str, calendar_id: str, changes: Mapping[str, Any]
     ) -> Calendar:
         account, provider = await self._target(tenant_id, account_id)
-        if not provider.capabilities.calendar_management:
-            raise FeatureNotImplemented(
-                f"{account.type} calendars cannot be created through calgate"
-            )
-        return await provider.create_calendar(account, calendar)
+        calendars.check_fields(self._caps(account, provider), account.type, changes)
+        calendars.check_writable(await provider.get_calendar(account, calendar_id), "changed")
+        return await provider.update_calendar(account, calendar_id, changes)
 
     async def delete_calendar(self, tenant_id: str, account_id: str, calendar_id: str) -> None:
         account, provider = await self._target(tenant_id, account_id)
-        if not provider.capabilities.calendar_management:
-            raise FeatureNotImplemented(
-                f"{account.type} calendars cannot be deleted through calgate"
-            )
+        calendars.check_fields(self._caps(account, provider), account.type, ())
+        calendars.check_deletable(await provider.get_calendar(account, calendar_id))
         await provider.delete_calendar(account, calendar_id)
 
     async def create(
@@ -126,7 +140,7 @@ class EventService:
         caps = self._caps(account, provider)
         check_capabilities(caps, account.type, _as_map(fields))
         if fields.recurrence:  # checking a series is CPU work: off the event loop
-            fields = await offload.run(lambda _: rules.checked(fields))
+            fields = await offload.run(lambda _: rules.checked(fields), tenant_id)
         else:
             fields = rules.checked(fields)
         fields = dataclasses.replace(fields, conference=self._linked(caps, fields.conference))
@@ -146,7 +160,18 @@ class EventService:
         self, tenant_id: str, account_id: str, calendar_id: str, query: EventQuery
     ) -> Page[Event]:
         account, provider = await self._target(tenant_id, account_id)
-        page = await provider.list_events(account, calendar_id, query)
+        reported = self._caps(account, provider).event_types
+        if query.event_types:
+            if not reported & set(query.event_types):
+                await provider.get_calendar(account, calendar_id)  # an unknown one is a 404
+                return Page([])
+            if reported <= set(query.event_types):
+                query = dataclasses.replace(query, event_types=())
+
+        async def fetch(q: EventQuery) -> Page[Event]:
+            return await provider.list_events(account, calendar_id, q)
+
+        page = await pages.at_offset(fetch, query)
         return dataclasses.replace(page, items=await self._annotated(account, page.items))
 
     async def update(
