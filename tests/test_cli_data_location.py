@@ -4,6 +4,7 @@ command), never creates an empty database silently, and takes its options where 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -163,3 +164,8 @@ def test_serve_takes_data_dir_after_the_command(tmp_path: Path) -> None:
         proc.terminate()
         output = proc.communicate(timeout=20)[0]
     assert f"calgate data: {data} (given by --data-dir)" in output
+    # The first start prints the variables the README's examples use, ready to paste.
+    exported = re.search(r"export KEY='(cg_\S+)' ACC='([0-9a-f]+)' CAL='([0-9a-f]+)'", output)
+    assert exported, output
+    assert f"X-API-KEY: {exported[1]}" in output
+    assert f"/calendars/{exported[3]}/events?account_id={exported[2]}" in output

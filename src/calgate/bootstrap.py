@@ -36,9 +36,19 @@ async def bootstrap(runtime: Runtime) -> FirstStart | None:
     return await runtime.db.write(op)
 
 
+def _key(start: FirstStart) -> str:
+    return "$CALGATE_API_KEY" if start.key_from_settings else start.api_key
+
+
+def shell_variables(start: FirstStart) -> str:
+    """``export KEY=… ACC=… CAL=…``: the variables the README's examples use."""
+    key = f'"{_key(start)}"' if start.key_from_settings else f"'{_key(start)}'"
+    return f"export KEY={key} ACC='{start.account_id}' CAL='{start.calendar_id}'"
+
+
 def first_request(base_url: str, start: FirstStart) -> str:
-    """A ready-to-paste curl that creates an event (the founding document's request)."""
-    key = "$CALGATE_API_KEY" if start.key_from_settings else start.api_key
+    """A ready-to-paste curl that creates an event (Unipile's "Create an event" request)."""
+    key = _key(start)
     return (
         f"curl --request POST \\\n"
         f"     --url '{base_url}/api/v1/calendars/{start.calendar_id}/events"

@@ -12,7 +12,7 @@ import uvicorn
 from calgate.api.app import create_app
 from calgate.api.asgi import tune_gc
 from calgate.api.server import HTTP_PROTOCOL
-from calgate.bootstrap import FirstStart, bootstrap, first_request
+from calgate.bootstrap import FirstStart, bootstrap, first_request, shell_variables
 from calgate.cli.location import data_dir_source, settings_of
 from calgate.cli.main import main
 from calgate.logs import setup_logging
@@ -97,6 +97,8 @@ def _announce(settings: Settings, first: FirstStart | None) -> None:
         click.echo(f"API key (shown once, keep it): {first.api_key}")
     click.echo("Create an event:\n")
     click.echo(first_request(settings.base_url, first) + "\n")
+    click.echo("The README's examples use these shell variables:\n")
+    click.echo(shell_variables(first) + "\n")
 
 
 async def _serve(settings: Settings) -> None:
