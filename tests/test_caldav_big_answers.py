@@ -58,12 +58,14 @@ def multistatus(size: int, calendar_path: str) -> bytes:
 class BigProxy:
     url: str
     answer: bytes = b""  # what a REPORT gets, when set
+    redirect: str = ""  # when set, every request is redirected there (path kept)
     sent: int = 0  # bytes of that answer written before calgate hung up
 
 
 @contextmanager
 def big_proxy(upstream: str) -> Iterator[BigProxy]:
-    """Forwards every request to ``upstream``, except REPORTs when ``answer`` is set."""
+    """Forwards every request to ``upstream``, except REPORTs when ``answer`` is set, and
+    every request when ``redirect`` is set."""
     proxy = BigProxy("")
 
     class Handler(BaseHTTPRequestHandler):
@@ -71,6 +73,12 @@ def big_proxy(upstream: str) -> Iterator[BigProxy]:
 
         def handle_any(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if proxy.redirect:
+                self.send_response(307)
+                self.send_header("Location", proxy.redirect + self.path)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             if self.command == "REPORT" and proxy.answer:
                 self.send_response(207)
                 self.send_header("Content-Type", "application/xml; charset=utf-8")

@@ -105,6 +105,9 @@ class Dav:
         # Enforced by the client when it connects (make_client(public_only=...)).
         self.allow_loopback = allow_loopback
         self.deadline = Deadline(policy.timeout)
+        # Origins reached only through a redirect from another one: no password there, also
+        # on later calls of this operation (to the hrefs such a server names).
+        self.withheld: set[tuple[str, str, int]] = set()
 
     async def request(
         self,
@@ -121,6 +124,9 @@ class Dav:
         sent = {"Authorization": self.credentials.header, "Accept": "*/*", **(headers or {})}
         origin = _origin(url)
         withheld = ""  # the origin a redirect led to, where the password is not sent
+        if origin in self.withheld:
+            del sent["Authorization"]
+            withheld = "{}://{}:{}".format(*origin)
         attempt = 0
         redirects = 0
         while True:
@@ -158,8 +164,12 @@ class Dav:
                 url = self._redirect(url, answer_headers["location"], redirects)
                 if _origin(url) != origin and "Authorization" in sent:
                     # Never hand the password to another host, port or scheme.
+                    other = "{}://{}:{}".format(*_origin(url))
+                    if self.connecting:  # an account there could never authenticate
+                        raise InvalidParameters(_elsewhere(other))
                     del sent["Authorization"]
-                    withheld = "{}://{}:{}".format(*_origin(url))
+                    self.withheld.add(_origin(url))
+                    withheld = other
                 if status == 303:
                     method, body = "GET", None
                 attempt -= 1
@@ -169,12 +179,7 @@ class Dav:
             if await self._retry(status, answer_headers, safe, attempt):
                 continue
             if status == 401 and withheld:
-                kind = InvalidParameters if self.connecting else ProviderError
-                raise kind(
-                    f"url: {SERVER} redirected to {withheld}, another server, which asks for a "
-                    "password; calgate does not send the password across servers: give that "
-                    "URL instead"
-                )
+                raise ProviderError(_elsewhere(withheld))
             raise await self._error(status, answer_headers, content, method, url, what)
 
     def _observe(self, operation: str, started: float, outcome: str) -> None:
@@ -289,6 +294,13 @@ def _origin(url: str) -> tuple[str, str, int]:
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     return scheme, (parts.hostname or "").lower(), parts.port or (443 if scheme == "https" else 80)
+
+
+def _elsewhere(origin: str) -> str:
+    return (
+        f"url: {SERVER} redirected to {origin}, another server; calgate does not send the "
+        "password across servers: give that server's URL instead"
+    )
 
 
 def _mib(size: int) -> str:
