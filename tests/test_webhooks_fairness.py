@@ -6,15 +6,15 @@ one that never answers (it sleeps past the webhook timeout), one that answers at
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import anyio
 import pytest
 
-from calgate.outbox.worker import Worker
 from calgate.settings import Settings
 from tests.conftest import SEED_BODY, Api, Tenant
 from tests.receiver import Receiver, running_receiver
+from tests.test_webhooks_delivery import worker  # noqa: F401 (the running worker fixture)
 
 pytestmark = pytest.mark.anyio
 TIMEOUT = 3.0  # the webhook timeout: a silent receiver holds a slot this long per attempt
@@ -46,14 +46,6 @@ def healthy() -> Iterator[Receiver]:
         yield r
 
 
-@pytest.fixture
-async def worker(api: Api) -> AsyncIterator[Worker]:
-    w = api.runtime.worker()
-    async with w.running():
-        yield w
-    await w.aclose()
-
-
 async def add_hook(api: Api, url: str, tenant: Tenant) -> None:
     body = {"source": "calendar_event", "request_url": url, "name": "h"}
     r = await api.call("POST", "/api/v1/webhooks", json=body, tenant=tenant)
@@ -65,8 +57,9 @@ async def create(api: Api, tenant: Tenant) -> None:
     assert r.status_code == 200, r.text
 
 
+@pytest.mark.usefixtures("worker")
 async def test_silent_receivers_of_one_tenant_do_not_delay_another(
-    api: Api, silent: Receiver, healthy: Receiver, worker: Worker
+    api: Api, silent: Receiver, healthy: Receiver
 ) -> None:
     for _ in range(20):
         await add_hook(api, silent.url, api.a)
@@ -82,9 +75,8 @@ async def test_silent_receivers_of_one_tenant_do_not_delay_another(
     assert 1 <= silent.arrived <= 8
 
 
-async def test_one_slot_per_webhook(
-    api: Api, silent: Receiver, healthy: Receiver, worker: Worker
-) -> None:
+@pytest.mark.usefixtures("worker")
+async def test_one_slot_per_webhook(api: Api, silent: Receiver, healthy: Receiver) -> None:
     await add_hook(api, silent.url, api.a)
     await add_hook(api, healthy.url, api.a)
     for _ in range(4):
