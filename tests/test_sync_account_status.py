@@ -4,7 +4,6 @@ once the account is usable again, sync resumes from its cursor (no full resync).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -13,37 +12,17 @@ from calgate.outbox.worker import Worker
 from calgate.settings import Settings
 from tests.conftest import Api
 from tests.radicale import Radicale, radicale_fixture
-from tests.receiver import Receiver, running_receiver
+from tests.receiver import Receiver
+from tests.synckit import receiver_fixture, sync_settings, worker_fixture
 from tests.test_sync_caldav import connect, ics
 
 pytestmark = pytest.mark.anyio
-__all__ = ["radicale_fixture"]
+__all__ = ["radicale_fixture", "receiver_fixture", "worker_fixture"]
 
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(
-        database_url=database_url,
-        data_dir=tmp_path,
-        sqlite_synchronous="NORMAL",
-        allow_loopback_urls=True,
-        worker_poll_seconds=0.05,
-        cache_seconds=0.0,
-    )
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with running_receiver() as r:
-        yield r
-
-
-@pytest.fixture
-async def worker(api: Api) -> AsyncIterator[Worker]:
-    w = api.runtime.worker()
-    async with w.running():
-        yield w
-    await w.aclose()
+    return sync_settings(database_url, tmp_path, cache_seconds=0.0)
 
 
 def set_password(radicale: Radicale, name: str, password: str) -> None:

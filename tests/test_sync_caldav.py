@@ -8,22 +8,21 @@ sync-collection is followed by ETags; two instances on one database report each 
 from __future__ import annotations
 
 import shutil
-from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import anyio
-import httpx
 import pytest
 
 from calgate.outbox.worker import Worker
 from calgate.runtime import Runtime
 from calgate.settings import Settings
-from calgate.sync.scheduler import Scheduler
+from tests import synckit
 from tests.conftest import Api
 from tests.radicale import Radicale, User, proxy_to, radicale_fixture  # noqa: F401
-from tests.receiver import Receiver, Request, running_receiver
+from tests.receiver import Receiver
+from tests.synckit import receiver_fixture, same_as_live, sync_settings, webhook, worker_fixture
 
 pytestmark = pytest.mark.anyio
 
@@ -101,34 +100,14 @@ class Dav:
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with running_receiver() as r:
-        yield r
-
-
-@pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(
-        database_url=database_url,
-        data_dir=tmp_path,
-        sqlite_synchronous="NORMAL",
-        allow_loopback_urls=True,
-        worker_poll_seconds=0.05,
-        sync_interval_seconds=0.2,
-    )
+    return sync_settings(database_url, tmp_path, sync_interval_seconds=0.2)
 
 
-@dataclass
-class Synced:
-    api: Api
-    dav: Dav
-    account_id: str
-    calendar_id: str
-    scheduler: Scheduler
-
-    async def sync(self) -> None:
-        done = await self.scheduler.run_account(self.account_id)
-        assert done and all(result is not None for _, result in done), done
+class Synced(synckit.Synced):
+    def __init__(self, api: Api, dav: Dav, account_id: str) -> None:
+        super().__init__(api, account_id, "work")
+        self.dav = dav
 
 
 async def connect(api: Api, radicale: Radicale, url: str | None = None) -> tuple[str, Dav]:
@@ -145,40 +124,18 @@ async def connect(api: Api, radicale: Radicale, url: str | None = None) -> tuple
     return r.json()["account_id"], Dav(radicale, user, path)
 
 
-async def webhook(api: Api, receiver: Receiver) -> None:
-    body = {"source": "calendar_event", "request_url": receiver.url, "name": "sync"}
-    r = await api.call("POST", "/api/v1/webhooks", json=body)
-    assert r.status_code == 201, r.text
-
-
-@pytest.fixture
-async def worker(api: Api) -> AsyncIterator[Worker]:
-    w = api.runtime.worker()
-    async with w.running():
-        yield w
-    await w.aclose()
-
-
 @pytest.fixture
 async def synced(api: Api, radicale: Radicale, receiver: Receiver, worker: Worker) -> Synced:
     account_id, dav = await connect(api, radicale)
     await webhook(api, receiver)
     dav.put("before", ics("before@other", "There before calgate"))
-    synced = Synced(api, dav, account_id, "work", api.runtime.scheduler())
+    synced = Synced(api, dav, account_id)
     await synced.sync()  # the baseline: what is there already is not reported
     return synced
 
 
 async def settle(receiver: Receiver, count: int) -> list[dict[str, Any]]:
-    """The deliveries once there are ``count``, after making sure no more arrive."""
-    got = await receiver.wait_for(count)
-    await anyio.sleep(0.3)
-    return (
-        [r.json() for r in receiver.accepted()]
-        if len(receiver.accepted()) == count
-        else [r.json() for r in got]
-        + [{"unexpected": r.json()} for r in receiver.accepted()[count:]]
-    )
+    return [body for _, _, body in await synckit.settle(receiver, count)]
 
 
 def kinds(deliveries: list[dict[str, Any]]) -> list[tuple[str, str]]:
@@ -198,13 +155,7 @@ async def test_outside_changes_reach_the_webhook_once(synced: Synced, receiver: 
     assert created["calendar_id"] == "work"
     assert created["account_id"] == synced.account_id
     # The same payload as a GET of that event through calgate.
-    live = await synced.api.call(
-        "GET", "/api/v1/calendars/work/events/outside", account_id=synced.account_id
-    )
-    extras = {"event", "webhook_name", "account_id", "delivery_id"}
-    assert {k: v for k, v in created.items() if k not in extras} == {
-        k: v for k, v in live.json().items() if k in created
-    }
+    assert same_as_live(created, await synced.live("outside"))
 
     synced.dav.put("outside", ics("outside@other", "Renamed elsewhere"))
     await synced.sync()
@@ -227,9 +178,7 @@ async def test_outside_changes_reach_the_webhook_once(synced: Synced, receiver: 
     await synced.sync()
     assert len(await settle(receiver, 3)) == 3
 
-    account = await synced.api.call("GET", f"/api/v1/accounts/{synced.account_id}")
-    [state] = account.json()["sync"]["calendars"]
-    assert state["calendar_id"] == "work"
+    state = await synced.sync_state()
     assert state["status"] == "ok"
     assert state["mode"] == "sync-collection"
     assert state["changes_seen"] == 3
@@ -343,7 +292,8 @@ async def test_server_without_sync_collection_is_followed_by_etags(
             status=403,
             body="<D:error xmlns:D='DAV:'><D:supported-report/></D:error>",
         )
-        synced = Synced(api, dav, account_id, "work", scheduler)
+        synced = Synced(api, dav, account_id)
+        synced.scheduler = scheduler
         await synced.sync()
         assert receiver.accepted() == []
         state = (await api.call("GET", f"/api/v1/accounts/{account_id}")).json()["sync"]
@@ -399,4 +349,4 @@ async def wait_synced(api: Api, account_id: str) -> None:
             await anyio.sleep(0.05)
 
 
-__all__ = ["Request", "httpx"]
+__all__ = ["receiver_fixture", "worker_fixture"]

@@ -6,7 +6,6 @@ nextSyncToken/syncToken; calgate's own changes are not reported again; an expire
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,14 +14,22 @@ import pytest
 
 from calgate.outbox.worker import Worker
 from calgate.settings import Settings
-from calgate.sync.scheduler import Scheduler
 from tests.conftest import Api
 from tests.fakes import google_sync
 from tests.oauth_env import Fakes, connect, fakes_fixture, oauth_runtime
-from tests.receiver import Receiver, running_receiver
+from tests.receiver import Receiver
+from tests.synckit import (
+    Synced,
+    receiver_fixture,
+    same_as_live,
+    settle,
+    sync_settings,
+    webhook,
+    worker_fixture,
+)
 
 pytestmark = pytest.mark.anyio
-__all__ = ["fakes_fixture", "oauth_runtime"]
+__all__ = ["fakes_fixture", "oauth_runtime", "receiver_fixture", "worker_fixture"]
 ZONE = "Europe/Paris"
 
 
@@ -36,65 +43,24 @@ def timed(day: str, hour: int, **extra: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path, fakes: Fakes) -> Settings:
-    base = Settings(
-        database_url=database_url,
-        data_dir=tmp_path,
-        sqlite_synchronous="NORMAL",
-        allow_loopback_urls=True,
-        worker_poll_seconds=0.05,
-    )
-    return fakes.settings(base)
+    return fakes.settings(sync_settings(database_url, tmp_path))
 
 
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with running_receiver() as r:
-        yield r
-
-
-@pytest.fixture
-async def worker(api: Api) -> AsyncIterator[Worker]:
-    w = api.runtime.worker()
-    async with w.running():
-        yield w
-    await w.aclose()
-
-
-class Google:
-    def __init__(self, api: Api, fakes: Fakes, account_id: str, scheduler: Scheduler) -> None:
-        self.api = api
+class Google(Synced):
+    def __init__(self, api: Api, fakes: Fakes, account_id: str) -> None:
+        super().__init__(api, account_id, fakes.google.email)
         self.state = fakes.google
-        self.calendar = fakes.google.email
-        self.account_id = account_id
-        self.scheduler = scheduler
-
-    async def sync(self) -> None:
-        done = await self.scheduler.run_account(self.account_id)
-        assert done and all(result is not None for _, result in done), done
-
-    async def sync_state(self) -> dict[str, Any]:
-        r = await self.api.call("GET", f"/api/v1/accounts/{self.account_id}")
-        [state] = [s for s in r.json()["sync"]["calendars"] if s["calendar_id"] == self.calendar]
-        return state
+        self.calendar = self.calendar_id
 
 
 @pytest.fixture
 async def google(api: Api, fakes: Fakes, receiver: Receiver, worker: Worker) -> Google:
     account_id = await connect(api, fakes, "GOOGLE_OAUTH")
-    hook = {"source": "calendar_event", "request_url": receiver.url, "name": "sync"}
-    assert (await api.call("POST", "/api/v1/webhooks", json=hook)).status_code == 201
+    await webhook(api, receiver)
     google_sync.user_creates(fakes.google, fakes.google.email, timed("2026-06-01", 9))
-    g = Google(api, fakes, account_id, api.runtime.scheduler())
+    g = Google(api, fakes, account_id)
     await g.sync()  # the baseline: nothing reported
     return g
-
-
-async def settle(receiver: Receiver, count: int) -> list[tuple[str, str, dict[str, Any]]]:
-    await receiver.wait_for(count)
-    await anyio.sleep(0.3)
-    got = [r.json() for r in receiver.accepted()]
-    assert len(got) == count, [(d["event"], d["id"]) for d in got]
-    return [(d["event"], d["id"], d) for d in got]
 
 
 async def test_user_changes_in_google_reach_the_webhook_once(
@@ -108,15 +74,7 @@ async def test_user_changes_in_google_reach_the_webhook_once(
     await google.sync()
     [(kind, event_id, body)] = await settle(receiver, 1)
     assert (kind, event_id, body["title"]) == ("calendar_event_created", made["id"], "From Google")
-    live = await google.api.call(
-        "GET",
-        f"/api/v1/calendars/{google.calendar}/events/{made['id']}",
-        account_id=google.account_id,
-    )
-    extras = {"event", "webhook_name", "account_id", "delivery_id"}
-    assert {k: v for k, v in body.items() if k not in extras} == {
-        k: v for k, v in live.json().items() if k in body
-    }
+    assert same_as_live(body, await google.live(made["id"]))
 
     google_sync.user_changes(google.state, google.calendar, made["id"], {"summary": "Renamed"})
     await google.sync()

@@ -5,23 +5,29 @@ a refused delta token (410) makes a full resync that reconciles deletions."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
-import anyio
 import pytest
 
 from calgate.outbox.worker import Worker
 from calgate.settings import Settings
-from calgate.sync.scheduler import Scheduler
 from tests.conftest import Api
 from tests.fakes import graph_delta
 from tests.oauth_env import Fakes, connect, fakes_fixture, oauth_runtime
-from tests.receiver import Receiver, running_receiver
+from tests.receiver import Receiver
+from tests.synckit import (
+    Synced,
+    receiver_fixture,
+    same_as_live,
+    settle,
+    sync_settings,
+    webhook,
+    worker_fixture,
+)
 
 pytestmark = pytest.mark.anyio
-__all__ = ["fakes_fixture", "oauth_runtime"]
+__all__ = ["fakes_fixture", "oauth_runtime", "receiver_fixture", "worker_fixture"]
 ZONE = "Europe/Paris"
 
 
@@ -43,65 +49,24 @@ def weekly(day: str, count: int) -> dict[str, Any]:
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path, fakes: Fakes) -> Settings:
-    base = Settings(
-        database_url=database_url,
-        data_dir=tmp_path,
-        sqlite_synchronous="NORMAL",
-        allow_loopback_urls=True,
-        worker_poll_seconds=0.05,
-    )
-    return fakes.settings(base)
+    return fakes.settings(sync_settings(database_url, tmp_path))
 
 
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with running_receiver() as r:
-        yield r
-
-
-@pytest.fixture
-async def worker(api: Api) -> AsyncIterator[Worker]:
-    w = api.runtime.worker()
-    async with w.running():
-        yield w
-    await w.aclose()
-
-
-class Outlook:
-    def __init__(self, api: Api, fakes: Fakes, account_id: str, scheduler: Scheduler) -> None:
-        self.api = api
+class Outlook(Synced):
+    def __init__(self, api: Api, fakes: Fakes, account_id: str) -> None:
+        super().__init__(api, account_id, fakes.graph.default_calendar)
         self.state = fakes.graph
-        self.calendar = fakes.graph.default_calendar
-        self.account_id = account_id
-        self.scheduler = scheduler
-
-    async def sync(self) -> None:
-        done = await self.scheduler.run_account(self.account_id)
-        assert done and all(result is not None for _, result in done), done
-
-    async def sync_state(self) -> dict[str, Any]:
-        r = await self.api.call("GET", f"/api/v1/accounts/{self.account_id}")
-        [state] = [s for s in r.json()["sync"]["calendars"] if s["calendar_id"] == self.calendar]
-        return state
+        self.calendar = self.calendar_id
 
 
 @pytest.fixture
 async def outlook(api: Api, fakes: Fakes, receiver: Receiver, worker: Worker) -> Outlook:
     account_id = await connect(api, fakes, "OUTLOOK")
-    hook = {"source": "calendar_event", "request_url": receiver.url, "name": "sync"}
-    assert (await api.call("POST", "/api/v1/webhooks", json=hook)).status_code == 201
+    await webhook(api, receiver)
     graph_delta.user_creates(fakes.graph, fakes.graph.default_calendar, timed("2026-06-01", 9))
-    o = Outlook(api, fakes, account_id, api.runtime.scheduler())
+    o = Outlook(api, fakes, account_id)
     await o.sync()  # the baseline: nothing reported
     return o
-
-
-async def settle(receiver: Receiver, count: int) -> list[tuple[str, str, dict[str, Any]]]:
-    await receiver.wait_for(count)
-    await anyio.sleep(0.3)
-    got = [r.json() for r in receiver.accepted()]
-    assert len(got) == count, [(d["event"], d["id"]) for d in got]
-    return [(d["event"], d["id"], d) for d in got]
 
 
 async def test_user_changes_in_outlook_reach_the_webhook_once(
@@ -115,6 +80,7 @@ async def test_user_changes_in_outlook_reach_the_webhook_once(
     await outlook.sync()
     [(kind, event_id, body)] = await settle(receiver, 1)
     assert (kind, event_id, body["title"]) == ("calendar_event_created", made["id"], "From Outlook")
+    assert same_as_live(body, await outlook.live(made["id"]))
 
     graph_delta.user_changes(outlook.state, made["id"], {"subject": "Renamed"})
     await outlook.sync()

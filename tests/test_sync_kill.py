@@ -17,12 +17,13 @@ import httpx
 import pytest
 
 from tests.radicale import Radicale, proxy_to, radicale_fixture
-from tests.receiver import Receiver, running_receiver
+from tests.receiver import Receiver
 from tests.serve import serve
+from tests.synckit import receiver_fixture
 from tests.test_sync_caldav import Dav, ics
 
 pytestmark = pytest.mark.system
-__all__ = ["radicale_fixture"]
+__all__ = ["radicale_fixture", "receiver_fixture"]
 KEY = "cg_sync_kill"
 HEADERS = {"X-API-KEY": KEY}
 ENV = {
@@ -32,12 +33,6 @@ ENV = {
     "CALGATE_SYNC_INTERVAL_SECONDS": "0.3",
     "CALGATE_SYNC_LEASE_SECONDS": "2",
 }
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with running_receiver() as r:
-        yield r
 
 
 @contextmanager

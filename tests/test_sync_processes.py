@@ -16,12 +16,13 @@ import httpx
 import pytest
 
 from tests.radicale import Radicale, radicale_fixture
-from tests.receiver import Receiver, running_receiver
+from tests.receiver import Receiver
 from tests.serve import serve
+from tests.synckit import receiver_fixture
 from tests.test_sync_caldav import Dav, ics
 
 pytestmark = pytest.mark.system
-__all__ = ["radicale_fixture"]
+__all__ = ["radicale_fixture", "receiver_fixture"]
 KEY = "cg_sync_key"
 ENV = {
     "CALGATE_API_KEY": KEY,
@@ -30,12 +31,6 @@ ENV = {
     "CALGATE_SYNC_INTERVAL_SECONDS": "0.5",
 }
 HEADERS = {"X-API-KEY": KEY}
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with running_receiver() as r:
-        yield r
 
 
 def _connect(base: str, radicale: Radicale, receiver: Receiver) -> tuple[str, Dav]:

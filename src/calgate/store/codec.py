@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from types import SimpleNamespace
 from typing import Any
 
 import orjson
@@ -114,3 +115,24 @@ def event_from_row(row: Any) -> Event:
         notifications=data.get("notifications", "none"),
         extra=data.get("extra") or {},
     )
+
+
+def event_to_json(event: Event) -> dict[str, Any]:
+    """A whole event as JSON (identity, bookkeeping and :func:`event_to_data`), for stores
+    that keep events outside the ``events`` table (outbox payloads, the sync mirror)."""
+    return {
+        "id": event.id,
+        "calendar_id": event.calendar_id,
+        "ical_uid": event.ical_uid,
+        "master_event_id": event.master_event_id,
+        "created_at": dt_to_us(event.created_at),
+        "updated_at": dt_to_us(event.updated_at),
+        "version": event.version,
+        "sequence": event.sequence,
+        "is_cancelled": event.is_cancelled,
+        "data": event_to_data(event),
+    }
+
+
+def event_from_json(data: dict[str, Any]) -> Event:
+    return event_from_row(SimpleNamespace(**data))

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 from typing import Any
 
 import orjson
@@ -20,7 +19,7 @@ from sqlalchemy.engine import Connection
 
 from calgate.domain.model import Event
 from calgate.store import tables as t
-from calgate.store.codec import dt_to_us, event_from_row, event_to_data
+from calgate.store.codec import event_from_json, event_to_json
 
 sa_ = t.sync_accounts
 sc = t.sync_calendars
@@ -78,27 +77,12 @@ class Item:
     own_version: int | None = None
 
 
-def _event_json(event: Event) -> dict[str, Any]:
-    return {
-        "id": event.id,
-        "calendar_id": event.calendar_id,
-        "ical_uid": event.ical_uid,
-        "master_event_id": event.master_event_id,
-        "created_at": dt_to_us(event.created_at),
-        "updated_at": dt_to_us(event.updated_at),
-        "version": event.version,
-        "sequence": event.sequence,
-        "is_cancelled": event.is_cancelled,
-        "data": event_to_data(event),
-    }
-
-
 def events_to_text(events: Iterable[Event]) -> str:
-    return orjson.dumps([_event_json(e) for e in events]).decode()
+    return orjson.dumps([event_to_json(e) for e in events]).decode()
 
 
 def events_from_text(text: str) -> list[Event]:
-    return [event_from_row(SimpleNamespace(**e)) for e in orjson.loads(text)]
+    return [event_from_json(e) for e in orjson.loads(text)]
 
 
 def _item(row: Any) -> Item:
