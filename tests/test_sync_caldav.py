@@ -18,6 +18,8 @@ import pytest
 from calgate.outbox.worker import Worker
 from calgate.runtime import Runtime
 from calgate.settings import Settings
+from calgate.store import mirror
+from calgate.store.db import now_us
 from tests import synckit
 from tests.conftest import Api
 from tests.radicale import Radicale, User, proxy_to, radicale_fixture  # noqa: F401
@@ -350,3 +352,29 @@ async def wait_synced(api: Api, account_id: str) -> None:
 
 
 __all__ = ["receiver_fixture", "worker_fixture"]
+
+
+async def test_per_account_cap_holds_across_processes(
+    api: Api, settings: Settings, radicale: Radicale
+) -> None:
+    """Three calendars of one account, a cap of one: whichever process claims, one runs."""
+    account_id, dav = await connect(api, radicale)
+    for slug in ("home", "team"):
+        radicale.make_calendar(dav.user, slug, slug.title())
+    scheduler = api.runtime.scheduler()
+    await scheduler.run_account(account_id)  # enrolled, calendars read, baselines done
+    db = api.runtime.db
+    now = now_us()
+    await db.write(lambda c: mirror.make_due(c, account_id, now))
+
+    def claim(token: str) -> Any:
+        return lambda c: mirror.claim_calendars(
+            c, token=token, now=now_us(), lease_until=now_us() + 10**8, limit=8, per_account=1
+        )
+
+    first = await db.write(claim("process-a"))
+    second = await db.write(claim("process-b"))
+    assert (len(first), len(second)) == (1, 0)
+    states = await db.read(lambda c: mirror.calendar_states(c, account_id))
+    assert sorted(s.calendar_id for s in states) == ["home", "team", "work"]
+    assert [s.lease_owner for s in states].count("process-a") == 1
