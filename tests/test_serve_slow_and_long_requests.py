@@ -10,6 +10,7 @@ import socket
 import time
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from tests.serve import Served, ids_from_banner, serve
@@ -53,6 +54,23 @@ def read_answer(sock: socket.socket, within: float) -> tuple[int, dict[str, str]
     return status, headers, body
 
 
+def trickle(sock: socket.socket, data: bytes, started: float) -> bool:
+    """Send ``data`` one byte every 0.3 s until the server answers (True) or 8 s passed."""
+    sock.settimeout(0.01)
+    for byte in data:
+        try:
+            sock.sendall(bytes([byte]))
+        except OSError:
+            return True  # closed by the server after its answer
+        with contextlib.suppress(TimeoutError):
+            if sock.recv(1, socket.MSG_PEEK):
+                return True
+        if time.monotonic() - started > 8:
+            return False
+        time.sleep(0.3)
+    return False
+
+
 def test_slow_body_gets_408_json(served: Served) -> None:
     account_id, calendar_id = ids_from_banner(served.text())
     body = json.dumps(
@@ -66,23 +84,7 @@ def test_slow_body_gets_408_json(served: Served) -> None:
     with socket.create_connection(address(served)) as sock:
         started = time.monotonic()
         sock.sendall(head)
-        answered = False
-        sock.settimeout(0.01)
-        for byte in body:  # one byte every 0.3 s: about 20 s for the whole body
-            try:
-                sock.sendall(bytes([byte]))
-            except OSError:
-                break  # closed by the server after its answer
-            try:
-                if sock.recv(1, socket.MSG_PEEK):
-                    answered = True
-                    break
-            except TimeoutError:
-                pass
-            if time.monotonic() - started > 8:
-                break
-            time.sleep(0.3)
-        assert answered, "no answer while the body trickled in"
+        assert trickle(sock, body, started), "no answer while the body trickled in"
         status, headers, raw = read_answer(sock, 5)
     waited = time.monotonic() - started
     assert status == 408
@@ -96,9 +98,31 @@ def test_slow_body_gets_408_json(served: Served) -> None:
     assert 1.4 < waited < 4
 
 
-def test_a_prompt_body_is_not_affected(served: Served) -> None:
-    import httpx
+def test_slow_headers_get_408_json(served: Served) -> None:
+    """The same bound holds for the headers: one header byte every 0.3 s."""
+    header = b"X-Slow: " + b"a" * 60 + b"\r\n"
+    with socket.create_connection(address(served)) as sock:
+        started = time.monotonic()
+        sock.sendall(b"GET /api/v1/calendars HTTP/1.1\r\nHost: calgate\r\n")
+        assert trickle(sock, header, started), "no answer while the headers trickled in"
+        status, headers, raw = read_answer(sock, 5)
+    waited = time.monotonic() - started
+    assert status == 408
+    assert headers["content-type"] == "application/json"
+    error = json.loads(raw)
+    assert error["type"] == "errors/request_timeout"
+    assert "headers did not arrive within 1.5 s" in error["detail"]
+    assert 1.4 < waited < 4
 
+
+def test_an_idle_kept_alive_connection_is_not_a_slow_request(served: Served) -> None:
+    with httpx.Client(base_url=served.base_url, headers={"X-API-KEY": KEY}) as client:
+        assert client.get("/healthz").status_code == 200
+        time.sleep(2.0)  # longer than the bound, between two requests of one connection
+        assert client.get("/healthz").status_code == 200
+
+
+def test_a_prompt_body_is_not_affected(served: Served) -> None:
     account_id, calendar_id = ids_from_banner(served.text())
     r = httpx.post(
         f"{served.base_url}/api/v1/calendars/{calendar_id}/events",

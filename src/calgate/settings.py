@@ -54,8 +54,8 @@ class Settings(BaseSettings):
     body_timeout_seconds: float = Field(
         60.0,
         gt=0,
-        description="Time a request body may take to arrive, from the end of its headers "
-        "(408 past it).",
+        description="Time a request's headers (from its first byte), then its body (from "
+        "the end of the headers), may each take to arrive (408 past it).",
     )
     log_level: str = Field("info", description="Log level: debug, info, warning, error.")
     sqlite_synchronous: str = Field(
