@@ -126,6 +126,21 @@ def _free(table: Table, now: int) -> Any:
     return or_(table.c.lease_owner.is_(None), table.c.lease_until <= now)
 
 
+def anything_due(conn: Connection, now: int) -> bool:
+    """Whether a job is due and free (a read, so that an idle scheduler writes nothing)."""
+    a = t.accounts
+    for table in (sa_, sc):
+        due = (
+            select(table.c.account_id)
+            .join(a, a.c.id == table.c.account_id)
+            .where(a.c.status == "OK", table.c.due_at <= now, _free(table, now))
+            .limit(1)
+        )
+        if conn.execute(due).first() is not None:
+            return True
+    return False
+
+
 def claim_accounts(
     conn: Connection, *, token: str, now: int, lease_until: int, limit: int, account_id: str = ""
 ) -> list[tuple[str, str]]:

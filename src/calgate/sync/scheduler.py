@@ -128,6 +128,8 @@ class Scheduler:
         if free <= 0:
             return
         now = now_us()
+        if not await self.db.read(lambda c: mirror.anything_due(c, now)):
+            return
         until = now + _us(self.config.lease_seconds)
         owned = await self.db.write(
             lambda c: mirror.claim_accounts(
