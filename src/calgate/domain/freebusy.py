@@ -13,7 +13,7 @@ Rules (docs/availability.md)
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -121,6 +121,40 @@ def merge(intervals: Iterable[Busy], start: int, end: int) -> list[Busy]:
     return merged
 
 
+Occurrence = tuple[int, int, str]
+"""An occurrence of a series: start, end (epoch microseconds) and its recurrence token."""
+
+
+def series_occurrences(
+    master: Event,
+    start: dt.datetime,
+    end: dt.datetime,
+    calendar_zone: str,
+    budget: recurrence.Budget | None = None,
+) -> list[Occurrence]:
+    """The occurrences of ``master`` that overlap ``[start, end)`` (all-day ones: within a
+    day of it), by the recurrence engine."""
+    f = master.fields
+    slack = ALL_DAY_SLACK if f.start.is_all_day else dt.timedelta(0)
+    first, last = span_of(f.start, f.end, calendar_zone)
+    found: list[Occurrence] = []
+    for occurrence in recurrence.occurrences(
+        f.start, f.end, f.recurrence, start - slack, end + slack, budget=budget
+    ):
+        s = instant_of(occurrence, calendar_zone)
+        if f.start.is_all_day:
+            e = instant_of(recurrence.occurrence_end(f.start, f.end, occurrence), calendar_zone)
+        else:
+            e = s + (last - first)
+        found.append((s, e, occurrence.token))
+    return found
+
+
+Expander = Callable[
+    [Event, dt.datetime, dt.datetime, str, recurrence.Budget | None], list[Occurrence]
+]
+
+
 def calendar_busy(
     singles: Iterable[Event],
     series: Iterable[Event],
@@ -130,10 +164,11 @@ def calendar_busy(
     calendar_zone: str,
     emails: Sequence[str] = (),
     budget: recurrence.Budget | None = None,
+    expand: Expander = series_occurrences,
 ) -> list[Busy]:
     """The busy time of one calendar in ``[start, end)``, merged: its single events and stored
-    modified occurrences (``singles``), and the occurrences of each series in ``series`` that
-    no stored exception in ``exceptions[series id][recurrence token]`` replaces."""
+    modified occurrences (``singles``), and the occurrences of each series in ``series`` (by
+    ``expand``) that no stored exception in ``exceptions[series id][token]`` replaces."""
     lo, hi = to_us(start), to_us(end)
     found: list[Busy] = []
     for event in singles:
@@ -142,24 +177,11 @@ def calendar_busy(
             s, e = span_of(event.fields.start, event.fields.end, calendar_zone)
             found.append(Busy(s, e, status))
     for master in series:
-        f = master.fields
-        status = status_of(f, master.is_cancelled, emails)
+        status = status_of(master.fields, master.is_cancelled, emails)
         if status is None:
             continue
         replaced = exceptions.get(master.id, {})
-        duration = span_of(f.start, f.end, calendar_zone)
-        length = duration[1] - duration[0]
-        slack = ALL_DAY_SLACK if f.start.is_all_day else dt.timedelta(0)
-        for occurrence in recurrence.occurrences(
-            f.start, f.end, f.recurrence, start - slack, end + slack, budget=budget
-        ):
-            if occurrence.token in replaced:
-                continue
-            s = instant_of(occurrence, calendar_zone)
-            e = s + length if not f.start.is_all_day else _all_day_end(f, occurrence, calendar_zone)
-            found.append(Busy(s, e, status))
+        for s, e, token in expand(master, start, end, calendar_zone, budget):
+            if token not in replaced:
+                found.append(Busy(s, e, status))
     return merge(found, lo, hi)
-
-
-def _all_day_end(f: EventFields, occurrence: EventTime, calendar_zone: str) -> int:
-    return instant_of(recurrence.occurrence_end(f.start, f.end, occurrence), calendar_zone)
