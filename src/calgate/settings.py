@@ -227,7 +227,7 @@ class Settings(BaseSettings):
     provider_max_answer_bytes: int = Field(
         16 * 2**20,
         gt=0,
-        description="Largest answer read from a CalDAV server (a calendar query over a wide "
+        description="Largest answer read from a provider (a CalDAV calendar query over a wide "
         "window is the big one); past it the call fails with 500 provider_error.",
     )
     icloud_url: str = Field(

@@ -67,7 +67,7 @@ class Policy:
     retries: int = 3  # extra attempts after the first
     backoff: float = 0.25  # first wait; doubles each attempt (with jitter)
     max_backoff: float = 8.0  # cap of one computed wait (a Retry-After may ask for more)
-    max_answer_bytes: int = 16 * 2**20  # largest answer read (CalDAV; setting of the same name)
+    max_answer_bytes: int = 16 * 2**20  # largest answer read (setting provider_max_answer_bytes)
 
 
 class Deadline:
@@ -259,7 +259,7 @@ async def send(
         started = time.perf_counter()
         operation = what or method
         try:
-            response = await client.request(
+            request = client.build_request(
                 method,
                 url,
                 params=params,
@@ -267,6 +267,9 @@ async def send(
                 json=json,
                 data=data,
                 timeout=_timeouts(policy, left),
+            )
+            response = await _read_within(
+                await client.send(request, stream=True), policy.max_answer_bytes, provider, what
             )
         except httpx.TimeoutException:
             metrics.observe_provider_call(
@@ -310,6 +313,41 @@ async def send(
                 continue
         await response.aread()
         raise error_for(response, provider, what)
+
+
+async def _read_within(
+    response: httpx.Response, limit: int, provider: str, what: str
+) -> httpx.Response:
+    """``response`` read whole, unless it is larger than ``limit`` bytes: then the reading
+    stops there and the call fails (a provider's answer never fills the memory)."""
+    too_big = ProviderError(
+        f"{provider} answered more than {limit / 2**20:g} MiB (setting "
+        f"provider_max_answer_bytes){' (' + what + ')' if what else ''}"
+    )
+    try:
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise too_big
+        content = bytearray()
+        async for chunk in response.aiter_bytes():
+            if len(content) + len(chunk) > limit:
+                raise too_big
+            content += chunk
+    finally:
+        await response.aclose()
+    # The content is decoded: its encoding and length headers no longer describe it.
+    kept = [
+        (name, value)
+        for name, value in response.headers.raw
+        if name.lower() not in (b"content-encoding", b"content-length", b"transfer-encoding")
+    ]
+    return httpx.Response(
+        response.status_code,
+        headers=kept,
+        content=bytes(content),
+        request=response.request,
+        extensions=response.extensions,
+    )
 
 
 def _timed_out(provider: str, what: str, deadline: Deadline) -> RequestTimeout:
