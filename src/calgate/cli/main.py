@@ -76,6 +76,7 @@ def _share_settings_options(group: click.Group) -> None:
 
 from calgate.cli import (  # noqa: E402  (commands register on `main`)
     admin,
+    console,
     imports,
     info,
     serve,
@@ -87,6 +88,7 @@ _share_settings_options(main)
 
 __all__ = [
     "admin",
+    "console",
     "imports",
     "info",
     "main",

@@ -46,6 +46,18 @@ api_keys = Table(
     Column("revoked_at", BigInteger, nullable=True),
 )
 
+# Operator keys (migration 0016_console): they sign in to the console, not to the API.
+admin_keys = Table(
+    "admin_keys",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("prefix", String(16), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("revoked_at", BigInteger, nullable=True),
+)
+
 accounts = Table(
     "accounts",
     metadata,
