@@ -77,3 +77,14 @@ async def test_postgres_deployment_key_dir_is_private(tmp_path: Path, umask_022:
     SecretBox.from_settings(None, data_dir)
     assert mode(data_dir) == 0o700
     assert mode(data_dir / "secret.key") == 0o600
+
+
+async def test_an_open_existing_folder_is_reported(
+    tmp_path: Path, umask_022: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir(mode=0o755)
+    with caplog.at_level("WARNING", logger="calgate.store"):
+        await start(data_dir)
+    assert mode(data_dir) == 0o755  # left as the operator made it, but reported
+    assert f"the database folder {data_dir} is open to other users (mode 755)" in caplog.text

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import logging
 import os
 import threading
 import time
@@ -33,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import QueuePool
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+log = logging.getLogger("calgate.store")
 T = TypeVar("T")
 Op = Callable[[Connection], T]
 
@@ -83,6 +85,14 @@ def _private_files(path: Path) -> None:
     the -wal and -shm files the mode of the database file, so creating that one 0600 is enough;
     files an older calgate left readable are tightened."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    folder_mode = path.parent.stat().st_mode & 0o777
+    if folder_mode & 0o077:
+        log.warning(
+            "the database folder %s is open to other users (mode %o); calgate leaves a "
+            "folder it did not create as it is: chmod 700 it",
+            path.parent,
+            folder_mode,
+        )
     os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
     for name in (path.name, f"{path.name}-wal", f"{path.name}-shm", f"{path.name}-journal"):
         with contextlib.suppress(FileNotFoundError, PermissionError):  # not ours: left
