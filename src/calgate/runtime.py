@@ -10,7 +10,9 @@ from calgate import offload, sync
 from calgate.cache import TTLCache
 from calgate.domain import cursor, recurrence
 from calgate.freebusy.registry import sources as freebusy_sources
+from calgate.inbound import Inbound, InvitationIndex
 from calgate.mail import Invitations, MailConfig, NotificationStates, SmtpChannel
+from calgate.mail.reply import Replies
 from calgate.meetings import MeetingLinks
 from calgate.outbox import Outbox
 from calgate.outbox.worker import Backoff, Channel, Worker, WorkerConfig
@@ -45,6 +47,7 @@ class Runtime:
     sync_feeds: dict[str, ChangeFeed] = field(init=False)
     own_writes: OwnWrites = field(init=False)
     freebusy: FreeBusyService = field(init=False)
+    inbound: Inbound = field(init=False)
 
     @classmethod
     def build(
@@ -90,6 +93,9 @@ class Runtime:
         self.events.meetings = MeetingLinks(s.meeting_url_template)
         sender = self.mail.sender if self.mail else None
         self.events.effects.append(Invitations(self.outbox, self._capabilities_of, sender))
+        self.events.replies = Replies(self.outbox, sender)
+        self.events.effects.append(InvitationIndex(self._capabilities_of))
+        self.inbound = Inbound(self.db, self.events)
         # Provider sync records calgate's own changes, so that it does not report them twice.
         self.sync_feeds = sync.feeds(self.providers)
         self.own_writes = OwnWrites(self.sync_feeds)

@@ -118,6 +118,19 @@ class Settings(BaseSettings):
         description="Meeting link made for `conference` without `url` on LOCAL/CalDAV accounts; "
         "`{room}` is replaced by an unguessable room name, e.g. `https://meet.jit.si/{room}`.",
     )
+    inbound_smtp_port: int | None = Field(
+        None,
+        ge=1,
+        le=65535,
+        description="Port of calgate's inbound mail listener for attendees' REPLY mail "
+        "(`calgate serve`, `calgate inbound`); unset: no listener.",
+    )
+    inbound_smtp_host: str = Field(
+        "127.0.0.1", description="Address the inbound mail listener binds to."
+    )
+    inbound_lmtp: bool = Field(
+        False, description="The inbound listener speaks LMTP (RFC 2033) instead of SMTP."
+    )
     worker_enabled: bool = Field(
         True, description="Run the outbox worker (mail, webhooks) inside `calgate serve`."
     )

@@ -436,6 +436,28 @@ def _find(state: GoogleState, calendar: dict[str, Any], event_id: str) -> dict[s
     raise GoogleError(404, "Not Found", "notFound")
 
 
+def _only_own_answer(email: str, old: dict[str, Any], body: dict[str, Any]) -> None:
+    """An attendee (not the organizer) may change only its own ``responseStatus`` and
+    ``comment``: "Shared properties can only be changed by the organizer of the event"."""
+    server = ("self", "organizer")
+
+    def shared(attendees: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        mine = ("responseStatus", "comment")
+        return [
+            {
+                k: v
+                for k, v in a.items()
+                if k not in server and not (a.get("email") == email and k in mine)
+            }
+            for a in attendees
+        ]
+
+    others = {k for k in body if k != "attendees"}
+    if others or shared(body.get("attendees", [])) != shared(old.get("attendees", [])):
+        message = "Shared properties can only be changed by the organizer of the event."
+        raise GoogleError(403, message, "forbiddenForNonOrganizer")
+
+
 def _check_conference(state: GoogleState, body: dict[str, Any]) -> None:
     """A conference an ordinary OAuth client may write: a solution type among the calendar's
     ``allowedConferenceSolutionTypes`` (``addOn`` is written by Workspace add-ons only)."""
@@ -487,13 +509,17 @@ def _finish(
     event.setdefault("status", "confirmed")
     event.setdefault("iCalUID", f"{event['id']}@google.com")
     event.setdefault("sequence", 0)
-    event |= {"creator": me, "organizer": me, "htmlLink": f"https://calendar.example/{event['id']}"}
+    # An invitation from someone else (tests/fakes/invites.py) keeps its organizer.
+    event.setdefault("creator", me)
+    event.setdefault("organizer", me)
+    event["htmlLink"] = f"https://calendar.example/{event['id']}"
     event.setdefault("reminders", {"useDefault": True})
     event.setdefault("eventType", "default")
+    mine = bool(event["organizer"].get("self"))
     for attendee in event.get("attendees", []):
         attendee.setdefault("responseStatus", "needsAction")
         if attendee.get("email") == state.email:
-            attendee |= {"self": True, "organizer": True}
+            attendee |= {"self": True, "organizer": True} if mine else {"self": True}
 
 
 def _render(event: dict[str, Any], zone_name: str | None) -> dict[str, Any]:
@@ -698,6 +724,8 @@ def google_app(state: GoogleState) -> FakeApp:
         )
         if query.get("conferenceDataVersion") != "1":
             owned += ("conferenceData", "hangoutLink")
+        if not (old.get("organizer") or {}).get("self"):
+            _only_own_answer(state.email, old, body)
         kept = {k: copy.deepcopy(old[k]) for k in owned if k in old}
         event = _merge(kept, body) if replace else _merge(copy.deepcopy(old), body)
         event["sequence"] = old.get("sequence", 0) + 1

@@ -295,6 +295,7 @@ class GraphState:
         self.overrides: dict[str, dict[str, Any] | None] = {}
         self.transactions: dict[str, tuple[str, dict[str, Any]]] = {}  # id -> (event, body)
         self.creates = 0
+        self.answers: list[tuple[str, str, dict[str, Any]]] = []  # accept/decline… calls
         self.default_calendar = self.add_calendar("Calendar", default=True)["id"]
 
     def new_id(self) -> str:
@@ -657,6 +658,8 @@ def graph_app(state: GraphState) -> FakeApp:
         routes.append(Route(base + "/events/{eid}", update, methods=["PATCH"]))
         routes.append(Route(base + "/events/{eid}", delete, methods=["DELETE"]))
         routes.append(Route(base + "/events/{eid}/instances", instances, methods=["GET"]))
+        answer = graph_respond.endpoint(state, begin, locate, state.answers)
+        routes.append(Route(base + "/events/{eid}/{action}", answer, methods=["POST"]))
     schedule = graph_schedule.endpoint(state, begin)
     routes.append(Route("/v1.0/me/calendar/getSchedule", schedule, methods=["POST"]))
     app = FakeApp(
@@ -670,4 +673,4 @@ def graph_app(state: GraphState) -> FakeApp:
     return app
 
 
-from tests.fakes import graph_delta, graph_schedule  # noqa: E402  (use this module's helpers)
+from tests.fakes import graph_delta, graph_respond, graph_schedule  # noqa: E402  (use this module's helpers)

@@ -21,7 +21,9 @@ from calgate.api.routes import (
     freebusy,
     hosted,
     ics,
+    inbound,
     meta,
+    rsvp,
     webhooks,
 )
 from calgate.api.routes import metrics as metrics_route
@@ -74,7 +76,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.state.runtime = rt
     errors.install(app)
     # freebusy before calendars: its paths are not calendar ids.
-    for module in (meta, docs, accounts, hosted, freebusy, calendars, events, ics, webhooks):
+    routers = (meta, docs, accounts, hosted, freebusy, calendars, events, rsvp, ics)
+    for module in (*routers, inbound, webhooks):
         app.include_router(module.router)
     app.mount(docs.ASSETS_PATH, docs.ASSETS, name="docs-assets")
     if settings.metrics_enabled:

@@ -14,6 +14,7 @@ from calgate.domain import recurrence
 from calgate.domain.model import Calendar, Event, EventQuery
 from calgate.errors import InvalidParameters, NotFound
 from calgate.freebusy.base import CalendarBusy, Origin, Window
+from calgate.freebusy.occurrences import OccurrenceCache
 from calgate.providers.base import AccountContext
 from calgate.store import accounts as account_store
 from calgate.store import events as store
@@ -78,6 +79,7 @@ class LocalSource:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.occurrences = OccurrenceCache()
 
     async def _one(
         self, account: AccountContext, calendar_id: str | None, window: Window
@@ -97,9 +99,10 @@ class LocalSource:
                 rows.calendar.timezone,
                 (account.email,),
                 budget,
+                self.occurrences,
             )
 
-        return CalendarBusy(rows.calendar.id, await offload.run(expand))
+        return CalendarBusy(rows.calendar.id, await offload.run(expand, account.tenant_id))
 
     async def busy(
         self, account: AccountContext, calendar_ids: Sequence[str] | None, window: Window

@@ -25,7 +25,7 @@ from calgate.domain.model import Attendee, Event
 from calgate.domain.rules import SIGNIFICANT
 from calgate.providers.base import Change, InvitationMode
 
-Method = Literal["REQUEST", "CANCEL"]
+Method = Literal["REQUEST", "CANCEL", "REPLY"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,10 +51,17 @@ def recipients(event: Event, organizer_email: str) -> list[Attendee]:
     ]
 
 
+def _invited(event: Event, name: str) -> object:
+    """A significant field; for ``attendees``, who is invited and how, not their answers (an
+    answer to an invitation sends no new one)."""
+    value = getattr(event.fields, name)
+    if name == "attendees":
+        return [(a.email.lower(), a.display_name, a.optional, a.is_resource) for a in value]
+    return value
+
+
 def significant_changes(before: Event, after: Event) -> set[str]:
-    return {
-        name for name in SIGNIFICANT if getattr(before.fields, name) != getattr(after.fields, name)
-    }
+    return {name for name in SIGNIFICANT if _invited(before, name) != _invited(after, name)}
 
 
 def _provider_state(mode: InvitationMode, notify: bool, anyone: bool) -> str:

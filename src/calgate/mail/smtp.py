@@ -14,6 +14,7 @@ from typing import Any
 import aiosmtplib
 
 from calgate.errors import CalgateError
+from calgate.mail import reply
 from calgate.mail.config import MailConfig
 from calgate.mail.message import build
 from calgate.outbox.store import Delivery
@@ -41,15 +42,20 @@ class SmtpChannel:
     async def deliver(self, delivery: Delivery, payload: dict[str, Any]) -> Outcome:
         c = self.config
         try:
-            message = build(
-                delivery.id,
-                delivery.created_at,
-                "CANCEL" if delivery.topic == "CANCEL" else "REQUEST",
-                delivery.data,
-                payload,
-                c.sender,
-                c.domain,
-            )
+            if delivery.topic == "REPLY":
+                message = reply.build(
+                    delivery.id, delivery.created_at, delivery.data, payload, c.sender, c.domain
+                )
+            else:
+                message = build(
+                    delivery.id,
+                    delivery.created_at,
+                    "CANCEL" if delivery.topic == "CANCEL" else "REQUEST",
+                    delivery.data,
+                    payload,
+                    c.sender,
+                    c.domain,
+                )
         except (CalgateError, ValueError, MessageError, HeaderDefect, KeyError) as exc:
             detail = exc.detail if isinstance(exc, CalgateError) else str(exc)
             return Outcome(False, error=f"the message cannot be written: {detail}", retry=False)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 from sqlalchemy.engine import Connection
 
 from calgate.domain.model import Calendar, Event, EventFields, EventQuery, Page
+from calgate.domain.rsvp import Response
 
 if TYPE_CHECKING:
     from calgate.services.accounts import AccountService
@@ -186,3 +187,18 @@ class Provider(Protocol):
         ...
 
     async def delete_calendar(self, account: AccountContext, calendar_id: str) -> None: ...
+
+    async def respond(
+        self,
+        account: AccountContext,
+        calendar_id: str,
+        event_id: str,
+        response: Response,
+        *,
+        effects: Effects = no_effects,
+    ) -> Event:
+        """Record an answer to the invitation ``event_id`` (an occurrence answers alone): the
+        account's own (``response.attendee`` empty: RSVP), or, where calgate sent the
+        invitations, an attendee's mailed REPLY. Raises
+        :class:`calgate.domain.rsvp.NotApplicable` when the answer does not fit the event."""
+        ...

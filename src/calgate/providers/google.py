@@ -30,6 +30,7 @@ from calgate.domain import cursor, rules, zones
 from calgate.domain import recurrence as rrules
 from calgate.domain.filters import matches
 from calgate.domain.model import Calendar, Event, EventFields, EventQuery, Page
+from calgate.domain.rsvp import NotApplicable, Response
 from calgate.errors import (
     CalgateError,
     Conflict,
@@ -41,6 +42,7 @@ from calgate.providers.base import AccountContext, Capabilities, Change, Effects
 from calgate.providers.google_conference import meet_pending
 from calgate.providers.google_map import (
     PALETTE,
+    answered_attendees,
     from_google,
     patch_to_google,
     readable,
@@ -464,6 +466,42 @@ class GoogleProvider(OAuthProvider):
         deleted = dataclasses.replace(current, is_cancelled=True)
         await self.record(effects, Change("deleted", account, calendar_id, deleted))
         return deleted
+
+    async def respond(
+        self,
+        account: AccountContext,
+        calendar_id: str,
+        event_id: str,
+        response: Response,
+        *,
+        effects: Effects = no_effects,
+    ) -> Event:
+        """The account's own attendee ``responseStatus`` (and ``comment``); Google tells the
+        organizer (``sendUpdates=all``)."""
+        if response.attendee:
+            raise NotApplicable("Google reads attendees' replies itself")
+        deadline = self.deadline()
+        item = await self._fetch(account, calendar_id, event_id, deadline)
+        current = from_google(item, calendar_id, self._tz(account))
+        answer = await self.call(
+            account,
+            "PATCH",
+            self._events_url(calendar_id, event_id),
+            safe=True,
+            what="answer the invitation",
+            deadline=deadline,
+            params={"sendUpdates": "all"},
+            json={"attendees": answered_attendees(item, response)},
+            expect=(404, 410),
+        )
+        if answer.status_code != 200:
+            raise NotFound(f"event {event_id!r} not found in calendar {calendar_id!r}")
+        updated = from_google(answer.json(), calendar_id, self._tz(account))
+        changed = frozenset({"attendees"})
+        await self.record(
+            effects, Change("updated", account, calendar_id, updated, current, changed)
+        )
+        return updated
 
     async def _note_exdate(
         self, account: AccountContext, calendar_id: str, occurrence: Event, deadline: Deadline

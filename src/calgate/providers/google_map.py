@@ -27,6 +27,7 @@ from calgate.domain.model import (
     Organizer,
     ResponseStatus,
 )
+from calgate.domain.rsvp import NotApplicable, Response
 from calgate.domain.times import EventTime
 from calgate.errors import CalgateError, ProviderError
 from calgate.providers.google_conference import (
@@ -117,6 +118,28 @@ def attendees_to_google(
             entry["responseStatus"] = before["responseStatus"]
         out.append(entry)
     return out
+
+
+_ANSWERS = {"yes": "accepted", "no": "declined", "maybe": "tentative"}
+
+
+def answered_attendees(item: Mapping[str, Any], response: Response) -> list[dict[str, Any]]:
+    """The event's attendees with the account's own answer (the attendee Google marks
+    ``self``), for a PATCH by that attendee."""
+    if (item.get("organizer") or {}).get("self"):
+        raise NotApplicable(
+            "the account organises this event; an organizer does not answer its own invitation"
+        )
+    attendees = [dict(a) for a in item.get("attendees") or ()]
+    for attendee in attendees:
+        if attendee.get("self"):
+            attendee["responseStatus"] = _ANSWERS[response.status]
+            if response.comment:
+                attendee["comment"] = response.comment
+            else:
+                attendee.pop("comment", None)
+            return attendees
+    raise NotApplicable("the account is not an attendee of this event (no attendee is self)")
 
 
 def _attendee(item: Mapping[str, Any]) -> Attendee:

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from calgate import offload
 from calgate.domain import cursor, recurrence, rules, zones
 from calgate.domain.model import Calendar, Event, EventFields, EventQuery, Organizer, Page
+from calgate.domain.rsvp import Response, answered
 from calgate.domain.times import EventTime
 from calgate.errors import CalgateError, Conflict, InvalidParameters, NotFound
 from calgate.providers.base import AccountContext, Capabilities, Change, Effects, no_effects
@@ -254,6 +255,24 @@ def _occurrences(
         yield key, rules.occurrence_of(master, start)
 
 
+def _store_change(
+    conn: Connection, calendar_id: str, event_id: str, current: Event, updated: Event
+) -> None:
+    """Write ``updated`` over ``current`` (read at its version)."""
+    if store.get_event(conn, calendar_id, event_id) is None:
+        # First change of a generated occurrence: it becomes a stored exception, of a series
+        # that must still be there. A concurrent first change (PostgreSQL) stored it first:
+        # theirs wins.
+        if not store.hold_event(conn, calendar_id, current.master_event_id):
+            raise _not_found(event_id)
+        try:
+            store.insert_event(conn, updated, bounds_of(updated.fields))
+        except IntegrityError:
+            raise _changed(event_id) from None
+    elif not store.update_event(conn, updated, bounds_of(updated.fields), current.version):
+        raise _changed(event_id)
+
+
 class LocalProvider:
     kind = "LOCAL"
     capabilities = Capabilities(
@@ -473,18 +492,7 @@ class LocalProvider:
                 version=current.version + 1,
                 sequence=current.sequence + (1 if rules.is_significant(given) else 0),
             )
-            if store.get_event(conn, calendar_id, event_id) is None:
-                # First change of a generated occurrence: it becomes a stored exception, of
-                # a series that must still be there. A concurrent first change (PostgreSQL)
-                # stored it first: theirs wins.
-                if not store.hold_event(conn, calendar_id, current.master_event_id):
-                    raise _not_found(event_id)
-                try:
-                    store.insert_event(conn, updated, bounds_of(fields))
-                except IntegrityError:
-                    raise _changed(event_id) from None
-            elif not store.update_event(conn, updated, bounds_of(fields), current.version):
-                raise _changed(event_id)
+            _store_change(conn, calendar_id, event_id, current, updated)
             effects(
                 conn,
                 Change("updated", account, calendar_id, updated, current, frozenset(given)),
@@ -523,4 +531,30 @@ class LocalProvider:
 
         if rules.split_occurrence_id(event_id) is not None:
             await self._ahead(account, calendar_id, event_id, _without_occurrence)
+        return await self.db.write(op)
+
+    async def respond(
+        self,
+        account: AccountContext,
+        calendar_id: str,
+        event_id: str,
+        response: Response,
+        *,
+        effects: Effects = no_effects,
+    ) -> Event:
+        def op(conn: Connection) -> Event:
+            _calendar(conn, account, calendar_id)
+            current = load(conn, calendar_id, event_id)
+            updated = dataclasses.replace(
+                answered(current, response, account.email),
+                updated_at=us_to_dt(now_ms_us()),
+                version=current.version + 1,
+            )
+            _store_change(conn, calendar_id, event_id, current, updated)
+            changed = frozenset({"attendees"})
+            effects(conn, Change("updated", account, calendar_id, updated, current, changed))
+            return updated
+
+        if rules.split_occurrence_id(event_id) is not None:
+            await self._ahead(account, calendar_id, event_id)
         return await self.db.write(op)

@@ -30,6 +30,7 @@ import httpx
 from calgate.domain import rules
 from calgate.domain.filters import matches
 from calgate.domain.model import Calendar, Event, EventFields, EventQuery, Page
+from calgate.domain.rsvp import NotApplicable, Response
 from calgate.errors import (
     CalgateError,
     Conflict,
@@ -458,6 +459,50 @@ class MicrosoftProvider(OAuthProvider):
         deleted = dataclasses.replace(current, is_cancelled=True)
         await self.record(effects, Change("deleted", account, calendar_id, deleted))
         return deleted
+
+    async def respond(
+        self,
+        account: AccountContext,
+        calendar_id: str,
+        event_id: str,
+        response: Response,
+        *,
+        effects: Effects = no_effects,
+    ) -> Event:
+        """``accept`` / ``tentativelyAccept`` / ``decline`` with the comment; Exchange sends
+        the answer to the organizer (``sendResponse``)."""
+        if response.attendee:
+            raise NotApplicable("Exchange reads attendees' replies itself")
+        deadline = self.deadline()
+        item = await series.locate(self, account, calendar_id, event_id, deadline)
+        current = from_graph_event(item, calendar_id, self.tz(account))
+        if item.get("isOrganizer"):
+            raise NotApplicable(
+                "the account organises this event; an organizer does not answer its own invitation"
+            )
+        action = _ACTIONS[response.status]
+        answer = await self.call(
+            account,
+            "POST",
+            f"{self.events_url(calendar_id, str(item['id']))}/{action}",
+            safe=True,  # the same answer twice leaves the same event
+            what=f"answer the invitation ({action})",
+            deadline=deadline,
+            json={"comment": response.comment, "sendResponse": True},
+            expect=(404,),
+        )
+        if answer.status_code == 404:
+            raise NotFound(f"event {event_id!r} not found in calendar {calendar_id!r}")
+        fresh = await series.locate(self, account, calendar_id, event_id, deadline)
+        updated = from_graph_event(fresh, calendar_id, self.tz(account))
+        changed = frozenset({"attendees"})
+        await self.record(
+            effects, Change("updated", account, calendar_id, updated, current, changed)
+        )
+        return updated
+
+
+_ACTIONS = {"yes": "accept", "maybe": "tentativelyAccept", "no": "decline"}
 
 
 def _create_error(response: httpx.Response, event_id: str) -> CalgateError:

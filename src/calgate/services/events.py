@@ -19,9 +19,17 @@ from calgate.domain.model import (
     Page,
     with_organizer,
 )
+from calgate.domain.rsvp import NotApplicable, Response
 from calgate.errors import FeatureNotImplemented, InvalidParameters
 from calgate.meetings import MeetingLinks
-from calgate.providers.base import AccountContext, Capabilities, Change, Effects, Provider
+from calgate.providers.base import (
+    AccountContext,
+    Capabilities,
+    Change,
+    Effects,
+    Provider,
+    no_effects,
+)
 from calgate.providers.registry import Providers
 from calgate.services import calendars, pages
 from calgate.services.accounts import AccountService
@@ -64,6 +72,8 @@ class EventService:
         self.effects: list[Effects] = []
         # Meeting links for the conference kinds a provider leaves to calgate.
         self.meetings = MeetingLinks(None)
+        # Mails the account's answer to an invitation to the organizer (calgate.mail.reply).
+        self.replies: Effects = no_effects
         # Fill in what calgate knows about returned events beyond the provider (the
         # `notifications` state of invitations).
         self.annotators: list[Annotator] = []
@@ -190,6 +200,29 @@ class EventService:
         return await provider.update_event(
             account, calendar_id, event_id, changes, effects=self._effects
         )
+
+    async def respond(
+        self,
+        tenant_id: str,
+        account_id: str,
+        calendar_id: str,
+        event_id: str,
+        response: Response,
+    ) -> Event:
+        """Record an answer to an invitation (see :meth:`Provider.respond`). The account's own
+        answer is mailed to the organizer (``replies``) where calgate sends its mail."""
+        account, provider = await self._target(tenant_id, account_id)
+        effects = self._effects
+        if not response.attendee and self._caps(account, provider).invitations == "calgate":
+
+            def effects(conn: Connection, change: Change) -> None:
+                self._effects(conn, change)
+                self.replies(conn, change)
+
+        try:
+            return await provider.respond(account, calendar_id, event_id, response, effects=effects)
+        except NotApplicable as exc:
+            raise InvalidParameters(f"event_id: {exc}") from None
 
     async def delete(
         self, tenant_id: str, account_id: str, calendar_id: str, event_id: str

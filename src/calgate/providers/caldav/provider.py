@@ -27,6 +27,7 @@ import httpx
 from calgate.cache import TTLCache
 from calgate.domain import cursor, recurrence, rules
 from calgate.domain.model import Calendar, Event, EventFields, EventQuery, Organizer, Page
+from calgate.domain.rsvp import Response, answered
 from calgate.errors import (
     CalgateError,
     Conflict,
@@ -457,6 +458,31 @@ class CalDAVProvider:
             deleted = dataclasses.replace(deleted, version=resources.version_of(etag))
         await record_change(self.db, effects, Change("deleted", account, calendar_id, deleted))
         return deleted
+
+    async def respond(
+        self,
+        account: AccountContext,
+        calendar_id: str,
+        event_id: str,
+        response: Response,
+        *,
+        effects: Effects = no_effects,
+    ) -> Event:
+        """The attendee's PARTSTAT in the resource; a server with RFC 6638 scheduling tells the
+        organizer itself (an attendee's PUT changing its PARTSTAT is its reply)."""
+        dav = self._dav(account)
+        calendar = await self._calendar(dav, account, calendar_id)
+        resource, current = await self._locate(dav, calendar, event_id)
+        updated = dataclasses.replace(answered(current, response, account.email), updated_at=_now())
+        if current.recurrence_id is not None and current.master_event_id:
+            resource.overrides[current.recurrence_id.token] = updated
+        else:
+            resource.master = updated
+        etag = await self._write(dav, account, calendar, resource, updated, event_id)
+        updated = dataclasses.replace(updated, version=resources.version_of(etag))
+        change = Change("updated", account, calendar_id, updated, current, frozenset({"attendees"}))
+        await record_change(self.db, effects, change)
+        return updated
 
 
 class ICloudProvider(CalDAVProvider):
