@@ -6,6 +6,7 @@ import pytest
 
 from calgate.settings import Settings
 from tests.conftest import Api
+from tests.contract.parity import ParitySuite
 from tests.contract.suite import ContractSuite, Target
 from tests.radicale import Radicale, radicale_fixture  # noqa: F401 - the fixture
 
@@ -25,7 +26,7 @@ async def connect(api: Api, radicale: Radicale, provider: str) -> Target:
     return await Target.connect(api, r.json()["account_id"], "work")
 
 
-class TestCalDAV(ContractSuite):
+class TestCalDAV(ContractSuite, ParitySuite):
     @pytest.fixture
     def settings(self, settings: Settings) -> Settings:
         return settings.model_copy(update={"allow_loopback_urls": True})
@@ -35,7 +36,7 @@ class TestCalDAV(ContractSuite):
         return await connect(api, radicale, "CALDAV")
 
 
-class TestICloud(ContractSuite):
+class TestICloud(ContractSuite, ParitySuite):
     """ICLOUD is CalDAV at the server in settings: pointed at Radicale here."""
 
     @pytest.fixture

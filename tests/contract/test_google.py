@@ -9,13 +9,14 @@ import pytest
 from calgate.runtime import Runtime
 from calgate.settings import Settings
 from tests.conftest import Api
+from tests.contract.parity import ParitySuite
 from tests.contract.suite import ContractSuite, Target
 from tests.oauth_env import Fakes, connect, fakes_fixture, in_process_runtime  # noqa: F401
 
 pytestmark = pytest.mark.anyio
 
 
-class TestGoogle(ContractSuite):
+class TestGoogle(ContractSuite, ParitySuite):
     @pytest.fixture
     def settings(self, settings: Settings, fakes: Fakes) -> Settings:
         return fakes.settings(settings)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import Api
+from tests.contract.parity import ParitySuite
 from tests.contract.suite import ContractSuite, Target
 
 
-class TestLocal(ContractSuite):
+class TestLocal(ContractSuite, ParitySuite):
     @pytest.fixture
     async def target(self, api: Api) -> Target:
         r = await api.call("POST", "/api/v1/accounts", json={"provider": "LOCAL", "name": "Suite"})

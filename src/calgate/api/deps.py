@@ -12,7 +12,7 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request
 
-from calgate.errors import CalgateError, Unauthorized
+from calgate.errors import CalgateError, InvalidParameters, Unauthorized
 from calgate.runtime import Runtime
 from calgate.store import keys
 
@@ -66,5 +66,39 @@ async def get_account_caller(
     return AccountCaller(caller.runtime, caller.tenant, account_id)
 
 
+@dataclass(frozen=True, slots=True)
+class QueryAccount:
+    """The caller and the query's ``account_id``, which a JSON body may give instead: Unipile
+    clients send ``account_id`` in bodies too (equal to the query's, or in its place)."""
+
+    caller: Caller
+    account_id: str | None
+
+    def with_body(self, given: str | None) -> AccountCaller:
+        if given is not None and self.account_id is not None and given != self.account_id:
+            raise InvalidParameters(
+                f"account_id: the body says {given!r}, the query string {self.account_id!r}"
+            )
+        account_id = self.account_id or given
+        if not account_id:
+            raise InvalidParameters("account_id: required (in the query string or the body)")
+        return AccountCaller(self.caller.runtime, self.caller.tenant, account_id)
+
+
+async def get_query_account(
+    caller: Annotated[Caller, Depends(get_caller)],
+    account_id: Annotated[
+        str | None,
+        Query(
+            description="The id of the account to use; required here or in the JSON body.",
+            min_length=1,
+            max_length=80,
+        ),
+    ] = None,
+) -> QueryAccount:
+    return QueryAccount(caller, account_id)
+
+
 CallerDep = Annotated[Caller, Depends(get_caller)]
 AccountDep = Annotated[AccountCaller, Depends(get_account_caller)]
+QueryAccountDep = Annotated[QueryAccount, Depends(get_query_account)]

@@ -25,6 +25,7 @@ from calgate.domain.limits import (
 Email = Annotated[str, StringConstraints(strict=True, max_length=MAX_EMAIL, pattern=EMAIL_PATTERN)]
 Color = Annotated[str, StringConstraints(strict=True, pattern=r"^#[0-9A-Fa-f]{6}$")]
 Text = Annotated[str, StringConstraints(strict=True)]
+AccountId = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=80)]
 
 
 class Strict(BaseModel):
@@ -54,7 +55,19 @@ class ConferenceIn(Strict):
     ) = None
 
 
-class _EventBody(Strict):
+class _Echoes(Strict):
+    """What Unipile clients send in bodies beside the fields proper: checked, never ignored."""
+
+    account_id: AccountId | None = Field(
+        None, description="Equal to the query's `account_id`, or standing in for a missing one."
+    )
+
+
+class _EventBody(_Echoes):
+    calendar_id: Text | None = Field(None, description="Equal to the path's `calendar_id`.")
+    is_all_day: bool | None = Field(
+        None, description="Must agree with `start`/`end` (`date` for true, `date_time` for false)."
+    )
     body: Annotated[str, StringConstraints(strict=True, max_length=MAX_BODY)] | None = Field(
         None, description="The body (description) of the event."
     )
@@ -131,14 +144,38 @@ class EventPatch(_EventBody):
     start: EventTimeIn | None = None
     end: EventTimeIn | None = None
 
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra={"examples": [{"title": "Weekly sync (moved)", "location": "Room 5"}]},
+    )
 
-class CalendarCreate(Strict):
-    """Body of `POST /api/v1/calendars` (LOCAL accounts; beyond Unipile v1)."""
 
-    name: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=MAX_NAME)]
+class _CalendarBody(_Echoes):
     description: Annotated[str, StringConstraints(strict=True, max_length=4096)] | None = None
     timezone: Text | None = Field(None, examples=["Europe/Paris"])
-    color: Color | None = None
+    background_color: Color | None = None
+    color: Color | None = Field(None, description="Synonym of `background_color`.")
+
+
+class CalendarCreate(_CalendarBody):
+    """Body of `POST /api/v1/calendars` (beyond Unipile v1)."""
+
+    name: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=MAX_NAME)]
+
+
+class CalendarPatch(_CalendarBody):
+    """Body of `PATCH /api/v1/calendars/{calendar_id}`: any subset of the create fields."""
+
+    name: (
+        Annotated[str, StringConstraints(strict=True, min_length=1, max_length=MAX_NAME)] | None
+    ) = None
+
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra={"examples": [{"name": "Projects 2026", "background_color": "#0B8043"}]},
+    )
 
 
 class AccountCreate(BaseModel):
@@ -198,7 +235,7 @@ class CalendarEventOut(BaseModel):
     start: EventTimeOut
     end: EventTimeOut
     recurrence: list[str]
-    organizer: PersonOut | None
+    organizer: PersonOut
     conference: ConferenceOut | None
     visibility: str
     transparency: str

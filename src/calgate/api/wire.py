@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from calgate.api.schemas import AttendeeIn, ConferenceIn, EventCreate, EventPatch, EventTimeIn
+from calgate.domain.filters import EVENT_TYPES
 from calgate.domain.model import Attendee, Calendar, Conference, Event, EventFields
 from calgate.domain.times import EventTime, check_bounds, format_utc, parse_event_time
 from calgate.errors import InvalidParameters
@@ -91,6 +92,22 @@ def changes_from_patch(body: EventPatch) -> dict[str, Any]:
     return changes
 
 
+def check_echoes(body: EventCreate | EventPatch, calendar_id: str) -> None:
+    """What Unipile clients echo in bodies beside the fields (``calendar_id``, ``is_all_day``)
+    must agree with the request."""
+    if body.calendar_id is not None and body.calendar_id != calendar_id:
+        raise InvalidParameters(
+            f"calendar_id: the body says {body.calendar_id!r}, the path {calendar_id!r}"
+        )
+    if body.is_all_day is None:
+        return
+    if body.start is None:
+        raise InvalidParameters("is_all_day: give start and end with it")
+    if (body.start.date is not None) != body.is_all_day:
+        given = "a date_time" if body.is_all_day else "a date"
+        raise InvalidParameters(f"is_all_day: {str(body.is_all_day).lower()}, but start is {given}")
+
+
 def event_to_wire(event: Event) -> dict[str, Any]:
     f = event.fields
     organizer_email = event.organizer.email.lower() if event.organizer else ""
@@ -124,11 +141,12 @@ def event_to_wire(event: Event) -> dict[str, Any]:
         "start": f.start.to_wire(),
         "end": f.end.to_wire(),
         "recurrence": list(f.recurrence),
-        "organizer": (
-            {"email": event.organizer.email, "display_name": event.organizer.display_name}
-            if event.organizer
-            else None
-        ),
+        # Never null: services fill in the account's address (domain.model.with_organizer);
+        # an event that reaches here without one still has the object.
+        "organizer": {
+            "email": event.organizer.email if event.organizer else "",
+            "display_name": event.organizer.display_name if event.organizer else "",
+        },
         "conference": (
             {
                 "provider": f.conference.provider,
@@ -206,3 +224,29 @@ def parse_limit(value: str | None, default: int = 100, maximum: int = 250) -> in
     if not 1 <= limit <= maximum:
         raise InvalidParameters(f"limit: must be between 1 and {maximum}")
     return limit
+
+
+def parse_offset(value: str | None, cursor: str | None, maximum: int = 10_000) -> int:
+    """Unipile's ``offset`` (items to skip), which a ``cursor`` excludes."""
+    if value is None or value == "":
+        return 0
+    if cursor:
+        raise InvalidParameters("offset: give cursor or offset, not both")
+    try:
+        offset = int(value)
+    except ValueError:
+        raise InvalidParameters(f"offset: {value!r} is not an integer") from None
+    if not 0 <= offset <= maximum:
+        raise InvalidParameters(f"offset: must be between 0 and {maximum} (then use cursor)")
+    return offset
+
+
+def parse_event_types(value: str | None) -> tuple[str, ...]:
+    """``event_type``: comma-separated kinds among :data:`EVENT_TYPES`."""
+    given = tuple(dict.fromkeys(v.strip() for v in (value or "").split(",") if v.strip()))
+    for kind in given:
+        if kind not in EVENT_TYPES:
+            raise InvalidParameters(
+                f"event_type: {kind[:40]!r} is not one of {', '.join(EVENT_TYPES)}"
+            )
+    return given

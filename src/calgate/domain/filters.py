@@ -7,7 +7,11 @@ import unicodedata
 
 from calgate.domain.model import Event, EventQuery
 
-__all__ = ["fold", "matches"]
+__all__ = ["EVENT_TYPES", "fold", "matches"]
+
+# The kinds of event a provider may report (Google's eventType; Outlook's showAs "oof" is an
+# outOfOffice; LOCAL and CalDAV events are all "default").
+EVENT_TYPES = ("default", "outOfOffice", "focusTime", "workingLocation", "birthday", "fromGmail")
 
 
 def fold(text: str) -> str:
@@ -37,6 +41,8 @@ def matches(event: Event, query: EventQuery, *, window: bool = False) -> bool:
     if query.busy is not None and (f.transparency == "opaque") != query.busy:
         return False
     if query.is_cancelled is not None and event.is_cancelled != query.is_cancelled:
+        return False
+    if query.event_types and event.event_type not in query.event_types:
         return False
     if query.ical_uid is not None and event.ical_uid != query.ical_uid:
         return False

@@ -6,6 +6,7 @@ providers and storage convert them to their own forms. Nothing here knows HTTP o
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Generic, Literal, TypeVar
@@ -102,6 +103,13 @@ class Event:
         return self.fields.start.is_all_day
 
 
+def with_organizer(event: Event, email: str, name: str) -> Event:
+    """``event`` with an organizer: the account's own address when the provider gave none."""
+    if event.organizer is not None and event.organizer.email:
+        return event
+    return dataclasses.replace(event, organizer=Organizer(email, name))
+
+
 @dataclass(frozen=True, slots=True)
 class Calendar:
     id: str
@@ -135,7 +143,11 @@ class EventQuery:
     ical_uid: str | None = None
     attendees: tuple[str, ...] = ()
     is_cancelled: bool | None = None
+    # Google's eventType values (calgate.domain.filters.EVENT_TYPES); empty: every type.
+    event_types: tuple[str, ...] = ()
     cursor: str | None = None
+    # Items to skip before the page (Unipile's offset paging); never given with a cursor.
+    offset: int = 0
     limit: int = 100
 
 

@@ -40,8 +40,14 @@ class Capabilities:
     hidden_attendees: bool = True
     guests_can_modify: bool = True
     calendar_management: bool = False
+    # What calendar create and PATCH may set (calgate.services.calendars.CALENDAR_FIELDS).
+    calendar_fields: frozenset[str] = frozenset(
+        {"name", "description", "background_color", "timezone"}
+    )
     # The calendars live in calgate's own store: .ics export, import and secret feed URLs.
     ics_files: bool = False
+    # The event types its events can have (calgate.domain.filters.EVENT_TYPES).
+    event_types: frozenset[str] = frozenset({"default"})
 
     def to_wire(self) -> dict[str, Any]:
         return {
@@ -54,7 +60,9 @@ class Capabilities:
             "hidden_attendees": self.hidden_attendees,
             "guests_can_modify": self.guests_can_modify,
             "calendar_management": self.calendar_management,
+            "calendar_fields": sorted(self.calendar_fields) if self.calendar_management else [],
             "ics_files": self.ics_files,
+            "event_types": sorted(self.event_types),
         }
 
     def adjusted(self, params: Mapping[str, Any]) -> Capabilities:
@@ -184,6 +192,13 @@ class Provider(Protocol):
 
     async def create_calendar(self, account: AccountContext, calendar: Calendar) -> Calendar:
         """Create a calendar (only where ``capabilities.calendar_management``)."""
+        ...
+
+    async def update_calendar(
+        self, account: AccountContext, calendar_id: str, changes: Mapping[str, Any]
+    ) -> Calendar:
+        """Change some of a calendar's ``name``, ``description``, ``background_color`` and
+        ``timezone`` (only those in ``capabilities.calendar_fields``); returns it changed."""
         ...
 
     async def delete_calendar(self, account: AccountContext, calendar_id: str) -> None: ...

@@ -28,7 +28,7 @@ import httpx
 
 from calgate.domain import cursor, rules, zones
 from calgate.domain import recurrence as rrules
-from calgate.domain.filters import matches
+from calgate.domain.filters import EVENT_TYPES, matches
 from calgate.domain.model import Calendar, Event, EventFields, EventQuery, Page
 from calgate.domain.rsvp import NotApplicable, Response
 from calgate.errors import (
@@ -134,6 +134,7 @@ class GoogleProvider(OAuthProvider):
         hidden_attendees=True,
         guests_can_modify=True,
         calendar_management=False,
+        event_types=frozenset(EVENT_TYPES),
     )
 
     def __init__(
@@ -215,6 +216,11 @@ class GoogleProvider(OAuthProvider):
 
     async def create_calendar(self, account: AccountContext, calendar: Calendar) -> Calendar:
         raise FeatureNotImplemented("GOOGLE_OAUTH calendars cannot be created through calgate")
+
+    async def update_calendar(
+        self, account: AccountContext, calendar_id: str, changes: Mapping[str, Any]
+    ) -> Calendar:
+        raise FeatureNotImplemented("GOOGLE_OAUTH calendars cannot be changed through calgate")
 
     async def delete_calendar(self, account: AccountContext, calendar_id: str) -> None:
         raise FeatureNotImplemented("GOOGLE_OAUTH calendars cannot be deleted through calgate")

@@ -110,6 +110,7 @@ class MicrosoftProvider(OAuthProvider):
         hidden_attendees=True,
         guests_can_modify=False,
         calendar_management=False,
+        event_types=frozenset({"default", "outOfOffice"}),  # showAs "oof": outOfOffice
     )
 
     def __init__(
@@ -251,6 +252,11 @@ class MicrosoftProvider(OAuthProvider):
 
     async def create_calendar(self, account: AccountContext, calendar: Calendar) -> Calendar:
         raise FeatureNotImplemented("OUTLOOK calendars cannot be created through calgate")
+
+    async def update_calendar(
+        self, account: AccountContext, calendar_id: str, changes: Mapping[str, Any]
+    ) -> Calendar:
+        raise FeatureNotImplemented("OUTLOOK calendars cannot be changed through calgate")
 
     async def delete_calendar(self, account: AccountContext, calendar_id: str) -> None:
         raise FeatureNotImplemented("OUTLOOK calendars cannot be deleted through calgate")

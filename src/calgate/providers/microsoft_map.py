@@ -404,5 +404,6 @@ def from_graph_event(item: Mapping[str, Any], calendar_id: str, default_tz: str)
             else None
         ),
         notifications="forced_by_provider" if attendees else "none",
+        event_type="outOfOffice" if item.get("showAs") == "oof" else "default",
         extra={GRAPH_ID: graph_id},
     )

@@ -95,9 +95,14 @@ def get_account(conn: Connection, account_id: str, tenant_id: str | None) -> Acc
 
 
 def list_accounts(
-    conn: Connection, tenant_id: str | None, *, after: str | None = None, limit: int = 100
+    conn: Connection,
+    tenant_id: str | None,
+    *,
+    after: str | None = None,
+    offset: int = 0,
+    limit: int = 100,
 ) -> list[AccountRecord]:
-    query = select(t.accounts).order_by(t.accounts.c.id).limit(limit)
+    query = select(t.accounts).order_by(t.accounts.c.id).offset(offset).limit(limit)
     if tenant_id is not None:
         query = query.where(t.accounts.c.tenant_id == tenant_id)
     if after:

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 
 from calgate import __version__
 from calgate.api.wire import event_to_wire
-from calgate.domain.model import Notifications
+from calgate.domain.model import Notifications, with_organizer
 from calgate.errors import CalgateError
 from calgate.outbox import NewDelivery, Outbox, notices
 from calgate.outbox.store import Delivery
@@ -52,7 +52,7 @@ class WebhookEffect:
         ]
         if not hooks:
             return
-        event = change.event
+        event = with_organizer(change.event, account.email, account.name)
         # The invitation state this same change recorded (effects run in order).
         state = notices.states(conn, account.id, [event.id]).get(event.id)
         if state is not None:

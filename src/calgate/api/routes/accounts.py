@@ -10,7 +10,7 @@ from calgate.api.deps import CallerDep
 from calgate.api.errors import COMMON_ERRORS, error_responses
 from calgate.api.responses import JSONResponse
 from calgate.api.schemas import AccountCreate
-from calgate.api.wire import parse_limit
+from calgate.api.wire import parse_limit, parse_offset
 from calgate.domain import cursor as cursors
 from calgate.domain.times import format_utc
 from calgate.store import mirror
@@ -40,11 +40,13 @@ def account_to_wire(a: AccountRecord) -> dict[str, Any]:
 async def list_accounts(
     call: CallerDep,
     cursor: str | None = Query(None, max_length=120),
+    offset: str | None = Query(None, description="Accounts to skip; not with `cursor`."),
     limit: str | None = Query(None, description="1..250, default 100"),
 ) -> dict[str, Any]:
     size = parse_limit(limit)
+    skip = parse_offset(offset, cursor)
     after = cursors.decode_id(cursor) if cursor else None
-    found = await call.runtime.accounts.list(call.tenant, after=after, limit=size + 1)
+    found = await call.runtime.accounts.list(call.tenant, after=after, offset=skip, limit=size + 1)
     return {
         "object": "AccountList",
         "items": [account_to_wire(a) for a in found[:size]],

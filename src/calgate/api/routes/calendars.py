@@ -1,19 +1,21 @@
-"""Calendars: list and get (Unipile v1), create and delete for LOCAL accounts."""
+"""Calendars: list and get (Unipile v1); create, change and delete on every provider."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
-from calgate.api.deps import AccountDep
+from calgate.api.body import body_doc, json_body
+from calgate.api.deps import AccountDep, QueryAccountDep
 from calgate.api.errors import COMMON_ERRORS, error_responses
 from calgate.api.responses import JSONResponse
-from calgate.api.schemas import CalendarCreate, CalendarList, CalendarOut
-from calgate.api.wire import calendar_to_wire, parse_limit
+from calgate.api.schemas import CalendarCreate, CalendarList, CalendarOut, CalendarPatch
+from calgate.api.wire import calendar_to_wire, parse_limit, parse_offset
 from calgate.domain import cursor as cursors
 from calgate.domain import zones
 from calgate.domain.model import Calendar
+from calgate.errors import InvalidParameters
 
 router = APIRouter(prefix="/api/v1/calendars", tags=["Calendars"])
 
@@ -27,11 +29,12 @@ router = APIRouter(prefix="/api/v1/calendars", tags=["Calendars"])
 async def list_calendars(
     call: AccountDep,
     cursor: str | None = Query(None),
+    offset: str | None = Query(None, description="Calendars to skip; not with `cursor`."),
     limit: str | None = Query(None, description="1..250, default 100"),
 ) -> dict[str, Any]:
     size = parse_limit(limit)
+    start = parse_offset(offset, cursor)
     calendars = await call.runtime.events.list_calendars(call.tenant, call.account_id)
-    start = 0
     if cursor:
         start, _ = cursors.decode(cursor)
     page = calendars[start : start + size]
@@ -55,15 +58,40 @@ async def get_calendar(call: AccountDep, calendar_id: str) -> dict[str, Any]:
     )
 
 
+def _calendar_values(body: CalendarCreate | CalendarPatch) -> dict[str, Any]:
+    """The fields ``body`` sets, by the API's names (``color`` is ``background_color``)."""
+    given = body.model_fields_set - {"account_id", "color"}
+    values: dict[str, Any] = {name: getattr(body, name) for name in given}
+    if "color" in body.model_fields_set:
+        if body.background_color is not None and body.color != body.background_color:
+            raise InvalidParameters("color: differs from background_color (give one of them)")
+        values["background_color"] = body.color
+    for name, value in values.items():
+        if value is None:
+            raise InvalidParameters(f"{name}: cannot be null")
+    if "timezone" in values:
+        values["timezone"] = zones.resolve(values["timezone"], "timezone")
+    if "background_color" in values:
+        values["background_color"] = values["background_color"].upper()
+    return values
+
+
 @router.post(
     "",
-    summary="Create a calendar (LOCAL accounts)",
+    summary="Create a calendar",
+    description="Creates a calendar in the account (every provider; the account's "
+    "capabilities list the fields it holds in `calendar_fields`).",
     status_code=201,
     response_model=None,
     responses=error_responses(*COMMON_ERRORS),
+    openapi_extra=body_doc(CalendarCreate),
 )
-async def create_calendar(call: AccountDep, body: CalendarCreate) -> JSONResponse:
-    tz = zones.resolve(body.timezone, "timezone") if body.timezone else "UTC"
+async def create_calendar(
+    query: QueryAccountDep,
+    body: Annotated[CalendarCreate, Depends(json_body(CalendarCreate))],
+) -> JSONResponse:
+    call = query.with_body(body.account_id)
+    values = _calendar_values(body)
     created = await call.runtime.events.create_calendar(
         call.tenant,
         call.account_id,
@@ -71,17 +99,44 @@ async def create_calendar(call: AccountDep, body: CalendarCreate) -> JSONRespons
             id="",
             account_id=call.account_id,
             name=body.name,
-            description=body.description or "",
-            timezone=tz,
-            background_color=(body.color or "#1A73E8").upper(),
+            description=values.get("description", ""),
+            timezone=values.get("timezone", "UTC"),
+            background_color=values.get("background_color", "#1A73E8"),
         ),
+        values,
     )
     return JSONResponse({"object": "CalendarCreated", "calendar_id": created.id}, status_code=201)
 
 
+@router.patch(
+    "/{calendar_id}",
+    summary="Change a calendar",
+    description="Renames or recolours a calendar: any of `name`, `description`, "
+    "`background_color`, `timezone`. Calendars the account does not own answer 403.",
+    response_model=None,
+    responses={200: {"model": CalendarOut}, **error_responses(*COMMON_ERRORS)},
+    openapi_extra=body_doc(CalendarPatch),
+)
+async def patch_calendar(
+    query: QueryAccountDep,
+    calendar_id: str,
+    body: Annotated[CalendarPatch, Depends(json_body(CalendarPatch))],
+) -> dict[str, Any]:
+    call = query.with_body(body.account_id)
+    values = _calendar_values(body)
+    if not values:
+        raise InvalidParameters("body: give at least one field to change")
+    changed = await call.runtime.events.update_calendar(
+        call.tenant, call.account_id, calendar_id, values
+    )
+    return calendar_to_wire(changed)
+
+
 @router.delete(
     "/{calendar_id}",
-    summary="Delete a calendar and its events (LOCAL accounts)",
+    summary="Delete a calendar and its events",
+    description="Not the account's primary calendar (400); calendars the account does not "
+    "own answer 403.",
     response_model=None,
     responses=error_responses(*COMMON_ERRORS),
 )

@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from calgate import offload
 from calgate.api.body import body_doc, json_body
-from calgate.api.deps import AccountDep
+from calgate.api.deps import AccountDep, QueryAccountDep
 from calgate.api.errors import COMMON_ERRORS, error_responses
 from calgate.api.schemas import (
     CalendarEventOut,
@@ -22,11 +22,14 @@ from calgate.api.schemas import (
 )
 from calgate.api.wire import (
     changes_from_patch,
+    check_echoes,
     event_to_wire,
     fields_from_create,
     parse_bool,
+    parse_event_types,
     parse_instant,
     parse_limit,
+    parse_offset,
 )
 from calgate.domain.model import EventQuery
 from calgate.errors import InvalidParameters
@@ -46,10 +49,12 @@ CLIENT_GONE = Response(status_code=499)
     openapi_extra=body_doc(EventCreate),
 )
 async def create_event(
-    call: AccountDep,
+    query: QueryAccountDep,
     calendar_id: str,
     body: Annotated[EventCreate, Depends(json_body(EventCreate))],
 ) -> dict[str, Any]:
+    call = query.with_body(body.account_id)
+    check_echoes(body, calendar_id)
     fields = fields_from_create(body)
     event = await call.runtime.events.create(call.tenant, call.account_id, calendar_id, fields)
     return {"object": "CalendarEventCreated", "event_id": event.id}
@@ -83,7 +88,18 @@ async def list_events(
         str | None, Query(description="Comma-separated e-mails: events with any of them.")
     ] = None,
     is_cancelled: str | None = None,
+    event_type: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="Comma-separated: default, outOfOffice, focusTime, workingLocation, "
+            "birthday, fromGmail (as the provider reports them; LOCAL and CalDAV: default).",
+        ),
+    ] = None,
     cursor: Annotated[str | None, Query(max_length=400)] = None,
+    offset: Annotated[
+        str | None, Query(description="Items to skip (0..10000); not with `cursor`.")
+    ] = None,
     limit: Annotated[str | None, Query(description="1..250, default 100.")] = None,
 ) -> dict[str, Any] | Response:
     query = EventQuery(
@@ -99,7 +115,9 @@ async def list_events(
         ical_uid=ical_uid or None,
         attendees=tuple(a.strip() for a in (attendees or "").split(",") if a.strip()),
         is_cancelled=parse_bool(is_cancelled, "is_cancelled"),
+        event_types=parse_event_types(event_type),
         cursor=cursor or None,
+        offset=parse_offset(offset, cursor),
         limit=parse_limit(limit),
     )
     if query.start and query.end and query.end <= query.start:
@@ -148,12 +166,14 @@ def _if_match(value: str | None) -> int | None:
     openapi_extra=body_doc(EventPatch),
 )
 async def patch_event(
-    call: AccountDep,
+    query: QueryAccountDep,
     calendar_id: str,
     event_id: str,
     body: Annotated[EventPatch, Depends(json_body(EventPatch))],
     if_match: Annotated[str | None, Header(alias="If-Match")] = None,
 ) -> dict[str, Any]:
+    call = query.with_body(body.account_id)
+    check_echoes(body, calendar_id)
     changes = changes_from_patch(body)
     version = _if_match(if_match)
     if version is not None:

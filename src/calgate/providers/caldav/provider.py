@@ -209,6 +209,11 @@ class CalDAVProvider:
     async def create_calendar(self, account: AccountContext, calendar: Calendar) -> Calendar:
         raise FeatureNotImplemented(f"{self.kind} calendars cannot be created through calgate")
 
+    async def update_calendar(
+        self, account: AccountContext, calendar_id: str, changes: Mapping[str, Any]
+    ) -> Calendar:
+        raise FeatureNotImplemented(f"{self.kind} calendars cannot be changed through calgate")
+
     async def delete_calendar(self, account: AccountContext, calendar_id: str) -> None:
         raise FeatureNotImplemented(f"{self.kind} calendars cannot be deleted through calgate")
 
