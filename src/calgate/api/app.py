@@ -12,6 +12,7 @@ from calgate import __version__
 from calgate.api import errors, examples
 from calgate.api.limits import BodyLimit
 from calgate.api.middleware import Idempotency, NulGuard, Observability, RateLimit
+from calgate.api.pages import install as install_pages
 from calgate.api.responses import JSONResponse
 from calgate.api.routes import (
     accounts,
@@ -80,6 +81,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     for module in (*routers, inbound, webhooks):
         app.include_router(module.router)
     app.mount(docs.ASSETS_PATH, docs.ASSETS, name="docs-assets")
+    install_pages(app)  # the hosted page and the console (HTML)
     if settings.metrics_enabled:
         app.include_router(metrics_route.router)
     # Middleware, the last added runs first: observability, rate limit, body limit, NUL guard,

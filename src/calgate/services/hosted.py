@@ -8,13 +8,26 @@
 3. ``complete``: calgate opens the state (refused if forged, altered or expired), exchanges the
    code with the PKCE verifier, proves the tokens by reading the user's e-mail, and stores the
    account.
+
+A link may also name several account kinds (or ``*``), or a kind connected with a password
+(ICLOUD, CALDAV) or none (LOCAL): it then opens calgate's own page (``PAGE_PATH``,
+:mod:`calgate.api.pages.hosted`), where the user picks a kind; Google and Outlook go on to
+their consent screens, the others fill in a form checked live by the connect path of
+``POST /api/v1/accounts``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
+import httpx
+
+from calgate import __version__
 from calgate.errors import CalgateError, InvalidParameters, Unauthorized
 from calgate.providers.oauth import (
     exchange_code,
@@ -25,12 +38,17 @@ from calgate.providers.oauth import (
 )
 from calgate.providers.registry import Providers
 from calgate.providers.remote import OAuthProvider
+from calgate.security import public_transport, validate_public_url
 from calgate.services.accounts import AccountService
 from calgate.settings import Settings
 
+log = logging.getLogger("calgate.hosted")
+
 CALLBACK_PATH = "/api/v1/hosted/accounts/callback"
+PAGE_PATH = "/hosted/accounts"
 MAX_LINK_SECONDS = 24 * 3600
 MIN_LINK_SECONDS = 60
+NOTIFY_TIMEOUT = 10.0
 # Names a client may give for each account type (Unipile's hosted-auth names included).
 ALIASES: dict[str, str] = {
     "GOOGLE_OAUTH": "GOOGLE_OAUTH",
@@ -38,16 +56,75 @@ ALIASES: dict[str, str] = {
     "GOOGLE_CALENDAR": "GOOGLE_OAUTH",
     "OUTLOOK": "OUTLOOK",
     "MICROSOFT": "OUTLOOK",
+    "ICLOUD": "ICLOUD",
+    "APPLE": "ICLOUD",
+    "CALDAV": "CALDAV",
+    "LOCAL": "LOCAL",
 }
 
 
 @dataclass(frozen=True, slots=True)
+class Kind:
+    """An account kind as the hosted page offers it."""
+
+    type: str
+    label: str
+    method: Literal["oauth", "password", "local"]
+    needs_url: bool = False
+    help: str = ""
+
+
+KINDS: dict[str, Kind] = {
+    k.type: k
+    for k in (
+        Kind("GOOGLE_OAUTH", "Google Calendar", "oauth"),
+        Kind("OUTLOOK", "Microsoft Outlook or Microsoft 365", "oauth"),
+        Kind(
+            "ICLOUD",
+            "iCloud Calendar",
+            "password",
+            help="Use an app-specific password, not your Apple Account password: create one "
+            "at account.apple.com, Sign-In and Security, App-Specific Passwords.",
+        ),
+        Kind(
+            "CALDAV",
+            "Another CalDAV server (Nextcloud, Fastmail, Radicale…)",
+            "password",
+            needs_url=True,
+            help="Your provider's CalDAV address is in its help pages (Nextcloud: Calendar, "
+            "Settings, Copy primary CalDAV address). Where the provider offers app "
+            "passwords (Nextcloud: Settings, Security; Fastmail: Settings, Privacy & "
+            "Security), create one for calgate rather than giving your main password.",
+        ),
+        Kind("LOCAL", "A calendar kept by this server", "local"),
+    )
+}
+# What `*` offers: every kind connecting an outside calendar (LOCAL only when named).
+ANY = ("GOOGLE_OAUTH", "OUTLOOK", "ICLOUD", "CALDAV")
+
+
+@dataclass(frozen=True, slots=True)
 class LinkRequest:
-    provider: str  # an ALIASES key
+    providers: tuple[str, ...]  # ALIASES keys, or ("*",)
     name: str | None = None
     expires_at: dt.datetime | None = None
     success_redirect_url: str | None = None
     failure_redirect_url: str | None = None
+    notify_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A hosted page link, opened: what its sealed token says."""
+
+    token: str
+    tenant: str
+    kinds: tuple[Kind, ...]
+    name: str | None
+    success_redirect_url: str | None
+    failure_redirect_url: str | None
+    expires: float
+    flow: dict[str, str] = field(repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,11 +134,21 @@ class Completed:
     success_redirect_url: str | None
 
 
+Connect = Callable[[str, Mapping[str, Any]], Awaitable[str]]
+
+
 class HostedAuth:
-    def __init__(self, settings: Settings, providers: Providers, accounts: AccountService):
+    def __init__(
+        self,
+        settings: Settings,
+        providers: Providers,
+        accounts: AccountService,
+        connect: Connect | None = None,
+    ):
         self.settings = settings
         self.providers = providers
         self.accounts = accounts
+        self.connect_account = connect  # EventService.connect: the POST /api/v1/accounts path
 
     @property
     def redirect_uri(self) -> str:
@@ -73,13 +160,57 @@ class HostedAuth:
             raise InvalidParameters(f"provider: {account_type} accounts do not use OAuth")
         return provider
 
+    def _oauth_ready(self, account_type: str) -> bool:
+        return bool(self._provider(account_type).app.client_id)
+
+    def _kinds(self, names: tuple[str, ...]) -> list[str]:
+        if names == ("*",):
+            return [k for k in ANY if KINDS[k].method != "oauth" or self._oauth_ready(k)]
+        types: list[str] = []
+        for name in names:
+            account_type = ALIASES.get(name.upper())
+            if account_type is None:
+                raise InvalidParameters(
+                    f"provider: {name!r} has no hosted flow; use {', '.join(KINDS)} or '*'"
+                )
+            if account_type not in types:
+                types.append(account_type)
+        return types
+
     def link(self, tenant_id: str, request: LinkRequest) -> str:
-        """The URL to send the user to."""
-        account_type = ALIASES.get(request.provider.upper())
-        if account_type is None:
-            raise InvalidParameters(
-                f"provider: {request.provider!r} has no hosted flow; use GOOGLE_OAUTH or OUTLOOK"
+        """The URL to send the user to: the consent screen when the link names one of Google
+        and Outlook alone, else calgate's page (``PAGE_PATH``) offering the kinds named."""
+        types = self._kinds(request.providers)
+        if not types:
+            raise InvalidParameters("provider: name at least one provider for the link")
+        ttl = float(self.settings.hosted_link_seconds)
+        if request.expires_at is not None:
+            ttl = (request.expires_at - dt.datetime.now(dt.UTC)).total_seconds()
+        if not MIN_LINK_SECONDS <= ttl <= MAX_LINK_SECONDS:
+            raise InvalidParameters("expiresOn: must be between 1 minute and 24 hours from now")
+        if request.notify_url:
+            validate_public_url(
+                request.notify_url,
+                allow_loopback=self.settings.allow_loopback_urls,
+                field="notify_url",
             )
+        flow = {"tenant": tenant_id}
+        optional = {
+            "name": request.name,
+            "ok": request.success_redirect_url,
+            "ko": request.failure_redirect_url,
+            "notify": request.notify_url,
+        }
+        flow |= {k: v for k, v in optional.items() if v}
+        if len(types) == 1 and KINDS[types[0]].method == "oauth":
+            return self._consent_url(types[0], flow, ttl)
+        for account_type in types:
+            if KINDS[account_type].method == "oauth":
+                self._consent_client(account_type)
+        flow["kinds"] = ",".join(types)
+        return f"{self.settings.base_url}{PAGE_PATH}/{seal_state(self.accounts.box, flow, ttl)}"
+
+    def _consent_client(self, account_type: str) -> OAuthProvider:
         provider = self._provider(account_type)
         if not provider.app.client_id:
             # The link's body takes no client: name the settings (not require_client's body fields).
@@ -89,21 +220,86 @@ class HostedAuth:
                 f"flow uses calgate's own client: set {prefix}_ID and {prefix}_SECRET in "
                 "calgate's settings"
             )
-        ttl = float(self.settings.hosted_link_seconds)
-        if request.expires_at is not None:
-            ttl = (request.expires_at - dt.datetime.now(dt.UTC)).total_seconds()
-        if not MIN_LINK_SECONDS <= ttl <= MAX_LINK_SECONDS:
-            raise InvalidParameters("expiresOn: must be between 1 minute and 24 hours from now")
+        return provider
+
+    def _consent_url(self, account_type: str, flow: Mapping[str, str], ttl: float) -> str:
+        provider = self._consent_client(account_type)
         verifier = new_verifier()
-        flow = {"tenant": tenant_id, "type": account_type, "verifier": verifier}
-        optional = {
-            "name": request.name,
-            "ok": request.success_redirect_url,
-            "ko": request.failure_redirect_url,
-        }
-        flow |= {k: v for k, v in optional.items() if v}
-        state = seal_state(self.accounts.box, flow, ttl)
+        sealed = {**flow, "type": account_type, "verifier": verifier}
+        state = seal_state(self.accounts.box, sealed, ttl)
         return provider.app.authorization_url(self.redirect_uri, state, pkce_challenge(verifier))
+
+    def open_link(self, token: str) -> Link:
+        """The page link sealed in ``token`` (400 when forged, ``expired_link`` when late)."""
+        flow = open_state(self.accounts.box, token)
+        kinds = tuple(KINDS[k] for k in flow.get("kinds", "").split(",") if k in KINDS)
+        if not kinds:
+            raise InvalidParameters("link: not a hosted page link; ask for a new one")
+        return Link(
+            token,
+            flow["tenant"],
+            kinds,
+            flow.get("name"),
+            flow.get("ok"),
+            flow.get("ko"),
+            float(flow["exp"]),
+            flow,
+        )
+
+    @staticmethod
+    def kind(link: Link, account_type: str) -> Kind:
+        for kind in link.kinds:
+            if kind.type == account_type:
+                return kind
+        raise InvalidParameters(f"provider: this link does not offer {account_type!r}")
+
+    def start(self, link: Link, account_type: str) -> str:
+        """The consent URL for a Google or Outlook account chosen on the page."""
+        if self.kind(link, account_type).method != "oauth":
+            raise InvalidParameters(f"provider: {account_type} accounts do not use OAuth")
+        flow = {k: v for k, v in link.flow.items() if k not in ("kinds", "exp", "nonce")}
+        return self._consent_url(account_type, flow, link.expires - time.time())
+
+    async def connect(self, link: Link, account_type: str, form: Mapping[str, str]) -> Completed:
+        """Connect an account with the page's form (checked live by the provider's connect);
+        ``form`` holds ``url``, ``username``, ``password`` as the kind needs."""
+        kind = self.kind(link, account_type)
+        if kind.method == "oauth" or self.connect_account is None:
+            raise InvalidParameters(f"provider: {account_type} accounts connect by consent")
+        body: dict[str, Any] = {"provider": account_type}
+        if link.name:
+            body["name"] = link.name
+        if kind.method == "password":
+            wanted = ("url", "username", "password") if kind.needs_url else ("username", "password")
+            for key in wanted:
+                if not form.get(key, "").strip():
+                    raise InvalidParameters(f"{key}: required")
+                body[key] = form[key].strip() if key != "password" else form[key]
+        account_id = await self.connect_account(link.tenant, body)
+        await self.notify(link.flow, account_id)
+        return Completed(account_id, account_type, link.success_redirect_url)
+
+    async def notify(self, flow: Mapping[str, str], account_id: str) -> None:
+        """Unipile's ``notify_url`` call: ``{"status": "CREATION_SUCCESS", "account_id",
+        "name"}`` POSTed once (a failure is logged; the account stays connected)."""
+        url = flow.get("notify")
+        if not url:
+            return
+        body = {"status": "CREATION_SUCCESS", "account_id": account_id, "name": flow.get("name")}
+        loopback = self.settings.allow_loopback_urls
+        transport = None if loopback else public_transport(httpx.Limits())
+        try:
+            async with httpx.AsyncClient(
+                timeout=NOTIFY_TIMEOUT,
+                follow_redirects=False,
+                transport=transport,
+                headers={"User-Agent": f"calgate-hosted/{__version__}"},
+            ) as client:
+                response = await client.post(url, json=body)
+            if not 200 <= response.status_code < 300:
+                log.warning("notify_url answered HTTP %s", response.status_code)
+        except httpx.HTTPError as exc:
+            log.warning("notify_url not reached: %s", type(exc).__name__)
 
     def failure_url(self, state: str) -> str | None:
         """Where to send the browser when the flow of ``state`` fails (None: answer the error)."""
@@ -128,4 +324,5 @@ class HostedAuth:
         account_id = await provider.connect_tokens(
             self.accounts, flow["tenant"], tokens, name=flow.get("name")
         )
+        await self.notify(flow, account_id)
         return Completed(account_id, flow["type"], flow.get("ok"))

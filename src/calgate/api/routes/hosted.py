@@ -1,5 +1,6 @@
-"""Hosted auth (Unipile's `POST /api/v1/hosted/accounts/link`): connect a Google or Outlook
-account through the provider's consent screen, with PKCE and a sealed `state`."""
+"""Hosted auth (Unipile's `POST /api/v1/hosted/accounts/link`): connect an account through
+calgate's page (calgate.api.pages.hosted) or straight through Google's or Outlook's consent
+screen, with PKCE and a sealed `state`."""
 
 from __future__ import annotations
 
@@ -42,9 +43,14 @@ class HostedLinkIn(BaseModel):
             ]
         },
     )
-    provider: str | None = Field(None, description="`GOOGLE_OAUTH` or `OUTLOOK`.")
+    provider: str | None = Field(
+        None,
+        description="One account kind: `GOOGLE_OAUTH`, `OUTLOOK`, `ICLOUD`, `CALDAV`, `LOCAL`.",
+    )
     providers: list[str] | str | None = Field(
-        None, description="Unipile's form: a list holding one provider (`GOOGLE`, `OUTLOOK`)."
+        None,
+        description="Unipile's form: the kinds the page offers (`GOOGLE`, `OUTLOOK`, `ICLOUD`, "
+        "`CALDAV`, `LOCAL`), or `*` for all but LOCAL.",
     )
     type: Literal["create", "reconnect"] = "create"
     name: Annotated[str, StringConstraints(strict=True, max_length=256)] | None = None
@@ -58,47 +64,50 @@ class HostedLinkIn(BaseModel):
     failure_redirect_url: Url | None = Field(
         None, description="Where the browser goes on failure (`?error=` appended)."
     )
-    notify_url: Url | None = None
+    notify_url: Url | None = Field(
+        None,
+        description='Called once connected: POST `{"status":"CREATION_SUCCESS",'
+        '"account_id","name"}`.',
+    )
 
 
 def _request(body: HostedLinkIn) -> LinkRequest:
     if body.type != "create":
         raise FeatureNotImplemented("type: calgate links only create new accounts ('create')")
-    if body.notify_url:
-        raise FeatureNotImplemented(
-            "notify_url: calgate does not call back after hosted auth; use "
-            "success_redirect_url (it receives account_id)"
-        )
     chosen = [body.provider] if body.provider else []
     if isinstance(body.providers, str):
-        chosen += [] if body.providers == "*" else [body.providers]
+        chosen.append(body.providers)
     elif body.providers:
         chosen += body.providers
-    if len(set(chosen)) != 1:
+    if not chosen or ("*" in chosen and len(chosen) > 1):
         raise InvalidParameters(
-            "provider: name exactly one provider (GOOGLE_OAUTH or OUTLOOK) for the link"
+            "providers: name the account kinds the link offers (GOOGLE_OAUTH, OUTLOOK, ICLOUD, "
+            "CALDAV, LOCAL), or '*' alone for every kind but LOCAL"
         )
     for field in ("success_redirect_url", "failure_redirect_url"):
         value = getattr(body, field)
         if value:
             validate_public_url(value, allow_loopback=True, field=field)
     return LinkRequest(
-        provider=chosen[0],
+        providers=tuple(chosen),
         name=body.name,
         expires_at=parse_instant(body.expiresOn, "expiresOn"),
         success_redirect_url=body.success_redirect_url,
         failure_redirect_url=body.failure_redirect_url,
+        notify_url=body.notify_url,
     )
 
 
 def _hosted(runtime: Runtime) -> HostedAuth:
-    return HostedAuth(runtime.settings, runtime.providers, runtime.accounts)
+    return HostedAuth(runtime.settings, runtime.providers, runtime.accounts, runtime.events.connect)
 
 
 @router.post(
     "/link",
-    summary="Link to connect a Google or Outlook account",
-    description="Answers the provider's consent URL. After consent the provider sends the "
+    summary="Link to connect an account (hosted page)",
+    description="Answers calgate's hosted page (`/hosted/accounts/…`), where the user picks one "
+    "of the kinds named and connects it; a link naming Google or Outlook alone answers that "
+    "provider's consent URL directly. After consent the provider sends the "
     f"browser to `{CALLBACK_PATH}` on calgate (register that URL, under calgate's public URL, "
     "as the OAuth client's redirect URI), which creates the account.",
     response_model=None,
