@@ -69,7 +69,7 @@ EVENT: dict[str, Any] = {
     "guests_can_modify": False,
     "color": None,
     "notifications": "sent",
-    "version": 2,
+    "version": "2",
 }
 
 ACCOUNT: dict[str, Any] = {

@@ -243,7 +243,7 @@ class CalendarEventOut(BaseModel):
     guests_can_modify: bool
     color: str | None
     notifications: str
-    version: int
+    version: str
 
 
 class CalendarOut(BaseModel):

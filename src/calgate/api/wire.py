@@ -162,7 +162,7 @@ def event_to_wire(event: Event) -> dict[str, Any]:
         "guests_can_modify": f.guests_can_modify,
         "color": f.color,
         "notifications": event.notifications,
-        "version": event.version,
+        "version": str(event.version),  # a string, like a calendar's (If-Match takes it)
     }
 
 
