@@ -45,6 +45,7 @@ from tests.radicale import radicale_server  # noqa: E402
 from tests.receiver import running_receiver  # noqa: E402
 from tests.test_sync_caldav import ics  # noqa: E402
 
+from calgate import metrics  # noqa: E402
 from calgate.runtime import Runtime  # noqa: E402
 from calgate.settings import Settings  # noqa: E402
 from calgate.store import accounts as account_store  # noqa: E402
@@ -237,6 +238,66 @@ async def latency(base: Settings, interval: float, changes: int, directory: Path
             await runtime.aclose()
 
 
+async def idle(base: Settings, calendars: int, seconds: float, directory: Path) -> dict[str, float]:
+    """calgate's CPU per poll of an unchanged CalDAV calendar, and a bare sync-collection
+    REPORT's (the same request from a plain HTTP client) in the same process."""
+    with radicale_server(directory / "radicale-idle") as radicale:
+        user = radicale.add_user("idle")
+        paths = [radicale.make_calendar(user, f"c{i}", f"C{i}") for i in range(calendars)]
+        settings = base.model_copy(
+            update={
+                "allow_loopback_urls": True,
+                "sync_interval_seconds": 1.0,
+                "sync_concurrency": 8,
+                "sync_per_account": 8,
+            }
+        )
+        runtime = await _runtime(settings)
+        try:
+            tenant = await _tenant(runtime)
+            account_id = await runtime.events.connect(
+                tenant,
+                {
+                    "provider": "CALDAV",
+                    "url": radicale.url,
+                    "username": user.name,
+                    "password": user.password,
+                },
+            )
+            await runtime.scheduler().run_account(account_id)  # the baselines
+            polls = "calgate_sync_run_duration_seconds_count"
+            labels = {"provider": "CALDAV", "outcome": "ok"}
+            before = metrics.REGISTRY.get_sample_value(polls, labels) or 0.0
+            cpu = time.process_time()
+            async with runtime.scheduler().running():
+                await asyncio.sleep(seconds)
+            used = time.process_time() - cpu
+            done = (metrics.REGISTRY.get_sample_value(polls, labels) or 0.0) - before
+        finally:
+            await runtime.aclose()
+        with radicale.client(user) as client:
+            tokens = []
+            for path in paths:
+                r = client.request(
+                    "REPORT",
+                    path,
+                    content=sync_collection_body(""),
+                    headers={"Depth": "0", "Content-Type": "application/xml; charset=utf-8"},
+                )
+                tokens.append(r.text.split("<sync-token>")[-1].split("</")[0])
+            cpu = time.process_time()
+            for path, token in zip(paths, tokens, strict=True):
+                client.request(
+                    "REPORT",
+                    path,
+                    content=sync_collection_body(token),
+                    headers={"Depth": "0", "Content-Type": "application/xml; charset=utf-8"},
+                )
+            bare = (time.process_time() - cpu) / len(paths)
+    per_poll = used / max(done, 1)
+    return {"polls": done, "calgate_ms": per_poll * 1000, "bare_ms": bare * 1000}
+
+
 def _spread(values: list[float]) -> str:
     return f"{statistics.median(values):,.0f} (min {min(values):,.0f}, max {max(values):,.0f})"
 
@@ -276,6 +337,15 @@ async def main() -> None:
             f"max {max(r['ratio'] for r in results):.1f}); "
             f"peak Python allocations {max(r['peak_mib'] for r in results):.0f} MiB"
         )
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Settings(data_dir=Path(tmp), sqlite_synchronous="NORMAL", log_level="warning")
+        cost = await idle(base, 20 if args.quick else 100, 10 if args.quick else 30, Path(tmp))
+    print(
+        f"idle CalDAV calendars: {cost['polls']:.0f} polls, calgate CPU per poll "
+        f"{cost['calgate_ms']:.2f} ms, bare REPORT from a plain client {cost['bare_ms']:.2f} ms "
+        f"({cost['calgate_ms'] / cost['bare_ms']:.1f}x); 1,000 calendars every 60 s: "
+        f"{cost['calgate_ms'] * 1000 * 60 / 1000:.0f} CPU s per hour"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         base = Settings(data_dir=Path(tmp), sqlite_synchronous="NORMAL", log_level="warning")
         waits = await latency(base, args.interval, changes, Path(tmp))
