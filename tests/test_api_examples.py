@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
-from calgate.api.examples import EXAMPLES
+from calgate.api.examples import ACCOUNT_ID, EXAMPLES, OTHER_ACCOUNT_ID
 from tests.conftest import Api
 
 pytestmark = pytest.mark.anyio
@@ -92,3 +93,26 @@ async def test_example_answers_have_the_real_answers_fields(api: Api) -> None:
         r = await api.client.get(url, params=ids, headers={"X-API-KEY": api.a.key})
         assert r.status_code == 200, (url, r.text)
         _same_shape(EXAMPLES[key]["200"], r.json(), f"{key[0].upper()} {key[1]}")
+
+
+@pytest.mark.parametrize("route", ["free_busy", "availability"])
+async def test_example_free_busy_and_availability_have_the_real_fields(
+    api: Api, route: str
+) -> None:
+    """The documented request, with the tenant's own account, answers the documented shape."""
+    example = EXAMPLES[("post", f"/api/v1/calendars/{route}")]
+    other = await api.runtime.accounts.create_local(api.a.id, "Other")
+    text = json.dumps(example["request"]).replace(ACCOUNT_ID, api.a.account_id)
+    text = text.replace(OTHER_ACCOUNT_ID, other.id)
+    await api.create(
+        {
+            "title": "busy",
+            "start": {"date_time": "2026-03-23T08:00:00Z"},
+            "end": {"date_time": "2026-03-23T09:30:00Z"},
+        }
+    )
+    r = await api.client.post(
+        f"/api/v1/calendars/{route}", headers={"X-API-KEY": api.a.key}, json=json.loads(text)
+    )
+    assert r.status_code == 200, r.text
+    _same_shape(example["200"], r.json(), route)

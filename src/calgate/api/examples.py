@@ -14,6 +14,7 @@ ACCOUNT_ID = "2a50599f78585479c7c6ac9f406bed1a"
 CALENDAR_ID = "169b7131ddf9ce55c80f62c7ac624609"
 EVENT_ID = "af555973d2e39a8a80bb3601e73c8913"
 WEBHOOK_ID = "fff618497280651e551588c59f118cf0"
+OTHER_ACCOUNT_ID = "51f0f8b0a3cd7252660af80d5fe8c7d5"
 
 CALENDAR: dict[str, Any] = {
     "object": "Calendar",
@@ -160,6 +161,77 @@ EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {
         "200": {
             "object": "HostedAuthURL",
             "url": "https://accounts.example.org/o/oauth2/v2/auth?client_id=…&state=…",
+        },
+    },
+    ("post", f"{CALENDARS}/free_busy"): {
+        "request": {
+            "start": "2026-03-23T00:00:00Z",
+            "end": "2026-03-30T00:00:00Z",
+            "calendars": [{"account_id": ACCOUNT_ID}, {"account_id": OTHER_ACCOUNT_ID}],
+        },
+        "200": {
+            "object": "FreeBusy",
+            "data": [
+                {
+                    "account_id": ACCOUNT_ID,
+                    "calendar_id": CALENDAR_ID,
+                    "errors": [],
+                    "busy": [
+                        {
+                            "start": "2026-03-23T08:00:00.000Z",
+                            "end": "2026-03-23T09:30:00.000Z",
+                            "status": "busy",
+                        }
+                    ],
+                },
+                {
+                    "account_id": OTHER_ACCOUNT_ID,
+                    "calendar_id": "work",
+                    "busy": [],
+                    "errors": [
+                        {
+                            "status": 503,
+                            "type": "errors/network_down",
+                            "title": "Network down",
+                            "detail": "the CalDAV server could not be reached",
+                        }
+                    ],
+                },
+            ],
+        },
+    },
+    ("post", f"{CALENDARS}/availability"): {
+        "request": {
+            "start": "2026-03-27T00:00:00Z",
+            "end": "2026-03-31T00:00:00Z",
+            "duration_minutes": 60,
+            "interval_minutes": 30,
+            "buffer_before_minutes": 10,
+            "buffer_after_minutes": 10,
+            "participants": [
+                {
+                    "account_id": ACCOUNT_ID,
+                    "working_hours": {
+                        "time_zone": "Europe/Paris",
+                        "days": {
+                            "mon": [{"start": "09:00", "end": "17:00"}],
+                            "tue": [{"start": "09:00", "end": "17:00"}],
+                        },
+                    },
+                },
+                {"account_id": OTHER_ACCOUNT_ID, "optional": True},
+            ],
+        },
+        "200": {
+            "object": "Availability",
+            "errors": [],
+            "slots": [
+                {
+                    "start": "2026-03-30T07:00:00.000Z",
+                    "end": "2026-03-30T08:00:00.000Z",
+                    "free": [ACCOUNT_ID, OTHER_ACCOUNT_ID],
+                }
+            ],
         },
     },
     ("get", CALENDARS): {
