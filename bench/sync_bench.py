@@ -76,6 +76,18 @@ async def _tenant(runtime: Runtime) -> str:
     return await runtime.db.write(lambda c: keys.create_tenant(c, "bench"))
 
 
+async def _caldav_account(runtime: Runtime, radicale: Any, user: Any) -> tuple[str, str]:
+    """A tenant of its own and a CALDAV account of ``user`` on ``radicale`` in it."""
+    tenant = await _tenant(runtime)
+    body = {
+        "provider": "CALDAV",
+        "url": radicale.url,
+        "username": user.name,
+        "password": user.password,
+    }
+    return tenant, await runtime.events.connect(tenant, body)
+
+
 async def google_initial(base: Settings, n: int) -> dict[str, float]:
     fakes = Fakes()
     for i in range(n):
@@ -158,16 +170,7 @@ async def radicale_initial(base: Settings, n: int, directory: Path) -> dict[str,
         settings = base.model_copy(update={"allow_loopback_urls": True})
         runtime = await _runtime(settings)
         try:
-            tenant = await _tenant(runtime)
-            account_id = await runtime.events.connect(
-                tenant,
-                {
-                    "provider": "CALDAV",
-                    "url": radicale.url,
-                    "username": user.name,
-                    "password": user.password,
-                },
-            )
+            _, account_id = await _caldav_account(runtime, radicale, user)
             return await _timed_sync(runtime, account_id, n, reference)
         finally:
             await runtime.aclose()
@@ -187,16 +190,7 @@ async def latency(base: Settings, interval: float, changes: int, directory: Path
         )
         runtime = await _runtime(settings)
         try:
-            tenant = await _tenant(runtime)
-            account_id = await runtime.events.connect(
-                tenant,
-                {
-                    "provider": "CALDAV",
-                    "url": radicale.url,
-                    "username": user.name,
-                    "password": user.password,
-                },
-            )
+            tenant, account_id = await _caldav_account(runtime, radicale, user)
             spec = WebhookSpec(source="calendar_event", request_url=rx.url)
             await runtime.webhooks.create(tenant, spec)
             record = await runtime.db.read(lambda c: account_store.get_account(c, account_id, None))
@@ -254,16 +248,7 @@ async def idle(base: Settings, calendars: int, seconds: float, directory: Path) 
         )
         runtime = await _runtime(settings)
         try:
-            tenant = await _tenant(runtime)
-            account_id = await runtime.events.connect(
-                tenant,
-                {
-                    "provider": "CALDAV",
-                    "url": radicale.url,
-                    "username": user.name,
-                    "password": user.password,
-                },
-            )
+            _, account_id = await _caldav_account(runtime, radicale, user)
             await runtime.scheduler().run_account(account_id)  # the baselines
             polls = "calgate_sync_run_duration_seconds_count"
             labels = {"provider": "CALDAV", "outcome": "ok"}
