@@ -85,8 +85,9 @@ def main() -> None:
                 f"{quantile_ms(loaded, 50):.1f} | {quantile_ms(loaded, 99):.1f} | "
                 f"{ratio:.2f} | {answers} |"
             )
+    median = statistics.median(ratios)
     print(
-        f"\nwell-behaved p99 beside the hostile load / alone: median {statistics.median(ratios):.2f}"
+        f"\nwell-behaved p99 beside the hostile load / alone: median {median:.2f}"
         f" (min {min(ratios):.2f}, max {max(ratios):.2f}) over {len(ratios)} rounds"
     )
 

@@ -106,7 +106,7 @@ def _hostile_request(rng: random.Random, hostile: Tenant) -> tuple[str, str, dic
         return "GET", hostile.events, {"params": {**params, "expand_recurring": "true", **window}}
     if roll == 2:
         return "POST", hostile.events, {"params": params, "json": series(LEAP_SECOND_RULE)}
-    return "GET", f"{hostile.events}", {"params": {**params, "expand_recurring": "true"}}
+    return "GET", hostile.events, {"params": {**params, "expand_recurring": "true"}}
 
 
 async def hostile_load(

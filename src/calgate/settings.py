@@ -87,9 +87,9 @@ class Settings(BaseSettings):
         description="Threads that expand and check recurring series, off the event loop and "
         "apart from the database threads (requests beyond them wait their turn).",
     )
-    shutdown_timeout_seconds: float = Field(
-        10.0,
-        gt=0,
+    shutdown_timeout_seconds: int = Field(
+        10,
+        ge=1,
         description="On SIGTERM, how long `calgate serve` lets requests in flight finish "
         "before it closes their connections and stops.",
     )
