@@ -13,6 +13,7 @@ from calgate.api.app import create_app
 from calgate.api.asgi import tune_gc
 from calgate.api.server import HTTP_PROTOCOL
 from calgate.bootstrap import FirstStart, bootstrap, first_request, shell_variables
+from calgate.cli.inbound import inbound_listener
 from calgate.cli.location import data_dir_source, settings_of
 from calgate.cli.main import main
 from calgate.logs import setup_logging
@@ -37,6 +38,10 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int) 
         settings.port = port
     setup_logging(settings.log_level, settings.log_format)
     if workers > 1:
+        if settings.inbound_smtp_port:
+            raise click.UsageError(
+                "inbound_smtp_port: with --workers, run the mail listener as `calgate inbound`"
+            )
         _serve_workers(settings, workers)
         return
     asyncio.run(_serve(settings))
@@ -122,7 +127,12 @@ async def _serve(settings: Settings) -> None:
             timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
         )
         click.echo(f"calgate listening on http://{settings.host}:{settings.port} (docs at /docs)")
+        mail = await inbound_listener(settings, runtime)
         tune_gc()
-        await uvicorn.Server(config).serve()
+        try:
+            await uvicorn.Server(config).serve()
+        finally:
+            if mail is not None:
+                mail.close()
     finally:
         await runtime.aclose()
