@@ -1,10 +1,10 @@
 """Free/busy and availability against a brute-force, minute-by-minute oracle written here.
 
-Random calendars (single, all-day, daily and weekly series with EXDATEs and modified or
-cancelled occurrences, transparent, cancelled, declined and tentative invitations), random zones
-for events, calendars and working hours, and windows around daylight saving changes. The oracle
-never calls calgate's recurrence engine nor its interval code: occurrences are wall times plus
-whole days, placed with zoneinfo; busy and working time are sets of minutes.
+Random calendars (single, all-day, daily, weekly and all-day weekly series with EXDATEs,
+modified or cancelled occurrences, transparent, cancelled, declined and tentative invitations),
+random zones for events, calendars and working hours, and windows around daylight saving
+changes. The oracle never calls calgate's recurrence engine nor its interval code: occurrences
+are wall times plus whole days, placed with zoneinfo; busy and working time are sets of minutes.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from calgate.domain import availability as av
 from calgate.domain import freebusy as fb
 from calgate.domain.model import Attendee, Event, EventFields
 from calgate.domain.times import EventTime
+from calgate.freebusy.occurrences import OccurrenceCache
 
 UTC = dt.UTC
 ZONES = (
@@ -41,6 +42,7 @@ CHANGES = (
     dt.datetime(2026, 11, 1, tzinfo=UTC),  # New York, autumn
 )
 ME = "me@example.org"
+STEP = {"daily": 1, "weekly": 7, "all_day_weekly": 7}  # days between occurrences of series
 MIN = dt.timedelta(minutes=1)
 EXAMPLES = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -49,7 +51,7 @@ EXAMPLES = settings(max_examples=150, deadline=None, suppress_health_check=[Heal
 class Spec:
     """One event as the oracle sees it."""
 
-    kind: str  # single | all_day | daily | weekly
+    kind: str  # single | all_day | daily | weekly | all_day_weekly
     wall: dt.datetime  # naive wall start (all-day: midnight of its date)
     tz: str
     minutes: int  # duration (all-day: days * 1440)
@@ -67,9 +69,9 @@ def _aware(wall: dt.datetime, tz: str) -> dt.datetime:
 
 @st.composite
 def specs(draw: st.DrawFn, base: dt.datetime) -> Spec:
-    kind = draw(st.sampled_from(("single", "all_day", "daily", "weekly")))
+    kind = draw(st.sampled_from(("single", "all_day", "daily", "weekly", "all_day_weekly")))
     day = base.date() + dt.timedelta(days=draw(st.integers(-9, 4)))
-    if kind == "all_day":
+    if kind.startswith("all_day"):
         wall = dt.datetime.combine(day, dt.time())
         minutes = 1440 * draw(st.integers(1, 3))
     else:
@@ -77,14 +79,14 @@ def specs(draw: st.DrawFn, base: dt.datetime) -> Spec:
             day, dt.time(draw(st.integers(0, 23)), draw(st.sampled_from((0, 15, 30, 45))))
         )
         minutes = draw(st.integers(1, 16)) * 15
-    count = draw(st.integers(2, 12)) if kind in ("daily", "weekly") else 1
+    count = draw(st.integers(2, 12)) if kind in STEP else 1
     excluded = (
         frozenset(draw(st.lists(st.integers(1, count - 1), max_size=2)))
         if count > 1
         else frozenset()
     )
     moved: dict[int, tuple[int, bool]] = {}
-    if count > 1 and draw(st.booleans()):
+    if count > 1 and kind != "all_day_weekly" and draw(st.booleans()):
         n = draw(st.integers(1, count - 1).filter(lambda i: i not in excluded))
         moved[n] = (draw(st.integers(-8, 8)) * 15, draw(st.booleans()))
     return Spec(
@@ -108,13 +110,13 @@ def oracle_occurrences(
     spec: Spec, calendar_zone: str
 ) -> list[tuple[dt.datetime, dt.datetime, bool]]:
     """(start, end, blocks?) of every occurrence, exceptions applied."""
-    step = {"daily": 1, "weekly": 7}.get(spec.kind, 0)
+    step = STEP.get(spec.kind, 0)
     out = []
     for n in range(spec.count):
         if n in spec.excluded:
             continue
         wall = spec.wall + dt.timedelta(days=step * n)
-        if spec.kind == "all_day":
+        if spec.kind.startswith("all_day"):
             start = _aware(wall, calendar_zone)
             end = _aware(wall + dt.timedelta(minutes=spec.minutes), calendar_zone)
             out.append((start, end, True))
@@ -153,6 +155,7 @@ def oracle_working(hours: dict[int, list[tuple[int, int]]], tz: str, t: dt.datet
 # ---- calgate's side ---------------------------------------------------------------------------
 
 NOW = dt.datetime(2026, 1, 1, tzinfo=UTC)
+CACHE = OccurrenceCache(size=200)
 
 
 def to_events(
@@ -163,22 +166,27 @@ def to_events(
     exceptions: dict[str, dict[str, Event]] = {}
     for i, spec in enumerate(calendar):
         attendees = () if spec.answer == "none" else (Attendee(ME, response_status=spec.answer),)  # type: ignore[arg-type]
-        if spec.kind == "all_day":
+        if spec.kind.startswith("all_day"):
             start = EventTime(date=spec.wall.date())
             end = EventTime(date=spec.wall.date() + dt.timedelta(days=spec.minutes // 1440))
         else:
             start = EventTime(wall=spec.wall, tz=spec.tz)
             end = EventTime.at(start.utc + dt.timedelta(minutes=spec.minutes), spec.tz)
         lines: tuple[str, ...] = ()
-        if spec.kind in ("daily", "weekly"):
-            lines = (f"RRULE:FREQ={spec.kind.upper()};COUNT={spec.count}",)
+        if spec.kind in STEP:
+            freq = "DAILY" if spec.kind == "daily" else "WEEKLY"
+            lines = (f"RRULE:FREQ={freq};COUNT={spec.count}",)
             if spec.excluded:
                 walls = [
-                    spec.wall + dt.timedelta(days=(1 if spec.kind == "daily" else 7) * n)
+                    spec.wall + dt.timedelta(days=STEP[spec.kind] * n)
                     for n in sorted(spec.excluded)
                 ]
-                values = ",".join(w.strftime("%Y%m%dT%H%M%S") for w in walls)
-                lines += (f"EXDATE;TZID={spec.tz}:{values}",)
+                if spec.kind == "all_day_weekly":
+                    values = ",".join(w.strftime("%Y%m%d") for w in walls)
+                    lines += (f"EXDATE;VALUE=DATE:{values}",)
+                else:
+                    values = ",".join(w.strftime("%Y%m%dT%H%M%S") for w in walls)
+                    lines += (f"EXDATE;TZID={spec.tz}:{values}",)
         fields = EventFields(
             title=f"e{i}",
             start=start,
@@ -194,7 +202,7 @@ def to_events(
             singles.append(event)
             continue
         series.append(event)
-        step = 1 if spec.kind == "daily" else 7
+        step = STEP[spec.kind]
         for n, (shift, cancelled) in spec.moved.items():
             original = EventTime(wall=spec.wall + dt.timedelta(days=step * n), tz=spec.tz)
             moved_start = EventTime.at(original.utc + dt.timedelta(minutes=shift), spec.tz)
@@ -279,6 +287,12 @@ def test_free_busy_and_availability_match_the_minute_oracle(case: dict[str, obje
         singles, series, exceptions = to_events(person["calendar"], f"p{k}e")
         # Free/busy over the window: exactly the oracle's busy minutes, merged.
         shown = fb.calendar_busy(singles, series, exceptions, start, end, person["zone"], (ME,))
+        # The same through the occurrence cache, shared by every example: the same ids come
+        # back with other content, so a key missing part of a series' content shows here.
+        cached = fb.calendar_busy(
+            singles, series, exceptions, start, end, person["zone"], (ME,), None, CACHE
+        )
+        assert cached == shown
         minutes = oracle_minutes(person["calendar"], person["zone"])
         expected = {t: s for t, s in minutes.items() if start <= t < end}
         got: dict[dt.datetime, str] = {}

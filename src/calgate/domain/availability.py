@@ -119,24 +119,31 @@ def _blocked(busy: Sequence[Busy], buffer_before: int, buffer_after: int) -> lis
     return union((b.start - buffer_after, b.end + buffer_before) for b in busy)
 
 
-def _free_starts(
-    starts: Sequence[int], duration: int, blocked: Sequence[Span], working: Sequence[Span] | None
-) -> list[bool]:
-    """For each slot start (ascending): is ``[s, s + duration)`` clear of ``blocked`` and,
-    when ``working`` is given, inside one working span?"""
-    out: list[bool] = []
-    b = w = 0
-    for s in starts:
-        e = s + duration
-        while b < len(blocked) and blocked[b][1] <= s:
-            b += 1
-        ok = not (b < len(blocked) and blocked[b][0] < e)
-        if ok and working is not None:
-            while w < len(working) and working[w][1] < e:
-                w += 1
-            ok = w < len(working) and working[w][0] <= s
-        out.append(ok)
-    return out
+def _bits(lo: int, hi: int, count: int) -> int:
+    """Slots ``lo`` to ``hi - 1`` (clamped to ``0..count``) as a bit mask."""
+    lo, hi = max(lo, 0), min(hi, count)
+    return ((1 << (hi - lo)) - 1) << lo if lo < hi else 0
+
+
+def _free_mask(
+    r: Request, count: int, blocked: Sequence[Span], working: Sequence[Span] | None
+) -> int:
+    """Bit ``i`` set: slot ``i`` (``[s, s + duration)``, ``s = start + i * interval``) is
+    clear of ``blocked`` and, when ``working`` is given, inside one working span. Each span
+    turns into the range of slot numbers it touches: work follows the spans, not the slots."""
+    base, step, length = r.start, r.interval, r.duration
+    free = _bits(0, count, count)
+    if working is not None:
+        # s >= w_start and s + duration <= w_end
+        free = 0
+        for w_start, w_end in working:
+            first = -((base - w_start) // step)  # ceil((w_start - base) / step)
+            free |= _bits(first, (w_end - length - base) // step + 1, count)
+    for b_start, b_end in blocked:
+        # s > b_start - duration and s < b_end
+        first = (b_start - length - base) // step + 1
+        free &= ~_bits(first, -((base - b_end) // step), count)
+    return free
 
 
 def slot_starts(start: int, end: int, duration: int, interval: int) -> range:
@@ -146,22 +153,33 @@ def slot_starts(start: int, end: int, duration: int, interval: int) -> range:
 
 def slots(request: Request) -> list[Slot]:
     r = request
-    starts = slot_starts(r.start, r.end, r.duration, r.interval)
-    required = [p for p in r.participants if not p.optional]
-    need = len(required) if r.min_required is None else r.min_required
-    columns: list[tuple[str, bool, list[bool]]] = []
+    count = len(slot_starts(r.start, r.end, r.duration, r.interval))
+    masks: list[tuple[str, bool, int]] = []
     for p in r.participants:
         blocked = _blocked(p.busy, r.buffer_before, r.buffer_after)
         working = None
         if p.working_hours is not None:
             working = working_spans(p.working_hours, r.start, r.end)
-        columns.append((p.key, p.optional, _free_starts(starts, r.duration, blocked, working)))
+        masks.append((p.key, p.optional, _free_mask(r, count, blocked, working)))
+    required = [mask for _, optional, mask in masks if not optional]
+    need = len(required) if r.min_required is None else r.min_required
+    if need >= len(required):  # everyone: the slots free in every mask
+        chosen = _bits(0, count, count)
+        for mask in required:
+            chosen &= mask
+    else:
+        chosen = 0
+        for mask in required:
+            chosen |= mask
     found: list[Slot] = []
-    for i, s in enumerate(starts):
-        free = tuple(key for key, _, column in columns if column[i])
-        count = sum(1 for _, optional, column in columns if column[i] and not optional)
-        if count >= need:
-            found.append(Slot(s, s + r.duration, free))
+    while chosen:
+        low = chosen & -chosen
+        chosen ^= low
+        i = low.bit_length() - 1
+        if sum((mask >> i) & 1 for mask in required) < need:
+            continue
+        s = r.start + i * r.interval
+        found.append(Slot(s, s + r.duration, tuple(k for k, _, m in masks if (m >> i) & 1)))
     return found
 
 
