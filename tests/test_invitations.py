@@ -343,7 +343,8 @@ async def test_organizer_defaults_to_mail_from(api: Api, smtp: SmtpSink) -> None
     organizer = mail.vevent()["ORGANIZER"]
     assert str(organizer) == "mailto:calendar@calgate.test"
     assert mail.message()["Reply-To"] is None
-    assert (await api.get(event_id))["organizer"] is None
+    # Never null (issue 11): the account's own (empty) address and name.
+    assert (await api.get(event_id))["organizer"] == {"email": "", "display_name": "My calendar"}
 
 
 async def test_all_day_event_times(cal: Cal, smtp: SmtpSink) -> None:

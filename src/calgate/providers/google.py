@@ -445,6 +445,15 @@ class GoogleProvider(OAuthProvider):
         await self.record(effects, change)
         return updated
 
+    @staticmethod
+    def _invited(item: Mapping[str, Any]) -> bool:
+        """Whether deleting ``item`` must tell its guests: the account organizes it and it has
+        guests. Google puts an event on its guests' calendars even when no mail was sent
+        (``sendUpdates=none``), so a deletion not sent to them would leave it there."""
+        organizer = item.get("organizer") or {}
+        guests = [a for a in item.get("attendees") or () if not a.get("self")]
+        return bool(guests) and bool(organizer.get("self", not organizer))
+
     async def delete_event(
         self,
         account: AccountContext,
@@ -456,6 +465,7 @@ class GoogleProvider(OAuthProvider):
         deadline = self.deadline()
         item = await self._fetch(account, calendar_id, event_id, deadline)
         current = from_google(item, calendar_id, self._tz(account))
+        told = self._invited(item)
         # 404/410 on a retry: an earlier attempt (or someone else) deleted it; it is gone.
         await self.call(
             account,
@@ -464,7 +474,7 @@ class GoogleProvider(OAuthProvider):
             safe=True,
             what="delete event",
             deadline=deadline,
-            params={"sendUpdates": "none"},
+            params={"sendUpdates": "all" if told else "none"},
             expect=(404, 410),
         )
         if current.master_event_id and current.recurrence_id is not None:
