@@ -195,3 +195,23 @@ async def test_mixed_providers_in_one_availability_call_with_one_account_down(
     )
     assert r.status_code == 200, r.text
     assert [bool(e["errors"]) for e in r.json()["data"]] == [False, True, False, False]
+
+
+ORIGINS = {
+    "LOCAL": ("store", "store"),
+    "GOOGLE_OAUTH": ("provider", "provider"),
+    "OUTLOOK": ("provider", "events"),
+    "CALDAV": ("events", "events"),
+}
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_capabilities_say_where_free_busy_comes_from(
+    api: Api, fakes: Fakes, radicale: Radicale, provider: str
+) -> None:
+    target = await account_of(api, fakes, radicale, provider)
+    r = await api.call("GET", f"/api/v1/accounts/{target.account_id}/capabilities")
+    assert r.status_code == 200, r.text
+    origin = r.json()["free_busy"]
+    assert (origin["primary"], origin["calendars"]) == ORIGINS[provider]
+    assert isinstance(origin["notes"], list)

@@ -87,7 +87,15 @@ async def create_account(call: CallerDep, body: AccountCreate) -> JSONResponse:
 )
 async def get_capabilities(call: CallerDep, account_id: str) -> dict[str, Any]:
     caps = await call.runtime.events.capabilities(call.tenant, account_id)
-    return {"object": "AccountCapabilities", "account_id": account_id, **caps.to_wire()}
+    # Where free/busy comes from (docs/availability.md).
+    record = await call.runtime.accounts.record(call.tenant, account_id)
+    origin = call.runtime.freebusy.origin(record.type)
+    return {
+        "object": "AccountCapabilities",
+        "account_id": account_id,
+        **caps.to_wire(),
+        "free_busy": None if origin is None else origin.to_wire(),
+    }
 
 
 @router.delete("/{account_id}", summary="Delete an account", response_model=None, responses=ERRORS)
