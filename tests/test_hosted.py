@@ -19,6 +19,7 @@ from tests.oauth_env import (  # noqa: F401 - fixtures
     oauth_runtime,
     oauth_settings,
 )
+from tests.receiver import running_receiver
 
 pytestmark = pytest.mark.anyio
 
@@ -105,6 +106,31 @@ async def test_success_redirect_gets_the_account_id(api: Api, fakes: Fakes) -> N
     assert parse_qs(target.query)["from"] == ["calgate"]
     r = await api.call("GET", f"/api/v1/accounts/{account_id}")
     assert r.json()["type"] == "GOOGLE_OAUTH"
+
+
+async def test_notify_url_hears_of_the_new_account(api: Api, fakes: Fakes) -> None:
+    with running_receiver() as receiver:
+        # The receiver is on loopback, which links refuse unless the setting allows it.
+        r = await api.call(
+            "POST",
+            "/api/v1/hosted/accounts/link",
+            json={"provider": "OUTLOOK", "name": "crm-user-9", "notify_url": receiver.url},
+        )
+        assert r.status_code == 400, r.text
+        assert "CALGATE_ALLOW_LOOPBACK_URLS" in r.json()["detail"]
+        api.runtime.settings.allow_loopback_urls = True
+        url = await link(api, provider="OUTLOOK", name="crm-user-9", notify_url=receiver.url)
+        r = await come_back(api, await consent(fakes, url))
+        assert r.status_code == 201, r.text
+        [account] = [a for a in await accounts(api) if a["type"] == "OUTLOOK"]
+        assert [q.json() for q in receiver.requests] == [
+            {"status": "CREATION_SUCCESS", "account_id": account["id"], "name": "crm-user-9"}
+        ]
+
+
+async def accounts(api: Api) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = (await api.call("GET", "/api/v1/accounts")).json()["items"]
+    return items
 
 
 async def test_refused_consent_goes_to_the_failure_url(api: Api, fakes: Fakes) -> None:

@@ -24,6 +24,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
+from urllib.parse import urlencode
 
 import httpx
 
@@ -135,6 +136,11 @@ class Completed:
 
 
 Connect = Callable[[str, Mapping[str, Any]], Awaitable[str]]
+
+
+def with_query(url: str, **query: str) -> str:
+    """``url`` with ``query`` added to its own (a redirect of the link)."""
+    return url + ("&" if "?" in url else "?") + urlencode(query)
 
 
 class HostedAuth:

@@ -7,7 +7,6 @@ the account's name, the redirects and when it expires."""
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Path, Request
 from starlette.responses import RedirectResponse, Response
@@ -15,7 +14,7 @@ from starlette.responses import RedirectResponse, Response
 from calgate.api.pages.render import Csrf, form_of, page
 from calgate.errors import CalgateError
 from calgate.runtime import Runtime
-from calgate.services.hosted import PAGE_PATH, HostedAuth, Link
+from calgate.services.hosted import PAGE_PATH, HostedAuth, Link, with_query
 
 router = APIRouter(prefix=PAGE_PATH, include_in_schema=False)
 Token = Annotated[str, Path(max_length=4096)]
@@ -35,10 +34,6 @@ def _secure(hosted: HostedAuth) -> bool:
     return hosted.settings.base_url.startswith("https://")
 
 
-def join(url: str, **query: str) -> str:
-    return url + ("&" if "?" in url else "?") + urlencode(query)
-
-
 def _broken(exc: CalgateError) -> Response:
     expired = exc.error.type == "errors/expired_link"
     message = (
@@ -55,12 +50,12 @@ def _broken(exc: CalgateError) -> Response:
 def _cancel(link: Link) -> str | None:
     if not link.failure_redirect_url:
         return None
-    return join(link.failure_redirect_url, error="canceled")
+    return with_query(link.failure_redirect_url, error="canceled")
 
 
 def _done(link: Link, account_id: str, label: str) -> Response:
     if link.success_redirect_url:
-        return RedirectResponse(join(link.success_redirect_url, account_id=account_id), 303)
+        return RedirectResponse(with_query(link.success_redirect_url, account_id=account_id), 303)
     return page(
         "hosted_result.html",
         201,

@@ -4,21 +4,20 @@ screen, with PKCE and a sealed `state`."""
 
 from __future__ import annotations
 
-import html
 from typing import Annotated, Any, Literal
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 
 from calgate.api.deps import CallerDep
 from calgate.api.errors import COMMON_ERRORS, error_responses
+from calgate.api.pages.render import page
 from calgate.api.wire import parse_instant
 from calgate.errors import CalgateError, FeatureNotImplemented, InvalidParameters
 from calgate.runtime import Runtime
 from calgate.security import validate_public_url
-from calgate.services.hosted import CALLBACK_PATH, HostedAuth, LinkRequest
+from calgate.services.hosted import CALLBACK_PATH, KINDS, HostedAuth, LinkRequest, with_query
 
 router = APIRouter(prefix="/api/v1/hosted/accounts", tags=["Accounts"])
 ERRORS = error_responses(*COMMON_ERRORS, also=("errors/expired_link",))
@@ -139,18 +138,16 @@ async def callback(
         failure = hosted.failure_url(state)
         if failure is None:
             raise
-        query = urlencode({"error": exc.error.type.removeprefix("errors/")})
-        return RedirectResponse(_join(failure, query), status_code=303)
+        error = exc.error.type.removeprefix("errors/")
+        return RedirectResponse(with_query(failure, error=error), status_code=303)
     if done.success_redirect_url:
-        query = urlencode({"account_id": done.account_id})
-        return RedirectResponse(_join(done.success_redirect_url, query), status_code=303)
-    page = (
-        "<!doctype html><meta charset=utf-8><title>Account connected</title>"
-        f"<p>The {html.escape(done.account_type)} account is connected "
-        f"(id <code>{html.escape(done.account_id)}</code>). You can close this window."
+        target = with_query(done.success_redirect_url, account_id=done.account_id)
+        return RedirectResponse(target, status_code=303)
+    return page(
+        "hosted_result.html",
+        201,
+        heading="Calendar connected",
+        message=f"Your {KINDS[done.account_type].label} account is connected "
+        f"(id {done.account_id}). You can close this window.",
+        ok=True,
     )
-    return HTMLResponse(page, status_code=201)
-
-
-def _join(url: str, query: str) -> str:
-    return url + ("&" if "?" in url else "?") + query
