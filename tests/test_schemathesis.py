@@ -72,6 +72,12 @@ schema.app = TARGET
 schema.config.checks.not_a_server_error.expected_statuses = ["2xx", "3xx", "4xx", "501"]
 
 
+@schemathesis.serializer("message/rfc822")
+def _raw_message(ctx: Any, value: Any) -> bytes:
+    """A raw mail (POST /api/v1/inbound/mail) is sent as its bytes."""
+    return value if isinstance(value, bytes) else str(value).encode()
+
+
 @schema.auth()
 class ApiKey:
     """Tenant A's key in X-API-KEY (schemathesis leaves it out of the cases meant to lack it)."""

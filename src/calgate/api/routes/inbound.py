@@ -31,6 +31,7 @@ MEDIA = ("message/rfc822", "text/plain", "application/octet-stream")
     responses={
         202: {"description": "Applied (REPLY) or recorded (COUNTER)"},
         **error_responses(*COMMON_ERRORS),
+        **error_responses(415, also=("errors/unsupported_media_type",)),
     },
     openapi_extra={
         "requestBody": {
