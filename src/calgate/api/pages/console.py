@@ -76,10 +76,10 @@ def _render(name: str, csrf: str, status: int = 200, **context: object) -> Respo
 @router.get("/login")
 async def login_page(request: Request, error: str = "") -> Response:
     runtime = _runtime(request)
-    csrf = _login_csrf(runtime)
-    seed = csrf.seed(request)
-    response = page("console_login.html", 401 if error else 200, csrf=csrf.token(seed), error=error)
-    return csrf.set(response, seed, _secure(runtime))
+    status = 401 if error else 200
+    return _login_csrf(runtime).page(
+        request, "console_login.html", status, secure=_secure(runtime), error=error
+    )
 
 
 @router.post("/login")

@@ -72,16 +72,14 @@ async def choose(request: Request, token: Token) -> Response:
         link = hosted.open_link(token)
     except CalgateError as exc:
         return _broken(exc)
-    csrf = _csrf(hosted)
-    seed = csrf.seed(request)
-    response = page(
+    return _csrf(hosted).page(
+        request,
         "hosted_pick.html",
+        secure=_secure(hosted),
         kinds=link.kinds,
         base=f"{PAGE_PATH}/{token}",
-        csrf=csrf.token(seed),
         cancel=_cancel(link),
     )
-    return csrf.set(response, seed, _secure(hosted))
 
 
 @router.get("/{token}/oauth/{account_type}")
@@ -104,20 +102,17 @@ def _form(
     values: dict[str, str] | None = None,
     status: int = 200,
 ) -> Response:
-    kind = hosted.kind(link, account_type)
-    csrf = _csrf(hosted)
-    seed = csrf.seed(request)
-    response = page(
+    return _csrf(hosted).page(
+        request,
         "hosted_form.html",
         status,
-        kind=kind,
+        secure=_secure(hosted),
+        kind=hosted.kind(link, account_type),
         base=f"{PAGE_PATH}/{link.token}",
-        csrf=csrf.token(seed),
         cancel=_cancel(link),
         error=error,
         values=values or {},
     )
-    return csrf.set(response, seed, _secure(hosted))
 
 
 @router.get("/{token}/form/{account_type}")

@@ -89,6 +89,14 @@ class Csrf:
                 "csrf: the form expired or came from another site; reload the page and retry"
             )
 
+    def page(
+        self, request: Request, name: str, status: int = 200, *, secure: bool, **context: Any
+    ) -> Response:
+        """Page ``name`` with this browser's token as ``csrf`` (and its cookie set)."""
+        seed = self.seed(request)
+        response = page(name, status, csrf=self.token(seed), **context)
+        return self.set(response, seed, secure)
+
     def set(self, response: Response, seed: str, secure: bool) -> Response:
         response.set_cookie(
             self.cookie,
