@@ -88,6 +88,8 @@ async def discover(dav: Dav, request: Request) -> Found:
         "principal": principal.url,
         "home": principal.home,
         "calendar_auto_schedule": home.auto_schedule,
+        # Kept: a calendar created later must not become the default by sorting first.
+        "default": discovery.default_of(home.calendars),
     }
     if home.auto_schedule:
         # RFC 6638: the server invites the attendees itself (calgate must not send a second

@@ -216,8 +216,11 @@ async def list_home(dav: Dav, home: str) -> Home:
     return Home(found, "calendar-auto-schedule" in dav_header)
 
 
-def default_of(calendars: list[DavCalendar]) -> str | None:
-    """The calendar calgate calls default: the first writable one in path order."""
+def default_of(calendars: list[DavCalendar], chosen: object = None) -> str | None:
+    """The calendar calgate calls default: ``chosen`` (the one it was at connection, kept in
+    the account's params) while it exists, else the first writable one in path order."""
+    if any(c.id == chosen for c in calendars):
+        return str(chosen)
     for calendar in calendars:
         if not calendar.read_only:
             return calendar.id

@@ -31,7 +31,6 @@ from calgate.domain.rsvp import Response, answered
 from calgate.errors import (
     CalgateError,
     Conflict,
-    FeatureNotImplemented,
     InvalidParameters,
     NotFound,
 )
@@ -43,7 +42,7 @@ from calgate.providers.base import (
     no_effects,
     record_change,
 )
-from calgate.providers.caldav import connecting, discovery, listing, resources, xml
+from calgate.providers.caldav import collections, connecting, discovery, listing, resources, xml
 from calgate.providers.caldav.discovery import DavCalendar
 from calgate.providers.caldav.resources import Resource
 from calgate.providers.caldav.transport import Answer, Credentials, Dav, digest
@@ -52,6 +51,7 @@ from calgate.services.accounts import AccountService
 from calgate.settings import Settings
 from calgate.store import accounts as account_store
 from calgate.store.db import Database
+from calgate.store.ids import new_id
 
 # How long a discovered calendar list is trusted before an unknown id makes calgate look again.
 CALENDARS_TTL: Final = 60.0
@@ -88,7 +88,7 @@ class CalDAVProvider:
         invitations="calgate",
         hidden_attendees=True,
         guests_can_modify=True,
-        calendar_management=False,
+        calendar_management=True,
     )
 
     def __init__(
@@ -198,24 +198,43 @@ class CalDAVProvider:
 
     async def list_calendars(self, account: AccountContext) -> list[Calendar]:
         found = await self._discover(self._dav(account), account)
-        default = discovery.default_of(found)
+        default = discovery.default_of(found, account.params.get("default"))
         calendars = [discovery.to_calendar(account.id, c, default) for c in found]
         return sorted(calendars, key=lambda c: not c.is_default)
 
     async def get_calendar(self, account: AccountContext, calendar_id: str) -> Calendar:
         found, known = await self._known(self._dav(account), account, calendar_id)
-        return discovery.to_calendar(account.id, found, discovery.default_of(known))
+        return discovery.to_calendar(
+            account.id, found, discovery.default_of(known, account.params.get("default"))
+        )
 
     async def create_calendar(self, account: AccountContext, calendar: Calendar) -> Calendar:
-        raise FeatureNotImplemented(f"{self.kind} calendars cannot be created through calgate")
+        dav = self._dav(account)
+        calendar_id = new_id()
+        values = {
+            "name": calendar.name,
+            "description": calendar.description,
+            "background_color": calendar.background_color,
+            "timezone": calendar.timezone,
+        }
+        await collections.make(
+            dav, discovery.join(str(account.params["home"]), f"{calendar_id}/"), values
+        )
+        self.calendars.discard(account.id)
+        return await self.get_calendar(account, calendar_id)
 
     async def update_calendar(
         self, account: AccountContext, calendar_id: str, changes: Mapping[str, Any]
     ) -> Calendar:
-        raise FeatureNotImplemented(f"{self.kind} calendars cannot be changed through calgate")
+        dav = self._dav(account)
+        await collections.patch(dav, (await self._calendar(dav, account, calendar_id)).url, changes)
+        self.calendars.discard(account.id)
+        return await self.get_calendar(account, calendar_id)
 
     async def delete_calendar(self, account: AccountContext, calendar_id: str) -> None:
-        raise FeatureNotImplemented(f"{self.kind} calendars cannot be deleted through calgate")
+        dav = self._dav(account)
+        await collections.remove(dav, (await self._calendar(dav, account, calendar_id)).url)
+        self.calendars.discard(account.id)
 
     # reading --------------------------------------------------------------------------------
 

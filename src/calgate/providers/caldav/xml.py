@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import xml.etree.ElementTree as ET
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final
 from urllib.parse import unquote, urljoin
 from xml.parsers import expat
+from xml.sax.saxutils import escape
 
 from calgate.errors import ProviderError
 
@@ -81,6 +83,25 @@ def propfind(*props: str) -> bytes:
 
 
 _XMLNS: Final = " ".join(f'xmlns:{p}="{ns}"' for ns, p in _PREFIXES.items())
+
+
+def _tag(name: str) -> str:
+    namespace, _, local = name[1:].partition("}")
+    return f"{_PREFIXES[namespace]}:{local}"
+
+
+def set_properties(root: str, values: Mapping[str, str], *, events_only: bool = False) -> bytes:
+    """A ``MKCALENDAR`` (``root`` ``C:mkcalendar``, RFC 4791 5.3.1) or ``PROPPATCH`` (``root``
+    ``D:propertyupdate``, RFC 4918 9.2) body setting ``values`` (Clark name -> text, escaped);
+    ``events_only``: the new calendar holds VEVENTs only."""
+    props = "".join(f"<{_tag(k)}>{escape(v)}</{_tag(k)}>" for k, v in values.items())
+    if events_only:
+        props += '<C:supported-calendar-component-set><C:comp name="VEVENT"/>'
+        props += "</C:supported-calendar-component-set>"
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?><{root} {_XMLNS}>'
+        f"<D:set><D:prop>{props}</D:prop></D:set></{root}>"
+    ).encode()
 
 
 def _ical_utc(instant: dt.datetime) -> str:
@@ -173,6 +194,21 @@ def multistatus(data: bytes, base_url: str) -> list[Response]:
         status = item.find(qname(DAV, "status"))
         found.append(Response(urljoin(base_url, href), _status(status), props))
     return found
+
+
+def refused_properties(data: bytes) -> list[str]:
+    """The local names of the properties a ``PROPPATCH`` multistatus did not set."""
+    try:
+        root = parse(data)
+    except ValueError as error:
+        raise ProviderError(f"the CalDAV server answered unreadable XML: {error}") from None
+    return sorted(
+        element.tag.rpartition("}")[2]
+        for propstat in root.iter(qname(DAV, "propstat"))
+        if _status(propstat.find(qname(DAV, "status"))) // 100 != 2
+        for prop in propstat.findall(qname(DAV, "prop"))
+        for element in prop
+    )
 
 
 def same_path(a: str, b: str) -> bool:
