@@ -19,6 +19,7 @@ from tests.oauth_env import (  # noqa: F401 - fixtures
     oauth_runtime,
     oauth_settings,
 )
+from tests.pagekit import parse
 from tests.receiver import running_receiver
 
 pytestmark = pytest.mark.anyio
@@ -126,6 +127,32 @@ async def test_notify_url_hears_of_the_new_account(api: Api, fakes: Fakes) -> No
         assert [q.json() for q in receiver.requests] == [
             {"status": "CREATION_SUCCESS", "account_id": account["id"], "name": "crm-user-9"}
         ]
+
+
+async def test_page_link_leads_to_the_consent_screen_too(api: Api, fakes: Fakes) -> None:
+    """A link offering several kinds opens calgate's page; its Outlook button goes on to the
+    consent screen with the link's name and redirects kept."""
+    url = await link(
+        api,
+        providers=["OUTLOOK", "CALDAV"],
+        name="Grace",
+        success_redirect_url="https://app.example.org/done",
+    )
+    page = await api.client.get(urlsplit(url).path)
+    assert page.status_code == 200, page.text
+    start = parse(page).link("/oauth/OUTLOOK$")
+    r = await api.client.get(start)
+    assert r.status_code == 303
+    consent_url = r.headers["location"]
+    assert consent_url.startswith(HOSTS["OUTLOOK"] + AUTHORIZE["OUTLOOK"])
+    r = await come_back(api, await consent(fakes, consent_url))
+    assert r.status_code == 303, r.text
+    assert r.headers["location"].startswith("https://app.example.org/done?account_id=")
+    assert [a["name"] for a in await accounts(api) if a["type"] == "OUTLOOK"] == ["Grace"]
+    # A kind the link does not offer has no consent screen.
+    r = await api.client.get(start.replace("OUTLOOK", "GOOGLE_OAUTH"))
+    assert r.status_code == 400
+    assert "does not offer" in r.text
 
 
 async def accounts(api: Api) -> list[dict[str, Any]]:
