@@ -8,6 +8,7 @@ repeated hour of a DTSTART that is the second pass: see :meth:`.Series.instant`)
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import heapq
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator
@@ -204,14 +205,22 @@ def _wall(instant: dt.datetime, side: int, zone: dt.tzinfo, default: dt.datetime
 
 
 def _changes_near(instant: dt.datetime, zone: dt.tzinfo) -> dt.timedelta:
-    """How much ``zone``'s UTC offset varies within a day and a bit of ``instant`` (hourly
-    samples: offsets change at most a few times a year, so no change hides between two)."""
+    """How much ``zone``'s UTC offset varies within two days of ``instant``."""
     if zone is UTC:
         return dt.timedelta(0)
+    return _changes_around(instant.date(), zone)
+
+
+@functools.lru_cache(maxsize=4096)
+def _changes_around(day: dt.date, zone: dt.tzinfo) -> dt.timedelta:
+    """The spread of ``zone``'s offsets from two days before ``day`` to three after, sampled
+    hourly (offsets change at most a few times a year, so no change hides between two
+    samples); once per zone and day."""
+    midnight = dt.datetime.combine(day, dt.time(), UTC)
     offsets = set()
-    for hours in range(-27, 28):
+    for hours in range(-48, 73):
         try:
-            offset = (instant + hours * HOUR).astimezone(zone).utcoffset()
+            offset = (midnight + hours * HOUR).astimezone(zone).utcoffset()
         except OverflowError:
             continue
         if offset is not None:
