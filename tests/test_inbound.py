@@ -4,6 +4,7 @@ dropped with the reason otherwise; COUNTER proposals recorded, not applied."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
@@ -23,20 +24,20 @@ pytestmark = pytest.mark.anyio
 ADA = "ada@example.org"
 
 
-@pytest.fixture
-def smtp() -> Iterator[SmtpSink]:
+@pytest.fixture(name="smtp")
+def smtp_fixture() -> Iterator[SmtpSink]:
     with running_smtp() as sink:
         yield sink
 
 
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
+@pytest.fixture(name="receiver")
+def receiver_fixture() -> Iterator[Receiver]:
     with running_receiver() as r:
         yield r
 
 
-@pytest.fixture
-def settings(database_url: str, tmp_path: Path, smtp: SmtpSink) -> Settings:
+@pytest.fixture(name="settings")
+def mail_settings_fixture(database_url: str, tmp_path: Path, smtp: SmtpSink) -> Settings:
     return Settings(
         database_url=database_url,
         data_dir=tmp_path,
@@ -44,6 +45,10 @@ def settings(database_url: str, tmp_path: Path, smtp: SmtpSink) -> Settings:
         allow_loopback_urls=True,
         **mail_settings(smtp),
     )
+
+
+def _utc(text: str) -> dt.datetime:
+    return dt.datetime.strptime(text, "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.UTC)
 
 
 def imip(
@@ -66,7 +71,7 @@ def imip(
     vevent = icalendar.Event()
     vevent.add("UID", event["ical_uid"])
     vevent.add("SEQUENCE", event.get("sequence", 0) if sequence is None else sequence)
-    vevent.add("DTSTAMP", icalendar.vDatetime.from_ical("20260101T120000Z"))
+    vevent.add("DTSTAMP", _utc("20260101T120000Z"))
     vevent.add("ORGANIZER", f"mailto:{event['organizer']['email']}")
     who = icalendar.vCalAddress(f"mailto:{attendee}")
     who.params["PARTSTAT"] = partstat
@@ -74,10 +79,10 @@ def imip(
     if comment:
         vevent.add("COMMENT", comment)
     if recurrence_id is not None:
-        vevent.add("RECURRENCE-ID", icalendar.vDatetime.from_ical(recurrence_id))
+        vevent.add("RECURRENCE-ID", _utc(recurrence_id))
     if proposed is not None:
-        vevent.add("DTSTART", icalendar.vDatetime.from_ical(proposed[0]))
-        vevent.add("DTEND", icalendar.vDatetime.from_ical(proposed[1]))
+        vevent.add("DTSTART", _utc(proposed[0]))
+        vevent.add("DTEND", _utc(proposed[1]))
     calendar.add_component(vevent)
     msg = EmailMessage()
     msg["From"] = f"Ada Lovelace <{sender}>"

@@ -80,7 +80,7 @@ def test_a_reply_by_smtp_reaches_the_event_and_the_webhook(tmp_path: Path) -> No
 
             def answered() -> bool:
                 got = api.get(f"{url}/{event_id}", params=params).json()
-                return got["attendees"][0]["response_status"] == "yes"
+                return bool(got["attendees"][0]["response_status"] == "yes")
 
             assert settle(answered), served.text()
             assert (

@@ -4,43 +4,22 @@ iMIP REPLY mailed to the organizer through the outbox, received by a real SMTP s
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from calgate.settings import Settings
 from tests.conftest import Api
-from tests.receiver import Receiver, running_receiver
-from tests.smtp import SmtpSink, mail_settings, running_smtp
+from tests.receiver import Receiver
+from tests.smtp import SmtpSink
 from tests.synckit import webhook
+from tests.test_inbound import (  # noqa: F401 - fixtures
+    mail_settings_fixture,
+    receiver_fixture,
+    smtp_fixture,
+)
 from tests.test_invitations import BODY, Cal, attendee_map, deliver, organizer_calendar
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpSink]:
-    with running_smtp() as sink:
-        yield sink
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with running_receiver() as r:
-        yield r
-
-
-@pytest.fixture
-def settings(database_url: str, tmp_path: Path, smtp: SmtpSink) -> Settings:
-    return Settings(
-        database_url=database_url,
-        data_dir=tmp_path,
-        sqlite_synchronous="NORMAL",
-        allow_loopback_urls=True,
-        **mail_settings(smtp),
-    )
 
 
 async def invited(api: Api, smtp: SmtpSink, series: bool = False) -> tuple[Cal, Cal, str]:
@@ -169,13 +148,14 @@ async def test_refusals_name_why(api: Api, smtp: SmtpSink) -> None:
     assert r.status_code == 400, r.text
     assert "eve@example.org" in r.json()["detail"] and "not an attendee" in r.json()["detail"]
 
-    for body, field in [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"status": "accepted"}, "status"),
         ({}, "status"),
         ({"status": "yes", "comment": 3}, "comment"),
         ({"status": "yes", "colour": "red"}, "colour"),
         ({"status": "yes", "account_id": olga.account_id}, "account_id"),
-    ]:
+    ]
+    for body, field in cases:
         r = await rsvp(ada, event_id, body)
         assert r.status_code == 400, (body, r.text)
         assert field in r.json()["detail"], (body, r.text)

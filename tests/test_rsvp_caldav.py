@@ -5,18 +5,20 @@ calendar is on CalDAV changes the attendee's PARTSTAT on the server."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import icalendar
 import pytest
 
-from calgate.settings import Settings
 from tests.conftest import Api
 from tests.radicale import Radicale, User, proxy_to, radicale_fixture  # noqa: F401
-from tests.smtp import SmtpSink, mail_settings, running_smtp
-from tests.test_inbound import imip, post_mail
+from tests.smtp import SmtpSink
+from tests.test_inbound import (  # noqa: F401 - fixtures
+    imip,
+    mail_settings_fixture,
+    post_mail,
+    smtp_fixture,
+)
 from tests.test_invitations import BODY, Cal, attendee_map, deliver
 
 pytestmark = pytest.mark.anyio
@@ -37,23 +39,6 @@ ATTENDEE;PARTSTAT=ACCEPTED:mailto:bob@example.net\r
 END:VEVENT\r
 END:VCALENDAR\r
 """
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpSink]:
-    with running_smtp() as sink:
-        yield sink
-
-
-@pytest.fixture
-def settings(database_url: str, tmp_path: Path, smtp: SmtpSink) -> Settings:
-    return Settings(
-        database_url=database_url,
-        data_dir=tmp_path,
-        sqlite_synchronous="NORMAL",
-        allow_loopback_urls=True,
-        **mail_settings(smtp),
-    )
 
 
 @pytest.fixture

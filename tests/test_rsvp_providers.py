@@ -55,6 +55,19 @@ async def mine(api: Api, account: str, calendar: str, event_id: str) -> str:
     return status
 
 
+async def occurrences(api: Api, account: str, calendar: str) -> list[str]:
+    """The ids of the calendar's occurrences in the first week of March 2026."""
+    window = {"start": "2026-03-01T00:00:00Z", "end": "2026-03-09T00:00:00Z"}
+    r = await api.call(
+        "GET",
+        f"/api/v1/calendars/{calendar}/events",
+        account_id=account,
+        params={"expand_recurring": "true", **window},
+    )
+    assert r.status_code == 200, r.text
+    return [e["id"] for e in r.json()["data"]]
+
+
 def google_event(**extra: Any) -> dict[str, Any]:
     return {
         "summary": "Planning",
@@ -97,17 +110,7 @@ async def test_google_occurrences_and_refusals(api: Api, fakes: Fakes) -> None:
     series = google_invite(
         fakes.google, google_event(recurrence=["RRULE:FREQ=DAILY;COUNT=3"]), OLGA
     )
-    r = await api.call(
-        "GET",
-        f"/api/v1/calendars/{calendar}/events",
-        account_id=account,
-        params={
-            "expand_recurring": "true",
-            "start": "2026-03-01T00:00:00Z",
-            "end": "2026-03-09T00:00:00Z",
-        },
-    )
-    first, second, _ = (e["id"] for e in r.json()["data"])
+    first, second, _ = await occurrences(api, account, calendar)
     r = await rsvp(api, account, calendar, second, {"status": "no"})
     assert r.status_code == 204, r.text
     assert await mine(api, account, calendar, second) == "no"
@@ -183,17 +186,7 @@ async def test_outlook_answers_one_occurrence(api: Api, fakes: Fakes) -> None:
         "range": {"type": "numbered", "startDate": "2026-03-02", "numberOfOccurrences": 3},
     }
     series = graph_invite(fakes.graph, graph_event(recurrence=recurrence), OLGA)
-    r = await api.call(
-        "GET",
-        f"/api/v1/calendars/{calendar}/events",
-        account_id=account,
-        params={
-            "expand_recurring": "true",
-            "start": "2026-03-01T00:00:00Z",
-            "end": "2026-03-09T00:00:00Z",
-        },
-    )
-    first, second, _ = (e["id"] for e in r.json()["data"])
+    first, second, _ = await occurrences(api, account, calendar)
     r = await rsvp(api, account, calendar, second, {"status": "yes"})
     assert r.status_code == 204, r.text
     [(action, answered, _)] = fakes.graph.answers

@@ -158,7 +158,12 @@ def build(
     msg["Date"] = format_datetime(us_to_dt(created_us))
     msg["Message-ID"] = f"<{delivery_id}@{domain}>"
     msg["Auto-Submitted"] = "auto-generated"
-    text = text_part(event, method, kind, organizer, not alone)
+    add_parts(msg, text_part(event, method, kind, organizer, not alone), ics, method)
+    return msg
+
+
+def add_parts(msg: EmailMessage, text: str, ics: bytes, method: Method) -> None:
+    """The readable ``text/plain`` part and the ``text/calendar; method=…`` part."""
     msg.set_content(text, cte="quoted-printable")
     # Plain 7bit when ASCII (the lines are folded at 75 octets), else base64: never 8bit.
     cte = "7bit" if ics.isascii() else "base64"
@@ -168,7 +173,6 @@ def build(
     # A boundary that is the same on every attempt and cannot occur in the parts it separates.
     digest = hashlib.sha256(text.encode() + b"\0" + ics).hexdigest()
     msg.set_boundary(f"=_calgate_{digest[:32]}")
-    return msg
 
 
 def organizer_for(email: str, name: str, sender: Address | None) -> Organizer:

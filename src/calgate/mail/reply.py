@@ -24,7 +24,7 @@ from calgate.domain.ical.text import clean
 from calgate.domain.model import Attendee, Event, Organizer
 from calgate.domain.rsvp import organizer_email
 from calgate.mail import snapshot
-from calgate.mail.message import POLICY, header_text, when
+from calgate.mail.message import POLICY, add_parts, header_text, when
 from calgate.outbox import NewDelivery, Outbox
 from calgate.providers.base import Change
 from calgate.store.codec import us_to_dt
@@ -116,12 +116,5 @@ def build(
     if me.comment:
         lines += ["", me.comment]
     text = "\n".join(lines).replace("\r\n", "\n").replace("\r", "\n") + "\n"
-    msg.set_content(text, cte="quoted-printable")
-    cte = "7bit" if ics.isascii() else "base64"
-    msg.add_alternative(
-        ics.decode("utf-8"), subtype="calendar", params={"method": "REPLY"}, cte=cte
-    )
-    part = next(p for p in msg.iter_parts() if p.get_content_subtype() == "calendar")
-    del part["MIME-Version"]
-    msg.set_boundary(f"=_calgate_{delivery_id[:32]}")
+    add_parts(msg, text, ics, "REPLY")
     return msg
