@@ -668,6 +668,8 @@ def google_app(state: GoogleState) -> FakeApp:
         if kind.endswith("Entry"):
             shown |= {"accessRole": "owner", "selected": True, "defaultReminders": []}
             shown |= {"colorId": "14", "backgroundColor": "#9fe1e7", "foregroundColor": "#000000"}
+            shown |= calendar.get("_colors", {})  # set by calendarList.patch
+        shown.pop("_colors", None)
         return shown
 
     async def calendar_list(request: Request) -> Response:
@@ -684,6 +686,56 @@ def google_app(state: GoogleState) -> FakeApp:
         shown = entry(calendar, "calendar#calendar")
         shown.pop("primary", None)
         return JSONResponse(shown)
+
+    async def calendar_body(request: Request, schema: str) -> dict[str, Any]:
+        try:
+            body = check_event(json.loads(await request.body() or b"null"), schema)
+        except json.JSONDecodeError as exc:
+            raise GoogleError(400, "Parse Error", "parseError") from exc
+        try:
+            ZoneInfo(str(body.get("timeZone", "UTC")))
+        except (ZoneInfoNotFoundError, ValueError):
+            raise GoogleError(400, "Invalid time zone definition for calendar.") from None
+        return {k: v for k, v in body.items() if k in ("summary", "description", "timeZone")}
+
+    async def calendar_insert(request: Request) -> Response:
+        """calendars.insert: a secondary calendar ("summary" required), owned by the user."""
+        begin(request, "calendar.calendars.insert")
+        body = await calendar_body(request, "Calendar")
+        if not body.get("summary"):
+            raise GoogleError(400, "Missing title.", "required")
+        calendar_id = f"c_{uuid.uuid4().hex}@group.calendar.google.com"
+        made = state.add_calendar(calendar_id, body["summary"], body.get("timeZone", "UTC"))
+        made.update(body)
+        return JSONResponse(entry(made, "calendar#calendar"))
+
+    async def calendar_patch(request: Request) -> Response:
+        _, calendar = begin(request, "calendar.calendars.patch")
+        calendar.update(await calendar_body(request, "Calendar"))
+        calendar["etag"] = state.etag()
+        shown = entry(calendar, "calendar#calendar")
+        shown.pop("primary", None)
+        return JSONResponse(shown)
+
+    async def calendar_delete(request: Request) -> Response:
+        """calendars.delete: secondary calendars only (calendars.clear empties the primary)."""
+        _, calendar = begin(request, "calendar.calendars.delete")
+        if calendar.get("primary"):
+            raise GoogleError(400, "Cannot delete primary calendar.", "cannotDeletePrimaryCalendar")
+        for kept in (state.calendars, state.events, state.overrides):
+            kept.pop(calendar["id"], None)
+        return Response(status_code=204)
+
+    async def calendar_list_patch(request: Request) -> Response:
+        """calendarList.patch: the user's colours of a calendar (hex with colorRgbFormat)."""
+        query, calendar = begin(request, "calendar.calendarList.patch")
+        raw = json.loads(await request.body() or b"null")
+        body = check_event(raw, "CalendarListEntry")
+        colors = {k: body[k] for k in ("backgroundColor", "foregroundColor") if k in body}
+        if colors and query.get("colorRgbFormat") != "true":
+            raise GoogleError(400, "Invalid value for: colorRgbFormat must be true.")
+        calendar["_colors"] = {**calendar.get("_colors", {}), **colors}
+        return JSONResponse(entry(calendar))
 
     async def insert(request: Request) -> Response:
         query, calendar = begin(request, "calendar.events.insert")
@@ -782,6 +834,14 @@ def google_app(state: GoogleState) -> FakeApp:
         *common.oauth_routes(state.oauth, "/o/oauth2/v2/auth", "/token"),
         Route("/calendar/v3/users/me/calendarList", calendar_list, methods=["GET"]),
         Route("/calendar/v3/users/me/calendarList/{calendarId}", calendar_list_entry),
+        Route(
+            "/calendar/v3/users/me/calendarList/{calendarId}",
+            calendar_list_patch,
+            methods=["PATCH"],
+        ),
+        Route("/calendar/v3/calendars", calendar_insert, methods=["POST"]),
+        Route("/calendar/v3/calendars/{calendarId}", calendar_patch, methods=["PATCH"]),
+        Route("/calendar/v3/calendars/{calendarId}", calendar_delete, methods=["DELETE"]),
         Route("/calendar/v3/calendars/{calendarId}", calendar_get, methods=["GET"]),
         Route(events, list_events, methods=["GET"]),
         Route(events, insert, methods=["POST"]),

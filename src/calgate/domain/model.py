@@ -110,6 +110,12 @@ def with_organizer(event: Event, email: str, name: str) -> Event:
     return dataclasses.replace(event, organizer=Organizer(email, name))
 
 
+def text_on(background: str) -> str:
+    """Black or white, whichever reads on the ``#RRGGBB`` ``background`` (ITU-R BT.601 luma)."""
+    red, green, blue = (int(background[i : i + 2], 16) for i in (1, 3, 5))
+    return "#000000" if 0.299 * red + 0.587 * green + 0.114 * blue > 160 else "#FFFFFF"
+
+
 @dataclass(frozen=True, slots=True)
 class Calendar:
     id: str

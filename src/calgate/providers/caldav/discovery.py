@@ -15,7 +15,7 @@ from typing import Final
 from urllib.parse import unquote, urljoin, urlsplit
 
 from calgate.domain import zones
-from calgate.domain.model import Calendar
+from calgate.domain.model import Calendar, text_on
 from calgate.errors import InvalidParameters, ProviderError
 from calgate.providers.caldav import xml
 from calgate.providers.caldav.transport import Answer, Dav
@@ -229,8 +229,6 @@ def default_of(calendars: list[DavCalendar], chosen: object = None) -> str | Non
 
 def to_calendar(account_id: str, found: DavCalendar, default: str | None) -> Calendar:
     """The API's calendar for a collection (text black or white, whichever reads on it)."""
-    red, green, blue = (int(found.color[i : i + 2], 16) for i in (1, 3, 5))
-    light = 0.299 * red + 0.587 * green + 0.114 * blue > 160
     return Calendar(
         id=found.id,
         account_id=account_id,
@@ -241,7 +239,7 @@ def to_calendar(account_id: str, found: DavCalendar, default: str | None) -> Cal
         is_primary=found.id == default,
         access_role="reader" if found.read_only else "owner",
         background_color=found.color,
-        foreground_color="#000000" if light else "#FFFFFF",
+        foreground_color=text_on(found.color),
         timezone=found.timezone,
         version=found.version,
     )
