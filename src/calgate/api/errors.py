@@ -119,12 +119,16 @@ def install(app: FastAPI) -> None:
 
 
 def _allowed_methods(request: Request) -> str:
-    """Every method the path answers (Starlette's ``Allow`` names one route's methods only)."""
-    methods: set[str] = set()
-    for route in iter_route_contexts(request.app.router.routes):
-        if route.path and route.methods and compile_path(route.path)[0].match(request.url.path):
-            methods.update(route.methods)
-    return ", ".join(sorted(methods))
+    """Every method the path answers (Starlette's ``Allow`` names one route's methods only).
+    A fixed path (no parameter) is reserved: where one matches, such as
+    ``/api/v1/calendars/free_busy``, the routes with parameters that also match do not count."""
+    matching = [
+        route
+        for route in iter_route_contexts(request.app.router.routes)
+        if route.path and route.methods and compile_path(route.path)[0].match(request.url.path)
+    ]
+    fixed = [route for route in matching if "{" not in (route.path or "")]
+    return ", ".join(sorted({m for route in fixed or matching for m in route.methods or ()}))
 
 
 ERROR_SCHEMA = {

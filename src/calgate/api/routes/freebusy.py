@@ -1,6 +1,8 @@
 """Free/busy and availability across accounts (docs/availability.md).
 
-Registered before the ``/calendars/{calendar_id}`` routes so that those never see these paths.
+Registered before the ``/calendars/{calendar_id}`` routes. No calendar route takes POST on
+``/calendars/{calendar_id}``, so these paths hide none of them; a 405 on them lists POST only
+(:func:`calgate.api.errors._allowed_methods`: a fixed path is reserved).
 """
 
 from __future__ import annotations
