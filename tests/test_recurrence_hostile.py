@@ -52,10 +52,10 @@ async def _beside_healthz(
     took: list[float] = []
 
     async def health() -> None:
-        await anyio.sleep(0.2)
         began = time.monotonic()
+        await anyio.sleep(0.2)  # comes back late if the request holds the event loop
         r = await api.client.get("/healthz")
-        took.append(time.monotonic() - began)
+        took.append(time.monotonic() - began - 0.2)
         assert r.status_code == 200
 
     async with anyio.create_task_group() as tg:
