@@ -31,6 +31,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dateutil.rrule import DAILY, MONTHLY, WEEKLY, YEARLY, rrule, weekdays
 from kiota_abstractions.serialization import Parsable
 from kiota_serialization_json.json_parse_node import JsonParseNode
+from msgraph.generated.models.calendar import Calendar
 from msgraph.generated.models.event import Event
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -160,12 +161,13 @@ for _name, (_edm, _kinds) in _ACCESSORS.items():
     setattr(_StrictNode, _name, _strict(_name, _edm, _kinds))
 
 
-def check_event(payload: Any) -> dict[str, Any]:
-    """``payload`` parsed with msgraph-sdk's ``Event`` model; a 400 if the model refuses it."""
+def check_event(payload: Any, model: Any = Event) -> dict[str, Any]:
+    """``payload`` parsed with msgraph-sdk's ``model`` (``Event`` unless told); a 400 if the
+    model refuses it."""
     node = _StrictNode(payload)
     node.on_after_assign_field_values = _reject_unknown
     try:
-        node.get_object_value(Event)
+        node.get_object_value(model)
     except (ValueError, TypeError) as exc:
         raise _body_error(f"Cannot read the request body: {exc}") from exc
     assert isinstance(payload, dict)
@@ -296,6 +298,9 @@ class GraphState:
         self.transactions: dict[str, tuple[str, dict[str, Any]]] = {}  # id -> (event, body)
         self.creates = 0
         self.answers: list[tuple[str, str, dict[str, Any]]] = []  # accept/decline… calls
+        # Meetings whose deletion on the organizer's calendar sent the attendees a cancellation
+        # ("deleting the event on the organizer's calendar sends a cancellation message").
+        self.cancellations: list[tuple[str, list[str]]] = []  # (event id, attendee addresses)
         self.default_calendar = self.add_calendar("Calendar", default=True)["id"]
 
     def new_id(self) -> str:
@@ -551,6 +556,41 @@ def graph_app(state: GraphState) -> FakeApp:
         found, _ = begin(request)
         return JSONResponse(found)
 
+    async def calendar_body(request: Request) -> dict[str, Any]:
+        try:
+            body = check_event(json.loads(await request.body() or b"null"), Calendar)
+        except json.JSONDecodeError:
+            raise _body_error("Cannot read the request body.") from None
+        writable = {"name", "color", "isDefaultCalendar"}  # the rest is read-only
+        if set(body) - writable:
+            raise _body_error(f"Read-only properties: {', '.join(sorted(set(body) - writable))}")
+        return body
+
+    async def calendar_create(request: Request) -> Response:
+        """POST /me/calendars: 201 and the new calendar ("name" is required)."""
+        begin(request)
+        body = await calendar_body(request)
+        if not body.get("name"):
+            raise _body_error("The name of the calendar is required.")
+        made = state.add_calendar(str(body.pop("name")))
+        made.update(body)
+        return JSONResponse(made, 201)
+
+    async def calendar_update(request: Request) -> Response:
+        found, _ = begin(request)
+        found.update(await calendar_body(request))
+        found["changeKey"] = secrets.token_urlsafe(12)
+        return JSONResponse(found)
+
+    async def calendar_delete(request: Request) -> Response:
+        found, _ = begin(request)
+        if not found["isRemovable"]:
+            raise GraphError(400, "ErrorInvalidRequest", "The default calendar cannot be deleted.")
+        del state.calendars[found["id"]]
+        for event_id in [e for e, c in state.calendar_of.items() if c == found["id"]]:
+            del state.events[event_id], state.calendar_of[event_id]
+        return Response(status_code=204)
+
     async def create(request: Request) -> Response:
         found, zone_name = begin(request)
         body = await body_of(request)
@@ -632,6 +672,10 @@ def graph_app(state: GraphState) -> FakeApp:
             state.overrides[event["id"]] = None
         else:
             del state.events[event["id"]], state.calendar_of[event["id"]]
+        guests = [a["emailAddress"]["address"] for a in event.get("attendees") or ()]
+        if guests and event.get("isOrganizer", True):
+            state.cancellations.append((event["id"], guests))
+        if event["type"] not in ("occurrence", "exception"):
             for key in [k for k in state.overrides if k.startswith(event["id"] + "_")]:
                 del state.overrides[key]
         return Response(status_code=204)
@@ -645,6 +689,9 @@ def graph_app(state: GraphState) -> FakeApp:
     ]
     routes.append(Route("/v1.0/me", me, methods=["GET"]))
     routes.append(Route("/v1.0/me/calendars", calendars, methods=["GET"]))
+    routes.append(Route("/v1.0/me/calendars", calendar_create, methods=["POST"]))
+    routes.append(Route("/v1.0/me/calendars/{cid}", calendar_update, methods=["PATCH"]))
+    routes.append(Route("/v1.0/me/calendars/{cid}", calendar_delete, methods=["DELETE"]))
     for base in ("/v1.0/me/calendars/{cid}", "/v1.0/me/calendar", "/v1.0/me"):
         if base != "/v1.0/me":
             routes.append(Route(base, calendar, methods=["GET"]))

@@ -109,7 +109,8 @@ class MicrosoftProvider(OAuthProvider):
         invitations="forced",
         hidden_attendees=True,
         guests_can_modify=False,
-        calendar_management=False,
+        calendar_management=True,
+        calendar_fields=frozenset({"name"}),  # Graph calendars: no description nor time zone
         event_types=frozenset({"default", "outOfOffice"}),  # showAs "oof": outOfOffice
     )
 
@@ -251,15 +252,43 @@ class MicrosoftProvider(OAuthProvider):
         return calendar_from_graph(await self._calendar(account, calendar_id), account)
 
     async def create_calendar(self, account: AccountContext, calendar: Calendar) -> Calendar:
-        raise FeatureNotImplemented("OUTLOOK calendars cannot be created through calgate")
+        """``POST /me/calendars`` (Graph calendars hold a name; colours are Outlook presets
+        and ``hexColor`` is read-only, so calgate sets no colour)."""
+        response = await self.call(
+            account,
+            "POST",
+            f"{self.base}/calendars",
+            safe=False,
+            what="create calendar",
+            json={"name": calendar.name},
+        )
+        return calendar_from_graph(response.json(), account)
 
     async def update_calendar(
         self, account: AccountContext, calendar_id: str, changes: Mapping[str, Any]
     ) -> Calendar:
-        raise FeatureNotImplemented("OUTLOOK calendars cannot be changed through calgate")
+        response = await self.call(
+            account,
+            "PATCH",
+            self._calendar_url(calendar_id),
+            safe=True,
+            what="change calendar",
+            json={"name": changes["name"]},
+            expect=(404,),
+        )
+        if response.status_code == 404:
+            raise NotFound(f"calendar {calendar_id!r} not found for this account")
+        return calendar_from_graph(response.json(), account)
 
     async def delete_calendar(self, account: AccountContext, calendar_id: str) -> None:
-        raise FeatureNotImplemented("OUTLOOK calendars cannot be deleted through calgate")
+        await self.call(
+            account,
+            "DELETE",
+            self._calendar_url(calendar_id),
+            safe=True,
+            what="delete calendar",
+            expect=(404,),
+        )
 
     async def require_teams(
         self, account: AccountContext, calendar_id: str, deadline: Deadline
