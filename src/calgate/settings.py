@@ -180,6 +180,27 @@ class Settings(BaseSettings):
         description="How long a claimed sync job stays reserved; a crashed process's jobs are "
         "run again after it (a run that outlives it commits nothing).",
     )
+    # Push notifications (docs/push.md): Google watch channels, Graph subscriptions.
+    push_enabled: bool = Field(
+        True,
+        description="Ask Google and Outlook to push changes to `{public_url}/api/v1/push/…` "
+        "(needs CALGATE_PUBLIC_URL, HTTPS); without it those calendars are only polled.",
+    )
+    push_allow_http: bool = Field(
+        False, description="Accept an http:// public URL for push (development and tests only)."
+    )
+    push_ttl_seconds: float = Field(
+        604_800.0,
+        gt=0,
+        description="Lifetime asked for a channel (Google's default, a week; Graph's event "
+        "subscriptions are capped at 4,230 minutes).",
+    )
+    push_renew_before_seconds: float = Field(
+        3600.0, gt=0, description="How long before its expiry a channel is renewed."
+    )
+    push_check_seconds: float = Field(
+        30.0, gt=0, description="How often each process looks for channels to create or renew."
+    )
     # Free/busy and availability (docs/availability.md).
     free_busy_max_window_days: int = Field(
         62,
