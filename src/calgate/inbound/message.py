@@ -8,6 +8,7 @@ import email.policy
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import getaddresses
+from typing import Any
 
 from icalendar import Calendar as VCalendar
 
@@ -52,8 +53,8 @@ def _address(value: object) -> str:
     return str(value).strip().removeprefix("mailto:").removeprefix("MAILTO:").strip().lower()
 
 
-def _time(vevent: object, name: str) -> EventTime | None:
-    prop = vevent.get(name)  # type: ignore[attr-defined]
+def _time(vevent: Any, name: str) -> EventTime | None:
+    prop = _one(vevent, name)
     if prop is None:
         return None
     try:
@@ -64,6 +65,22 @@ def _time(vevent: object, name: str) -> EventTime | None:
 
 def read(raw: bytes) -> Itip:
     """The iTIP message in ``raw``; :class:`Dropped` with the reason when there is none."""
+    try:
+        return _read(raw)
+    except Dropped:
+        raise
+    except Exception as exc:  # whatever a hostile message breaks, the message is dropped
+        raise Dropped(f"the message cannot be read ({type(exc).__name__}: {exc})"[:300]) from None
+
+
+def _one(vevent: Any, name: str) -> Any:
+    value = vevent.get(name)
+    if isinstance(value, list):
+        raise Dropped(f"{name} appears {len(value)} times in the VEVENT")
+    return value
+
+
+def _read(raw: bytes) -> Itip:
     message = email.message_from_bytes(raw, policy=email.policy.default)
     if not isinstance(message, EmailMessage) or message.get("From") is None:
         raise Dropped("the message has no From header")
@@ -81,7 +98,7 @@ def read(raw: bytes) -> Itip:
     if not vevents:
         raise Dropped("the calendar part holds no VEVENT")
     vevent = vevents[0]
-    uid = str(vevent.get("UID", "")).strip()
+    uid = str(_one(vevent, "UID") or "").strip()
     if not uid:
         raise Dropped("the VEVENT has no UID")
     attendees = vevent.get("ATTENDEE")
@@ -90,8 +107,9 @@ def read(raw: bytes) -> Itip:
         raise Dropped(f"a {method} names exactly one ATTENDEE, this one {len(listed)}")
     attendee = listed[0]
     partstat = str(attendee.params.get("PARTSTAT", "NEEDS-ACTION")).upper()
+    given = _one(vevent, "SEQUENCE") or 0
     try:
-        sequence = int(vevent.get("SEQUENCE", 0))
+        sequence = int(given)
     except ValueError:
         raise Dropped("SEQUENCE is not a number") from None
     comment = vevent.get("COMMENT")
