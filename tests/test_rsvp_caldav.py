@@ -123,3 +123,44 @@ async def test_a_reply_to_a_caldav_organizer_changes_partstat_on_the_server(
     # The organizer does not answer its own event.
     r = await answer(cal, event_id, {"status": "yes"})
     assert r.status_code == 400 and "organises this event" in r.json()["detail"], r.text
+
+
+async def test_one_occurrence_of_a_caldav_series(
+    api: Api, radicale: Radicale, user: User, smtp: SmtpSink
+) -> None:
+    series = INVITATION.replace("UID:planning-42", "UID:standup-9").replace(
+        "SEQUENCE:2\r\n", "SEQUENCE:2\r\nRRULE:FREQ=DAILY;COUNT=3\r\n"
+    )
+    with radicale.client(user) as c:
+        r = c.put(
+            f"/{user.name}/work/standup.ics",
+            content=series.encode(),
+            headers={"content-type": "text/calendar"},
+        )
+        assert r.status_code == 201, r.text
+    cal = await connect(api, radicale.url, user)
+    r = await api.call(
+        "GET",
+        cal.url,
+        account_id=cal.account_id,
+        params={
+            "expand_recurring": "true",
+            "start": "2026-03-01T00:00:00Z",
+            "end": "2026-03-09T00:00:00Z",
+        },
+    )
+    ids = [e["id"] for e in r.json()["data"] if e["id"].startswith("standup_")]
+    assert len(ids) == 3, r.text
+    r = await answer(cal, ids[1], {"status": "maybe"})
+    assert r.status_code == 204, r.text
+    stored = icalendar.Calendar.from_ical(radicale.raw(user, f"/{user.name}/work/standup.ics"))
+    answers = {
+        str(v.get("RECURRENCE-ID").dt) if v.get("RECURRENCE-ID") else "series": {
+            k: a.params["PARTSTAT"] for k, a in attendee_map(v).items()
+        }[ME]
+        for v in stored.walk("VEVENT")
+    }
+    assert answers == {"series": "NEEDS-ACTION", "2026-03-03 09:00:00+00:00": "TENTATIVE"}
+    assert await deliver(api) == 1
+    [reply] = smtp.messages()
+    assert reply.vevent().get("RECURRENCE-ID") is not None
