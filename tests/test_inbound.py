@@ -5,17 +5,21 @@ dropped with the reason otherwise; COUNTER proposals recorded, not applied."""
 from __future__ import annotations
 
 import datetime as dt
+import smtplib
 from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+import anyio
 import icalendar
 import pytest
 
+from calgate.inbound.listener import listen
 from calgate.settings import Settings
 from tests.conftest import Api
 from tests.receiver import Receiver, running_receiver
+from tests.serve import free_port
 from tests.smtp import SmtpSink, mail_settings, running_smtp
 from tests.synckit import webhook
 from tests.test_invitations import BODY, Cal, deliver, organizer_calendar
@@ -229,3 +233,21 @@ async def test_a_counter_is_recorded_not_applied(api: Api, smtp: SmtpSink) -> No
     assert proposal["comment"] == "Could we start later?"
     r = await api.call("GET", f"{olga.url}/nope/proposals", account_id=olga.account_id)
     assert r.status_code == 404, r.text
+
+
+async def test_the_lmtp_listener_applies_a_reply(api: Api, smtp: SmtpSink) -> None:
+    olga = await organizer_calendar(api)
+    event = await invited_event(olga)
+    port = free_port()
+    server = await listen(api.runtime.inbound, "127.0.0.1", port, lmtp=True)
+    try:
+
+        def send() -> dict[str, Any]:
+            with smtplib.LMTP("127.0.0.1", port) as client:
+                return client.sendmail(ADA, ["olga@example.org"], imip(event, partstat="DECLINED"))
+
+        assert await anyio.to_thread.run_sync(send) == {}
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert answer_of(await olga.get(event["id"]), ADA) == ("no", "")
