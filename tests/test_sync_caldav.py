@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import anyio.to_thread
 import pytest
 
 from calgate.outbox.worker import Worker
@@ -86,6 +87,10 @@ class Dav:
     def delete(self, name: str) -> None:
         with self.radicale.client(self.user) as c:
             assert c.delete(f"{self.path}{name}.ics").status_code in (200, 204)
+
+    def exists(self, name: str) -> bool:
+        with self.radicale.client(self.user) as c:
+            return c.get(f"{self.path}{name}.ics").status_code == 200
 
     def forget_sync_tokens(self) -> None:
         """The server forgets every sync-token it handed out (as servers do after a while)."""
@@ -378,3 +383,47 @@ async def test_per_account_cap_holds_across_processes(
     states = await db.read(lambda c: mirror.calendar_states(c, account_id))
     assert sorted(s.calendar_id for s in states) == ["home", "team", "work"]
     assert [s.lease_owner for s in states].count("process-a") == 1
+
+
+async def test_deletion_seen_by_sync_before_calgate_records_it_is_reported_once(
+    api: Api, radicale: Radicale, receiver: Receiver, worker: Worker
+) -> None:
+    """The server deletes the event, sync reads that and reports it, and only then does
+    calgate's own DELETE (its answer lost, retried) record the change: one delivery."""
+    with proxy_to(radicale) as (proxy, url):
+        account_id, dav = await connect(api, radicale, url)
+        await webhook(api, receiver)
+        synced = Synced(api, dav, account_id)
+        await synced.sync()
+        events = "/api/v1/calendars/work/events"
+        body = {
+            "title": "Soon gone",
+            "start": {"date_time": "2026-06-02T10:00:00Z"},
+            "end": {"date_time": "2026-06-02T11:00:00Z"},
+        }
+        r = await api.call("POST", events, json=body, account_id=account_id)
+        assert r.status_code == 200, r.text
+        event_id = r.json()["event_id"]
+        await synced.sync()
+
+        # The DELETE reaches the server, its answer is lost; the retry waits at the proxy.
+        proxy.faults.add("/", method="DELETE", delay=1.5, times=2)
+        proxy.drop_after("DELETE")
+        async with anyio.create_task_group() as tasks:
+            answers: list[int] = []
+
+            async def delete() -> None:
+                r = await api.call("DELETE", f"{events}/{event_id}", account_id=account_id)
+                answers.append(r.status_code)
+
+            tasks.start_soon(delete)
+            with anyio.fail_after(10):
+                # Polling the server (another process): nothing to wait on.
+                while await anyio.to_thread.run_sync(dav.exists, event_id):  # noqa: ASYNC110
+                    await anyio.sleep(0.05)
+            await synced.sync()  # sync reports the deletion first
+        assert answers == [200]
+    assert [(k, i) for k, i, _ in await synckit.settle(receiver, 2)] == [
+        ("calendar_event_created", event_id),
+        ("calendar_event_deleted", event_id),
+    ]

@@ -14,7 +14,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import BigInteger, Table, and_, delete, func, insert, literal, or_, select, update
+from sqlalchemy import (
+    BigInteger,
+    Table,
+    and_,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.engine import Connection
 
 from calgate.domain.model import Event
@@ -26,6 +38,10 @@ sc = t.sync_calendars
 si = t.sync_items
 # ``own_version`` of an item calgate itself deleted.
 DELETED = -1
+# ``version`` of an item sync found deleted (and reported): kept a day as a tombstone, so that
+# calgate's own deletion of it, recorded a moment later, is not reported again.
+REMOVED = -2
+TOMBSTONE_US = 86_400 * 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,7 +347,8 @@ def finish(
             mode=mode,
             lease_owner=None,
             lease_until=0,
-            due_at=next_due,
+            # Made due during the run (a push notification): due again at once.
+            due_at=case((sc.c.due_at != state.due_at, sc.c.due_at), else_=next_due),
             last_success_at=now,
             last_error="",
             failures=0,
@@ -452,6 +469,31 @@ def drop_items(conn: Connection, account_id: str, calendar_id: str, ids: Iterabl
         )
 
 
+def bury_items(
+    conn: Connection, account_id: str, calendar_id: str, ids: Iterable[str], now: int
+) -> None:
+    """Replace items sync found deleted by tombstones, and forget tombstones a day old."""
+    wanted = sorted(set(ids))
+    for start in range(0, len(wanted), 500):
+        conn.execute(
+            update(si)
+            .where(
+                si.c.account_id == account_id,
+                si.c.calendar_id == calendar_id,
+                si.c.item_id.in_(wanted[start : start + 500]),
+            )
+            .values(version=REMOVED, events="[]", own_version=None, updated_at=now)
+        )
+    conn.execute(
+        delete(si).where(
+            si.c.account_id == account_id,
+            si.c.calendar_id == calendar_id,
+            si.c.version == REMOVED,
+            si.c.updated_at < now - TOMBSTONE_US,
+        )
+    )
+
+
 def note_own_write(
     conn: Connection,
     account_id: str,
@@ -490,5 +532,10 @@ def note_own_write(
         return False
     if deleted is None and row.version == version and row.events != "[]":
         return True
+    if deleted is not None and (
+        row.version == REMOVED
+        or (row.events != "[]" and all(e.is_cancelled for e in events_from_text(row.events)))
+    ):
+        return True  # sync saw the deletion (or the cancellation) first, and reported it
     conn.execute(update(si).where(key).values(own_version=own))
     return False

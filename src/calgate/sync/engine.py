@@ -26,7 +26,7 @@ from calgate.domain.model import Event
 from calgate.providers.base import AccountContext, Change, Effects
 from calgate.store import mirror
 from calgate.store.db import Database, now_us
-from calgate.store.mirror import DELETED, CalendarState, Item
+from calgate.store.mirror import DELETED, REMOVED, CalendarState, Item
 from calgate.sync.diff import Delta, deltas, gone
 from calgate.sync.feed import ChangeFeed, Pull
 
@@ -59,6 +59,7 @@ def _apply(
     old = mirror.items(
         conn, account.id, state.calendar_id, None if pull.present is not None else touched
     )
+    old = {i: item for i, item in old.items() if item.version != REMOVED}  # tombstones
     _resolve(pull, old)
     # Occurrences that are provider objects of their own and already cancelled (Google): a
     # series gaining their EXDATE later (calgate adds one) does not report them again.
@@ -113,7 +114,7 @@ def _apply(
             # series went with it.
             alone = [e for e in previous.events if e.master_event_id not in removed]
             report(gone(alone, occurrences=True), item_id)
-    mirror.drop_items(conn, account.id, state.calendar_id, removed)
+    mirror.bury_items(conn, account.id, state.calendar_id, removed & set(old), now)
     return reported
 
 

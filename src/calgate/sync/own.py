@@ -28,7 +28,7 @@ class OwnWrites:
         found = mirror.note_own_write(
             conn, change.account.id, change.calendar_id, item_id, change.event.version, deleted=gone
         )
-        return found is True and not removed
+        return found is True
 
     def guard(self, inner: Effects) -> Effects:
         """``inner`` (the webhook effect), skipped for a change sync has reported already."""
