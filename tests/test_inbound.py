@@ -251,3 +251,17 @@ async def test_the_lmtp_listener_applies_a_reply(api: Api, smtp: SmtpSink) -> No
         server.close()
         await server.wait_closed()
     assert answer_of(await olga.get(event["id"]), ADA) == ("no", "")
+
+
+async def test_a_reply_to_an_account_without_address(api: Api, smtp: SmtpSink) -> None:
+    """An account connected without `email` invites in the name of `mail_from`: the replies
+    to its events are its own."""
+    r = await api.call("POST", "/api/v1/accounts", json={"provider": "LOCAL", "name": "Desk"})
+    account_id = r.json()["account_id"]
+    r = await api.call("GET", "/api/v1/calendars", account_id=account_id)
+    desk = Cal(api, account_id, r.json()["data"][0]["id"])
+    event = await invited_event(desk)
+    event["organizer"] = {"email": "calendar@calgate.test"}  # mail_from: the invitations' ORGANIZER
+    r = await post_mail(api, imip(event, partstat="TENTATIVE"))
+    assert r.status_code == 202, r.text
+    assert answer_of(await desk.get(event["id"]), ADA)[0] == "maybe"

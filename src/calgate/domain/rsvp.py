@@ -53,11 +53,13 @@ def organizer_email(event: Event, account_email: str) -> str:
 def answered(event: Event, response: Response, account_email: str) -> Event:
     """``event`` with the answer of ``response``'s attendee (the account when empty) set."""
     organizer = organizer_email(event, account_email)
+    # An event without any organizer is the account's own (its invitations name mail_from).
+    ours = not organizer or _same(organizer, account_email)
     if event.is_cancelled:
         raise NotApplicable("the event is cancelled")
     if response.attendee:
         who = response.attendee
-        if not _same(organizer, account_email):
+        if not ours:
             raise NotApplicable(
                 f"the event is organised by {organizer}, not by this account ({account_email})"
             )
@@ -73,7 +75,7 @@ def answered(event: Event, response: Response, account_email: str) -> Event:
                 "an email)"
             )
         who = account_email
-        if _same(organizer, account_email):
+        if ours:
             raise NotApplicable(
                 f"the account ({account_email}) organises this event; an organizer does not "
                 "answer its own invitation"
