@@ -205,3 +205,21 @@ async def test_every_event_has_an_organizer_object(api: Api) -> None:
     assert set(organizer) == {"email", "display_name"}
     r = await api.call("GET", api.events_url())
     assert all(isinstance(e["organizer"], dict) for e in r.json()["data"])
+
+
+@pytest.mark.parametrize(
+    ("url", "typo"),
+    [
+        ("/api/v1/calendars/{cal}/events", "ofset"),
+        ("/api/v1/calendars/{cal}/events", "limt"),
+        ("/api/v1/calendars/{cal}/events/x", "expand"),
+        ("/api/v1/calendars", "page"),
+        ("/api/v1/calendars/{cal}", "fields"),
+    ],
+)
+async def test_query_typos_are_refused_by_name(api: Api, url: str, typo: str) -> None:
+    url = url.format(cal=api.a.calendar_id)
+    r = await api.call("GET", url, params={typo: "2"})
+    refused(r, f"{typo}: unknown query parameter")
+    r = await api.client.get(url, params={typo: "2"})  # without a key: 401 first
+    assert r.status_code == 401, r.text

@@ -8,7 +8,7 @@ as a security scheme in the OpenAPI document (see ``calgate.api.app``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
 
@@ -99,6 +99,32 @@ async def get_query_account(
     return QueryAccount(caller, account_id)
 
 
+_DECLARED: dict[int, frozenset[str]] = {}
+
+
+def _declared(dependant: Any) -> frozenset[str]:
+    names = {p.alias for p in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _declared(sub)
+    return frozenset(names)
+
+
+async def known_query(request: Request, caller: Annotated[Caller, Depends(get_caller)]) -> None:
+    """Refuse a query parameter the route does not take (``ofset=2`` would otherwise be
+    ignored and a client paging by it loop forever); the API key is checked first."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    declared = _DECLARED.get(id(route))
+    if declared is None:
+        declared = _DECLARED[id(route)] = _declared(dependant)
+    unknown = sorted(set(request.query_params) - declared)
+    if unknown:
+        raise InvalidParameters(f"{unknown[0][:40]}: unknown query parameter")
+
+
 CallerDep = Annotated[Caller, Depends(get_caller)]
+KnownQuery = Depends(known_query)
 AccountDep = Annotated[AccountCaller, Depends(get_account_caller)]
 QueryAccountDep = Annotated[QueryAccount, Depends(get_query_account)]

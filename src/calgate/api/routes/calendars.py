@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 
 from calgate.api.body import body_doc, json_body
-from calgate.api.deps import AccountDep, QueryAccountDep
+from calgate.api.deps import AccountDep, KnownQuery, QueryAccountDep
 from calgate.api.errors import COMMON_ERRORS, error_responses
 from calgate.api.responses import JSONResponse
 from calgate.api.schemas import CalendarCreate, CalendarList, CalendarOut, CalendarPatch
@@ -17,7 +17,7 @@ from calgate.domain import zones
 from calgate.domain.model import Calendar
 from calgate.errors import InvalidParameters
 
-router = APIRouter(prefix="/api/v1/calendars", tags=["Calendars"])
+router = APIRouter(prefix="/api/v1/calendars", tags=["Calendars"], dependencies=[KnownQuery])
 
 
 @router.get(

@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from calgate import offload
 from calgate.api.body import body_doc, json_body
-from calgate.api.deps import AccountDep, QueryAccountDep
+from calgate.api.deps import AccountDep, KnownQuery, QueryAccountDep
 from calgate.api.errors import COMMON_ERRORS, error_responses
 from calgate.api.schemas import (
     CalendarEventOut,
@@ -34,7 +34,11 @@ from calgate.api.wire import (
 from calgate.domain.model import EventQuery
 from calgate.errors import InvalidParameters
 
-router = APIRouter(prefix="/api/v1/calendars/{calendar_id}/events", tags=["Calendar events"])
+router = APIRouter(
+    prefix="/api/v1/calendars/{calendar_id}/events",
+    tags=["Calendar events"],
+    dependencies=[KnownQuery],
+)
 ERRORS = error_responses(*COMMON_ERRORS)
 CLIENT_GONE = Response(status_code=499)
 """What a read whose client went away "answers" (nobody reads it; logs show 499, as nginx)."""
