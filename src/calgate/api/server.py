@@ -12,7 +12,9 @@ Pass :data:`HTTP_PROTOCOL` as ``http=`` to ``uvicorn.Config`` or ``uvicorn.run``
 from __future__ import annotations
 
 import asyncio
+import platform
 from http import HTTPStatus
+from importlib.metadata import version
 from typing import Any
 
 import orjson
@@ -20,7 +22,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from calgate.errors import ErrorType, error_type
 
-__all__ = ["HTTP_PROTOCOL", "refusal"]
+__all__ = ["HTTP_PROTOCOL", "engine", "refusal"]
 
 _MALFORMED = error_type("malformed_request")
 _TIMED_OUT = error_type("request_timeout", 408)
@@ -108,3 +110,14 @@ class JsonHttpToolsProtocol(_JsonRefusal, HttpToolsProtocol):
 
 
 HTTP_PROTOCOL: type[asyncio.Protocol] = JsonHttpToolsProtocol
+
+
+def engine(loop: asyncio.AbstractEventLoop) -> str:
+    """What serves, as `calgate serve` prints it: ``loop``'s implementation and the HTTP
+    parser of :data:`HTTP_PROTOCOL`, each with its version."""
+    if type(loop).__module__.partition(".")[0] == "uvloop":
+        running = f"uvloop {version('uvloop')}"
+    else:
+        running = f"asyncio (Python {platform.python_version()})"
+    parser = "httptools" if issubclass(HTTP_PROTOCOL, HttpToolsProtocol) else "h11"
+    return f"event loop {running}, HTTP parser {parser} {version(parser)}"

@@ -8,10 +8,11 @@ import shutil
 
 import click
 import uvicorn
+from uvicorn.loops.auto import auto_loop_factory
 
 from calgate.api.app import create_app
 from calgate.api.asgi import tune_gc
-from calgate.api.server import HTTP_PROTOCOL
+from calgate.api.server import HTTP_PROTOCOL, engine
 from calgate.bootstrap import FirstStart, bootstrap, first_request, shell_variables
 from calgate.cli.inbound import inbound_listener
 from calgate.cli.location import data_dir_source, settings_of
@@ -44,7 +45,9 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int) 
             )
         _serve_workers(settings, workers)
         return
-    asyncio.run(_serve(settings))
+    # The loop uvicorn's "auto" would choose (uvloop when installed), as for --workers.
+    with asyncio.Runner(loop_factory=auto_loop_factory()) as runner:
+        runner.run(_serve(settings))
 
 
 def _serve_workers(settings: Settings, workers: int) -> None:
@@ -63,6 +66,9 @@ def _serve_workers(settings: Settings, workers: int) -> None:
     _share_metrics(settings)
     os.environ["CALGATE_DATA_DIR"] = str(settings.data_dir)
     os.environ["CALGATE_DATABASE_URL"] = settings.effective_database_url
+    loop = auto_loop_factory()()  # the factory each worker's uvicorn runs with loop="auto"
+    loop.close()
+    click.echo(f"calgate: {engine(loop)}")
     click.echo(
         f"calgate listening on http://{settings.host}:{settings.port} with {workers} workers"
     )
@@ -76,6 +82,7 @@ def _serve_workers(settings: Settings, workers: int) -> None:
         log_config=None,
         access_log=False,
         server_header=False,
+        loop="auto",
         http=HTTP_PROTOCOL,  # unparsable requests answered in the JSON error shape
         timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
     )
@@ -126,6 +133,7 @@ async def _serve(settings: Settings) -> None:
             # work with them), so that stopping always ends.
             timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
         )
+        click.echo(f"calgate: {engine(asyncio.get_running_loop())}")
         click.echo(f"calgate listening on http://{settings.host}:{settings.port} (docs at /docs)")
         mail = await inbound_listener(settings, runtime)
         tune_gc()
