@@ -55,6 +55,20 @@ async def mine(api: Api, account: str, calendar: str, event_id: str) -> str:
     return status
 
 
+async def refused_on_own_event(api: Api, account: str, calendar: str) -> None:
+    """The account organises an event it made: answering it is a 400 saying so."""
+    body = {
+        "title": "Mine",
+        "start": {"date_time": "2026-03-03T10:00:00Z"},
+        "end": {"date_time": "2026-03-03T11:00:00Z"},
+        "attendees": [{"email": "bob@example.org"}],
+    }
+    url = f"/api/v1/calendars/{calendar}/events"
+    own = (await api.call("POST", url, account_id=account, json=body)).json()["event_id"]
+    r = await rsvp(api, account, calendar, own, {"status": "yes"})
+    assert r.status_code == 400 and "organises this event" in r.json()["detail"], r.text
+
+
 async def occurrences(api: Api, account: str, calendar: str) -> list[str]:
     """The ids of the calendar's occurrences in the first week of March 2026."""
     window = {"start": "2026-03-01T00:00:00Z", "end": "2026-03-09T00:00:00Z"}
@@ -118,16 +132,7 @@ async def test_google_occurrences_and_refusals(api: Api, fakes: Fakes) -> None:
     assert await mine(api, account, calendar, series["id"]) == "noreply"
 
     # The account's own event, and one it does not attend.
-    url = f"/api/v1/calendars/{calendar}/events"
-    body = {
-        "title": "Mine",
-        "start": {"date_time": "2026-03-03T10:00:00Z"},
-        "end": {"date_time": "2026-03-03T11:00:00Z"},
-        "attendees": [{"email": "bob@example.org"}],
-    }
-    own = (await api.call("POST", url, account_id=account, json=body)).json()["event_id"]
-    r = await rsvp(api, account, calendar, own, {"status": "yes"})
-    assert r.status_code == 400 and "organises this event" in r.json()["detail"], r.text
+    await refused_on_own_event(api, account, calendar)
     other = google_invite(fakes.google, {**google_event(), "attendees": [{"email": OLGA}]}, OLGA)
     r = await rsvp(api, account, calendar, other["id"], {"status": "yes"})
     assert r.status_code == 400 and "not an attendee" in r.json()["detail"], r.text
@@ -165,16 +170,7 @@ async def test_outlook_accepts_tentatively_accepts_and_declines(api: Api, fakes:
     assert await updates(api, webhook_id) == [event["id"]] * 3
 
     # The organizer's own event is refused before any answer is sent.
-    url = f"/api/v1/calendars/{calendar}/events"
-    body = {
-        "title": "Mine",
-        "start": {"date_time": "2026-03-03T10:00:00Z"},
-        "end": {"date_time": "2026-03-03T11:00:00Z"},
-        "attendees": [{"email": "bob@example.org"}],
-    }
-    own = (await api.call("POST", url, account_id=account, json=body)).json()["event_id"]
-    r = await rsvp(api, account, calendar, own, {"status": "yes"})
-    assert r.status_code == 400 and "organises this event" in r.json()["detail"], r.text
+    await refused_on_own_event(api, account, calendar)
     assert len(fakes.graph.answers) == 3
 
 

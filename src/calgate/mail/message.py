@@ -142,23 +142,39 @@ def build(
         event = dataclasses.replace(event, is_cancelled=True)
     ics = to_vcalendar([to_vevent(event, organizer=organizer)], method=method).to_ical()
 
-    msg = EmailMessage(policy=POLICY)
-    msg["Subject"] = subject(event, method, kind, organizer)
-    msg["From"] = Address(
-        display_name=header_text(organizer.display_name or sender.display_name, 100),
-        addr_spec=sender.addr_spec,
+    msg = headed(
+        subject(event, method, kind, organizer),
+        sender,
+        organizer.display_name or sender.display_name,
+        (organizer.email, organizer.display_name),
+        (attendee.email, attendee.display_name),
+        created_us,
+        f"<{delivery_id}@{domain}>",
     )
-    if organizer.email.lower() != sender.addr_spec.lower():
-        msg["Reply-To"] = Address(
-            display_name=header_text(organizer.display_name, 100), addr_spec=organizer.email
-        )
-    msg["To"] = Address(
-        display_name=header_text(attendee.display_name, 100), addr_spec=attendee.email
-    )
-    msg["Date"] = format_datetime(us_to_dt(created_us))
-    msg["Message-ID"] = f"<{delivery_id}@{domain}>"
     msg["Auto-Submitted"] = "auto-generated"
     add_parts(msg, text_part(event, method, kind, organizer, not alone), ics, method)
+    return msg
+
+
+def headed(
+    title: str,
+    sender: Address,
+    from_name: str,
+    reply_to: tuple[str, str],
+    to: tuple[str, str],
+    created_us: int,
+    message_id: str,
+) -> EmailMessage:
+    """A message whose ``From:`` is the configured sender under ``from_name`` (mail servers
+    check who may send from a domain) and whose ``Reply-To:`` is the author (email, name)."""
+    msg = EmailMessage(policy=POLICY)
+    msg["Subject"] = title
+    msg["From"] = Address(display_name=header_text(from_name, 100), addr_spec=sender.addr_spec)
+    if reply_to[0].lower() != sender.addr_spec.lower():
+        msg["Reply-To"] = Address(display_name=header_text(reply_to[1], 100), addr_spec=reply_to[0])
+    msg["To"] = Address(display_name=header_text(to[1], 100), addr_spec=to[0])
+    msg["Date"] = format_datetime(us_to_dt(created_us))
+    msg["Message-ID"] = message_id
     return msg
 
 

@@ -14,7 +14,6 @@ import dataclasses
 import logging
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -24,10 +23,9 @@ from calgate.domain.ical.text import clean
 from calgate.domain.model import Attendee, Event, Organizer
 from calgate.domain.rsvp import organizer_email
 from calgate.mail import snapshot
-from calgate.mail.message import POLICY, add_parts, header_text, when
+from calgate.mail.message import add_parts, headed, header_text, when
 from calgate.outbox import NewDelivery, Outbox
 from calgate.providers.base import Change
-from calgate.store.codec import us_to_dt
 from calgate.store.ids import new_id
 
 log = logging.getLogger("calgate.mail")
@@ -99,18 +97,15 @@ def build(
     said = _SAID.get(me.response_status, "answered")
     title = event.fields.title or "(no title)"
 
-    msg = EmailMessage(policy=POLICY)
-    msg["Subject"] = header_text(f"{said.capitalize()}: {title} @ {when(event.fields)}")
-    msg["From"] = Address(display_name=header_text(who, 100), addr_spec=sender.addr_spec)
-    if me.email.lower() != sender.addr_spec.lower():
-        msg["Reply-To"] = Address(
-            display_name=header_text(me.display_name, 100), addr_spec=me.email
-        )
-    msg["To"] = Address(
-        display_name=header_text(organizer.display_name, 100), addr_spec=organizer.email
+    msg = headed(
+        header_text(f"{said.capitalize()}: {title} @ {when(event.fields)}"),
+        sender,
+        who,
+        (me.email, me.display_name),
+        (organizer.email, organizer.display_name),
+        created_us,
+        f"<{delivery_id}@{domain}>",
     )
-    msg["Date"] = format_datetime(us_to_dt(created_us))
-    msg["Message-ID"] = f"<{delivery_id}@{domain}>"
     msg["Auto-Submitted"] = "auto-replied"
     lines = [f"{who} {said} this invitation.", "", title, f"When: {when(event.fields)}"]
     if me.comment:
