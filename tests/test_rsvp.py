@@ -162,3 +162,21 @@ async def test_refusals_name_why(api: Api, smtp: SmtpSink) -> None:
     r = await rsvp(ada, "nope", {"status": "yes"})
     assert r.status_code == 404, r.text
     assert await deliver(api) == 0  # nothing answered, nothing mailed
+
+
+async def test_a_retried_rsvp_with_an_idempotency_key_mails_one_reply(
+    api: Api, smtp: SmtpSink
+) -> None:
+    _, ada, event_id = await invited(api, smtp)
+    sent = len(smtp.messages())
+    for _ in range(2):
+        r = await ada.api.call(
+            "POST",
+            f"{ada.url}/{event_id}/rsvp",
+            account_id=ada.account_id,
+            json={"status": "yes"},
+            headers={"Idempotency-Key": "rsvp-once-1"},
+        )
+        assert r.status_code == 204, r.text
+    assert await deliver(api) == 1
+    assert [m.rcpt_tos for m in smtp.messages()[sent:]] == [["olga@example.org"]]
