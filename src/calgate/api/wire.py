@@ -214,13 +214,17 @@ def parse_bool(value: str | None, name: str) -> bool | None:
     raise InvalidParameters(f"{name}: {value!r} is not a boolean (true or false)")
 
 
+def _integer(value: str, name: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise InvalidParameters(f"{name}: {value!r} is not an integer") from None
+
+
 def parse_limit(value: str | None, default: int = 100, maximum: int = 250) -> int:
     if value is None or value == "":
         return default
-    try:
-        limit = int(value)
-    except ValueError:
-        raise InvalidParameters(f"limit: {value!r} is not an integer") from None
+    limit = _integer(value, "limit")
     if not 1 <= limit <= maximum:
         raise InvalidParameters(f"limit: must be between 1 and {maximum}")
     return limit
@@ -232,10 +236,7 @@ def parse_offset(value: str | None, cursor: str | None, maximum: int = 10_000) -
         return 0
     if cursor:
         raise InvalidParameters("offset: give cursor or offset, not both")
-    try:
-        offset = int(value)
-    except ValueError:
-        raise InvalidParameters(f"offset: {value!r} is not an integer") from None
+    offset = _integer(value, "offset")
     if not 0 <= offset <= maximum:
         raise InvalidParameters(f"offset: must be between 0 and {maximum} (then use cursor)")
     return offset
