@@ -11,6 +11,7 @@ from calgate import offload
 from calgate.api.body import body_doc, json_body
 from calgate.api.deps import AccountDep, KnownQuery, QueryAccountDep
 from calgate.api.errors import COMMON_ERRORS, error_responses
+from calgate.api.responses import JSONResponse
 from calgate.api.schemas import (
     CalendarEventOut,
     EventCreate,
@@ -56,12 +57,12 @@ async def create_event(
     query: QueryAccountDep,
     calendar_id: str,
     body: Annotated[EventCreate, Depends(json_body(EventCreate))],
-) -> dict[str, Any]:
+) -> Response:
     call = query.with_body(body.account_id)
     check_echoes(body, calendar_id)
     fields = fields_from_create(body)
     event = await call.runtime.events.create(call.tenant, call.account_id, calendar_id, fields)
-    return {"object": "CalendarEventCreated", "event_id": event.id}
+    return JSONResponse({"object": "CalendarEventCreated", "event_id": event.id})
 
 
 @router.get(
@@ -105,7 +106,7 @@ async def list_events(
         str | None, Query(description="Items to skip (0..10000); not with `cursor`.")
     ] = None,
     limit: Annotated[str | None, Query(description="1..250, default 100.")] = None,
-) -> dict[str, Any] | Response:
+) -> Response:
     query = EventQuery(
         start=parse_instant(start, "start"),
         end=parse_instant(end, "end"),
@@ -130,11 +131,13 @@ async def list_events(
     page = await offload.until_disconnected(request, listing)
     if page is None:
         return CLIENT_GONE
-    return {
-        "object": "CalendarEventList",
-        "data": [event_to_wire(e) for e in page.items],
-        "next_cursor": page.next_cursor,
-    }
+    return JSONResponse(
+        {
+            "object": "CalendarEventList",
+            "data": [event_to_wire(e) for e in page.items],
+            "next_cursor": page.next_cursor,
+        }
+    )
 
 
 @router.get(
@@ -145,10 +148,10 @@ async def list_events(
 )
 async def get_event(
     request: Request, call: AccountDep, calendar_id: str, event_id: str
-) -> dict[str, Any] | Response:
+) -> Response:
     reading = call.runtime.events.get(call.tenant, call.account_id, calendar_id, event_id)
     event = await offload.until_disconnected(request, reading)
-    return CLIENT_GONE if event is None else event_to_wire(event)
+    return CLIENT_GONE if event is None else JSONResponse(event_to_wire(event))
 
 
 def _if_match(value: str | None) -> int | None:
