@@ -18,6 +18,9 @@ from calgate.outbox import Outbox
 from calgate.outbox.worker import Backoff, Channel, Worker, WorkerConfig
 from calgate.providers.base import AccountContext, Capabilities
 from calgate.providers.registry import Providers
+from calgate.push import subscribers
+from calgate.push.inbox import Inbox
+from calgate.push.keeper import Keeper, KeeperConfig, push_base_url
 from calgate.secrets import SecretBox
 from calgate.services.accounts import AccountService
 from calgate.services.events import EventService
@@ -48,6 +51,8 @@ class Runtime:
     own_writes: OwnWrites = field(init=False)
     freebusy: FreeBusyService = field(init=False)
     inbound: Inbound = field(init=False)
+    push_inbox: Inbox = field(init=False)
+    push_keeper: Keeper = field(init=False)
 
     @classmethod
     def build(
@@ -77,6 +82,7 @@ class Runtime:
             TTLCache(settings.cache_seconds),
         )
         runtime._install_outbox()
+        runtime._install_push()
         runtime.freebusy = FreeBusyService(
             accounts, freebusy_sources(providers, db), Limits.from_settings(settings)
         )
@@ -105,6 +111,21 @@ class Runtime:
         self.webhooks = WebhookService(
             self.db, self.accounts.box, self.outbox, allow_loopback=s.allow_loopback_urls
         )
+
+    def _install_push(self) -> None:
+        """Push channels (docs/push.md): the keeper making them, the inbox taking their
+        notifications; an account's channels are stopped when it is deleted."""
+        s = self.settings
+        config = KeeperConfig(
+            base_url=push_base_url(s),
+            ttl_seconds=s.push_ttl_seconds,
+            renew_before_seconds=s.push_renew_before_seconds,
+            check_seconds=s.push_check_seconds,
+        )
+        self.push_keeper = Keeper(self.db, self.accounts, subscribers(self.providers), config)
+        self.push_inbox = Inbox(self.db)
+        self.push_inbox.wakers.append(self.push_keeper.wake)
+        self.accounts.before_delete.append(self.push_keeper.forget_account)
 
     def worker(self) -> Worker:
         """An outbox worker delivering mail (when SMTP is configured) and webhooks."""

@@ -850,6 +850,7 @@ def google_app(state: GoogleState) -> FakeApp:
         Route(events + "/{eventId}", delete, methods=["DELETE"]),
         Route(events + "/{eventId}/instances", instances, methods=["GET"]),
         Route("/calendar/v3/freeBusy", google_freebusy.query_route(state), methods=["POST"]),
+        *google_push.routes(state),
     ]
     app = FakeApp(
         routes=routes,
@@ -862,4 +863,4 @@ def google_app(state: GoogleState) -> FakeApp:
     return app
 
 
-from tests.fakes import google_freebusy, google_sync  # noqa: E402  (use this module's helpers)
+from tests.fakes import google_freebusy, google_push, google_sync  # noqa: E402  (use this module's helpers)

@@ -709,6 +709,7 @@ def graph_app(state: GraphState) -> FakeApp:
         routes.append(Route(base + "/events/{eid}/{action}", answer, methods=["POST"]))
     schedule = graph_schedule.endpoint(state, begin)
     routes.append(Route("/v1.0/me/calendar/getSchedule", schedule, methods=["POST"]))
+    routes.extend(graph_push.routes(state))  # change notifications (tests/fakes/graph_push.py)
     app = FakeApp(
         routes=routes,
         exception_handlers={GraphError: failure},
@@ -720,4 +721,4 @@ def graph_app(state: GraphState) -> FakeApp:
     return app
 
 
-from tests.fakes import graph_delta, graph_respond, graph_schedule  # noqa: E402  (use this module's helpers)
+from tests.fakes import graph_delta, graph_push, graph_respond, graph_schedule  # noqa: E402  (use this module's helpers)

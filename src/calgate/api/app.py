@@ -24,6 +24,7 @@ from calgate.api.routes import (
     ics,
     inbound,
     meta,
+    push,
     rsvp,
     webhooks,
 )
@@ -55,10 +56,14 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         scheduler = rt.scheduler() if settings.sync_enabled else None
         if scheduler is not None:
             await scheduler.start()
+            # Push notifications make calendars due: this process's scheduler looks at once.
+            rt.push_inbox.wakers.append(scheduler.wake)
+            await rt.push_keeper.start()
         try:
             yield
         finally:
             if scheduler is not None:
+                await rt.push_keeper.stop()
                 await scheduler.stop()
             if worker is not None:
                 await worker.aclose()
@@ -78,7 +83,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     errors.install(app)
     # freebusy before calendars: its paths are not calendar ids.
     routers = (meta, docs, accounts, hosted, freebusy, calendars, events, rsvp, ics)
-    for module in (*routers, inbound, webhooks):
+    for module in (*routers, inbound, webhooks, push):
         app.include_router(module.router)
     app.mount(docs.ASSETS_PATH, docs.ASSETS, name="docs-assets")
     install_pages(app)  # the hosted page and the console (HTML)

@@ -7,17 +7,24 @@ from typing import Any
 import click
 
 from calgate.cli.main import echo_rows, fail, main, with_runtime
+from calgate.push import status as push_status
 from calgate.runtime import Runtime
 from calgate.store import accounts as account_store
 from calgate.store import mirror
+from calgate.store import push as push_store
 from calgate.store.db import now_us
 from calgate.sync.engine import Result
 from calgate.sync.status import state_to_wire
 
-COLUMNS = ["account", "calendar", "status", "mode", "lag_seconds", "changes", "resyncs", "error"]
+COLUMNS = [
+    *("account", "calendar", "status", "mode", "lag_seconds", "changes", "resyncs", "push"),
+    "error",
+]
 
 
-def _row(account_id: str, wire: dict[str, Any]) -> dict[str, Any]:
+def _row(
+    account_id: str, wire: dict[str, Any], push: dict[str, Any] | None = None
+) -> dict[str, Any]:
     return {
         "account": account_id,
         "calendar": wire["calendar_id"],
@@ -26,6 +33,7 @@ def _row(account_id: str, wire: dict[str, Any]) -> dict[str, Any]:
         "lag_seconds": "-" if wire["lag_seconds"] is None else f"{wire['lag_seconds']:.1f}",
         "changes": wire["changes_seen"],
         "resyncs": wire["full_resyncs"],
+        "push": push["status"] if push else "-",
         "error": (wire["last_error"] or "")[:80],
     }
 
@@ -43,8 +51,17 @@ def sync_status(ctx: click.Context, account_id: str | None) -> None:
 
     async def work(rt: Runtime) -> list[dict[str, Any]]:
         states = await rt.db.read(lambda c: mirror.calendar_states(c, account_id))
+        channels = await rt.db.read(lambda c: push_store.of_account(c, account_id))
         now = now_us()
-        return [_row(s.account_id, state_to_wire(s, now)) for s in states]
+        push = push_status.by_calendar(channels)
+        return [
+            _row(
+                s.account_id,
+                state_to_wire(s, now),
+                push_status.channel_to_wire(push.get((s.account_id, s.calendar_id)), now),
+            )
+            for s in states
+        ]
 
     echo_rows(with_runtime(ctx, work), COLUMNS)
 

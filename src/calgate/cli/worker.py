@@ -48,9 +48,11 @@ async def _work(settings: Settings) -> None:
         await outbox_worker.start()
         if scheduler is not None:
             await scheduler.start()
+            await runtime.push_keeper.start()  # push channels, shared with the servers
         await stop.wait()
     finally:
         if scheduler is not None:
+            await runtime.push_keeper.stop()
             await scheduler.stop()
         await outbox_worker.aclose()
         await runtime.aclose()

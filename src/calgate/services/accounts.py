@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -26,6 +26,8 @@ class AccountService:
         # Run in the transaction that changes an account's status (the account_status
         # webhooks): (conn, tenant id, account id, account type, new status).
         self.on_status: list[StatusEffect] = []
+        # Run before an account is deleted (push channels are stopped with its credentials).
+        self.before_delete: list[Callable[[AccountContext], Awaitable[None]]] = []
 
     def context_of(self, record: AccountRecord) -> AccountContext:
         return AccountContext(
@@ -120,6 +122,8 @@ class AccountService:
         )
 
     async def delete(self, tenant_id: str, account_id: str) -> None:
-        await self.record(tenant_id, account_id)
+        record = await self.record(tenant_id, account_id)
+        for hook in self.before_delete:
+            await hook(self.context_of(record))
         await self.db.write(lambda c: store.delete_account(c, account_id))
         self.cache.discard((tenant_id, account_id))

@@ -13,7 +13,9 @@ from calgate.api.schemas import AccountCreate
 from calgate.api.wire import parse_limit, parse_offset
 from calgate.domain import cursor as cursors
 from calgate.domain.times import format_utc
+from calgate.push import status as push_status
 from calgate.store import mirror
+from calgate.store import push as push_store
 from calgate.store.accounts import AccountRecord
 from calgate.store.codec import us_to_dt
 from calgate.store.db import now_us
@@ -60,8 +62,18 @@ async def get_account(call: CallerDep, account_id: str) -> dict[str, Any]:
     if call.runtime.sync_feeds.get(wire["type"]) is not None:
         # Provider sync: the state of each calendar (docs/sync.md).
         states = await call.runtime.db.read(lambda c: mirror.calendar_states(c, account_id))
+        channels = await call.runtime.db.read(lambda c: push_store.of_account(c, account_id))
         now = now_us()
-        wire["sync"] = {"calendars": [state_to_wire(s, now) for s in states]}
+        push = push_status.by_calendar(channels)  # Google and Outlook push (docs/push.md)
+        wire["sync"] = {
+            "calendars": [
+                {
+                    **state_to_wire(s, now),
+                    "push": push_status.channel_to_wire(push.get((account_id, s.calendar_id)), now),
+                }
+                for s in states
+            ]
+        }
     return wire
 
 

@@ -1,0 +1,134 @@
+"""What a push notification does: it is checked (the channel must be known and carry its
+secret), recorded durably (its calendar's sync is due now, in one committed write) and
+answered; the sync itself runs in the scheduler, never in the request. A burst of
+notifications for one calendar makes one run (or one more, when the burst races a run).
+
+Forged or unknown notifications are answered like the others (the sender learns nothing),
+recorded nowhere and counted in ``/metrics``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any, Final
+
+from calgate.push import stats
+from calgate.store import push as store
+from calgate.store.db import Database, now_us
+from calgate.store.push import Channel
+
+log = logging.getLogger("calgate.push")
+
+GOOGLE_CHANGES: Final = ("exists", "not_exists")
+LIFECYCLE: Final = ("reauthorizationRequired", "subscriptionRemoved", "missed")
+
+
+class Inbox:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        # Called after a notification is recorded: this process's scheduler looks at once.
+        self.wakers: list[Callable[[], None]] = []
+
+    def _wake(self) -> None:
+        for wake in self.wakers:
+            wake()
+
+    async def _check(self, provider: str, channel_id: str, secret: str | None) -> Channel | None:
+        channel = (
+            await self.db.read(lambda c: store.by_channel_id(c, channel_id)) if channel_id else None
+        )
+        if channel is None:
+            stats.count(provider, "unknown")
+            return None
+        if not store.secret_matches(channel, secret):
+            log.warning(
+                "push: %s notification for channel %s with a wrong secret", provider, channel_id
+            )
+            stats.count(provider, "forged")
+            return None
+        return channel
+
+    async def _record(self, provider: str, channels: list[Channel]) -> None:
+        if not channels:
+            return
+        now = now_us()
+
+        def record(conn: Any) -> None:
+            for channel in channels:
+                store.notified(conn, channel, now)
+
+        await self.db.write(record)
+        stats.count(provider, "accepted", len(channels))
+        self._wake()
+
+    async def google(self, headers: Mapping[str, str]) -> str:
+        """One Google notification (``X-Goog-*`` headers); its outcome."""
+        channel = await self._check(
+            "google", headers.get("x-goog-channel-id", ""), headers.get("x-goog-channel-token")
+        )
+        if channel is None:
+            return "refused"
+        state = headers.get("x-goog-resource-state", "")
+        if channel.resource_id and headers.get("x-goog-resource-id") not in (
+            None,
+            channel.resource_id,
+        ):
+            stats.count("google", "forged")
+            return "refused"
+        if state == "sync":
+            stats.count("google", "handshake")
+            return "handshake"
+        if state not in GOOGLE_CHANGES:
+            stats.count("google", "ignored")
+            return "ignored"
+        await self._record("google", [channel])
+        return "accepted"
+
+    async def _entries(self, body: Any) -> list[tuple[Channel, dict[str, Any]]]:
+        values = body.get("value") if isinstance(body, dict) else None
+        found: list[tuple[Channel, dict[str, Any]]] = []
+        for entry in values if isinstance(values, list) else ():
+            if not isinstance(entry, dict):
+                continue
+            subscription = str(entry.get("subscriptionId") or "")
+            secret = entry.get("clientState")
+            channel = await self._check(
+                "microsoft", subscription, secret if isinstance(secret, str) else None
+            )
+            if channel is not None:
+                found.append((channel, entry))
+        return found
+
+    async def microsoft(self, body: Any) -> int:
+        """A batch of Graph change notifications; how many were accepted."""
+        found = await self._entries(body)
+        unique = {(c.account_id, c.calendar_id): c for c, _ in found}
+        await self._record("microsoft", list(unique.values()))
+        return len(found)
+
+    async def lifecycle(self, body: Any) -> int:
+        """Graph lifecycle notifications: ``reauthorizationRequired`` renews the subscription
+        now, ``subscriptionRemoved`` makes a new one (and syncs), ``missed`` syncs."""
+        found = await self._entries(body)
+        now = now_us()
+
+        def record(conn: Any) -> None:
+            for channel, entry in found:
+                event = entry.get("lifecycleEvent")
+                if event == "reauthorizationRequired":
+                    store.renew_now(conn, channel, now)
+                elif event == "subscriptionRemoved":
+                    store.renew_now(conn, channel, now, lost=True)
+                    store.make_due(conn, channel.account_id, channel.calendar_id, now)
+                elif event == "missed":
+                    store.make_due(conn, channel.account_id, channel.calendar_id, now)
+
+        if found:
+            await self.db.write(record)
+            stats.count("microsoft", "lifecycle", len(found))
+            self._wake()
+        return len(found)
+
+
+__all__ = ["Inbox"]

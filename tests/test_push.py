@@ -1,0 +1,214 @@
+"""Push notifications end to end: the Google and Graph test servers POST their notifications
+over HTTP to a real `calgate serve` (polling at the default 60 s), and a change made on either
+reaches the webhook receiver through push within seconds, exactly once; forged notifications
+are refused and counted; channels are renewed, made again after a restart that finds them
+expired, and stopped with their account."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.fakes import google_push, graph_push
+from tests.pushkit import HEADERS, Pushed, push_database_fixture, pushed, wait_until
+from tests.receiver import Receiver
+from tests.synckit import receiver_fixture
+
+pytestmark = pytest.mark.system
+__all__ = ["push_database_fixture", "receiver_fixture"]
+PROVIDERS = ["GOOGLE_OAUTH", "OUTLOOK"]
+POLL_SECONDS = 60.0
+
+
+def _change_arrives(p: Pushed, title: str) -> tuple[str, float]:
+    """An outside change → its ``calendar_event_created`` at the receiver; (id, seconds)."""
+    before = len(p.receiver.accepted())
+    started = time.monotonic()
+    event_id = p.outside_create(title)
+    wait_until(lambda: len(p.receiver.accepted()) > before, 15, "the delivery")
+    took = time.monotonic() - started
+    delivery = p.receiver.accepted()[before].json()
+    assert (delivery["event"], delivery["id"], delivery["title"]) == (
+        "calendar_event_created",
+        event_id,
+        title,
+    )
+    return event_id, took
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_an_outside_change_reaches_the_webhook_through_push_once(
+    provider: str, receiver: Receiver, tmp_path: Path, push_database: str
+) -> None:
+    with pushed(provider, receiver, tmp_path, push_database) as p, p.running():
+        p.connect()
+        state = p.wait_active()
+        assert state["push"]["kind"] == (
+            "google_channel" if provider == "GOOGLE_OAUTH" else "graph_subscription"
+        )
+        event_id, took = _change_arrives(p, "Made outside")
+        assert took < 5.0, took  # the poll would take up to 60 s
+        p.outside_rename(event_id, "Renamed outside")
+        deliveries = p.delivered(2)
+        assert [(d["event"], d["id"]) for d in deliveries] == [
+            ("calendar_event_created", event_id),
+            ("calendar_event_updated", event_id),
+        ]
+        assert deliveries[1]["title"] == "Renamed outside"
+        assert p.calendar_state()["push"]["notifications"] >= 2
+        label = "google" if provider == "GOOGLE_OAUTH" else "microsoft"
+        assert p.metric("calgate_push_notifications_total", provider=label, outcome="accepted") >= 2
+
+
+def test_graph_validates_both_urls_and_calgate_echoes_the_token(
+    receiver: Receiver, tmp_path: Path, push_database: str
+) -> None:
+    with pushed("OUTLOOK", receiver, tmp_path, push_database) as p, p.running():
+        p.connect()
+        p.wait_active()
+        checked = graph_push.subscriptions(p.fakes.graph).validations
+        assert sorted(url.rsplit("/", 1)[1] for url, status in checked if status == 200) == [
+            "lifecycle",
+            "microsoft",
+        ]
+        token = "Validation: Testing client application reachability <&>"
+        r = httpx.post(
+            f"{p.base}/api/v1/push/microsoft", params={"validationToken": token}, content=b""
+        )
+        assert (r.status_code, r.text) == (200, token)
+        assert r.headers["content-type"].startswith("text/plain")
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_forged_and_unknown_notifications_are_refused_and_counted(
+    provider: str, receiver: Receiver, tmp_path: Path, push_database: str
+) -> None:
+    with pushed(provider, receiver, tmp_path, push_database) as p, p.running():
+        p.connect()
+        p.wait_active()
+        [channel_id] = p.channel_ids()
+        seen = p.calendar_state()["push"]["notifications"]
+        if provider == "GOOGLE_OAUTH":
+            [watch] = google_push.live(p.fakes.google)
+            url = f"{p.base}/api/v1/push/google"
+            common = {"X-Goog-Resource-ID": watch.resource_id, "X-Goog-Message-Number": "9"}
+            common |= {"X-Goog-Resource-State": "exists"}
+            forged = {"X-Goog-Channel-ID": channel_id, "X-Goog-Channel-Token": "guessed"}
+            unknown = {"X-Goog-Channel-ID": "nope", "X-Goog-Channel-Token": watch.token}
+            answers = [httpx.post(url, headers={**common, **h}) for h in (forged, unknown)]
+            label = "google"
+        else:
+            url = f"{p.base}/api/v1/push/microsoft"
+
+            def note(sub: str, state: str) -> dict[str, object]:
+                entry = {"subscriptionId": sub, "clientState": state, "changeType": "created"}
+                return {"value": [{**entry, "resource": "Users/x/Events/y"}]}
+
+            client_state = graph_push.live(p.fakes.graph)[0].client_state
+            answers = [
+                httpx.post(url, json=note(channel_id, "guessed")),
+                httpx.post(url, json=note("nope", client_state)),
+            ]
+            label = "microsoft"
+        assert [a.status_code for a in answers] == [202, 202]  # answered, ignored
+        assert p.metric("calgate_push_notifications_total", provider=label, outcome="forged") == 1
+        assert p.metric("calgate_push_notifications_total", provider=label, outcome="unknown") == 1
+        time.sleep(1.0)
+        assert p.calendar_state()["push"]["notifications"] == seen
+        assert p.receiver.accepted() == []
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_channels_are_renewed_before_they_expire(
+    provider: str, receiver: Receiver, tmp_path: Path, push_database: str
+) -> None:
+    short = {"CALGATE_PUSH_TTL_SECONDS": "6", "CALGATE_PUSH_RENEW_BEFORE_SECONDS": "3"}
+    with pushed(provider, receiver, tmp_path, push_database, **short) as p, p.running():
+        p.connect()
+        first = p.wait_active()
+        [old] = p.channel_ids()
+        wait_until(lambda: p.calendar_state()["push"]["renewals"] >= 1, 15, "a renewal")
+        if provider == "GOOGLE_OAUTH":  # Google: a new channel, the old one stopped
+            wait_until(lambda: old in google_push.watches(p.fakes.google).stopped, 5, "stop")
+            assert p.channel_ids() != [old] and len(p.channel_ids()) == 1
+        else:  # Graph: the same subscription, later
+            assert old in graph_push.subscriptions(p.fakes.graph).renewed
+            assert p.channel_ids() == [old]
+        assert p.calendar_state()["push"]["expires_at"] > first["push"]["expires_at"]
+        _, took = _change_arrives(p, "After the renewal")
+        assert took < 5.0, took
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_restart_that_finds_channels_expired_makes_them_again(
+    provider: str, receiver: Receiver, tmp_path: Path, push_database: str
+) -> None:
+    short = {"CALGATE_PUSH_TTL_SECONDS": "5", "CALGATE_PUSH_RENEW_BEFORE_SECONDS": "1"}
+    with pushed(provider, receiver, tmp_path, push_database, **short) as p:
+        with p.running():
+            p.connect()
+            p.wait_active()
+            [old] = p.channel_ids()
+        # calgate is down for longer than its channels live
+        wait_until(lambda: p.channel_ids() == [], 15, "the channels to expire")
+        with p.running():
+            p.wait_active(other_than=old)
+            [new] = p.channel_ids()
+            assert new != old
+            _, took = _change_arrives(p, "After the restart")
+            assert took < 5.0, took
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_deleting_the_account_stops_its_channels(
+    provider: str, receiver: Receiver, tmp_path: Path, push_database: str
+) -> None:
+    with pushed(provider, receiver, tmp_path, push_database) as p, p.running():
+        p.connect()
+        p.wait_active()
+        [channel_id] = p.channel_ids()
+        r = httpx.delete(f"{p.base}/api/v1/accounts/{p.account_id}", headers=HEADERS)
+        assert r.status_code == 200, r.text
+        assert p.channel_ids() == []
+        if provider == "GOOGLE_OAUTH":
+            assert google_push.watches(p.fakes.google).stopped == [channel_id]
+        else:
+            assert graph_push.subscriptions(p.fakes.graph).deleted == [channel_id]
+
+
+def test_graph_lifecycle_notifications(
+    receiver: Receiver, tmp_path: Path, push_database: str
+) -> None:
+    with pushed("OUTLOOK", receiver, tmp_path, push_database) as p, p.running():
+        p.connect()
+        p.wait_active()
+        [sub] = p.channel_ids()
+        graph = p.fakes.graph
+        kept = graph_push.subscriptions(graph)
+        # reauthorizationRequired: renewed at once (its renewal time is days away)
+        assert graph_push.lifecycle(graph, sub, "reauthorizationRequired") == 202
+        wait_until(lambda: sub in kept.renewed, 10, "the renewal")
+        # a forged one (wrong clientState) changes nothing
+        assert graph_push.lifecycle(graph, sub, "subscriptionRemoved", "guessed") == 202
+        time.sleep(1.0)
+        assert p.channel_ids() == [sub]
+        assert p.metric("calgate_push_notifications_total", provider="microsoft", outcome="forged")
+        # missed: Graph could not deliver a change; calgate syncs the calendar
+        [watched] = graph_push.live(graph)
+        watched.change_types = set()  # the notifications of the next change are lost
+        event_id = p.outside_create("Missed by Graph")
+        wait_until(lambda: watched.seen and event_id in watched.seen, 5, "the lost notice")
+        watched.change_types = set(graph_push.CHANGE_TYPES)
+        time.sleep(0.5)
+        assert p.receiver.accepted() == []
+        assert graph_push.lifecycle(graph, sub, "missed") == 202
+        [delivery] = p.delivered(1)
+        assert (delivery["event"], delivery["id"]) == ("calendar_event_created", event_id)
+        # subscriptionRemoved (from Graph): a new subscription is made
+        assert graph_push.lifecycle(graph, sub, "subscriptionRemoved") == 202
+        p.wait_active(other_than=sub)
+        _, took = _change_arrives(p, "After the removal")
+        assert took < 5.0, took
