@@ -17,11 +17,17 @@ from cryptography.fernet import Fernet, InvalidToken
 
 from calgate.errors import CalgateError
 
+OPENED_KEPT = 4096
+"""Decrypted credentials kept per process (an account's sealed text is opened on each call)."""
+
 
 class SecretBox:
     def __init__(self, key: bytes) -> None:
         self._fernet = Fernet(key)
         self._key = key
+        # sealed text -> its secrets: a sealed text never changes meaning (new secrets are
+        # sealed anew), so what it opened to stays right; oldest first out.
+        self._opened: dict[str, dict[str, str]] = {}
 
     def derive(self, purpose: str) -> bytes:
         """A key for ``purpose`` (e.g. signing cursors), derived from the secret key."""
@@ -47,6 +53,9 @@ class SecretBox:
     def open(self, sealed: str) -> dict[str, str]:
         if not sealed:
             return {}
+        known = self._opened.get(sealed)
+        if known is not None:
+            return dict(known)
         try:
             data: dict[str, str] = orjson.loads(self._fernet.decrypt(sealed.encode()))
         except InvalidToken:
@@ -55,4 +64,7 @@ class SecretBox:
                 "connect the account again",
                 type="errors/disconnected_account",
             ) from None
-        return data
+        if len(self._opened) >= OPENED_KEPT:
+            self._opened.pop(next(iter(self._opened)), None)
+        self._opened[sealed] = data
+        return dict(data)
