@@ -223,3 +223,29 @@ async def test_query_typos_are_refused_by_name(api: Api, url: str, typo: str) ->
     refused(r, f"{typo}: unknown query parameter")
     r = await api.client.get(url, params={typo: "2"})  # without a key: 401 first
     assert r.status_code == 401, r.text
+
+
+async def test_delete_takes_account_id_in_a_body(api: Api) -> None:
+    headers = {"X-API-KEY": api.a.key}
+    event_id = await api.create(BODY)
+    url = f"{api.events_url()}/{event_id}"
+    other = {"account_id": api.b.account_id}
+    r = await api.client.request(
+        "DELETE", url, json=other, headers=headers, params={"account_id": api.a.account_id}
+    )
+    refused(r, "account_id")
+    r = await api.client.request("DELETE", url, json={"account": "x"}, headers=headers)
+    refused(r, "account: unknown field")
+    r = await api.client.request("DELETE", url, headers=headers)
+    refused(r, "account_id")
+    r = await api.client.request(
+        "DELETE", url, json={"account_id": api.a.account_id}, headers=headers
+    )
+    assert r.status_code == 200, r.text
+    assert (await api.call("GET", url)).status_code == 404
+    r = await api.call("POST", "/api/v1/calendars", json={"name": "Spare"})
+    spare = f"/api/v1/calendars/{r.json()['calendar_id']}"
+    r = await api.client.request(
+        "DELETE", spare, json={"account_id": api.a.account_id}, headers=headers
+    )
+    assert r.status_code == 200 and r.json() == {"object": "CalendarDeleted"}, r.text

@@ -37,6 +37,16 @@ def json_body(model: type[M]) -> Callable[[Request], Awaitable[M]]:
     return parse
 
 
+def optional_json_body(model: type[M]) -> Callable[[Request], Awaitable[M | None]]:
+    """``json_body(model)`` for a body that may be absent (``None`` then)."""
+    required = json_body(model)
+
+    async def parse(request: Request) -> M | None:
+        return await required(request) if (await request.body()).strip() else None
+
+    return parse
+
+
 def _require_json(content_type: str | None) -> None:
     """A body sent as another media type (a form, text) is refused, not read as JSON; a request
     without ``content-type`` is read as JSON (Unipile's clients always send one)."""
@@ -52,13 +62,13 @@ def _require_json(content_type: str | None) -> None:
     )
 
 
-def body_doc(model: type[BaseModel]) -> dict[str, Any]:
+def body_doc(model: type[BaseModel], *, required: bool = True) -> dict[str, Any]:
     """``openapi_extra`` documenting ``model`` as the operation's JSON request body."""
     schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
     defs = schema.pop("$defs", {})
     return {
         "requestBody": {
-            "required": True,
+            "required": required,
             "content": {"application/json": {"schema": schema}},
         },
         "responses": error_responses(415, also=("errors/unsupported_media_type",)),

@@ -110,8 +110,11 @@ def _declared(dependant: Any) -> frozenset[str]:
 
 
 async def known_query(request: Request, caller: Annotated[Caller, Depends(get_caller)]) -> None:
-    """Refuse a query parameter the route does not take (``ofset=2`` would otherwise be
-    ignored and a client paging by it loop forever); the API key is checked first."""
+    """Refuse a query parameter a read does not take (``ofset=2`` would otherwise be ignored
+    and a client paging by it loop forever); the API key is checked first. Writes take only
+    ``account_id`` in the query (missing or misspelt: a 400 already)."""
+    if request.method != "GET":
+        return
     route = request.scope.get("route")
     dependant = getattr(route, "dependant", None)
     if dependant is None:

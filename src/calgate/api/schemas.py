@@ -63,6 +63,10 @@ class _Echoes(Strict):
     )
 
 
+class AccountBody(_Echoes):
+    """The body some Unipile clients send with a DELETE: the account, nothing else."""
+
+
 class _EventBody(_Echoes):
     calendar_id: Text | None = Field(None, description="Equal to the path's `calendar_id`.")
     is_all_day: bool | None = Field(

@@ -6,11 +6,17 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
-from calgate.api.body import body_doc, json_body
+from calgate.api.body import body_doc, json_body, optional_json_body
 from calgate.api.deps import AccountDep, KnownQuery, QueryAccountDep
 from calgate.api.errors import COMMON_ERRORS, error_responses
 from calgate.api.responses import JSONResponse
-from calgate.api.schemas import CalendarCreate, CalendarList, CalendarOut, CalendarPatch
+from calgate.api.schemas import (
+    AccountBody,
+    CalendarCreate,
+    CalendarList,
+    CalendarOut,
+    CalendarPatch,
+)
 from calgate.api.wire import calendar_to_wire, parse_limit, parse_offset
 from calgate.domain import cursor as cursors
 from calgate.domain import zones
@@ -139,7 +145,13 @@ async def patch_calendar(
     "own answer 403.",
     response_model=None,
     responses=error_responses(*COMMON_ERRORS),
+    openapi_extra=body_doc(AccountBody, required=False),
 )
-async def delete_calendar(call: AccountDep, calendar_id: str) -> dict[str, Any]:
+async def delete_calendar(
+    query: QueryAccountDep,
+    calendar_id: str,
+    body: Annotated[AccountBody | None, Depends(optional_json_body(AccountBody))],
+) -> dict[str, Any]:
+    call = query.with_body(body.account_id if body else None)
     await call.runtime.events.delete_calendar(call.tenant, call.account_id, calendar_id)
     return {"object": "CalendarDeleted"}

@@ -8,11 +8,12 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import Response
 
 from calgate import offload
-from calgate.api.body import body_doc, json_body
+from calgate.api.body import body_doc, json_body, optional_json_body
 from calgate.api.deps import AccountDep, KnownQuery, QueryAccountDep
 from calgate.api.errors import COMMON_ERRORS, error_responses
 from calgate.api.responses import JSONResponse
 from calgate.api.schemas import (
+    AccountBody,
     CalendarEventOut,
     EventCreate,
     EventCreated,
@@ -196,7 +197,14 @@ async def patch_event(
     "that occurrence only (an EXDATE is added to the series).",
     response_model=None,
     responses={200: {"model": EventDeleted}, **ERRORS},
+    openapi_extra=body_doc(AccountBody, required=False),
 )
-async def delete_event(call: AccountDep, calendar_id: str, event_id: str) -> dict[str, Any]:
+async def delete_event(
+    query: QueryAccountDep,
+    calendar_id: str,
+    event_id: str,
+    body: Annotated[AccountBody | None, Depends(optional_json_body(AccountBody))],
+) -> dict[str, Any]:
+    call = query.with_body(body.account_id if body else None)
     await call.runtime.events.delete(call.tenant, call.account_id, calendar_id, event_id)
     return {"object": "CalendarEventDeleted"}
