@@ -30,6 +30,7 @@ from calgate.store.db import Database
 from calgate.sync import ChangeFeed
 from calgate.sync.engine import Engine
 from calgate.sync.own import OwnWrites
+from calgate.sync.reads import MirrorReads
 from calgate.sync.scheduler import Scheduler, SyncConfig
 from calgate.webhooks import WebhookChannel, WebhookEffect, WebhookService
 from calgate.webhooks.status import AccountStatusEffect
@@ -105,6 +106,7 @@ class Runtime:
         # Provider sync records calgate's own changes, so that it does not report them twice.
         self.sync_feeds = sync.feeds(self.providers)
         self.own_writes = OwnWrites(self.sync_feeds)
+        self.events.mirror = MirrorReads(self.db, s.sync_mirror_max_age_seconds)
         self.events.effects.append(self.own_writes.guard(WebhookEffect(self.outbox)))
         self.events.annotators.append(NotificationStates(self.db))
         self.accounts.on_status.append(AccountStatusEffect(self.outbox))

@@ -174,6 +174,13 @@ class Settings(BaseSettings):
     sync_per_account: int = Field(
         2, ge=1, description="Calendars of one account synced at once, across all processes."
     )
+    sync_mirror_max_age_seconds: float = Field(
+        0.0,
+        ge=0,
+        description="GET and list of a synced calendar answer from the sync mirror while its "
+        "last successful sync is younger than this (the staleness bound of such reads); "
+        "0: always ask the provider.",
+    )
     sync_lease_seconds: float = Field(
         300.0,
         gt=0,

@@ -6,6 +6,7 @@ import pytest
 
 from calgate.settings import Settings
 from tests.conftest import Api
+from tests.contract.mirror import MAX_AGE_SECONDS, MirrorTarget
 from tests.contract.parity import ParitySuite
 from tests.contract.suite import ContractSuite, Target
 from tests.radicale import Radicale, radicale_fixture  # noqa: F401 - the fixture
@@ -48,3 +49,17 @@ class TestICloud(ContractSuite, ParitySuite):
     @pytest.fixture
     async def target(self, api: Api, radicale: Radicale) -> Target:
         return await connect(api, radicale, "ICLOUD")
+
+
+class TestCalDAVFromMirror(TestCalDAV):
+    """The same suite, every read answered from the sync mirror and checked against live."""
+
+    @pytest.fixture
+    def settings(self, settings: Settings) -> Settings:
+        return settings.model_copy(
+            update={"allow_loopback_urls": True, "sync_mirror_max_age_seconds": MAX_AGE_SECONDS}
+        )
+
+    @pytest.fixture
+    async def target(self, api: Api, radicale: Radicale) -> Target:
+        return await MirrorTarget.of(await connect(api, radicale, "CALDAV"))

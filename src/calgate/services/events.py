@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.engine import Connection
 
@@ -38,6 +38,31 @@ from calgate.store.ids import new_id
 
 # Returns the events with what calgate adds to them (e.g. the notifications state).
 Annotator = Callable[[AccountContext, list[Event]], Awaitable[list[Event]]]
+
+
+class MirrorSource(Protocol):
+    """Answers reads from a copy of the provider's calendar (the sync mirror,
+    :mod:`calgate.sync.reads`); None: ask the provider."""
+
+    async def get_event(
+        self, account: AccountContext, calendar_id: str, event_id: str
+    ) -> Event | None: ...
+
+    async def list_events(
+        self, account: AccountContext, calendar_id: str, query: EventQuery
+    ) -> Page[Event] | None: ...
+
+
+class NoMirror:
+    async def get_event(
+        self, account: AccountContext, calendar_id: str, event_id: str
+    ) -> Event | None:
+        return None
+
+    async def list_events(
+        self, account: AccountContext, calendar_id: str, query: EventQuery
+    ) -> Page[Event] | None:
+        return None
 
 
 def check_capabilities(caps: Capabilities, kind: str, values: Mapping[str, Any]) -> None:
@@ -77,6 +102,8 @@ class EventService:
         # Fill in what calgate knows about returned events beyond the provider (the
         # `notifications` state of invitations).
         self.annotators: list[Annotator] = []
+        # Reads answered from the sync mirror when it is current (calgate.sync.reads).
+        self.mirror: MirrorSource = NoMirror()
 
     def _caps(self, account: AccountContext, provider: Provider) -> Capabilities:
         return provider.capabilities.adjusted(account.params)
@@ -163,7 +190,9 @@ class EventService:
 
     async def get(self, tenant_id: str, account_id: str, calendar_id: str, event_id: str) -> Event:
         account, provider = await self._target(tenant_id, account_id)
-        event = await provider.get_event(account, calendar_id, event_id)
+        event = await self.mirror.get_event(account, calendar_id, event_id)
+        if event is None:
+            event = await provider.get_event(account, calendar_id, event_id)
         return (await self._annotated(account, [event]))[0]
 
     async def list(
@@ -179,6 +208,9 @@ class EventService:
                 query = dataclasses.replace(query, event_types=())
 
         async def fetch(q: EventQuery) -> Page[Event]:
+            mirrored = await self.mirror.list_events(account, calendar_id, q)
+            if mirrored is not None:
+                return mirrored
             return await provider.list_events(account, calendar_id, q)
 
         page = await pages.at_offset(fetch, query)

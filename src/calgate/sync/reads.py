@@ -1,0 +1,176 @@
+"""Reads answered from the sync mirror (docs/sync.md, "Reads from the mirror").
+
+``GET`` of an event and the events list of a synced calendar answer from the mirror when it
+is current (:func:`mirror_current`), otherwise from the provider. A reader per account type
+rebuilds, from the mirrored items, what the provider's own listing works on and runs the
+provider's own listing code over it, so that both paths give the same answer; a read the
+mirror cannot answer (an event it does not hold, an account type without a reader) goes to
+the provider, which gives the answer (or the error) it always gives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+
+from calgate.domain import rules
+from calgate.domain.model import Event, EventQuery, Page
+from calgate.providers.base import AccountContext
+from calgate.providers.caldav import listing, resources
+from calgate.providers.caldav.provider import _TOKEN
+from calgate.store import mirror
+from calgate.store import tables as t
+from calgate.store.db import Database, now_us
+
+__all__ = ["READERS", "MirrorReads", "Reader", "mirror_current", "pending_own_write"]
+
+Items = Mapping[str, mirror.Item]
+
+
+@dataclass(frozen=True, slots=True)
+class Reader:
+    """How one account type's reads are answered from its mirrored items."""
+
+    # The event ``event_id`` (None: the mirror does not hold it), from the items named by
+    # ``wanted(event_id)``.
+    wanted: Callable[[str], list[str]]
+    get: Callable[[Items, str], Event | None]
+    page: Callable[[Items, EventQuery], Page[Event]]
+
+
+# CalDAV: one item per resource, its events the master and the overrides ------------------
+
+
+def _resource(item: mirror.Item) -> resources.Resource:
+    master: Event | None = None
+    overrides: dict[str, Event] = {}
+    for event in item.events:
+        parts = rules.split_occurrence_id(event.id) if event.master_event_id else None
+        if parts is None:
+            master = event
+        else:
+            overrides[parts[1]] = event
+    return resources.Resource(item.item_id, item.href, item.etag, master, overrides)
+
+
+def _caldav_wanted(event_id: str) -> list[str]:
+    parts = rules.split_occurrence_id(event_id)
+    return [event_id] + ([parts[0]] if parts is not None and _TOKEN.fullmatch(parts[1]) else [])
+
+
+def _caldav_get(items: Items, event_id: str) -> Event | None:
+    """What :meth:`CalDavProvider.get_event` finds: an occurrence of a series, else the
+    resource named ``event_id``."""
+    parts = rules.split_occurrence_id(event_id)
+    if parts is not None and _TOKEN.fullmatch(parts[1]) and parts[0] in items:
+        series = _resource(items[parts[0]])
+        if series.master is not None:
+            found = resources.occurrence(series, parts[1])
+            if found is not None:
+                return found
+    if event_id not in items:
+        return None
+    return _resource(items[event_id]).master
+
+
+def _caldav_page(items: Items, query: EventQuery) -> Page[Event]:
+    return listing.page([_resource(i) for i in items.values()], query)
+
+
+CALDAV = Reader(_caldav_wanted, _caldav_get, _caldav_page)
+READERS: dict[str, Reader] = {"CALDAV": CALDAV, "ICLOUD": CALDAV}
+
+
+# When the mirror may answer ----------------------------------------------------------------
+
+
+def pending_own_write(conn: Connection, account_id: str, calendar_id: str) -> bool:
+    """Whether a change calgate made in the calendar has not been seen by sync yet (its
+    ``own_version`` is not the version the mirror holds): until then the mirror is bypassed,
+    so that a read right after a write through calgate sees it."""
+    si = t.sync_items
+    rows = conn.execute(
+        select(si.c.version, si.c.own_version, si.c.events).where(
+            si.c.account_id == account_id,
+            si.c.calendar_id == calendar_id,
+            si.c.own_version.is_not(None),
+            si.c.own_version != si.c.version,
+            si.c.version != mirror.REMOVED,
+        )
+    )
+    for row in rows:
+        if row.own_version != mirror.DELETED or row.version == 0:
+            return True
+        # Deleted by calgate: seen once sync found it cancelled (an object that stays).
+        if not all(e.is_cancelled for e in mirror.events_from_text(row.events)):
+            return True
+    return False
+
+
+def mirror_current(
+    conn: Connection, account_id: str, calendar_id: str, *, now: int, max_age_us: int
+) -> bool:
+    """Whether the calendar's mirror may answer reads: its last successful sync is younger
+    than ``max_age_us`` and every change calgate made in it has been seen by sync since."""
+    state = mirror.calendar_state(conn, account_id, calendar_id)
+    if state is None or state.cursor is None or state.last_success_at is None:
+        return False
+    if now - state.last_success_at > max_age_us:
+        return False
+    return not pending_own_write(conn, account_id, calendar_id)
+
+
+# The service's mirror source ---------------------------------------------------------------
+
+
+class MirrorReads:
+    """:class:`calgate.services.events.MirrorSource` over the sync mirror."""
+
+    def __init__(
+        self,
+        db: Database,
+        max_age_seconds: float,
+        readers: Mapping[str, Reader] = READERS,
+        clock: Callable[[], int] = now_us,
+    ) -> None:
+        self.db = db
+        self.max_age_us = int(max_age_seconds * 1_000_000)
+        self.readers = readers
+        self.clock = clock
+
+    def _reader(self, account: AccountContext) -> Reader | None:
+        return self.readers.get(account.type) if self.max_age_us > 0 else None
+
+    async def _items(
+        self, account: AccountContext, calendar_id: str, wanted: list[str] | None
+    ) -> dict[str, mirror.Item] | None:
+        now, max_age = self.clock(), self.max_age_us
+
+        def op(conn: Connection) -> dict[str, mirror.Item] | None:
+            if not mirror_current(conn, account.id, calendar_id, now=now, max_age_us=max_age):
+                return None
+            found = mirror.items(conn, account.id, calendar_id, wanted)
+            return {k: i for k, i in found.items() if i.version != mirror.REMOVED and i.events}
+
+        return await self.db.read(op)
+
+    async def get_event(
+        self, account: AccountContext, calendar_id: str, event_id: str
+    ) -> Event | None:
+        reader = self._reader(account)
+        if reader is None:
+            return None
+        found = await self._items(account, calendar_id, reader.wanted(event_id))
+        return None if found is None else reader.get(found, event_id)
+
+    async def list_events(
+        self, account: AccountContext, calendar_id: str, query: EventQuery
+    ) -> Page[Event] | None:
+        reader = self._reader(account)
+        if reader is None:
+            return None
+        found = await self._items(account, calendar_id, None)
+        return None if found is None else reader.page(found, query)
