@@ -294,6 +294,18 @@ async def _delete_account(c: Ctx) -> None:
     assert r.status_code == 200 and await c.titles() == ["Beta"]
 
 
+@check("delete event / account_id / body")
+async def _delete_body(c: Ctx) -> None:
+    url = f"{c.events}/{c.alpha}"
+    headers = {"X-API-KEY": c.api.a.key}
+    r = await c.api.client.request("DELETE", url, json={"account_id": "x"}, headers=headers)
+    await c.refused(r, "account 'x'", 404)  # the body named an unknown account
+    r = await c.api.client.request(
+        "DELETE", url, json={"account_id": c.api.a.account_id}, headers=headers
+    )
+    assert r.status_code == 200 and await c.titles() == ["Beta"]
+
+
 async def _calendars(c: Ctx, **params: str) -> list[str]:
     r = await c.api.call("GET", "/api/v1/calendars", params=params)
     assert r.status_code == 200, r.text
