@@ -40,6 +40,7 @@ from calgate.errors import (
     RequestTimeout,
     TooManyRequests,
 )
+from calgate.providers.sockets import KeptSockets
 from calgate.security import public_transport
 
 __all__ = [
@@ -103,8 +104,13 @@ def make_client(
     limits = httpx.Limits(
         max_connections=max_connections, max_keepalive_connections=max_connections
     )
-    if transport is None and public_only:
-        transport = public_transport(limits)
+    if transport is None:
+        network = (
+            public_transport(limits) if public_only else httpx.AsyncHTTPTransport(limits=limits)
+        )
+        # The pool asks each idle connection about its socket before every request.
+        network._pool._network_backend = KeptSockets(network._pool._network_backend)
+        transport = network
     return httpx.AsyncClient(
         transport=transport,
         limits=limits,
