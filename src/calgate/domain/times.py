@@ -191,6 +191,10 @@ def check_bounds(start: EventTime, end: EventTime, field: str = "end") -> None:
 
 def format_utc(instant: dt.datetime) -> str:
     """UTC timestamp with milliseconds and Z, as the contract's created_at/updated_at."""
-    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + (
-        f"{instant.microsecond // 1000:03d}Z"
+    u = instant if instant.tzinfo is UTC else instant.astimezone(UTC)
+    if u.year < 1000:  # strftime's %Y does not pad these
+        return u.strftime("%Y-%m-%dT%H:%M:%S.") + f"{instant.microsecond // 1000:03d}Z"
+    return (
+        f"{u.year}-{u.month:02d}-{u.day:02d}T{u.hour:02d}:{u.minute:02d}:{u.second:02d}"
+        f".{u.microsecond // 1000:03d}Z"
     )
