@@ -21,6 +21,7 @@ time calgate's process used per request.
 
     python bench/ceiling_bench.py                    # 3 rounds, 5 s per run (about 3 minutes)
     python bench/ceiling_bench.py --rounds 1 --seconds 2
+    python bench/ceiling_bench.py --rounds 1 --profile /tmp/profiles   # py-spy (from PyPI)
 
 Needs `wrk` (Debian/Ubuntu: `apt-get install wrk`), Linux (/proc) and the test extras.
 """
@@ -30,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass, field
@@ -180,9 +182,20 @@ def plan(setup: peers.Setup, urls: dict[str, str], ceiling: str, pid: int) -> di
     }
 
 
-def measure(runner: peers.Wrk, name: str, target: Target, side: Side, seconds: int) -> None:
+def measure(
+    runner: peers.Wrk, name: str, target: Target, side: Side, seconds: int, profile: Path | None
+) -> None:
     before = peers.cpu_seconds(target.pid)
+    spy = None
+    if profile is not None and name.startswith("calgate-"):  # samples holding the GIL: CPU
+        profile.mkdir(parents=True, exist_ok=True)
+        out = profile / f"{name}-{len(side.rps) + 1}.txt"
+        cmd = ["py-spy", "record", "--pid", str(target.pid), "--format", "raw", "--gil"]
+        cmd += ["--rate", "200", "--duration", str(max(seconds - 1, 1)), "-o", str(out)]
+        spy = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     r = runner.run(name, target.url, target.script, CONNECTIONS, seconds)
+    if spy is not None:
+        spy.wait(timeout=seconds + 30)
     cpu = peers.cpu_seconds(target.pid) - before
     side.rps.append(r["requests"] / r["seconds"])
     side.p99_ms.append(r["p99"] / 1000)
@@ -218,6 +231,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--only", nargs="*", help="operations to run (default: all)")
+    parser.add_argument(
+        "--profile", type=Path, help="record py-spy profiles of calgate (collapsed stacks) here"
+    )
     parser.add_argument("--serve-ceiling", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_ceiling:
@@ -246,7 +262,8 @@ def run(procs: peers.Processes, root: Path, args: argparse.Namespace) -> None:
     ceiling = f"http://127.0.0.1:{port}"
     peers.wait_http(procs, f"{ceiling}/get")
     server_line = next(
-        (x for x in procs.tail("calgate").splitlines() if "event loop" in x), "(not printed)"
+        (x for x in (root / "calgate.log").read_text().splitlines() if "event loop" in x),
+        "(not printed)",
     )
     targets = plan(setup, urls, ceiling, top.pid)
     operations = args.only or list(targets)
@@ -259,7 +276,7 @@ def run(procs: peers.Processes, root: Path, args: argparse.Namespace) -> None:
         for name in operations:
             pair = list(zip(("ceiling", "calgate"), targets[name], results[name], strict=True))
             for side_name, target, side in pair if round_no % 2 == 0 else reversed(pair):
-                measure(runner, f"{side_name}-{name}", target, side, args.seconds)
+                measure(runner, f"{side_name}-{name}", target, side, args.seconds, args.profile)
                 print(
                     f"round {round_no + 1} {name:8} {side_name:8} {side.rps[-1]:9,.0f} req/s "
                     f"p99 {side.p99_ms[-1]:7.1f} ms  cpu {side.cpu_ms[-1]:.2f} ms/req",
