@@ -85,7 +85,9 @@ class Runtime:
         runtime._install_outbox()
         runtime._install_push()
         runtime.freebusy = FreeBusyService(
-            accounts, freebusy_sources(providers, db), Limits.from_settings(settings)
+            accounts,
+            freebusy_sources(providers, db, runtime.events.mirror),
+            Limits.from_settings(settings),
         )
         return runtime
 

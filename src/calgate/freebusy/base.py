@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from calgate.domain.freebusy import Busy
+from calgate.domain.model import Event, EventQuery, Page
 from calgate.errors import CalgateError
 from calgate.providers.base import AccountContext
 
@@ -44,6 +45,15 @@ class Origin:
 
     def to_wire(self) -> dict[str, object]:
         return {"primary": self.primary, "calendars": self.calendars, "notes": list(self.notes)}
+
+
+class EventReads(Protocol):
+    """Reads of a calendar's events from a copy calgate keeps (the sync mirror,
+    :mod:`calgate.sync.reads`); None: ask the provider."""
+
+    async def list_events(
+        self, account: AccountContext, calendar_id: str, query: EventQuery
+    ) -> Page[Event] | None: ...
 
 
 class Source(Protocol):

@@ -1,6 +1,6 @@
 """Any provider: busy time from the events calgate can read through the provider (its list of
-events with series expanded: a CalDAV ``calendar-query``, Graph's ``calendarView``), turned
-into intervals by the same rules as the store's."""
+events with series expanded: a CalDAV ``calendar-query``, Graph's ``calendarView``), or from
+the sync mirror when it is current (``reads``), turned into intervals by the store's rules."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from calgate.domain import freebusy as fb
 from calgate.domain.model import Calendar, Event, EventQuery
 from calgate.errors import CalgateError, InvalidParameters
-from calgate.freebusy.base import CalendarBusy, Origin, Window
+from calgate.freebusy.base import CalendarBusy, EventReads, Origin, Window
 from calgate.providers.base import AccountContext, Provider
 
 PAGE = 250
@@ -26,9 +26,12 @@ def primary_of(calendars: Sequence[Calendar]) -> Calendar | None:
 
 
 class EventsSource:
-    def __init__(self, provider: Provider, origin: Origin | None = None) -> None:
+    def __init__(
+        self, provider: Provider, origin: Origin | None = None, reads: EventReads | None = None
+    ) -> None:
         self.provider = provider
         self.origin = origin or Origin(primary="events", calendars="events")
+        self.reads = reads
 
     async def _events(
         self, account: AccountContext, calendar_id: str, window: Window
@@ -41,7 +44,11 @@ class EventsSource:
         )
         found: list[Event] = []
         for _ in range(MAX_PAGES):
-            page = await self.provider.list_events(account, calendar_id, query)
+            page = None
+            if self.reads is not None:  # the sync mirror, when it is current
+                page = await self.reads.list_events(account, calendar_id, query)
+            if page is None:
+                page = await self.provider.list_events(account, calendar_id, query)
             found += page.items
             if not page.next_cursor:
                 return found
