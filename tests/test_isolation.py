@@ -39,6 +39,10 @@ BODIES: dict[str, dict[str, Any]] = {
     "POST /api/v1/calendars": {"json": {"name": "Planted by B"}},
     "POST /api/v1/calendars/{calendar_id}/events": {"json": {**EVENT, "title": "Planted"}},
     "PATCH /api/v1/calendars/{calendar_id}/events/{event_id}": {"json": {"title": "Taken"}},
+    "PATCH /api/v1/calendars/{calendar_id}": {"json": {"name": "Taken"}},
+    # The body of a DELETE is optional (only an account_id, as some Unipile clients send it).
+    "DELETE /api/v1/calendars/{calendar_id}": {},
+    "DELETE /api/v1/calendars/{calendar_id}/events/{event_id}": {},
     "POST /api/v1/calendars/{calendar_id}/ics": {
         "content": ICS.encode(),
         "headers": {"content-type": "text/calendar"},
