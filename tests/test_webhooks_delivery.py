@@ -108,6 +108,7 @@ async def test_payload_is_the_event_signed(api: Api, receiver: Receiver, worker:
     # Asked to notify with no SMTP server configured: the payload says what happened.
     assert event["notifications"] == payload["notifications"] == "failed"
     assert {k: v for k, v in payload.items() if k not in EXTRAS} == event
+    assert payload["organizer"] == {"email": "", "display_name": "My calendar"}  # never null
     assert list(payload)[:2] == ["object", "id"]
 
     [delivery] = await wait_status(api, hook_id, "delivered")
