@@ -29,6 +29,8 @@ from calgate.api.routes import (
     webhooks,
 )
 from calgate.api.routes import metrics as metrics_route
+from calgate.api.v2 import calendars as v2_calendars
+from calgate.api.v2 import events as v2_events
 from calgate.runtime import Runtime
 from calgate.settings import Settings
 
@@ -85,6 +87,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     routers = (meta, docs, accounts, hosted, freebusy, calendars, events, rsvp, ics)
     for module in (*routers, inbound, webhooks, push):
         app.include_router(module.router)
+    for v2 in (v2_calendars, v2_events):  # Unipile API v2 beside v1, same services
+        app.include_router(v2.router)
     app.mount(docs.ASSETS_PATH, docs.ASSETS, name="docs-assets")
     install_pages(app)  # the hosted page and the console (HTML)
     if settings.metrics_enabled:
@@ -135,7 +139,7 @@ def _without_422(app: FastAPI) -> None:
                 # Bodies parsed by calgate.api.body carry their schemas: register them once.
                 for name, schema in operation.pop("x-calgate-schemas", {}).items():
                     schemas.setdefault(name, schema)
-                if route.startswith("/api/"):
+                if route.startswith(("/api/", "/v2/")):
                     operation.setdefault("security", [{"ApiKey": []}])
         examples.apply(spec)
         app.openapi_schema = spec

@@ -1,0 +1,198 @@
+"""v2 events: `/v2/{account_id}/calendars/{calendar_id}/events` — create answers 201 with the
+whole event, delete 204; the same services as v1."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from pydantic import Field
+
+from calgate import offload
+from calgate.api.body import body_doc, json_body
+from calgate.api.deps import KnownQuery
+from calgate.api.errors import COMMON_ERRORS, error_responses
+from calgate.api.responses import JSONResponse
+from calgate.api.schemas import Strict, Text
+from calgate.api.v2.deps import PathAccountDep
+from calgate.api.v2.schemas import EventCreateV2, EventPatchV2
+from calgate.api.v2.wire import create_from_v2, event_to_v2, patch_from_v2
+from calgate.api.wire import (
+    changes_from_patch,
+    check_echoes,
+    fields_from_create,
+    parse_bool,
+    parse_event_types,
+    parse_instant,
+    parse_limit,
+    parse_offset,
+)
+from calgate.domain.model import EventQuery
+from calgate.domain.rsvp import MAX_COMMENT
+from calgate.domain.rsvp import Response as Answer
+from calgate.errors import InvalidParameters
+
+TAG = "v2 · Calendar events"
+router = APIRouter(
+    prefix="/v2/{account_id}/calendars/{calendar_id}/events",
+    tags=[TAG],
+    dependencies=[KnownQuery],
+)
+ERRORS = error_responses(*COMMON_ERRORS)
+Filter = Annotated[str | None, Query(max_length=1024)]
+
+
+@router.post(
+    "",
+    summary="Create an event (v2)",
+    description="Answers **201** with the whole event.",
+    status_code=201,
+    response_model=None,
+    responses=ERRORS,
+    openapi_extra=body_doc(EventCreateV2),
+)
+async def create_event_v2(
+    account: PathAccountDep,
+    calendar_id: str,
+    body: Annotated[EventCreateV2, Depends(json_body(EventCreateV2))],
+) -> Response:
+    call = account.with_body(body.account_id)
+    v1 = create_from_v2(body)
+    check_echoes(v1, calendar_id)
+    rt, tenant, account_id = call.runtime, call.tenant, call.account_id
+    made = await rt.events.create(tenant, account_id, calendar_id, fields_from_create(v1))
+    event = await rt.events.get(tenant, account_id, calendar_id, made.id)
+    return JSONResponse(event_to_v2(event), status_code=201)
+
+
+@router.get(
+    "",
+    summary="List events (v2)",
+    description="Events overlapping `start`..`end`, ordered by start; `limit` defaults to 20.",
+    response_model=None,
+    responses=ERRORS,
+)
+async def list_events_v2(
+    request: Request,
+    account: PathAccountDep,
+    calendar_id: str,
+    start: Filter = None,
+    end: Filter = None,
+    expand_recurring: Filter = None,
+    updated_after: Filter = None,
+    updated_before: Filter = None,
+    busy: Filter = None,
+    title: Filter = None,
+    description: Filter = None,
+    location: Filter = None,
+    ical_uid: Annotated[str | None, Query(max_length=255)] = None,
+    attendees: Annotated[str | None, Query(description="Comma-separated e-mails.")] = None,
+    event_type: Annotated[str | None, Query(max_length=200)] = None,
+    is_cancelled: Filter = None,
+    cursor: Annotated[str | None, Query(max_length=400)] = None,
+    offset: Annotated[str | None, Query(description="0..10000; not with cursor.")] = None,
+    limit: Annotated[str | None, Query(description="1..250, default 20.")] = None,
+) -> Response:
+    call = account.with_body(None)
+    query = EventQuery(
+        start=parse_instant(start, "start"),
+        end=parse_instant(end, "end"),
+        expand_recurring=bool(parse_bool(expand_recurring, "expand_recurring")),
+        updated_after=parse_instant(updated_after, "updated_after"),
+        updated_before=parse_instant(updated_before, "updated_before"),
+        busy=parse_bool(busy, "busy"),
+        title=title or None,
+        location=location or None,
+        description=description or None,
+        ical_uid=ical_uid or None,
+        attendees=tuple(a.strip() for a in (attendees or "").split(",") if a.strip()),
+        is_cancelled=parse_bool(is_cancelled, "is_cancelled"),
+        event_types=parse_event_types(event_type),
+        cursor=cursor or None,
+        offset=parse_offset(offset, cursor),
+        limit=parse_limit(limit, default=20),
+    )
+    if query.start and query.end and query.end <= query.start:
+        raise InvalidParameters("end: must be after start")
+    listing = call.runtime.events.list(call.tenant, call.account_id, calendar_id, query)
+    page = await offload.until_disconnected(request, listing)
+    if page is None:
+        return Response(status_code=499)
+    return JSONResponse(
+        {
+            "data": [event_to_v2(e) for e in page.items],
+            "next_cursor": page.next_cursor,
+            "total_count": None,  # providers page without telling the total
+        }
+    )
+
+
+@router.get("/{event_id}", summary="Get an event (v2)", response_model=None, responses=ERRORS)
+async def get_event_v2(account: PathAccountDep, calendar_id: str, event_id: str) -> Response:
+    call = account.with_body(None)
+    event = await call.runtime.events.get(call.tenant, call.account_id, calendar_id, event_id)
+    return JSONResponse(event_to_v2(event))
+
+
+@router.patch(
+    "/{event_id}",
+    summary="Edit an event (v2)",
+    description="Partial update; answers the whole event. `notify`: `all` or `none`.",
+    response_model=None,
+    responses=ERRORS,
+    openapi_extra=body_doc(EventPatchV2),
+)
+async def patch_event_v2(
+    account: PathAccountDep,
+    calendar_id: str,
+    event_id: str,
+    body: Annotated[EventPatchV2, Depends(json_body(EventPatchV2))],
+) -> Response:
+    call = account.with_body(body.account_id)
+    v1 = patch_from_v2(body)
+    check_echoes(v1, calendar_id)
+    rt, tenant, account_id = call.runtime, call.tenant, call.account_id
+    await rt.events.update(tenant, account_id, calendar_id, event_id, changes_from_patch(v1))
+    return JSONResponse(event_to_v2(await rt.events.get(tenant, account_id, calendar_id, event_id)))
+
+
+@router.delete(
+    "/{event_id}",
+    summary="Delete an event (v2)",
+    status_code=204,
+    response_class=Response,
+    responses={204: {"description": "Deleted"}, **ERRORS},
+)
+async def delete_event_v2(account: PathAccountDep, calendar_id: str, event_id: str) -> Response:
+    call = account.with_body(None)
+    await call.runtime.events.delete(call.tenant, call.account_id, calendar_id, event_id)
+    return Response(status_code=204)
+
+
+class RsvpV2(Strict):
+    """The account's answer to an invitation."""
+
+    status: Literal["yes", "maybe", "no"] = Field(examples=["yes"])
+    comment: Annotated[Text, Field(max_length=MAX_COMMENT)] = ""
+
+
+@router.post(
+    "/{event_id}/rsvp",
+    summary="Answer an invitation (v2)",
+    description="As v1's RSVP (the same service): answers **204**.",
+    status_code=204,
+    response_class=Response,
+    responses={204: {"description": "Answered"}, **ERRORS},
+    openapi_extra=body_doc(RsvpV2),
+)
+async def rsvp_v2(
+    account: PathAccountDep,
+    calendar_id: str,
+    event_id: str,
+    body: Annotated[RsvpV2, Depends(json_body(RsvpV2))],
+) -> Response:
+    call = account.with_body(None)
+    answer = Answer(body.status, body.comment.strip())
+    await call.runtime.events.respond(call.tenant, call.account_id, calendar_id, event_id, answer)
+    return Response(status_code=204)

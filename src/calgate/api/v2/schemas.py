@@ -1,0 +1,75 @@
+"""The v2 request bodies: what differs from v1 (typed times, ``background_color``, ``notify``
+as a word, the ``skype`` conference kind); the rest is v1's fields under v1's names."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import ConfigDict, Field, StringConstraints
+
+from calgate.api.schemas import Color, Strict, Text, _EventBody
+from calgate.domain.limits import MAX_CONFERENCE_ID, MAX_CONFERENCE_URL, MAX_TITLE
+
+Notify = Literal["all", "externalOnly", "none"]
+
+
+class EventTimeV2(Strict):
+    """`{"type": "date_time", "date_time": "…Z", "time_zone"?}` or
+    `{"type": "date", "date": "YYYY-MM-DD"}` (all-day, end exclusive)."""
+
+    type: Literal["date_time", "date"]
+    date_time: Text | None = Field(None, examples=["2026-05-28T08:00:00.000Z"])
+    time_zone: Text | None = Field(None, examples=["Europe/Paris"])
+    date: Text | None = Field(None, examples=["2026-05-28"])
+
+
+class ConferenceV2(Strict):
+    provider: Literal["google_meet", "zoom", "skype", "teams", "unknown"]
+    url: Annotated[str, StringConstraints(strict=True, max_length=MAX_CONFERENCE_URL)] | None = None
+    conference_id: (
+        Annotated[str, StringConstraints(strict=True, max_length=MAX_CONFERENCE_ID)] | None
+    ) = None
+
+
+class _EventBodyV2(_EventBody):
+    """v1's event fields but ``color`` (``background_color`` here), ``notify`` (a word)."""
+
+    color: None = Field(None, description="Not in v2: use `background_color`.")
+    background_color: Color | None = Field(None, description="`#RRGGBB` (as v1's `color`).")
+    notify: Notify | None = Field(  # type: ignore[assignment]
+        None, description="Who is told: `all` attendees or `none` (`externalOnly`: 501)."
+    )
+    conference: ConferenceV2 | None = None  # type: ignore[assignment]
+
+
+class EventCreateV2(_EventBodyV2):
+    """Body of `POST /v2/{account_id}/calendars/{calendar_id}/events`."""
+
+    title: Annotated[str, StringConstraints(strict=True, max_length=MAX_TITLE)]
+    start: EventTimeV2
+    end: EventTimeV2
+
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "title": "Weekly sync",
+                    "start": {"type": "date_time", "date_time": "2026-05-28T08:00:00.000Z"},
+                    "end": {"type": "date_time", "date_time": "2026-05-28T09:00:00.000Z"},
+                    "attendees": [{"email": "ada@example.org", "display_name": "Ada"}],
+                    "background_color": "#039BE5",
+                    "notify": "none",
+                }
+            ]
+        },
+    )
+
+
+class EventPatchV2(_EventBodyV2):
+    """Body of `PATCH …/events/{event_id}`: any subset of the create fields."""
+
+    title: Annotated[str, StringConstraints(strict=True, max_length=MAX_TITLE)] | None = None
+    start: EventTimeV2 | None = None
+    end: EventTimeV2 | None = None

@@ -1,0 +1,108 @@
+"""Converters between the v2 wire shapes and v1's: a v2 body becomes the v1 body the shared
+converters (:mod:`calgate.api.wire`) read, and a v1 answer becomes v2's."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
+
+from calgate.api.schemas import EventCreate, EventPatch
+from calgate.api.v2.schemas import EventCreateV2, EventPatchV2, EventTimeV2
+from calgate.api.wire import calendar_to_wire, event_to_wire
+from calgate.domain.model import Calendar, Event
+from calgate.domain.times import EventTime, format_utc
+from calgate.errors import FeatureNotImplemented, InvalidParameters
+
+M = TypeVar("M", bound=BaseModel)
+
+# v2 names -> v1 names of the same field.
+_RENAMED = {"background_color": "color"}
+
+
+def _time(value: EventTimeV2, name: str) -> dict[str, Any]:
+    given = value.model_dump(exclude_none=True)
+    kind = given.pop("type")
+    if kind not in given:
+        raise InvalidParameters(f"{name}.{kind}: required when type is {kind}")
+    other = "date" if kind == "date_time" else "date_time"
+    if other in given:
+        raise InvalidParameters(f"{name}.{other}: not with type {kind}")
+    if kind == "date" and "time_zone" in given:
+        raise InvalidParameters(f"{name}.time_zone: not with type date")
+    return given
+
+
+def _notify(value: str, name: str) -> bool:
+    if value == "externalOnly":
+        raise FeatureNotImplemented(
+            f"{name}: externalOnly is not supported (calgate cannot tell external guests "
+            "apart); use all or none"
+        )
+    return value == "all"
+
+
+def _v1_body(body: EventCreateV2 | EventPatchV2) -> dict[str, Any]:
+    if "color" in body.model_fields_set:
+        raise InvalidParameters("color: not a v2 field; use background_color")
+    out: dict[str, Any] = {}
+    for name in body.model_fields_set:
+        value = getattr(body, name)
+        if isinstance(value, EventTimeV2):
+            out[name] = _time(value, name)
+        elif name == "notify" and value is not None:
+            out[name] = _notify(value, name)
+        elif name == "conference" and value is not None and value.provider == "skype":
+            raise FeatureNotImplemented(
+                "conference.provider: skype meetings are not made or kept by calgate's "
+                "providers; use teams, google_meet, zoom or unknown with its url"
+            )
+        elif isinstance(value, BaseModel):
+            out[name] = value.model_dump(exclude_unset=True)
+        elif isinstance(value, list):
+            out[name] = [
+                v.model_dump(exclude_unset=True) if isinstance(v, BaseModel) else v for v in value
+            ]
+        else:
+            out[_RENAMED.get(name, name)] = value
+    return out
+
+
+def _as_v1(model: type[M], body: EventCreateV2 | EventPatchV2) -> M:
+    try:
+        return model.model_validate(_v1_body(body))
+    except ValidationError as exc:
+        errors = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
+        raise RequestValidationError(errors) from None
+
+
+def create_from_v2(body: EventCreateV2) -> EventCreate:
+    """The v1 create body saying what ``body`` says."""
+    return _as_v1(EventCreate, body)
+
+
+def patch_from_v2(body: EventPatchV2) -> EventPatch:
+    return _as_v1(EventPatch, body)
+
+
+def time_to_v2(value: EventTime) -> dict[str, Any]:
+    if value.date is not None:
+        return {"type": "date", "date": value.date.isoformat()}
+    return {"type": "date_time", "date_time": format_utc(value.utc), "time_zone": value.tz}
+
+
+def event_to_v2(event: Event) -> dict[str, Any]:
+    out = event_to_wire(event)
+    del out["object"]
+    out["background_color"] = out.pop("color")
+    out["text_color"] = None  # events hold one colour; clients pick a readable text colour
+    out["start"] = time_to_v2(event.fields.start)
+    out["end"] = time_to_v2(event.fields.end)
+    return out
+
+
+def calendar_to_v2(calendar: Calendar) -> dict[str, Any]:
+    out = calendar_to_wire(calendar)
+    del out["object"], out["foreground_color"]
+    return out

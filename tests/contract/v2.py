@@ -1,0 +1,222 @@
+"""The same scenarios through Unipile v1 and v2, on every provider (issue 17): what one
+version stores, the other reads back the same; v2 answers in its own shapes and codes.
+
+Mixed into a class that has a provider's ``target`` fixture (see tests/contract/test_v2.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.contract.suite import Target, error_type
+
+# What differs between two events stored from equal bodies: who they are and when.
+_IDENTITY = {"id", "ical_uid", "created_at", "updated_at", "version"}
+
+V1_BODY: dict[str, Any] = {
+    "title": "Parity",
+    "body": "Both versions",
+    "location": "Room 7",
+    "start": {"date_time": "2026-06-02T09:00:00Z", "time_zone": "UTC"},
+    "end": {"date_time": "2026-06-02T10:30:00Z", "time_zone": "UTC"},
+    "attendees": [{"email": "ada@example.org", "display_name": "Ada"}],
+    "transparency": "transparent",
+    "visibility": "private",
+    "recurrence": ["RRULE:FREQ=WEEKLY;COUNT=3"],
+    "color": "#039BE5",
+    "notify": False,
+}
+
+
+def as_v2(v1: dict[str, Any]) -> dict[str, Any]:
+    """The v2 body saying what the v1 body ``v1`` says."""
+    out = {k: v for k, v in v1.items() if k not in ("color", "notify", "start", "end")}
+    for name in ("start", "end"):
+        if name in v1:
+            kind = "date" if "date" in v1[name] else "date_time"
+            out[name] = {"type": kind, **v1[name]}
+    if "color" in v1:
+        out["background_color"] = v1["color"]
+    if "notify" in v1:
+        out["notify"] = "all" if v1["notify"] else "none"
+    return out
+
+
+class V2Target:
+    """v2 URLs of a :class:`Target`'s account and calendar."""
+
+    def __init__(self, target: Target) -> None:
+        self.t = target
+        self.base = f"/v2/{target.account_id}/calendars"
+
+    def events(self) -> str:
+        return f"{self.base}/{self.t.calendar_id}/events"
+
+    async def call(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        headers = {"X-API-KEY": self.t.api.a.key}
+        return await self.t.api.client.request(method, url, headers=headers, **kwargs)
+
+    async def create(self, body: dict[str, Any]) -> dict[str, Any]:
+        r = await self.call("POST", self.events(), json=body)
+        assert r.status_code == 201, r.text
+        event: dict[str, Any] = r.json()
+        return event
+
+
+def stored(event: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in event.items() if k not in _IDENTITY}
+
+
+def body_for(target: Target) -> dict[str, Any]:
+    body = target.supported(V1_BODY)
+    if target.caps["colors"] == "none":
+        body.pop("color")
+    return body
+
+
+class V2Suite:
+    pytestmark = pytest.mark.anyio
+
+    async def test_v1_and_v2_store_the_same_event(self, target: Target) -> None:
+        v2 = V2Target(target)
+        body = body_for(target)
+        one = await target.get(await target.create(body))
+        made = await v2.create(as_v2(body))
+        two = await target.get(made["id"])  # read back through v1
+        assert stored(two) == stored(one)
+        # v2's answer is the same event in v2's shape
+        assert made["start"] == {
+            "type": "date_time",
+            "date_time": "2026-06-02T09:00:00.000Z",
+            "time_zone": "UTC",
+        }
+        assert made["end"]["date_time"] == "2026-06-02T10:30:00.000Z"
+        assert made["background_color"] == two["color"] and "color" not in made
+        assert made["title"] == "Parity" and made["recurrence"] == body["recurrence"]
+        assert [a["email"] for a in made["attendees"] if not a["is_organizer"]] == [
+            "ada@example.org"
+        ]
+        assert {a["response_status"] for a in made["attendees"] if not a["is_organizer"]} == {
+            "noreply"
+        }
+        assert made["organizer"] == two["organizer"]
+        r = await v2.call("GET", f"{v2.events()}/{made['id']}")
+        assert r.status_code == 200 and r.json() == {**made, "updated_at": r.json()["updated_at"]}
+
+    async def test_v1_and_v2_edits_store_the_same_change(self, target: Target) -> None:
+        v2 = V2Target(target)
+        body = body_for(target)
+        first, second = await target.create(body), (await v2.create(as_v2(body)))["id"]
+        change = {
+            "title": "Moved",
+            "start": {"date_time": "2026-06-03T08:00:00Z", "time_zone": "UTC"},
+            "end": {"date_time": "2026-06-03T09:00:00Z", "time_zone": "UTC"},
+        }
+        assert (await target.patch(first, change)).status_code == 200
+        r = await v2.call("PATCH", f"{v2.events()}/{second}", json=as_v2(change))
+        assert r.status_code == 200, r.text
+        assert r.json()["title"] == "Moved" and r.json()["id"] == second
+        assert stored(await target.get(second)) == stored(await target.get(first))
+
+    async def test_all_day_event_in_v2_shape(self, target: Target) -> None:
+        v2 = V2Target(target)
+        made = await v2.create(
+            {
+                "title": "Holiday",
+                "start": {"type": "date", "date": "2026-06-10"},
+                "end": {"type": "date", "date": "2026-06-11"},
+            }
+        )
+        assert made["start"] == {"type": "date", "date": "2026-06-10"}
+        assert made["is_all_day"] is True
+        assert (await target.get(made["id"]))["start"] == {"date": "2026-06-10"}
+
+    async def test_list_delete_and_codes(self, target: Target) -> None:
+        v2 = V2Target(target)
+        ids = []
+        for day in (1, 2, 3):
+            span = f"2026-07-0{day}T09:00:00Z", f"2026-07-0{day}T10:00:00Z"
+            ids.append(
+                (
+                    await v2.create(
+                        {
+                            "title": f"L{day}",
+                            "start": {"type": "date_time", "date_time": span[0]},
+                            "end": {"type": "date_time", "date_time": span[1]},
+                        }
+                    )
+                )["id"]
+            )
+        window = {"start": "2026-07-01T00:00:00Z", "end": "2026-07-05T00:00:00Z"}
+        r = await v2.call("GET", v2.events(), params={**window, "limit": "2", "offset": "1"})
+        assert r.status_code == 200, r.text
+        assert [e["title"] for e in r.json()["data"]] == ["L2", "L3"]
+        assert set(r.json()) == {"data", "next_cursor", "total_count"}
+        r = await v2.call("GET", v2.events(), params={**window, "title": "L2"})
+        assert [e["title"] for e in r.json()["data"]] == ["L2"]
+        r = await v2.call("DELETE", f"{v2.events()}/{ids[0]}")
+        assert r.status_code == 204 and r.content == b""
+        r = await v2.call("GET", f"{v2.events()}/{ids[0]}")
+        assert r.status_code == 404 and error_type(r) == "errors/resource_not_found"
+        r = await target.call("GET", target.event(ids[0]))
+        assert r.status_code == 404  # gone for v1 too
+
+    async def test_refusals_name_the_parameter(self, target: Target) -> None:
+        v2 = V2Target(target)
+        r = await v2.call("GET", v2.events(), params={"ofset": "1"})
+        assert r.status_code == 400 and r.json()["detail"].startswith("ofset"), r.text
+        timed = {
+            "start": {"type": "date_time", "date_time": "2026-06-02T09:00:00Z"},
+            "end": {"type": "date_time", "date_time": "2026-06-02T10:00:00Z"},
+        }
+        r = await v2.call("POST", v2.events(), json={"title": "x", **timed, "color": "#039BE5"})
+        assert r.status_code == 400 and r.json()["detail"].startswith("color"), r.text
+        r = await v2.call(
+            "POST", v2.events(), json={"title": "x", **timed, "notify": "externalOnly"}
+        )
+        assert r.status_code == 501 and r.json()["detail"].startswith("notify"), r.text
+        bad = {**timed, "start": {"type": "date", "date_time": "2026-06-02T09:00:00Z"}}
+        r = await v2.call("POST", v2.events(), json={"title": "x", **bad})
+        assert r.status_code == 400 and r.json()["detail"].startswith("start.date"), r.text
+        r = await v2.call("GET", v2.events(), params={"limit": "0"})
+        assert r.status_code == 400 and r.json()["detail"].startswith("limit"), r.text
+        other = f"/v2/{target.api.b.account_id}/calendars"
+        r = await v2.call("GET", other)
+        assert r.status_code == 404, r.text  # another tenant's account is not found
+        r = await target.api.client.get(v2.base)
+        assert r.status_code == 401 and set(r.json()) == {
+            "status",
+            "type",
+            "title",
+            "detail",
+            "instance",
+        }
+
+    async def test_calendars(self, target: Target) -> None:
+        v2 = V2Target(target)
+        r = await v2.call("GET", v2.base)
+        assert r.status_code == 200, r.text
+        page = r.json()
+        assert page["total_count"] == len(page["data"]) and page["next_cursor"] is None
+        assert target.calendar_id in [c["id"] for c in page["data"]]
+        r = await v2.call("GET", f"{v2.base}/{target.calendar_id}")
+        v1 = (await target.call("GET", f"/api/v1/calendars/{target.calendar_id}")).json()
+        assert r.status_code == 200 and r.json()["name"] == v1["name"]
+        if not target.caps["calendar_management"]:
+            r = await v2.call("POST", v2.base, json={"name": "Projects"})
+            assert r.status_code == 501, r.text
+            return
+        r = await v2.call("POST", v2.base, json={"name": "Projects"})
+        assert r.status_code == 201 and r.json()["name"] == "Projects", r.text
+        calendar_id = r.json()["id"]
+        r = await v2.call("PATCH", f"{v2.base}/{calendar_id}", json={"name": "Projects 2"})
+        assert r.status_code == 200 and r.json()["name"] == "Projects 2", r.text
+        v1 = (await target.call("GET", f"/api/v1/calendars/{calendar_id}")).json()
+        assert v1["name"] == "Projects 2"
+        r = await v2.call("DELETE", f"{v2.base}/{calendar_id}")
+        assert r.status_code == 204, r.text
+        r = await v2.call("GET", f"{v2.base}/{calendar_id}")
+        assert r.status_code == 404, r.text
