@@ -142,7 +142,27 @@ def _without_422(app: FastAPI) -> None:
                 if route.startswith(("/api/", "/v2/")):
                     operation.setdefault("security", [{"ApiKey": []}])
         examples.apply(spec)
+        _tag_groups(spec)
         app.openapi_schema = spec
         return spec
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _tag_groups(spec: dict[str, Any]) -> None:
+    """Unipile v1 and v2 as two groups of tags (``x-tagGroups``, which /redoc shows), each
+    tag listed once in ``tags``."""
+    used: dict[str, None] = {}
+    for path in spec.get("paths", {}).values():
+        for operation in path.values():
+            for tag in operation.get("tags", ()):
+                used[tag] = None
+    v2 = [t for t in used if t.startswith("v2 ")]
+    spec["tags"] = [{"name": t} for t in used]
+    spec["x-tagGroups"] = [
+        {
+            "name": "Unipile API v1 (and calgate's own routes)",
+            "tags": [t for t in used if t not in v2],
+        },
+        {"name": "Unipile API v2", "tags": v2},
+    ]

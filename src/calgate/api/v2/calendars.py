@@ -14,6 +14,7 @@ from calgate.api.responses import JSONResponse
 from calgate.api.routes.calendars import _calendar_values
 from calgate.api.schemas import CalendarCreate, CalendarPatch
 from calgate.api.v2.deps import PathAccountDep
+from calgate.api.v2.schemas import CalendarListV2, CalendarV2
 from calgate.api.v2.wire import calendar_to_v2
 from calgate.api.wire import parse_limit, parse_offset
 from calgate.domain import cursor as cursors
@@ -25,7 +26,12 @@ router = APIRouter(prefix="/v2/{account_id}/calendars", tags=[TAG], dependencies
 ERRORS = error_responses(*COMMON_ERRORS)
 
 
-@router.get("", summary="List calendars (v2)", response_model=None, responses=ERRORS)
+@router.get(
+    "",
+    summary="List calendars (v2)",
+    response_model=None,
+    responses={200: {"model": CalendarListV2}, **ERRORS},
+)
 async def list_calendars_v2(
     account: PathAccountDep,
     cursor: Annotated[str | None, Query(max_length=400)] = None,
@@ -51,7 +57,7 @@ async def list_calendars_v2(
     summary="Create a calendar (v2)",
     status_code=201,
     response_model=None,
-    responses=ERRORS,
+    responses={201: {"model": CalendarV2}, **ERRORS},
     openapi_extra=body_doc(CalendarCreate),
 )
 async def create_calendar_v2(
@@ -76,7 +82,12 @@ async def create_calendar_v2(
     return JSONResponse(calendar_to_v2(created), status_code=201)
 
 
-@router.get("/{calendar_id}", summary="Get a calendar (v2)", response_model=None, responses=ERRORS)
+@router.get(
+    "/{calendar_id}",
+    summary="Get a calendar (v2)",
+    response_model=None,
+    responses={200: {"model": CalendarV2}, **ERRORS},
+)
 async def get_calendar_v2(account: PathAccountDep, calendar_id: str) -> dict[str, Any]:
     call = account.with_body(None)
     found = await call.runtime.events.get_calendar(call.tenant, call.account_id, calendar_id)
@@ -87,7 +98,7 @@ async def get_calendar_v2(account: PathAccountDep, calendar_id: str) -> dict[str
     "/{calendar_id}",
     summary="Change a calendar (v2)",
     response_model=None,
-    responses=ERRORS,
+    responses={200: {"model": CalendarV2}, **ERRORS},
     openapi_extra=body_doc(CalendarPatch),
 )
 async def patch_calendar_v2(

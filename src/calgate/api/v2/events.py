@@ -16,7 +16,12 @@ from calgate.api.errors import COMMON_ERRORS, error_responses
 from calgate.api.responses import JSONResponse
 from calgate.api.schemas import Strict, Text
 from calgate.api.v2.deps import PathAccountDep
-from calgate.api.v2.schemas import EventCreateV2, EventPatchV2
+from calgate.api.v2.schemas import (
+    CalendarEventListV2,
+    CalendarEventV2,
+    EventCreateV2,
+    EventPatchV2,
+)
 from calgate.api.v2.wire import create_from_v2, event_to_v2, patch_from_v2
 from calgate.api.wire import (
     changes_from_patch,
@@ -49,7 +54,7 @@ Filter = Annotated[str | None, Query(max_length=1024)]
     description="Answers **201** with the whole event.",
     status_code=201,
     response_model=None,
-    responses=ERRORS,
+    responses={201: {"model": CalendarEventV2}, **ERRORS},
     openapi_extra=body_doc(EventCreateV2),
 )
 async def create_event_v2(
@@ -71,7 +76,7 @@ async def create_event_v2(
     summary="List events (v2)",
     description="Events overlapping `start`..`end`, ordered by start; `limit` defaults to 20.",
     response_model=None,
-    responses=ERRORS,
+    responses={200: {"model": CalendarEventListV2}, **ERRORS},
 )
 async def list_events_v2(
     request: Request,
@@ -128,7 +133,12 @@ async def list_events_v2(
     )
 
 
-@router.get("/{event_id}", summary="Get an event (v2)", response_model=None, responses=ERRORS)
+@router.get(
+    "/{event_id}",
+    summary="Get an event (v2)",
+    response_model=None,
+    responses={200: {"model": CalendarEventV2}, **ERRORS},
+)
 async def get_event_v2(account: PathAccountDep, calendar_id: str, event_id: str) -> Response:
     call = account.with_body(None)
     event = await call.runtime.events.get(call.tenant, call.account_id, calendar_id, event_id)
@@ -140,7 +150,7 @@ async def get_event_v2(account: PathAccountDep, calendar_id: str, event_id: str)
     summary="Edit an event (v2)",
     description="Partial update; answers the whole event. `notify`: `all` or `none`.",
     response_model=None,
-    responses=ERRORS,
+    responses={200: {"model": CalendarEventV2}, **ERRORS},
     openapi_extra=body_doc(EventPatchV2),
 )
 async def patch_event_v2(

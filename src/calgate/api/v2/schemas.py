@@ -5,9 +5,17 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from calgate.api.schemas import Color, Strict, Text, _EventBody
+from calgate.api.schemas import (
+    AttendeeOut,
+    Color,
+    ConferenceOut,
+    PersonOut,
+    Strict,
+    Text,
+    _EventBody,
+)
 from calgate.domain.limits import MAX_CONFERENCE_ID, MAX_CONFERENCE_URL, MAX_TITLE
 
 Notify = Literal["all", "externalOnly", "none"]
@@ -73,3 +81,73 @@ class EventPatchV2(_EventBodyV2):
     title: Annotated[str, StringConstraints(strict=True, max_length=MAX_TITLE)] | None = None
     start: EventTimeV2 | None = None
     end: EventTimeV2 | None = None
+
+
+# Responses (documentation; the generated client of tests/test_v2_client.py checks them) ------
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class EventTimeV2Out(_Out):
+    type: Literal["date_time", "date"]
+    date_time: str | None = None
+    time_zone: str | None = None
+    date: str | None = None
+
+
+class CalendarEventV2(_Out):
+    id: str
+    ical_uid: str
+    master_event_id: str
+    calendar_id: str
+    created_at: str
+    updated_at: str
+    title: str
+    body: str
+    location: str
+    is_cancelled: bool
+    is_all_day: bool
+    is_attendees_list_hidden: bool
+    attendees: list[AttendeeOut]
+    start: EventTimeV2Out
+    end: EventTimeV2Out
+    recurrence: list[str]
+    organizer: PersonOut
+    conference: ConferenceOut | None
+    visibility: str
+    transparency: str
+    event_type: str
+    guests_can_modify: bool
+    background_color: str | None
+    text_color: str | None
+    notifications: str
+    version: str
+
+
+class CalendarV2(_Out):
+    id: str
+    name: str
+    description: str
+    is_read_only: bool
+    is_owned_by_user: bool
+    is_default: bool
+    is_primary: bool
+    access_role: str
+    background_color: str
+    text_color: str
+    timezone: str
+    version: str
+
+
+class CalendarEventListV2(_Out):
+    data: list[CalendarEventV2]
+    next_cursor: str | None
+    total_count: int | None = Field(description="null: the provider does not tell.")
+
+
+class CalendarListV2(_Out):
+    data: list[CalendarV2]
+    next_cursor: str | None
+    total_count: int | None
