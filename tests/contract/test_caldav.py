@@ -63,3 +63,19 @@ class TestCalDAVFromMirror(TestCalDAV):
     @pytest.fixture
     async def target(self, api: Api, radicale: Radicale) -> Target:
         return await MirrorTarget.of(await connect(api, radicale, "CALDAV"))
+
+
+class TestICloudFromMirror(TestICloud):
+    @pytest.fixture
+    def settings(self, settings: Settings, radicale: Radicale) -> Settings:
+        return settings.model_copy(
+            update={
+                "icloud_url": radicale.url + "/",
+                "allow_loopback_urls": True,
+                "sync_mirror_max_age_seconds": MAX_AGE_SECONDS,
+            }
+        )
+
+    @pytest.fixture
+    async def target(self, api: Api, radicale: Radicale) -> Target:
+        return await MirrorTarget.of(await connect(api, radicale, "ICLOUD"))

@@ -11,78 +11,18 @@ the provider, which gives the answer (or the error) it always gives.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from calgate.domain import rules
 from calgate.domain.model import Event, EventQuery, Page
 from calgate.providers.base import AccountContext
-from calgate.providers.caldav import listing, resources
-from calgate.providers.caldav.provider import _TOKEN
 from calgate.store import mirror
 from calgate.store import tables as t
 from calgate.store.db import Database, now_us
+from calgate.sync.readers import READERS, Reader
 
-__all__ = ["READERS", "MirrorReads", "Reader", "mirror_current", "pending_own_write"]
-
-Items = Mapping[str, mirror.Item]
-
-
-@dataclass(frozen=True, slots=True)
-class Reader:
-    """How one account type's reads are answered from its mirrored items."""
-
-    # The event ``event_id`` (None: the mirror does not hold it), from the items named by
-    # ``wanted(event_id)``.
-    wanted: Callable[[str], list[str]]
-    get: Callable[[Items, str], Event | None]
-    page: Callable[[Items, EventQuery], Page[Event]]
-
-
-# CalDAV: one item per resource, its events the master and the overrides ------------------
-
-
-def _resource(item: mirror.Item) -> resources.Resource:
-    master: Event | None = None
-    overrides: dict[str, Event] = {}
-    for event in item.events:
-        parts = rules.split_occurrence_id(event.id) if event.master_event_id else None
-        if parts is None:
-            master = event
-        else:
-            overrides[parts[1]] = event
-    return resources.Resource(item.item_id, item.href, item.etag, master, overrides)
-
-
-def _caldav_wanted(event_id: str) -> list[str]:
-    parts = rules.split_occurrence_id(event_id)
-    return [event_id] + ([parts[0]] if parts is not None and _TOKEN.fullmatch(parts[1]) else [])
-
-
-def _caldav_get(items: Items, event_id: str) -> Event | None:
-    """What :meth:`CalDavProvider.get_event` finds: an occurrence of a series, else the
-    resource named ``event_id``."""
-    parts = rules.split_occurrence_id(event_id)
-    if parts is not None and _TOKEN.fullmatch(parts[1]) and parts[0] in items:
-        series = _resource(items[parts[0]])
-        if series.master is not None:
-            found = resources.occurrence(series, parts[1])
-            if found is not None:
-                return found
-    if event_id not in items:
-        return None
-    return _resource(items[event_id]).master
-
-
-def _caldav_page(items: Items, query: EventQuery) -> Page[Event]:
-    return listing.page([_resource(i) for i in items.values()], query)
-
-
-CALDAV = Reader(_caldav_wanted, _caldav_get, _caldav_page)
-READERS: dict[str, Reader] = {"CALDAV": CALDAV, "ICLOUD": CALDAV}
-
+__all__ = ["MirrorReads", "mirror_current", "pending_own_write"]
 
 # When the mirror may answer ----------------------------------------------------------------
 
