@@ -16,8 +16,16 @@ tests do), a real Radicale subprocess, and a real webhook receiver on loopback.
    to the receiver getting its `calendar_event_created`. Reported as p50/p99 and as fractions
    of I (polling alone predicts a uniform wait in [0, I] plus a run).
 
+3. Reads from the mirror (issue 9, item 4): GET of one event and a list, each sent through
+   calgate's HTTP app (in process) answered from the sync mirror and from the provider (the
+   mirror's bound set to 0) in alternating rounds, after checking that both answers are the
+   same: p50/p99 latency and sequential req/s of each, and live/mirror at p50. Google: a
+   one-off event and the calendar's first 100 (a windowed Google list is not answered from
+   the mirror); Radicale: an event and a one-week expanded list.
+
     python bench/sync_bench.py                 # N=5000 (Google), 1000 (Radicale), 3 repeats
     python bench/sync_bench.py --quick         # N=1000 / 300, 2 repeats
+    python bench/sync_bench.py --only-reads    # only the reads (3.)
 """
 
 from __future__ import annotations
@@ -46,11 +54,13 @@ from tests.receiver import running_receiver  # noqa: E402
 from tests.test_sync_caldav import ics  # noqa: E402
 
 from calgate import metrics  # noqa: E402
+from calgate.api.app import create_app  # noqa: E402
 from calgate.runtime import Runtime  # noqa: E402
 from calgate.settings import Settings  # noqa: E402
 from calgate.store import accounts as account_store  # noqa: E402
 from calgate.store import keys  # noqa: E402
 from calgate.sync.caldav import sync_collection_body  # noqa: E402
+from calgate.sync.reads import MirrorReads  # noqa: E402
 from calgate.webhooks import WebhookSpec  # noqa: E402
 
 
@@ -283,6 +293,142 @@ async def idle(base: Settings, calendars: int, seconds: float, directory: Path) 
     return {"polls": done, "calgate_ms": per_poll * 1000, "bare_ms": bare * 1000}
 
 
+# read -> "mirror" | "live" -> p50_ms, p99_ms, req_s
+ReadTimes = dict[str, dict[str, dict[str, float]]]
+
+
+async def _timed_reads(
+    runtime: Runtime,
+    tenant: str,
+    account_id: str,
+    urls: dict[str, tuple[str, dict[str, str]]],
+    rounds: int,
+    per_round: int,
+) -> ReadTimes:
+    """Each read of ``urls`` sent through calgate's HTTP app (ASGI, in process), answered from
+    the mirror and from the provider (the mirror's bound set to 0) in alternating rounds of
+    ``per_round`` sequential requests: per read and path, p50 and p99 latency (ms) and req/s."""
+    _, key = await runtime.db.write(lambda c: keys.create_key(c, tenant, "bench-reads"))
+    reads = runtime.events.mirror
+    assert isinstance(reads, MirrorReads)
+    bound = reads.max_age_us
+    app = create_app(runtime.settings, runtime)
+    times: dict[tuple[str, str], list[float]] = {}
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://calgate.bench"
+    ) as client:
+        headers = {"X-API-KEY": key}
+
+        async def once(url: str, params: dict[str, str]) -> None:
+            r = await client.get(url, params={**params, "account_id": account_id}, headers=headers)
+            assert r.status_code == 200, r.text
+
+        for label, (url, params) in urls.items():  # the same answer both ways, and warm
+            reads.max_age_us = 0
+            r_live = await client.get(
+                url, params={**params, "account_id": account_id}, headers=headers
+            )
+            reads.max_age_us = bound
+            r_mirror = await client.get(
+                url, params={**params, "account_id": account_id}, headers=headers
+            )
+            assert r_live.status_code == 200 and r_live.json() == r_mirror.json(), label
+        for _ in range(rounds):
+            for path, age in (("mirror", bound), ("live", 0)):
+                reads.max_age_us = age
+                for label, (url, params) in urls.items():
+                    found = times.setdefault((label, path), [])
+                    for _ in range(per_round):
+                        started = time.perf_counter()
+                        await once(url, params)
+                        found.append(time.perf_counter() - started)
+        reads.max_age_us = bound
+    out: ReadTimes = {}
+    for (label, path), values in times.items():
+        values.sort()
+        out.setdefault(label, {})[path] = {
+            "p50_ms": statistics.median(values) * 1000,
+            "p99_ms": values[min(len(values) - 1, int(len(values) * 0.99))] * 1000,
+            "req_s": len(values) / sum(values),
+        }
+    return out
+
+
+async def google_reads(base: Settings, n: int, rounds: int) -> ReadTimes:
+    """GET of one event and the calendar's first page (no window: Google's windowed lists are
+    not answered from the mirror) from the Google test server holding ``n`` events."""
+    fakes = Fakes()
+    made = [
+        google_sync.user_creates(fakes.google, fakes.google.email, _google_body(i))
+        for i in range(n)
+    ]
+    settings = fakes.settings(base).model_copy(update={"sync_mirror_max_age_seconds": 3600.0})
+    runtime = await _runtime(settings, fakes)
+    try:
+        tenant = await _tenant(runtime)
+        token = fakes.google.oauth.issue_refresh_token()
+        account_id = await runtime.events.connect(
+            tenant, {"provider": "GOOGLE_OAUTH", "refresh_token": token}
+        )
+        await _timed_sync(runtime, account_id, n, 1.0)
+        events = f"/api/v1/calendars/{fakes.google.email}/events"
+        one = made[1]["id"]  # a one-off event
+        urls = {
+            "GET one event": (f"{events}/{one}", {}),
+            "list, first 100": (events, {"limit": "100"}),
+        }
+        return await _timed_reads(runtime, tenant, account_id, urls, rounds, 20)
+    finally:
+        await runtime.aclose()
+
+
+async def radicale_reads(base: Settings, n: int, rounds: int, directory: Path) -> ReadTimes:
+    """GET of one event and a one-week list from Radicale holding ``n`` events."""
+    with radicale_server(directory / "radicale-reads") as radicale:
+        user = radicale.add_user("reads")
+        path = radicale.make_calendar(user, "work", "Work")
+        with radicale.client(user) as client:
+            for i in range(n):
+                day = dt.date(2026, 1, 1) + dt.timedelta(days=i % 365)
+                rule = "FREQ=WEEKLY;COUNT=10" if i % 20 == 0 else ""
+                text = ics(f"e{i}@bench", f"Event {i}", rrule=rule).replace(
+                    "20260601T", f"{day:%Y%m%d}T"
+                )
+                r = client.put(
+                    f"{path}e{i}.ics",
+                    content=text.encode(),
+                    headers={"Content-Type": "text/calendar; charset=utf-8"},
+                )
+                assert r.status_code in (201, 204), r.text
+        settings = base.model_copy(
+            update={"allow_loopback_urls": True, "sync_mirror_max_age_seconds": 3600.0}
+        )
+        runtime = await _runtime(settings)
+        try:
+            tenant, account_id = await _caldav_account(runtime, radicale, user)
+            await _timed_sync(runtime, account_id, n, 1.0)
+            events = "/api/v1/calendars/work/events"
+            week = {"start": "2026-03-02T00:00:00Z", "end": "2026-03-09T00:00:00Z"}
+            urls = {
+                "GET one event": (f"{events}/e1", {}),
+                "one-week list, expanded": (events, {**week, "expand_recurring": "true"}),
+            }
+            return await _timed_reads(runtime, tenant, account_id, urls, rounds, 10)
+        finally:
+            await runtime.aclose()
+
+
+def _print_reads(where: str, found: ReadTimes) -> None:
+    for label, paths in found.items():
+        mirror, live = paths["mirror"], paths["live"]
+        print(
+            f"reads, {where}, {label}: mirror p50 {mirror['p50_ms']:.2f} ms, "
+            f"p99 {mirror['p99_ms']:.2f} ms, {mirror['req_s']:,.0f} req/s; live p50 "
+            f"{live['p50_ms']:.2f} ms, p99 {live['p99_ms']:.2f} ms, {live['req_s']:,.0f} req/s; "
+            f"live/mirror p50 {live['p50_ms'] / mirror['p50_ms']:.1f}x"
+        )
+
+
 def _spread(values: list[float]) -> str:
     return f"{statistics.median(values):,.0f} (min {min(values):,.0f}, max {max(values):,.0f})"
 
@@ -292,11 +438,23 @@ async def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--database-url", help="PostgreSQL URL (default: SQLite in a tmp dir)")
     parser.add_argument("--interval", type=float, default=2.0, help="polling interval (s)")
+    parser.add_argument("--only-reads", action="store_true", help="skip after the reads")
     args = parser.parse_args()
     google_n, radicale_n, repeats, changes = (
         (1000, 300, 2, 10) if args.quick else (5000, 1000, 3, 30)
     )
     print(f"sync bench, {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC")
+    reads_n, rounds = (1000, 3) if args.quick else (5000, 5)
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Settings(data_dir=Path(tmp), sqlite_synchronous="NORMAL", log_level="warning")
+        found = await google_reads(base, reads_n, rounds)
+        _print_reads(f"Google test server, {reads_n} events", found)
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Settings(data_dir=Path(tmp), sqlite_synchronous="NORMAL", log_level="warning")
+        found = await radicale_reads(base, radicale_n, rounds, Path(tmp))
+        _print_reads(f"Radicale, {radicale_n} events", found)
+    if args.only_reads:
+        return
     for label, run in (
         (f"Google test server, {google_n} events", lambda b, d: google_initial(b, google_n)),
         (f"Radicale, {radicale_n} events", lambda b, d: radicale_initial(b, radicale_n, d)),
