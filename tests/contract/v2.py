@@ -31,6 +31,12 @@ V1_BODY: dict[str, Any] = {
 }
 
 
+_SPAN = {
+    "start": {"date_time": "2026-06-05T09:00:00Z", "time_zone": "UTC"},
+    "end": {"date_time": "2026-06-05T10:00:00Z", "time_zone": "UTC"},
+}
+
+
 def as_v2(v1: dict[str, Any]) -> dict[str, Any]:
     """The v2 body saying what the v1 body ``v1`` says."""
     out = {k: v for k, v in v1.items() if k not in ("color", "notify", "start", "end")}
@@ -220,3 +226,17 @@ class V2Suite:
         assert r.status_code == 204, r.text
         r = await v2.call("GET", f"{v2.base}/{calendar_id}")
         assert r.status_code == 404, r.text
+
+    async def test_cancel_and_restore(self, target: Target) -> None:
+        v2 = V2Target(target)
+        made = await v2.create(as_v2({"title": "Cancelled", **_SPAN}))
+        url = f"{v2.events()}/{made['id']}"
+        r = await v2.call("POST", f"{url}/cancel", json={"message": "Sorry"})
+        assert r.status_code == 501 and r.json()["detail"].startswith("message:"), r.text
+        assert (await v2.call("GET", url)).status_code == 200  # a refusal changes nothing
+        r = await v2.call("POST", f"{url}/cancel")
+        assert r.status_code == 204, r.text
+        assert (await v2.call("GET", url)).status_code == 404
+        r = await v2.call("POST", f"{url}/restore")
+        assert r.status_code == 501 and r.json()["detail"].startswith("restore:"), r.text
+        assert r.json()["type"] == "errors/feature_not_implemented"

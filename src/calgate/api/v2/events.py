@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from pydantic import Field
 
 from calgate import offload
-from calgate.api.body import body_doc, json_body
+from calgate.api.body import body_doc, json_body, optional_json_body
 from calgate.api.deps import KnownQuery
 from calgate.api.errors import COMMON_ERRORS, error_responses
 from calgate.api.responses import JSONResponse
@@ -36,7 +36,7 @@ from calgate.api.wire import (
 from calgate.domain.model import EventQuery
 from calgate.domain.rsvp import MAX_COMMENT
 from calgate.domain.rsvp import Response as Answer
-from calgate.errors import InvalidParameters
+from calgate.errors import FeatureNotImplemented, InvalidParameters
 
 TAG = "v2 · Calendar events"
 router = APIRouter(
@@ -206,3 +206,56 @@ async def rsvp_v2(
     answer = Answer(body.status, body.comment.strip())
     await call.runtime.events.respond(call.tenant, call.account_id, calendar_id, event_id, answer)
     return Response(status_code=204)
+
+
+class CancelV2(Strict):
+    """Cancel a meeting: its attendees are told as when it is deleted."""
+
+    message: Annotated[Text, Field(max_length=MAX_COMMENT)] | None = Field(
+        None, description="A note to the attendees (501: no provider carries one yet)."
+    )
+
+
+@router.post(
+    "/{event_id}/cancel",
+    summary="Cancel an event (v2)",
+    description="The organizer's cancellation: the event is removed and its attendees get the "
+    "cancellation (as DELETE). Answers **204**; afterwards the event is not found.",
+    status_code=204,
+    response_class=Response,
+    responses={204: {"description": "Cancelled"}, **ERRORS},
+    openapi_extra=body_doc(CancelV2, required=False),
+)
+async def cancel_event_v2(
+    account: PathAccountDep,
+    calendar_id: str,
+    event_id: str,
+    body: Annotated[CancelV2 | None, Depends(optional_json_body(CancelV2))],
+) -> Response:
+    call = account.with_body(None)
+    if body is not None and body.message:
+        kind = (await call.runtime.accounts.record(call.tenant, call.account_id)).type
+        raise FeatureNotImplemented(
+            f"message: {kind} cancellations cannot carry a message through calgate; "
+            "cancel without one"
+        )
+    await call.runtime.events.delete(call.tenant, call.account_id, calendar_id, event_id)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/{event_id}/restore",
+    summary="Restore a cancelled event (v2)",
+    description="No provider lets calgate bring a cancelled event back: **501** naming the "
+    "account's provider (404 for an unknown account).",
+    status_code=204,
+    response_class=Response,
+    responses={204: {"description": "Restored"}, **ERRORS},
+)
+async def restore_event_v2(account: PathAccountDep, calendar_id: str, event_id: str) -> Response:
+    call = account.with_body(None)
+    kind = (await call.runtime.accounts.record(call.tenant, call.account_id)).type
+    raise FeatureNotImplemented(
+        f"restore: {kind} accounts cannot restore a cancelled event through calgate "
+        f"({calendar_id}/{event_id}); create it again"
+    )
