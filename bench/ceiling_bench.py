@@ -209,7 +209,7 @@ def spread(values: list[float], digits: int = 0) -> str:
 
 
 def report(results: dict[str, tuple[Side, Side]], server_line: str) -> None:
-    print(f"\ncalgate: {server_line}")
+    print(f"\n{server_line}")
     print(
         "| operation | ceiling req/s | calgate req/s | share of the ceiling | "
         "calgate p99 (ms) | calgate CPU per request (ms) |"
