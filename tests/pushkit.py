@@ -86,12 +86,14 @@ class Pushed:
             finally:
                 self.served = None
 
-    def connect(self) -> None:
+    def connect(self, *, webhook: bool = True) -> None:
         token = self.fakes.state(self.provider).oauth.issue_refresh_token()
         body = {"provider": self.provider, "refresh_token": token}
         r = httpx.post(f"{self.base}/api/v1/accounts", headers=HEADERS, json=body, timeout=30)
         assert r.status_code == 201, r.text
         self.account_id = r.json()["account_id"]
+        if not webhook:
+            return
         hook = {"source": "calendar_event", "request_url": self.receiver.url, "name": "push"}
         r = httpx.post(f"{self.base}/api/v1/webhooks", headers=HEADERS, json=hook, timeout=30)
         assert r.status_code == 201, r.text

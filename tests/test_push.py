@@ -15,6 +15,7 @@ import pytest
 from tests.fakes import google_push, graph_push
 from tests.pushkit import HEADERS, Pushed, push_database_fixture, pushed, wait_until
 from tests.receiver import Receiver
+from tests.serve import free_port
 from tests.synckit import receiver_fixture
 
 pytestmark = pytest.mark.system
@@ -212,3 +213,74 @@ def test_graph_lifecycle_notifications(
         p.wait_active(other_than=sub)
         _, took = _change_arrives(p, "After the removal")
         assert took < 5.0, took
+
+
+def test_a_change_made_through_calgate_is_reported_once_with_push(
+    receiver: Receiver, tmp_path: Path, push_database: str
+) -> None:
+    """Google pushes calgate's own write too; the sync it causes takes that version in
+    silently: one delivery, and the outside change after it is one more."""
+    with pushed("GOOGLE_OAUTH", receiver, tmp_path, push_database) as p, p.running():
+        p.connect()
+        state = p.wait_active()
+        calendar = p.fakes.google.email
+        body = {
+            "title": "Made through calgate",
+            "start": {"date_time": "2026-06-03T09:00:00Z"},
+            "end": {"date_time": "2026-06-03T10:00:00Z"},
+        }
+        r = httpx.post(
+            f"{p.base}/api/v1/calendars/{calendar}/events",
+            params={"account_id": p.account_id},
+            headers=HEADERS,
+            json=body,
+        )
+        assert r.status_code == 200, r.text  # Unipile v1 answers 200
+        own = r.json()["event_id"]
+        wait_until(
+            lambda: p.calendar_state()["push"]["notifications"] > state["push"]["notifications"],
+            10,
+            "Google's notification of calgate's own write",
+        )
+        wait_until(lambda: len(p.receiver.accepted()) == 1, 10, "calgate's own delivery")
+        time.sleep(1.0)  # the sync the notification caused has run: nothing more arrives
+        assert len(p.receiver.accepted()) == 1
+        outside, _ = _change_arrives(p, "Then one from outside")
+        deliveries = p.delivered(2)
+        assert [(d["event"], d["id"]) for d in deliveries] == [
+            ("calendar_event_created", own),
+            ("calendar_event_created", outside),
+        ]
+
+
+def test_without_a_public_url_calgate_warns_and_polls(
+    receiver: Receiver, tmp_path: Path, push_database: str
+) -> None:
+    with pushed("GOOGLE_OAUTH", receiver, tmp_path, push_database) as p:
+        del p.env["CALGATE_PUBLIC_URL"]
+        with p.running():
+            assert p.served is not None
+            assert "push notifications are off: CALGATE_PUBLIC_URL is not set" in p.served.text()
+            p.connect()
+            wait_until(lambda: p.calendar_state().get("status") == "ok", 20, "the baseline")
+            time.sleep(1.0)  # the keeper would have made a channel by now
+            assert p.calendar_state()["push"] is None
+            assert p.channel_ids() == []
+
+
+def test_processes_share_one_channel_per_calendar(
+    receiver: Receiver, tmp_path: Path, push_database: str
+) -> None:
+    if push_database.startswith("sqlite"):
+        pytest.skip("one SQLite file between processes: covered on PostgreSQL")
+    with pushed("OUTLOOK", receiver, tmp_path, push_database) as p, p.running():
+        second = Pushed(p.fakes, p.provider, receiver, p.data, p.env, free_port())
+        with second.running():
+            p.connect()
+            p.wait_active()
+            time.sleep(2.0)  # four more looks by each keeper
+            assert len(p.channel_ids()) == 1
+            made = p.fakes.graph.requests.find("POST", "/v1.0/subscriptions")
+            assert len(made) == 1
+            _, took = _change_arrives(p, "Seen by one of two")
+            assert took < 5.0, took

@@ -9,10 +9,13 @@ recorded nowhere and counted in ``/metrics``.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
+from calgate.cache import TTLCache
 from calgate.push import stats
 from calgate.store import push as store
 from calgate.store.db import Database, now_us
@@ -22,22 +25,35 @@ log = logging.getLogger("calgate.push")
 
 GOOGLE_CHANGES: Final = ("exists", "not_exists")
 LIFECYCLE: Final = ("reauthorizationRequired", "subscriptionRemoved", "missed")
+# A known channel is looked up again after this long (a channel id is never reused with
+# another secret, so a cached entry can at worst accept a stopped channel's notice briefly).
+KNOWN_SECONDS: Final = 5.0
+Key = tuple[str, str]
 
 
 class Inbox:
+    """Notifications arriving together are recorded together: each request waits for the one
+    write (group commit) that covers it, then is answered."""
+
     def __init__(self, db: Database) -> None:
         self.db = db
         # Called after a notification is recorded: this process's scheduler looks at once.
         self.wakers: list[Callable[[], None]] = []
+        self._known: TTLCache[str, Channel] = TTLCache(KNOWN_SECONDS)
+        self._pending: Counter[Key] = Counter()
+        self._waiting: list[asyncio.Future[None]] = []
+        self._flusher: asyncio.Task[None] | None = None
 
     def _wake(self) -> None:
         for wake in self.wakers:
             wake()
 
     async def _check(self, provider: str, channel_id: str, secret: str | None) -> Channel | None:
-        channel = (
-            await self.db.read(lambda c: store.by_channel_id(c, channel_id)) if channel_id else None
-        )
+        channel = self._known.get(channel_id)
+        if channel is None and channel_id:
+            channel = await self.db.read(lambda c: store.by_channel_id(c, channel_id))
+            if channel is not None:
+                self._known.put(channel_id, channel)
         if channel is None:
             stats.count(provider, "unknown")
             return None
@@ -50,17 +66,36 @@ class Inbox:
         return channel
 
     async def _record(self, provider: str, channels: list[Channel]) -> None:
+        """Returns once a committed write has made the channels' calendars due."""
         if not channels:
             return
-        now = now_us()
-
-        def record(conn: Any) -> None:
-            for channel in channels:
-                store.notified(conn, channel, now)
-
-        await self.db.write(record)
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.update((c.account_id, c.calendar_id) for c in channels)
+        self._waiting.append(done)
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
+        await done
         stats.count(provider, "accepted", len(channels))
-        self._wake()
+
+    async def _flush(self) -> None:
+        while self._waiting:
+            pending, waiting = self._pending, self._waiting
+            self._pending, self._waiting = Counter(), []
+            now = now_us()
+
+            def record(conn: Any, pending: Counter[Key] = pending, now: int = now) -> None:
+                for (account_id, calendar_id), count in sorted(pending.items()):
+                    store.notified(conn, account_id, calendar_id, now, count)
+
+            try:
+                await self.db.write(record)
+            except Exception as error:
+                for done in waiting:
+                    done.set_exception(error)
+                continue
+            for done in waiting:
+                done.set_result(None)
+            self._wake()
 
     async def google(self, headers: Mapping[str, str]) -> str:
         """One Google notification (``X-Goog-*`` headers); its outcome."""
@@ -103,8 +138,7 @@ class Inbox:
     async def microsoft(self, body: Any) -> int:
         """A batch of Graph change notifications; how many were accepted."""
         found = await self._entries(body)
-        unique = {(c.account_id, c.calendar_id): c for c, _ in found}
-        await self._record("microsoft", list(unique.values()))
+        await self._record("microsoft", [channel for channel, _ in found])
         return len(found)
 
     async def lifecycle(self, body: Any) -> int:

@@ -271,13 +271,13 @@ def make_due(conn: Connection, account_id: str, calendar_id: str, now: int) -> N
     )
 
 
-def notified(conn: Connection, channel: Channel, now: int) -> None:
-    """Record a notification durably: the calendar's sync is due now."""
-    make_due(conn, channel.account_id, channel.calendar_id, now)
+def notified(conn: Connection, account_id: str, calendar_id: str, now: int, count: int = 1) -> None:
+    """Record ``count`` notifications durably: the calendar's sync is due now."""
+    make_due(conn, account_id, calendar_id, now)
     conn.execute(
         update(pc)
-        .where(_key(channel.account_id, channel.calendar_id))
-        .values(notifications=pc.c.notifications + 1, last_notification_at=now)
+        .where(_key(account_id, calendar_id))
+        .values(notifications=pc.c.notifications + count, last_notification_at=now)
     )
 
 
