@@ -48,15 +48,7 @@ import provider_overhead_bench as peers  # noqa: E402  (after the path is set)
 
 CONNECTIONS = 32
 WEEK = ("2026-03-02T00:00:00Z", "2026-03-09T00:00:00Z")
-CREATE = {
-    "title": "Weekly sync",
-    "body": "Agenda",
-    "location": "Room 4",
-    "start": {"date_time": "2026-01-20T13:30:00Z", "time_zone": "Europe/Paris"},
-    "end": {"date_time": "2026-01-20T14:30:00Z", "time_zone": "Europe/Paris"},
-    "attendees": [{"email": "ada@example.org", "display_name": "Ada"}],
-    "recurrence": ["RRULE:FREQ=WEEKLY;COUNT=4"],
-}
+CREATE = {**peers.EVENT, "recurrence": ["RRULE:FREQ=WEEKLY;COUNT=4"]}  # seed-shaped
 
 
 # ---------------------------------------------------------------------------------------------
@@ -137,13 +129,10 @@ def seed(setup: peers.Setup) -> dict[str, str]:
             day, minute = 2 + i % 7, (i * 7) % 600
             start = f"2026-03-0{day}T{8 + minute // 60:02d}:{minute % 60:02d}:00Z"
             end = f"2026-03-0{day}T{9 + minute // 60:02d}:{minute % 60:02d}:00Z"
-            body = {
+            body = peers.EVENT | {
                 "title": f"Meeting {i}",
-                "body": "Agenda",
-                "location": "Room 4",
                 "start": {"date_time": start, "time_zone": "Europe/Paris"},
                 "end": {"date_time": end, "time_zone": "Europe/Paris"},
-                "attendees": [{"email": "ada@example.org", "display_name": "Ada"}],
             }
             r = client.post(events, params={"account_id": local}, json=body)
             event_id = r.raise_for_status().json()["event_id"]
