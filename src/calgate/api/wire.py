@@ -7,7 +7,7 @@ from typing import Any
 
 from calgate.api.schemas import AttendeeIn, ConferenceIn, EventCreate, EventPatch, EventTimeIn
 from calgate.domain.filters import EVENT_TYPES
-from calgate.domain.model import Attendee, Calendar, Conference, Event, EventFields
+from calgate.domain.model import Attendee, Calendar, Conference, Event, EventFields, EventQuery
 from calgate.domain.times import EventTime, check_bounds, format_utc, parse_event_time
 from calgate.errors import InvalidParameters
 
@@ -251,3 +251,30 @@ def parse_event_types(value: str | None) -> tuple[str, ...]:
                 f"event_type: {kind[:40]!r} is not one of {', '.join(EVENT_TYPES)}"
             )
     return given
+
+
+def event_query(params: dict[str, str | None], default_limit: int = 100) -> EventQuery:
+    """An event list's query string (v1 and v2 take the same filters), each value checked."""
+    cursor = params["cursor"]
+    attendees = params["attendees"] or ""
+    query = EventQuery(
+        start=parse_instant(params["start"], "start"),
+        end=parse_instant(params["end"], "end"),
+        expand_recurring=bool(parse_bool(params["expand_recurring"], "expand_recurring")),
+        updated_after=parse_instant(params["updated_after"], "updated_after"),
+        updated_before=parse_instant(params["updated_before"], "updated_before"),
+        busy=parse_bool(params["busy"], "busy"),
+        title=params["title"] or None,
+        location=params["location"] or None,
+        description=params["description"] or None,
+        ical_uid=params["ical_uid"] or None,
+        attendees=tuple(a.strip() for a in attendees.split(",") if a.strip()),
+        is_cancelled=parse_bool(params["is_cancelled"], "is_cancelled"),
+        event_types=parse_event_types(params["event_type"]),
+        cursor=cursor or None,
+        offset=parse_offset(params["offset"], cursor),
+        limit=parse_limit(params["limit"], default=default_limit),
+    )
+    if query.start and query.end and query.end <= query.start:
+        raise InvalidParameters("end: must be after start")
+    return query

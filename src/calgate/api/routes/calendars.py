@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 
 from calgate.api.body import body_doc, json_body, optional_json_body
-from calgate.api.deps import AccountDep, KnownQuery, QueryAccountDep
+from calgate.api.deps import AccountCaller, AccountDep, KnownQuery, QueryAccountDep
 from calgate.api.errors import COMMON_ERRORS, error_responses
 from calgate.api.responses import JSONResponse
 from calgate.api.schemas import (
@@ -82,6 +82,20 @@ def _calendar_values(body: CalendarCreate | CalendarPatch) -> dict[str, Any]:
     return values
 
 
+async def create_from(call: AccountCaller, body: CalendarCreate) -> Calendar:
+    """Create the calendar ``body`` describes (v1 and v2 take the same body)."""
+    values = _calendar_values(body)
+    calendar = Calendar(
+        id="",
+        account_id=call.account_id,
+        name=body.name,
+        description=values.get("description", ""),
+        timezone=values.get("timezone", "UTC"),
+        background_color=values.get("background_color", "#1A73E8"),
+    )
+    return await call.runtime.events.create_calendar(call.tenant, call.account_id, calendar, values)
+
+
 @router.post(
     "",
     summary="Create a calendar",
@@ -96,21 +110,7 @@ async def create_calendar(
     query: QueryAccountDep,
     body: Annotated[CalendarCreate, Depends(json_body(CalendarCreate))],
 ) -> JSONResponse:
-    call = query.with_body(body.account_id)
-    values = _calendar_values(body)
-    created = await call.runtime.events.create_calendar(
-        call.tenant,
-        call.account_id,
-        Calendar(
-            id="",
-            account_id=call.account_id,
-            name=body.name,
-            description=values.get("description", ""),
-            timezone=values.get("timezone", "UTC"),
-            background_color=values.get("background_color", "#1A73E8"),
-        ),
-        values,
-    )
+    created = await create_from(query.with_body(body.account_id), body)
     return JSONResponse({"object": "CalendarCreated", "calendar_id": created.id}, status_code=201)
 
 

@@ -25,15 +25,10 @@ from calgate.api.schemas import (
 from calgate.api.wire import (
     changes_from_patch,
     check_echoes,
+    event_query,
     event_to_wire,
     fields_from_create,
-    parse_bool,
-    parse_event_types,
-    parse_instant,
-    parse_limit,
-    parse_offset,
 )
-from calgate.domain.model import EventQuery
 from calgate.errors import InvalidParameters
 
 router = APIRouter(
@@ -108,26 +103,9 @@ async def list_events(
     ] = None,
     limit: Annotated[str | None, Query(description="1..250, default 100.")] = None,
 ) -> Response:
-    query = EventQuery(
-        start=parse_instant(start, "start"),
-        end=parse_instant(end, "end"),
-        expand_recurring=bool(parse_bool(expand_recurring, "expand_recurring")),
-        updated_after=parse_instant(updated_after, "updated_after"),
-        updated_before=parse_instant(updated_before, "updated_before"),
-        busy=parse_bool(busy, "busy"),
-        title=title or None,
-        location=location or None,
-        description=description or None,
-        ical_uid=ical_uid or None,
-        attendees=tuple(a.strip() for a in (attendees or "").split(",") if a.strip()),
-        is_cancelled=parse_bool(is_cancelled, "is_cancelled"),
-        event_types=parse_event_types(event_type),
-        cursor=cursor or None,
-        offset=parse_offset(offset, cursor),
-        limit=parse_limit(limit),
-    )
-    if query.start and query.end and query.end <= query.start:
-        raise InvalidParameters("end: must be after start")
+    # The query parameters by name (each one declared above, for the OpenAPI document).
+    params = {k: v for k, v in locals().items() if k not in ("request", "call", "calendar_id")}
+    query = event_query(params)
     listing = call.runtime.events.list(call.tenant, call.account_id, calendar_id, query)
     page = await offload.until_disconnected(request, listing)
     if page is None:

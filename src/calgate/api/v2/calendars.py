@@ -11,14 +11,13 @@ from calgate.api.body import body_doc, json_body
 from calgate.api.deps import KnownQuery
 from calgate.api.errors import COMMON_ERRORS, error_responses
 from calgate.api.responses import JSONResponse
-from calgate.api.routes.calendars import _calendar_values
+from calgate.api.routes.calendars import _calendar_values, create_from
 from calgate.api.schemas import CalendarCreate, CalendarPatch
 from calgate.api.v2.deps import PathAccountDep
 from calgate.api.v2.schemas import CalendarListV2, CalendarV2
 from calgate.api.v2.wire import calendar_to_v2
 from calgate.api.wire import parse_limit, parse_offset
 from calgate.domain import cursor as cursors
-from calgate.domain.model import Calendar
 from calgate.errors import InvalidParameters
 
 TAG = "v2 · Calendars"
@@ -64,21 +63,7 @@ async def create_calendar_v2(
     account: PathAccountDep,
     body: Annotated[CalendarCreate, Depends(json_body(CalendarCreate))],
 ) -> Response:
-    call = account.with_body(body.account_id)
-    values = _calendar_values(body)
-    created = await call.runtime.events.create_calendar(
-        call.tenant,
-        call.account_id,
-        Calendar(
-            id="",
-            account_id=call.account_id,
-            name=body.name,
-            description=values.get("description", ""),
-            timezone=values.get("timezone", "UTC"),
-            background_color=values.get("background_color", "#1A73E8"),
-        ),
-        values,
-    )
+    created = await create_from(account.with_body(body.account_id), body)
     return JSONResponse(calendar_to_v2(created), status_code=201)
 
 

@@ -26,17 +26,12 @@ from calgate.api.v2.wire import create_from_v2, event_to_v2, patch_from_v2
 from calgate.api.wire import (
     changes_from_patch,
     check_echoes,
+    event_query,
     fields_from_create,
-    parse_bool,
-    parse_event_types,
-    parse_instant,
-    parse_limit,
-    parse_offset,
 )
-from calgate.domain.model import EventQuery
 from calgate.domain.rsvp import MAX_COMMENT
 from calgate.domain.rsvp import Response as Answer
-from calgate.errors import FeatureNotImplemented, InvalidParameters
+from calgate.errors import FeatureNotImplemented
 
 TAG = "v2 · Calendar events"
 router = APIRouter(
@@ -99,27 +94,10 @@ async def list_events_v2(
     offset: Annotated[str | None, Query(description="0..10000; not with cursor.")] = None,
     limit: Annotated[str | None, Query(description="1..250, default 20.")] = None,
 ) -> Response:
+    # The query parameters by name (each one declared above, for the OpenAPI document).
+    params = {k: v for k, v in locals().items() if k not in ("request", "account", "calendar_id")}
+    query = event_query(params, default_limit=20)
     call = account.with_body(None)
-    query = EventQuery(
-        start=parse_instant(start, "start"),
-        end=parse_instant(end, "end"),
-        expand_recurring=bool(parse_bool(expand_recurring, "expand_recurring")),
-        updated_after=parse_instant(updated_after, "updated_after"),
-        updated_before=parse_instant(updated_before, "updated_before"),
-        busy=parse_bool(busy, "busy"),
-        title=title or None,
-        location=location or None,
-        description=description or None,
-        ical_uid=ical_uid or None,
-        attendees=tuple(a.strip() for a in (attendees or "").split(",") if a.strip()),
-        is_cancelled=parse_bool(is_cancelled, "is_cancelled"),
-        event_types=parse_event_types(event_type),
-        cursor=cursor or None,
-        offset=parse_offset(offset, cursor),
-        limit=parse_limit(limit, default=20),
-    )
-    if query.start and query.end and query.end <= query.start:
-        raise InvalidParameters("end: must be after start")
     listing = call.runtime.events.list(call.tenant, call.account_id, calendar_id, query)
     page = await offload.until_disconnected(request, listing)
     if page is None:
