@@ -91,7 +91,7 @@ class Client:
 async def test_generated_client_drives_v2(api: Api, tmp_path: Path) -> None:
     spec = (await api.client.get("/openapi.json")).json()
     groups = {g["name"]: g["tags"] for g in spec["x-tagGroups"]}
-    assert groups["Unipile API v2"] == ["v2 · Calendars", "v2 · Calendar events"]
+    assert groups["Unipile API v2"] == ["v2 · Calendars", "v2 · Calendar events", "v2 · Webhooks"]
     m = generate(spec, tmp_path)
     client = Client(api, m, api.a.account_id)
     listing = await client.calendars()

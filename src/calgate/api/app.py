@@ -31,6 +31,7 @@ from calgate.api.routes import (
 from calgate.api.routes import metrics as metrics_route
 from calgate.api.v2 import calendars as v2_calendars
 from calgate.api.v2 import events as v2_events
+from calgate.api.v2 import webhooks as v2_webhooks
 from calgate.runtime import Runtime
 from calgate.settings import Settings
 
@@ -87,7 +88,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     routers = (meta, docs, accounts, hosted, freebusy, calendars, events, rsvp, ics)
     for module in (*routers, inbound, webhooks, push):
         app.include_router(module.router)
-    for v2 in (v2_calendars, v2_events):  # Unipile API v2 beside v1, same services
+    for v2 in (v2_calendars, v2_events, v2_webhooks):  # Unipile API v2 beside v1, same services
         app.include_router(v2.router)
     app.mount(docs.ASSETS_PATH, docs.ASSETS, name="docs-assets")
     install_pages(app)  # the hosted page and the console (HTML)

@@ -210,6 +210,8 @@ webhooks = Table(
     Column("secret", Text, nullable=False),  # sealed with the secret key
     Column("enabled", Boolean, nullable=False, default=True),
     Column("created_at", BigInteger, nullable=False),
+    # v1 or v2: the Unipile API the webhook was registered through (its payloads' shape).
+    Column("api_version", String(4), nullable=False, server_default="v1"),
 )
 
 

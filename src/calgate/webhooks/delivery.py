@@ -19,8 +19,10 @@ import orjson
 from sqlalchemy.engine import Connection
 
 from calgate import __version__
+from calgate.api.v2.wire import wire_to_v2
 from calgate.api.wire import event_to_wire
 from calgate.domain.model import Notifications, with_organizer
+from calgate.domain.times import format_utc
 from calgate.errors import CalgateError
 from calgate.outbox import NewDelivery, Outbox, notices
 from calgate.outbox.store import Delivery
@@ -28,6 +30,7 @@ from calgate.outbox.worker import Outcome
 from calgate.providers.base import Change
 from calgate.secrets import SecretBox
 from calgate.security import blocked_address, public_transport
+from calgate.store.codec import us_to_dt
 from calgate.store.db import Database
 from calgate.store.ids import new_id
 from calgate.webhooks import signing, store
@@ -65,12 +68,25 @@ class WebhookEffect:
             event_id=event.id,
             payload={"event": event_to_wire(event)},
             deliveries=[
-                NewDelivery("webhook", h.id, name, {"webhook_name": h.name}) for h in hooks
+                NewDelivery(
+                    "webhook", h.id, name, {"webhook_name": h.name, "api_version": h.api_version}
+                )
+                for h in hooks
             ],
         )
 
 
 def body_of(delivery: Delivery, payload: dict[str, Any]) -> bytes:
+    if delivery.data.get("api_version") == "v2":
+        return orjson.dumps(
+            {
+                "id": delivery.id,
+                "created_at": format_utc(us_to_dt(delivery.created_at)),
+                "account_id": delivery.account_id,
+                "type": delivery.topic,
+                "payload": wire_to_v2(payload["event"]),
+            }
+        )
     return orjson.dumps(
         {
             **payload["event"],

@@ -62,6 +62,7 @@ class WebhookSpec:
     events: list[str] | None = None
     account_ids: list[str] = field(default_factory=list)
     headers: list[tuple[str, str]] = field(default_factory=list)
+    api_version: str = "v1"  # v2: deliveries in Unipile v2's envelope
 
 
 def _events(given: list[str] | None) -> list[str]:
@@ -145,6 +146,7 @@ class WebhookService:
             secret=self.box.seal({"secret": secret}),
             enabled=True,
             created_at=now_ms_us(),
+            api_version=spec.api_version,
         )
 
         def op(conn: Connection) -> None:

@@ -27,6 +27,7 @@ class Webhook:
     secret: str  # sealed
     enabled: bool
     created_at: int
+    api_version: str = "v1"
 
     def matches(self, event: str, account_id: str) -> bool:
         return (
@@ -49,6 +50,7 @@ def _webhook(row: Any) -> Webhook:
         secret=row.secret,
         enabled=row.enabled,
         created_at=row.created_at,
+        api_version=row.api_version,
     )
 
 
@@ -66,6 +68,7 @@ def insert_webhook(conn: Connection, hook: Webhook) -> None:
             secret=hook.secret,
             enabled=hook.enabled,
             created_at=hook.created_at,
+            api_version=hook.api_version,
         )
     )
 

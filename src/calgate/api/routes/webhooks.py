@@ -109,6 +109,18 @@ def delivery_to_wire(d: Delivery) -> dict[str, Any]:
     }
 
 
+def spec_of(body: WebhookCreate, api_version: str = "v1") -> WebhookSpec:
+    return WebhookSpec(
+        source=body.source,
+        request_url=body.request_url,
+        name=body.name or "",
+        events=body.events,
+        account_ids=body.account_ids or [],
+        headers=[(h.key, h.value) for h in body.headers or []],
+        api_version=api_version,
+    )
+
+
 @router.post(
     "",
     summary="Create a webhook",
@@ -120,15 +132,7 @@ def delivery_to_wire(d: Delivery) -> dict[str, Any]:
     responses=ERRORS,
 )
 async def create_webhook(call: CallerDep, body: WebhookCreate) -> JSONResponse:
-    spec = WebhookSpec(
-        source=body.source,
-        request_url=body.request_url,
-        name=body.name or "",
-        events=body.events,
-        account_ids=body.account_ids or [],
-        headers=[(h.key, h.value) for h in body.headers or []],
-    )
-    hook, secret = await call.runtime.webhooks.create(call.tenant, spec)
+    hook, secret = await call.runtime.webhooks.create(call.tenant, spec_of(body))
     return JSONResponse(
         {"object": "WebhookCreated", "webhook_id": hook.id, "secret": secret}, status_code=201
     )

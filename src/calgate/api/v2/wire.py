@@ -3,6 +3,7 @@ converters (:mod:`calgate.api.wire`) read, and a v1 answer becomes v2's."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, TypeVar
 
 from fastapi.exceptions import RequestValidationError
@@ -12,7 +13,7 @@ from calgate.api.schemas import EventCreate, EventPatch
 from calgate.api.v2.schemas import EventCreateV2, EventPatchV2, EventTimeV2
 from calgate.api.wire import calendar_to_wire, event_to_wire
 from calgate.domain.model import Calendar, Event
-from calgate.domain.times import EventTime, format_utc
+from calgate.domain.times import format_utc
 from calgate.errors import FeatureNotImplemented, InvalidParameters
 
 M = TypeVar("M", bound=BaseModel)
@@ -86,20 +87,26 @@ def patch_from_v2(body: EventPatchV2) -> EventPatch:
     return _as_v1(EventPatch, body)
 
 
-def time_to_v2(value: EventTime) -> dict[str, Any]:
-    if value.date is not None:
-        return {"type": "date", "date": value.date.isoformat()}
-    return {"type": "date_time", "date_time": format_utc(value.utc), "time_zone": value.tz}
+def time_to_v2(value: dict[str, str]) -> dict[str, str]:
+    """A v1 wire time as v2's: typed, a timed one as its UTC instant (``…Z``)."""
+    if "date" in value:
+        return {"type": "date", "date": value["date"]}
+    instant = dt.datetime.fromisoformat(value["date_time"])
+    return {"type": "date_time", "date_time": format_utc(instant), "time_zone": value["time_zone"]}
+
+
+def wire_to_v2(event: dict[str, Any]) -> dict[str, Any]:
+    """A v1 CalendarEvent (as ``event_to_wire`` gives it) in v2's shape."""
+    out = {k: v for k, v in event.items() if k != "object"}
+    out["background_color"] = out.pop("color")
+    out["text_color"] = None  # events hold one colour; clients pick a readable text colour
+    out["start"] = time_to_v2(event["start"])
+    out["end"] = time_to_v2(event["end"])
+    return out
 
 
 def event_to_v2(event: Event) -> dict[str, Any]:
-    out = event_to_wire(event)
-    del out["object"]
-    out["background_color"] = out.pop("color")
-    out["text_color"] = None  # events hold one colour; clients pick a readable text colour
-    out["start"] = time_to_v2(event.fields.start)
-    out["end"] = time_to_v2(event.fields.end)
-    return out
+    return wire_to_v2(event_to_wire(event))
 
 
 def calendar_to_v2(calendar: Calendar) -> dict[str, Any]:
