@@ -10,6 +10,7 @@ the provider, which gives the answer (or the error) it always gives.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -23,7 +24,7 @@ from calgate.store import tables as t
 from calgate.store.db import Database, now_us
 from calgate.sync.readers import READERS, Reader
 
-__all__ = ["MirrorReads", "mirror_current", "pending_own_write"]
+__all__ = ["MirrorReads", "current_as_of", "mirror_current", "pending_own_write"]
 
 # When the mirror may answer ----------------------------------------------------------------
 
@@ -59,12 +60,12 @@ def pending_own_write(conn: Connection, account_id: str, calendar_id: str) -> bo
     return False
 
 
-def mirror_current(
+def current_as_of(
     conn: Connection, account_id: str, calendar_id: str, *, now: int, max_age_us: int
-) -> bool:
-    """Whether the calendar's mirror may answer reads: its last successful sync is younger
-    than ``max_age_us`` and every change calgate made in it has been seen by sync since.
-    (One statement in the common case: reads take it on every request.)"""
+) -> int | None:
+    """When the calendar's mirror may answer reads, the time of its last successful sync
+    (which names what the mirror holds: every sync run that changes it commits a new one);
+    None otherwise. (One statement in the common case: reads take it on every request.)"""
     sc, si = t.sync_calendars, t.sync_items
     maybe_pending = select(si.c.item_id).where(_candidates(account_id, calendar_id)).exists()
     row = conn.execute(
@@ -73,13 +74,27 @@ def mirror_current(
         )
     ).first()
     if row is None or row.cursor is None or row.last_success_at is None:
-        return False
+        return None
     if now - row.last_success_at > max_age_us:
-        return False
-    return not (row.maybe_pending and pending_own_write(conn, account_id, calendar_id))
+        return None
+    if row.maybe_pending and pending_own_write(conn, account_id, calendar_id):
+        return None
+    return int(row.last_success_at)
+
+
+def mirror_current(
+    conn: Connection, account_id: str, calendar_id: str, *, now: int, max_age_us: int
+) -> bool:
+    """Whether the calendar's mirror may answer reads: its last successful sync is younger
+    than ``max_age_us`` and every change calgate made in it has been seen by sync since."""
+    stamp = current_as_of(conn, account_id, calendar_id, now=now, max_age_us=max_age_us)
+    return stamp is not None
 
 
 # The service's mirror source ---------------------------------------------------------------
+
+# Calendars whose decoded items are kept for lists (the most recently listed ones).
+LISTED_CALENDARS = 32
 
 
 class MirrorReads:
@@ -96,6 +111,10 @@ class MirrorReads:
         self.max_age_us = int(max_age_seconds * 1_000_000)
         self.readers = readers
         self.clock = clock
+        # The decoded items of the calendars listed last, by the sync that wrote them (a new
+        # sync of the calendar makes its entry stale); read in the database's threads.
+        self._listed: dict[tuple[str, str], tuple[int, dict[str, mirror.Item]]] = {}
+        self._lock = threading.Lock()
 
     def _reader(self, account: AccountContext) -> Reader | None:
         return self.readers.get(account.type) if self.max_age_us > 0 else None
@@ -105,11 +124,26 @@ class MirrorReads:
     ) -> dict[str, mirror.Item] | None:
         now, max_age = self.clock(), self.max_age_us
 
+        key = (account.id, calendar_id)
+
         def op(conn: Connection) -> dict[str, mirror.Item] | None:
-            if not mirror_current(conn, account.id, calendar_id, now=now, max_age_us=max_age):
+            stamp = current_as_of(conn, account.id, calendar_id, now=now, max_age_us=max_age)
+            if stamp is None:
                 return None
+            if wanted is None:
+                with self._lock:
+                    cached = self._listed.get(key)
+                if cached is not None and cached[0] == stamp:
+                    return cached[1]
             found = mirror.items(conn, account.id, calendar_id, wanted)
-            return {k: i for k, i in found.items() if i.version != mirror.REMOVED and i.events}
+            live = {k: i for k, i in found.items() if i.version != mirror.REMOVED and i.events}
+            if wanted is None:
+                with self._lock:
+                    self._listed.pop(key, None)
+                    while len(self._listed) >= LISTED_CALENDARS:
+                        self._listed.pop(next(iter(self._listed)))
+                    self._listed[key] = (stamp, live)
+            return live
 
         return await self.db.read(op)
 
