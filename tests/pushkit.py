@@ -191,3 +191,16 @@ def pushed(
         port = free_port()
         env = env_of(fakes, port, database_url, **extra)
         yield Pushed(fakes, provider, receiver, tmp_path / "data", env, port)
+
+
+@contextmanager
+def watched(
+    provider: str, receiver: Receiver, tmp_path: Path, database_url: str, **extra: str
+) -> Iterator[tuple[Pushed, str]]:
+    """`calgate serve` running with an account of ``provider`` connected, its calendar synced
+    and watched: ``(pushed, the channel or subscription id)``."""
+    with pushed(provider, receiver, tmp_path, database_url, **extra) as p, p.running():
+        p.connect()
+        p.wait_active()
+        [channel_id] = p.channel_ids()
+        yield p, channel_id

@@ -13,7 +13,14 @@ import httpx
 import pytest
 
 from tests.fakes import google_push, graph_push
-from tests.pushkit import HEADERS, Pushed, push_database_fixture, pushed, wait_until
+from tests.pushkit import (
+    HEADERS,
+    Pushed,
+    push_database_fixture,
+    pushed,
+    wait_until,
+    watched,
+)
 from tests.receiver import Receiver
 from tests.serve import free_port
 from tests.synckit import receiver_fixture
@@ -44,9 +51,8 @@ def _change_arrives(p: Pushed, title: str) -> tuple[str, float]:
 def test_an_outside_change_reaches_the_webhook_through_push_once(
     provider: str, receiver: Receiver, tmp_path: Path, push_database: str
 ) -> None:
-    with pushed(provider, receiver, tmp_path, push_database) as p, p.running():
-        p.connect()
-        state = p.wait_active()
+    with watched(provider, receiver, tmp_path, push_database) as (p, _):
+        state = p.calendar_state()
         assert state["push"]["kind"] == (
             "google_channel" if provider == "GOOGLE_OAUTH" else "graph_subscription"
         )
@@ -67,9 +73,7 @@ def test_an_outside_change_reaches_the_webhook_through_push_once(
 def test_graph_validates_both_urls_and_calgate_echoes_the_token(
     receiver: Receiver, tmp_path: Path, push_database: str
 ) -> None:
-    with pushed("OUTLOOK", receiver, tmp_path, push_database) as p, p.running():
-        p.connect()
-        p.wait_active()
+    with watched("OUTLOOK", receiver, tmp_path, push_database) as (p, _):
         checked = graph_push.subscriptions(p.fakes.graph).validations
         assert sorted(url.rsplit("/", 1)[1] for url, status in checked if status == 200) == [
             "lifecycle",
@@ -87,10 +91,7 @@ def test_graph_validates_both_urls_and_calgate_echoes_the_token(
 def test_forged_and_unknown_notifications_are_refused_and_counted(
     provider: str, receiver: Receiver, tmp_path: Path, push_database: str
 ) -> None:
-    with pushed(provider, receiver, tmp_path, push_database) as p, p.running():
-        p.connect()
-        p.wait_active()
-        [channel_id] = p.channel_ids()
+    with watched(provider, receiver, tmp_path, push_database) as (p, channel_id):
         seen = p.calendar_state()["push"]["notifications"]
         if provider == "GOOGLE_OAUTH":
             [watch] = google_push.live(p.fakes.google)
@@ -127,10 +128,8 @@ def test_channels_are_renewed_before_they_expire(
     provider: str, receiver: Receiver, tmp_path: Path, push_database: str
 ) -> None:
     short = {"CALGATE_PUSH_TTL_SECONDS": "6", "CALGATE_PUSH_RENEW_BEFORE_SECONDS": "3"}
-    with pushed(provider, receiver, tmp_path, push_database, **short) as p, p.running():
-        p.connect()
-        first = p.wait_active()
-        [old] = p.channel_ids()
+    with watched(provider, receiver, tmp_path, push_database, **short) as (p, old):
+        first = p.calendar_state()
         wait_until(lambda: p.calendar_state()["push"]["renewals"] >= 1, 15, "a renewal")
         if provider == "GOOGLE_OAUTH":  # Google: a new channel, the old one stopped
             wait_until(lambda: old in google_push.watches(p.fakes.google).stopped, 5, "stop")
@@ -167,10 +166,7 @@ def test_a_restart_that_finds_channels_expired_makes_them_again(
 def test_deleting_the_account_stops_its_channels(
     provider: str, receiver: Receiver, tmp_path: Path, push_database: str
 ) -> None:
-    with pushed(provider, receiver, tmp_path, push_database) as p, p.running():
-        p.connect()
-        p.wait_active()
-        [channel_id] = p.channel_ids()
+    with watched(provider, receiver, tmp_path, push_database) as (p, channel_id):
         r = httpx.delete(f"{p.base}/api/v1/accounts/{p.account_id}", headers=HEADERS)
         assert r.status_code == 200, r.text
         assert p.channel_ids() == []
@@ -183,10 +179,7 @@ def test_deleting_the_account_stops_its_channels(
 def test_graph_lifecycle_notifications(
     receiver: Receiver, tmp_path: Path, push_database: str
 ) -> None:
-    with pushed("OUTLOOK", receiver, tmp_path, push_database) as p, p.running():
-        p.connect()
-        p.wait_active()
-        [sub] = p.channel_ids()
+    with watched("OUTLOOK", receiver, tmp_path, push_database) as (p, sub):
         graph = p.fakes.graph
         kept = graph_push.subscriptions(graph)
         # reauthorizationRequired: renewed at once (its renewal time is days away)
@@ -198,11 +191,13 @@ def test_graph_lifecycle_notifications(
         assert p.channel_ids() == [sub]
         assert p.metric("calgate_push_notifications_total", provider="microsoft", outcome="forged")
         # missed: Graph could not deliver a change; calgate syncs the calendar
-        [watched] = graph_push.live(graph)
-        watched.change_types = set()  # the notifications of the next change are lost
+        [subscription] = graph_push.live(graph)
+        subscription.change_types = set()  # the notifications of the next change are lost
         event_id = p.outside_create("Missed by Graph")
-        wait_until(lambda: watched.seen and event_id in watched.seen, 5, "the lost notice")
-        watched.change_types = set(graph_push.CHANGE_TYPES)
+        wait_until(
+            lambda: subscription.seen and event_id in subscription.seen, 5, "the lost notice"
+        )
+        subscription.change_types = set(graph_push.CHANGE_TYPES)
         time.sleep(0.5)
         assert p.receiver.accepted() == []
         assert graph_push.lifecycle(graph, sub, "missed") == 202
@@ -220,9 +215,8 @@ def test_a_change_made_through_calgate_is_reported_once_with_push(
 ) -> None:
     """Google pushes calgate's own write too; the sync it causes takes that version in
     silently: one delivery, and the outside change after it is one more."""
-    with pushed("GOOGLE_OAUTH", receiver, tmp_path, push_database) as p, p.running():
-        p.connect()
-        state = p.wait_active()
+    with watched("GOOGLE_OAUTH", receiver, tmp_path, push_database) as (p, _):
+        state = p.calendar_state()
         calendar = p.fakes.google.email
         body = {
             "title": "Made through calgate",

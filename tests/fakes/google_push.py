@@ -36,9 +36,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from tests.fakes.google import GoogleError, GoogleState, check_event
+from tests.fakes.notifier import Notifier
 
 DEFAULT_TTL = 604_800
-POLL_SECONDS = 0.02
 
 
 @dataclass
@@ -66,7 +66,6 @@ class Watches:
     stopped: list[str] = field(default_factory=list)
     sent: list[Sent] = field(default_factory=list)
     allow_http: bool = False
-    thread: threading.Thread | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -113,35 +112,22 @@ def _send(client: httpx.Client, kept: Watches, watch: Watch, resource_state: str
     kept.sent.append(Sent(watch.id, resource_state, status))
 
 
-def _notifier(state: GoogleState, kept: Watches) -> None:
-    idle_since = time.monotonic()
-    with httpx.Client(timeout=10) as client:
-        while time.monotonic() - idle_since < 5:
-            channels = live(state)
-            if channels:
-                idle_since = time.monotonic()
-            for watch in channels:
-                newest = _newest(state, watch.calendar_id)
-                if watch.seen < 0:
-                    watch.seen = newest
-                    _send(client, kept, watch, "sync")
-                elif newest > watch.seen:
-                    watch.seen = newest
-                    _send(client, kept, watch, "exists")
-            time.sleep(POLL_SECONDS)
-    with kept.lock:
-        kept.thread = None
-
-
-def _start(state: GoogleState, kept: Watches) -> None:
-    with kept.lock:
-        if kept.thread is None:
-            kept.thread = threading.Thread(target=_notifier, args=(state, kept), daemon=True)
-            kept.thread.start()
+def _round(state: GoogleState, kept: Watches, client: httpx.Client) -> bool:
+    channels = live(state)
+    for watch in channels:
+        newest = _newest(state, watch.calendar_id)
+        if watch.seen < 0:
+            watch.seen = newest
+            _send(client, kept, watch, "sync")
+        elif newest > watch.seen:
+            watch.seen = newest
+            _send(client, kept, watch, "exists")
+    return bool(channels)
 
 
 def routes(state: GoogleState) -> list[Route]:
     kept = watches(state)
+    notifier = Notifier(lambda client: _round(state, kept, client))
 
     async def body_of(request: Request) -> dict[str, Any]:
         if not state.oauth.valid(request.headers.get("authorization")):
@@ -176,7 +162,7 @@ def routes(state: GoogleState) -> list[Route]:
         )
         with kept.lock:
             kept.channels[channel_id] = made
-        _start(state, kept)
+        notifier.start()
         answer = {
             "kind": "api#channel",
             "id": made.id,

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -38,10 +37,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from tests.fakes.graph import GraphError, GraphState
+from tests.fakes.notifier import Notifier
 
 MAX_MINUTES = 4230
 CHANGE_TYPES = {"created", "updated", "deleted"}
-POLL_SECONDS = 0.02
 TENANT = "9188040d-6c67-4c5b-b112-36a304b66dad"
 
 
@@ -90,7 +89,6 @@ class Subscriptions:
     sent: list[Posted] = field(default_factory=list)
     validations: list[tuple[str, int]] = field(default_factory=list)  # (url, status)
     allow_http: bool = False
-    thread: threading.Thread | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -169,33 +167,16 @@ def _changes(state: GraphState, sub: Subscription, now: dict[str, str]) -> list[
     return entries
 
 
-def _notifier(state: GraphState, kept: Subscriptions) -> None:
-    idle_since = time.monotonic()
-    with httpx.Client(timeout=10) as client:
-        while time.monotonic() - idle_since < 5:
-            watched = live(state)
-            if watched:
-                idle_since = time.monotonic()
-            for sub in watched:
-                now = _snapshot(state, sub.calendar_id)
-                if sub.seen is None:
-                    sub.seen = now
-                    continue
-                entries = _changes(state, sub, now)
-                sub.seen = now
-                if entries:
-                    status = _post(client, sub.notification_url, entries)
-                    kept.sent.extend(Posted(sub.id, e["changeType"], status) for e in entries)
-            time.sleep(POLL_SECONDS)
-    with kept.lock:
-        kept.thread = None
-
-
-def _start(state: GraphState, kept: Subscriptions) -> None:
-    with kept.lock:
-        if kept.thread is None:
-            kept.thread = threading.Thread(target=_notifier, args=(state, kept), daemon=True)
-            kept.thread.start()
+def _round(state: GraphState, kept: Subscriptions, client: httpx.Client) -> bool:
+    watched = live(state)
+    for sub in watched:
+        now = _snapshot(state, sub.calendar_id)
+        entries = _changes(state, sub, now) if sub.seen is not None else []
+        sub.seen = now
+        if entries:
+            status = _post(client, sub.notification_url, entries)
+            kept.sent.extend(Posted(sub.id, e["changeType"], status) for e in entries)
+    return bool(watched)
 
 
 def _invalid(message: str) -> GraphError:
@@ -257,6 +238,7 @@ async def _validate(kept: Subscriptions, url: str) -> None:
 
 def routes(state: GraphState) -> list[Route]:
     kept = subscriptions(state)
+    notifier = Notifier(lambda client: _round(state, kept, client))
 
     def authorized(request: Request) -> None:
         if not state.oauth.valid(request.headers.get("authorization")):
@@ -309,7 +291,7 @@ def routes(state: GraphState) -> list[Route]:
         sub.seen = _snapshot(state, calendar_id)
         with kept.lock:
             kept.items[sub.id] = sub
-        _start(state, kept)
+        notifier.start()
         return JSONResponse(sub.wire(), 201)
 
     async def renew(request: Request) -> Response:

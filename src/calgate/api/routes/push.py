@@ -44,19 +44,20 @@ async def google(request: Request) -> Response:
     return Response(status_code=ACCEPTED)
 
 
-@router.post(MICROSOFT_PATH)
-async def microsoft(request: Request) -> Response:
+async def _graph(request: Request, lifecycle: bool) -> Response:
     handshake = _validation(request)
     if handshake is not None:
         return handshake
-    await _inbox(request).microsoft(await _json(request))
+    inbox, body = _inbox(request), await _json(request)
+    await (inbox.lifecycle(body) if lifecycle else inbox.microsoft(body))
     return Response(status_code=ACCEPTED)
+
+
+@router.post(MICROSOFT_PATH)
+async def microsoft(request: Request) -> Response:
+    return await _graph(request, lifecycle=False)
 
 
 @router.post(LIFECYCLE_PATH)
 async def lifecycle(request: Request) -> Response:
-    handshake = _validation(request)
-    if handshake is not None:
-        return handshake
-    await _inbox(request).lifecycle(await _json(request))
-    return Response(status_code=ACCEPTED)
+    return await _graph(request, lifecycle=True)
