@@ -96,6 +96,16 @@ async def create_from(call: AccountCaller, body: CalendarCreate) -> Calendar:
     return await call.runtime.events.create_calendar(call.tenant, call.account_id, calendar, values)
 
 
+async def update_from(call: AccountCaller, calendar_id: str, body: CalendarPatch) -> Calendar:
+    """Change the calendar as ``body`` says (v1 and v2 take the same body)."""
+    values = _calendar_values(body)
+    if not values:
+        raise InvalidParameters("body: give at least one field to change")
+    return await call.runtime.events.update_calendar(
+        call.tenant, call.account_id, calendar_id, values
+    )
+
+
 @router.post(
     "",
     summary="Create a calendar",
@@ -128,14 +138,7 @@ async def patch_calendar(
     calendar_id: str,
     body: Annotated[CalendarPatch, Depends(json_body(CalendarPatch))],
 ) -> dict[str, Any]:
-    call = query.with_body(body.account_id)
-    values = _calendar_values(body)
-    if not values:
-        raise InvalidParameters("body: give at least one field to change")
-    changed = await call.runtime.events.update_calendar(
-        call.tenant, call.account_id, calendar_id, values
-    )
-    return calendar_to_wire(changed)
+    return calendar_to_wire(await update_from(query.with_body(body.account_id), calendar_id, body))
 
 
 @router.delete(

@@ -11,14 +11,13 @@ from calgate.api.body import body_doc, json_body
 from calgate.api.deps import KnownQuery
 from calgate.api.errors import COMMON_ERRORS, error_responses
 from calgate.api.responses import JSONResponse
-from calgate.api.routes.calendars import _calendar_values, create_from
+from calgate.api.routes.calendars import create_from, update_from
 from calgate.api.schemas import CalendarCreate, CalendarPatch
 from calgate.api.v2.deps import PathAccountDep
 from calgate.api.v2.schemas import CalendarListV2, CalendarV2
 from calgate.api.v2.wire import calendar_to_v2
 from calgate.api.wire import parse_limit, parse_offset
 from calgate.domain import cursor as cursors
-from calgate.errors import InvalidParameters
 
 TAG = "v2 · Calendars"
 router = APIRouter(prefix="/v2/{account_id}/calendars", tags=[TAG], dependencies=[KnownQuery])
@@ -91,14 +90,7 @@ async def patch_calendar_v2(
     calendar_id: str,
     body: Annotated[CalendarPatch, Depends(json_body(CalendarPatch))],
 ) -> dict[str, Any]:
-    call = account.with_body(body.account_id)
-    values = _calendar_values(body)
-    if not values:
-        raise InvalidParameters("body: give at least one field to change")
-    changed = await call.runtime.events.update_calendar(
-        call.tenant, call.account_id, calendar_id, values
-    )
-    return calendar_to_v2(changed)
+    return calendar_to_v2(await update_from(account.with_body(body.account_id), calendar_id, body))
 
 
 @router.delete(
