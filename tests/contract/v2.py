@@ -187,6 +187,8 @@ class V2Suite:
         bad = {**timed, "start": {"type": "date", "date_time": "2026-06-02T09:00:00Z"}}
         r = await v2.call("POST", v2.events(), json={"title": "x", **bad})
         assert r.status_code == 400 and r.json()["detail"].startswith("start.date"), r.text
+        r = await v2.call("POST", v2.events(), params={"account_id": "x"}, json={"title": "x"})
+        assert r.status_code == 400 and r.json()["detail"].startswith("account_id"), r.text
         r = await v2.call("GET", v2.events(), params={"limit": "0"})
         assert r.status_code == 400 and r.json()["detail"].startswith("limit"), r.text
         other = f"/v2/{target.api.b.account_id}/calendars"
