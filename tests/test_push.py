@@ -278,3 +278,29 @@ def test_processes_share_one_channel_per_calendar(
             assert len(made) == 1
             _, took = _change_arrives(p, "Seen by one of two")
             assert took < 5.0, took
+
+
+def test_with_push_the_mirror_answers_reads_past_its_age(
+    receiver: Receiver, tmp_path: Path, push_database: str
+) -> None:
+    """A calendar with a live channel and no notification waiting is current: reads answer
+    from the mirror even when its last sync is older than the mirror's age limit; an outside
+    change is read once its notification's sync has run."""
+    age = {"CALGATE_SYNC_MIRROR_MAX_AGE_SECONDS": "1"}
+    with watched("GOOGLE_OAUTH", receiver, tmp_path, push_database, **age) as (p, _):
+        event_id, _ = _change_arrives(p, "Read from the mirror")
+        url = f"{p.base}/api/v1/calendars/{p.fakes.google.email}/events/{event_id}"
+
+        def read() -> tuple[str, int]:
+            reads = len(p.fakes.google.requests.find("GET", "/calendar/v3/calendars/"))
+            r = httpx.get(url, params={"account_id": p.account_id}, headers=HEADERS)
+            assert r.status_code == 200, r.text
+            after = len(p.fakes.google.requests.find("GET", "/calendar/v3/calendars/"))
+            return str(r.json()["title"]), after - reads
+
+        time.sleep(1.5)  # older than the age limit: without push the provider would answer
+        assert read() == ("Read from the mirror", 0)
+        p.outside_rename(event_id, "Renamed outside")
+        p.delivered(2)
+        time.sleep(1.5)
+        assert read() == ("Renamed outside", 0)

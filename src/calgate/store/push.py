@@ -262,6 +262,16 @@ def of_account(conn: Connection, account_id: str | None = None) -> list[Channel]
     return [_channel(r) for r in conn.execute(query)]
 
 
+def watched(account_id: str, calendar_id: str, now: int) -> Any:
+    """An EXISTS: the calendar has a live channel (made, not expired, not failing)."""
+    return (
+        select(pc.c.account_id)
+        .where(_key(account_id, calendar_id), pc.c.channel_id.is_not(None))
+        .where(pc.c.expires_at > now, pc.c.last_error == "")
+        .exists()
+    )
+
+
 def make_due(conn: Connection, account_id: str, calendar_id: str, now: int) -> None:
     """The calendar's sync is due now (a run in progress keeps it due: see mirror.finish)."""
     conn.execute(
@@ -296,4 +306,5 @@ __all__ = [
     "remove",
     "renew_now",
     "secret_matches",
+    "watched",
 ]

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 
 from calgate.domain.model import Event, EventQuery, Page
 from calgate.providers.base import AccountContext
-from calgate.store import mirror
+from calgate.store import mirror, push
 from calgate.store import tables as t
 from calgate.store.db import Database, now_us
 from calgate.sync.readers import READERS, Reader
@@ -68,14 +68,22 @@ def current_as_of(
     None otherwise. (One statement in the common case: reads take it on every request.)"""
     sc, si = t.sync_calendars, t.sync_items
     maybe_pending = select(si.c.item_id).where(_candidates(account_id, calendar_id)).exists()
+    pushed = push.watched(account_id, calendar_id, now)
     row = conn.execute(
-        select(sc.c.last_success_at, sc.c.cursor, maybe_pending.label("maybe_pending")).where(
-            sc.c.account_id == account_id, sc.c.calendar_id == calendar_id
-        )
+        select(
+            sc.c.last_success_at,
+            sc.c.cursor,
+            sc.c.due_at,
+            maybe_pending.label("maybe_pending"),
+            pushed.label("pushed"),
+        ).where(sc.c.account_id == account_id, sc.c.calendar_id == calendar_id)
     ).first()
     if row is None or row.cursor is None or row.last_success_at is None:
         return None
-    if now - row.last_success_at > max_age_us:
+    # An active push channel and no notification waiting (it makes the sync due): the mirror
+    # is as current as the provider's last notice, whatever the age of the last run.
+    told = bool(row.pushed) and row.due_at > now and max_age_us > 0
+    if now - row.last_success_at > max_age_us and not told:
         return None
     if row.maybe_pending and pending_own_write(conn, account_id, calendar_id):
         return None
