@@ -8,33 +8,112 @@ well-behaved tenant lists its 30 plain events, one request at a time. Each round
 well-behaved p50/p99 alone, then beside the hostile load; the reference is the alone figure of
 the same round.
 
+Two more hostile loads, chosen with ``--mode``:
+
+- ``slow-bodies`` (item 5): ``--slow-bodies N`` raw-socket clients each open a POST, send its
+  headers, then its body one byte every ``--byte-every`` seconds; when calgate answers 408 and
+  closes, the client opens another.
+- ``big-answers`` (item 4): the hostile tenant has a CalDAV account (a real Radicale on loopback
+  behind a loopback proxy that answers every REPORT with a ~15 MiB multistatus), and
+  ``--clients`` clients list its calendar again and again. calgate's peak RSS (VmHWM) is read
+  after each round.
+
     python bench/hostile_bench.py [--rounds 3] [--lists 300] [--clients 6] [--database-url URL]
+    python bench/hostile_bench.py --mode slow-bodies [--slow-bodies 100] [--byte-every 3]
+    python bench/hostile_bench.py --mode big-answers [--clients 6] [--answer-mib 15]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import statistics
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import anyio
+import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.hostile import HOSTILE_KEY, Tenant, first_tenant, hostile_load, new_tenant, plain_lists
 from tests.hostile import prepare as prepare_tenants
+from tests.radicale import radicale_server
 from tests.serve import serve
+from tests.test_caldav_big_answers import big_proxy, multistatus
+
+MIB = 2**20
+BIG_WINDOW = {"start": "2026-03-01T00:00:00Z", "end": "2026-03-02T00:00:00Z", "limit": "5"}
 
 
 def quantile_ms(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100)[q - 1] * 1000
 
 
+async def slow_bodies(
+    base: str, hostile: Tenant, stop: anyio.Event, clients: int, every: float
+) -> dict[str, int]:
+    """``clients`` connections each sending a POST body one byte every ``every`` seconds."""
+    host, port = base.removeprefix("http://").split(":")
+    seen: dict[str, int] = {"408": 0, "other": 0, "bytes": 0}
+    head = (
+        f"POST {hostile.events}?account_id={hostile.account_id} HTTP/1.1\r\n"
+        f"Host: {host}:{port}\r\nX-API-KEY: {hostile.key}\r\n"
+        "Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
+    ).encode()
+
+    async def one(index: int) -> None:
+        await anyio.sleep(every * index / clients)  # spread the bytes over the interval
+        while not stop.is_set():
+            try:
+                async with await anyio.connect_tcp(host, int(port)) as sock:
+                    await sock.send(head)
+                    while not stop.is_set():
+                        await sock.send(b" ")
+                        seen["bytes"] += 1
+                        with anyio.move_on_after(every):
+                            answer = await sock.receive()
+                            seen["408" if b" 408 " in answer[:20] else "other"] += 1
+                            break
+            except (OSError, anyio.EndOfStream, anyio.BrokenResourceError):
+                seen["closed"] = seen.get("closed", 0) + 1  # open another
+
+    async with anyio.create_task_group() as group:
+        for index in range(clients):
+            group.start_soon(one, index)
+    return seen
+
+
+async def big_lists(base: str, caldav: Tenant, stop: anyio.Event, clients: int) -> dict[str, int]:
+    """``clients`` clients listing the hostile CalDAV calendar (a big answer each time)."""
+    seen: dict[str, int] = {}
+    headers = {"X-API-KEY": caldav.key}
+    params = {"account_id": caldav.account_id, **BIG_WINDOW}
+    url = caldav.events
+
+    async def one() -> None:
+        async with httpx.AsyncClient(base_url=base, headers=headers, timeout=120) as client:
+            while not stop.is_set():
+                r = await client.get(url, params=params)
+                seen[str(r.status_code)] = seen.get(str(r.status_code), 0) + 1
+
+    async with anyio.create_task_group() as group:
+        for _ in range(clients):
+            group.start_soon(one)
+    return seen
+
+
 async def one_round(
-    base: str, hostile: Tenant, good: Tenant, lists: int, clients: int
+    base: str,
+    hostile: Tenant,
+    good: Tenant,
+    lists: int,
+    clients: int,
+    load: Any = None,
+    settle: float = 1,
 ) -> tuple[list[float], list[float], dict[str, int]]:
     alone = await plain_lists(base, good, lists)
     stop = anyio.Event()
@@ -42,14 +121,38 @@ async def one_round(
     loaded: list[float] = []
 
     async def hostile_side() -> None:
-        seen.update(await hostile_load(base, hostile, stop, clients=clients))
+        if load is not None:
+            seen.update(await load(stop))
+        else:
+            seen.update(await hostile_load(base, hostile, stop, clients=clients))
 
     async with anyio.create_task_group() as group:
         group.start_soon(hostile_side)
-        await anyio.sleep(1)  # let the hostile load build up
+        await anyio.sleep(settle)  # let the hostile load build up
         loaded = await plain_lists(base, good, lists)
         stop.set()
     return alone, loaded, seen
+
+
+def peak_mib(pid: int) -> float:
+    """The process's peak resident set (VmHWM), in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def caldav_calendar(base: str, hostile: Tenant, url: str, user: Any) -> Tenant:
+    """Connect the hostile tenant's CalDAV account; that account and its calendar."""
+    headers = {"X-API-KEY": hostile.key}
+    body = {"provider": "CALDAV", "url": url + "/", "username": user.name}
+    body["password"] = user.password
+    r = httpx.post(f"{base}/api/v1/accounts", json=body, headers=headers, timeout=60)
+    assert r.status_code == 201, r.text
+    account = r.json()["account_id"]
+    r = httpx.get(f"{base}/api/v1/calendars", params={"account_id": account}, headers=headers)
+    assert r.status_code == 200, r.text
+    return Tenant(hostile.key, account, str(r.json()["data"][0]["id"]))
 
 
 def main() -> None:
@@ -58,24 +161,67 @@ def main() -> None:
     parser.add_argument("--lists", type=int, default=300, help="plain lists per phase")
     parser.add_argument("--clients", type=int, default=6, help="hostile clients")
     parser.add_argument("--database-url", default=None)
+    parser.add_argument("--mode", choices=("recurrence", "slow-bodies", "big-answers"))
+    parser.add_argument("--slow-bodies", type=int, default=100, help="slow-body clients")
+    parser.add_argument("--byte-every", type=float, default=3.0, help="seconds between bytes")
+    parser.add_argument(
+        "--body-timeout", type=float, default=None, help="CALGATE_BODY_TIMEOUT_SECONDS"
+    )
+    parser.add_argument("--answer-mib", type=float, default=15.0, help="REPORT answer size")
     args = parser.parse_args()
+    mode = args.mode or "recurrence"
     env = {"CALGATE_API_KEY": HOSTILE_KEY}
     if args.database_url:
         env["CALGATE_DATABASE_URL"] = args.database_url
-    print(f"# hostile_bench {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, {args.rounds} rounds")
+    if args.body_timeout:
+        env["CALGATE_BODY_TIMEOUT_SECONDS"] = str(args.body_timeout)
+    if mode == "big-answers":
+        env["CALGATE_ALLOW_LOOPBACK_URLS"] = "true"
+        env["CALGATE_PROVIDER_MAX_ANSWER_BYTES"] = str(64 * MIB)
+    print(
+        f"# hostile_bench {mode} {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, {args.rounds} rounds"
+    )
     print(
         "| round | alone p50 (ms) | alone p99 (ms) | beside hostile p50 | beside hostile p99 |"
-        " p99 ratio | hostile answers |"
+        " p99 ratio | hostile answers | calgate VmHWM (MiB) |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     ratios: list[float] = []
-    with tempfile.TemporaryDirectory() as tmp, serve(Path(tmp), env) as served:
+    with contextlib.ExitStack() as stack:
+        tmp = stack.enter_context(tempfile.TemporaryDirectory())
+        served = stack.enter_context(serve(Path(tmp), env))
         hostile = first_tenant(served.base_url, HOSTILE_KEY)
         good = new_tenant(served.base_url, Path(tmp), "well-behaved")
         prepare_tenants(served.base_url, hostile, good)
+        load: Any = None
+        if mode == "slow-bodies":
+
+            async def load(stop: anyio.Event) -> dict[str, int]:
+                return await slow_bodies(
+                    served.base_url, hostile, stop, args.slow_bodies, args.byte_every
+                )
+
+        elif mode == "big-answers":
+            radicale = stack.enter_context(radicale_server(Path(tmp) / "radicale"))
+            proxy = stack.enter_context(big_proxy(radicale.url))
+            user = radicale.add_user()
+            path = radicale.make_calendar(user, "work", "Work")
+            proxy.answer = multistatus(int(args.answer_mib * MIB), path)
+            caldav = caldav_calendar(served.base_url, hostile, proxy.url, user)
+
+            async def load(stop: anyio.Event) -> dict[str, int]:
+                return await big_lists(served.base_url, caldav, stop, args.clients)
+
         for number in range(1, args.rounds + 1):
             alone, loaded, seen = anyio.run(
-                one_round, served.base_url, hostile, good, args.lists, args.clients
+                one_round,
+                served.base_url,
+                hostile,
+                good,
+                args.lists,
+                args.clients,
+                load,
+                args.byte_every + 1 if mode == "slow-bodies" else 1,
             )
             ratio = quantile_ms(loaded, 99) / quantile_ms(alone, 99)
             ratios.append(ratio)
@@ -83,7 +229,8 @@ def main() -> None:
             print(
                 f"| {number} | {quantile_ms(alone, 50):.1f} | {quantile_ms(alone, 99):.1f} | "
                 f"{quantile_ms(loaded, 50):.1f} | {quantile_ms(loaded, 99):.1f} | "
-                f"{ratio:.2f} | {answers} |"
+                f"{ratio:.2f} | {answers} | {peak_mib(served.process.pid):.0f} |",
+                flush=True,
             )
     median = statistics.median(ratios)
     print(
