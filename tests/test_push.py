@@ -6,6 +6,9 @@ expired, and stopped with their account."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -85,6 +88,18 @@ def test_graph_validates_both_urls_and_calgate_echoes_the_token(
         )
         assert (r.status_code, r.text) == (200, token)
         assert r.headers["content-type"].startswith("text/plain")
+        # `calgate sync status` shows the subscription
+        env = {**os.environ, **p.env, "CALGATE_DATA_DIR": str(p.data)}
+        shown = subprocess.run(
+            [sys.executable, "-m", "calgate", "sync", "status"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+        assert shown.returncode == 0, shown.stderr
+        header, row = shown.stdout.splitlines()[:2]
+        assert "PUSH" in header.split() and "active" in row.split(), shown.stdout
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
