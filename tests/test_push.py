@@ -319,3 +319,27 @@ def test_with_push_the_mirror_answers_reads_past_its_age(
         p.delivered(2)
         time.sleep(1.5)
         assert read() == ("Renamed outside", 0)
+
+
+def test_duplicate_notifications_report_a_change_once(
+    receiver: Receiver, tmp_path: Path, push_database: str
+) -> None:
+    """Google may repeat a notification: copies of a valid one (same channel, token, message
+    number) are taken, and the change behind them is still reported once."""
+    with watched("GOOGLE_OAUTH", receiver, tmp_path, push_database) as (p, _):
+        [watch] = google_push.live(p.fakes.google)
+        event_id, _ = _change_arrives(p, "Notified three times")
+        copy = {
+            "X-Goog-Channel-ID": watch.id,
+            "X-Goog-Channel-Token": watch.token,
+            "X-Goog-Resource-ID": watch.resource_id,
+            "X-Goog-Resource-State": "exists",
+            "X-Goog-Message-Number": str(watch.number),
+        }
+        answers = [httpx.post(f"{p.base}/api/v1/push/google", headers=copy) for _ in range(2)]
+        assert [a.status_code for a in answers] == [202, 202]
+        [delivery] = p.delivered(1)
+        assert (delivery["event"], delivery["id"]) == ("calendar_event_created", event_id)
+        assert (
+            p.metric("calgate_push_notifications_total", provider="google", outcome="accepted") >= 3
+        )
