@@ -33,6 +33,14 @@ ICS = (
     "DTEND:20260301T110000Z\r\nSUMMARY:Planted by B\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
 )
 
+REPLY = (
+    "From: ada@example.org\r\nTo: organizer@example.org\r\nSubject: Declined\r\n"
+    "MIME-Version: 1.0\r\nContent-Type: text/calendar; method=REPLY; charset=utf-8\r\n\r\n"
+    "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nMETHOD:REPLY\r\nBEGIN:VEVENT\r\n"
+    "UID:{ical_uid}\r\nDTSTAMP:20260101T000000Z\r\nSEQUENCE:0\r\n"
+    "ATTENDEE;PARTSTAT=DECLINED:mailto:ada@example.org\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+)
+
 # A valid body for each route that takes one: a 400 must never hide a missing ownership check.
 BODIES: dict[str, dict[str, Any]] = {
     "POST /api/v1/accounts": {"json": {"provider": "LOCAL", "name": "B's second"}},
@@ -54,6 +62,27 @@ BODIES: dict[str, dict[str, Any]] = {
             "account_ids": ["{account_id}"],
         }
     },
+    "POST /api/v1/calendars/free_busy": {
+        "json": {
+            "start": "2026-02-01T00:00:00Z",
+            "end": "2026-02-08T00:00:00Z",
+            "calendars": [{"account_id": "{account_id}"}],
+        }
+    },
+    "POST /api/v1/calendars/availability": {
+        "json": {
+            "start": "2026-02-02T00:00:00Z",
+            "end": "2026-02-03T00:00:00Z",
+            "duration_minutes": 30,
+            "participants": [{"account_id": "{account_id}"}],
+        }
+    },
+    "POST /api/v1/calendars/{calendar_id}/events/{event_id}/rsvp": {"json": {"status": "no"}},
+    # B mails in the attendee's answer to A's event (its UID filled in by send()).
+    "POST /api/v1/inbound/mail": {
+        "content": REPLY,
+        "headers": {"content-type": "message/rfc822"},
+    },
     "POST /api/v1/hosted/accounts/link": {
         "json": {
             "type": "create",
@@ -64,8 +93,16 @@ BODIES: dict[str, dict[str, Any]] = {
     },
 }
 # Routes that do not take an API key: they are reached by a secret of their own (a feed token,
-# an OAuth state), covered by their own tests.
-PUBLIC = {"GET /feeds/{token}.ics", "GET /api/v1/hosted/accounts/callback"}
+# an OAuth state), covered by their own tests. The push routes name no tenant's data: Google
+# and Microsoft post only a channel's (subscription's) id and its secret token, checked against
+# the watch calgate made, and answer nothing but a status (tests/test_push.py).
+PUBLIC = {
+    "GET /feeds/{token}.ics",
+    "GET /api/v1/hosted/accounts/callback",
+    "POST /api/v1/push/google",
+    "POST /api/v1/push/microsoft",
+    "POST /api/v1/push/microsoft/lifecycle",
+}
 # Ids tenant A's resources are named by.
 KNOWN_IDS = ("account_id", "calendar_id", "event_id", "webhook_id", "delivery_id")
 
@@ -76,6 +113,7 @@ async def owned_by_a(api: Api) -> dict[str, str]:
     """One of each of tenant A's resources, made through the API."""
     ids = {"account_id": api.a.account_id, "calendar_id": api.a.calendar_id}
     ids["event_id"] = await api.create(EVENT)
+    ids["ical_uid"] = (await api.get(ids["event_id"]))["ical_uid"]
     if any(op.id == "POST /api/v1/webhooks" for op in OPERATIONS):
         hook = await api.call(
             "POST",
@@ -135,6 +173,8 @@ async def send(api: Api, op: Operation, ids: dict[str, str], a: dict[str, str]) 
         extra = dict(BODIES[op.id])
         if "json" in extra:
             extra["json"] = _fill(extra["json"], a)
+        if isinstance(extra.get("content"), str):
+            extra["content"] = extra["content"].replace("{ical_uid}", a["ical_uid"]).encode()
     headers = {"X-API-KEY": api.b.key, **extra.pop("headers", {})}
     return await api.client.request(op.method, path, params=params, headers=headers, **extra)
 
@@ -185,7 +225,9 @@ async def test_another_tenant_gets_404_and_changes_nothing(api: Api, op: Operati
             ].replace(made_up["account_id"], "?")
         else:
             assert r.status_code < 500, f"{op.id}: {r.status_code} {r.text}"
-            leaked = [i for i in a_ids if i in r.text]
+            # A refusal may name what B sent (A's UID, made from A's event id) but nothing more.
+            text = r.text.replace(a["ical_uid"], "?")
+            leaked = [i for i in a_ids if i in text]
             assert not leaked, f"{op.id} shows tenant A's ids {leaked} to tenant B"
     after = await snapshot(api)
     assert before - after == set(), f"{op.id} changed or removed tenant A's rows"
