@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+import tracemalloc
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -203,3 +204,38 @@ class TestUnderTheLimit:
         assert len(r.json()["data"]) == 5
         # On the loop, the whole reading would be one gap as long as the request itself.
         assert max(gaps) < max(0.3, took / 5), f"loop stalled {max(gaps):.2f} s of {took:.2f} s"
+
+
+class TestBigAnswersAtOnce:
+    """Many listings of a big calendar at once: only ``OFF_LOOP_AT_ONCE`` big answers are in
+    memory together (each call past 64 KB waits for a turn), whatever the number of requests."""
+
+    @pytest.fixture
+    def settings(self, settings: Settings) -> Settings:
+        return settings_with(settings, 64 * MIB)
+
+    async def test_memory_does_not_grow_with_the_requests(
+        self, api: Api, radicale: Radicale
+    ) -> None:
+        with big_proxy(radicale.url) as proxy:
+            target, path = await connected(api, radicale, proxy)
+            proxy.answer = multistatus(MIB, path)
+
+            async def listing() -> None:
+                r = await target.call("GET", target.events(), params=WINDOW)
+                assert r.status_code == 200, r.text
+
+            await listing()  # discovery done, caches warm
+            tracemalloc.start()
+            try:
+                await listing()
+                one = tracemalloc.get_traced_memory()[1]
+                tracemalloc.reset_peak()
+                async with anyio.create_task_group() as tasks:
+                    for _ in range(8):
+                        tasks.start_soon(listing)
+                many = tracemalloc.get_traced_memory()[1]
+            finally:
+                tracemalloc.stop()
+        # Two answers at a time: about twice one listing's peak, not eight times.
+        assert many < 3.5 * one, f"8 listings peaked at {many / MIB:.0f} MiB, one {one / MIB:.0f}"

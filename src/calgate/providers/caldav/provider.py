@@ -287,6 +287,7 @@ class CalDAVProvider:
             headers={"Depth": "1", "Content-Type": "application/xml; charset=utf-8"},
             expect=(404, 410),
             what="calendar query",
+            keep_turn=True,
         )
         if answer.status in (404, 410):
             self.calendars.discard(account.id)

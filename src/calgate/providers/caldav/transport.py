@@ -26,7 +26,7 @@ import logging
 import time
 import weakref
 from collections.abc import Awaitable, Callable, Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final, TypeVar
 from urllib.parse import urljoin, urlsplit
 
@@ -50,7 +50,9 @@ from calgate.security import blocked_address
 log = logging.getLogger("calgate.providers.caldav")
 
 MAX_REDIRECTS: Final = 5
-# Answers from this size on are read (XML, iCalendar) in a worker thread, a few at a time.
+# Answers from this size on are read (XML, iCalendar) in a worker thread, a few at a time,
+# and only that many are buffered at once in a process: a call whose answer passes this size
+# waits for a turn before reading on (see Turn).
 OFF_LOOP_BYTES: Final = 64 * 1024
 OFF_LOOP_AT_ONCE: Final = 2
 T = TypeVar("T")
@@ -68,13 +70,46 @@ class Credentials:
         return "Basic " + base64.b64encode(raw).decode("ascii")
 
 
-@dataclass(frozen=True, slots=True)
+class Turn:
+    """One of the process's ``OFF_LOOP_AT_ONCE`` turns for a big answer (``OFF_LOOP_BYTES`` and
+    more): taken when the answer being read passes that size, given back when it is dropped
+    (a failed read, a redirect, an error answer) or, for an answer asked with ``keep_turn``,
+    once :func:`digest` has read it (or the answer is garbage-collected unread). So at most
+    that many big answers are in memory at once, each under ``provider_max_answer_bytes``."""
+
+    __slots__ = ("held", "limiter", "loop")
+
+    def __init__(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.limiter = _limiter(self.loop)
+        self.held = False
+
+    async def take(self) -> None:
+        await self.limiter.acquire_on_behalf_of(self)
+        self.held = True
+
+    def release(self) -> None:
+        if not self.held:
+            return
+        self.held = False
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is self.loop:
+            self.limiter.release_on_behalf_of(self)
+        elif not self.loop.is_closed():
+            self.loop.call_soon_threadsafe(self.limiter.release_on_behalf_of, self)
+
+
+@dataclass(frozen=True, slots=True, weakref_slot=True)
 class Answer:
     status: int
     headers: httpx.Headers
     content: bytes
     url: str  # after redirects
     attempts: int  # how many times the request was sent (2+: a retry happened)
+    turn: Turn | None = field(default=None, compare=False, repr=False)
 
     @property
     def etag(self) -> str:
@@ -119,8 +154,12 @@ class Dav:
         safe: bool = True,
         expect: Collection[int] = (),
         what: str = "",
+        keep_turn: bool = False,
     ) -> Answer:
-        """Send one call; returns 2xx answers and those whose status is in ``expect``."""
+        """Send one call; returns 2xx answers and those whose status is in ``expect``.
+
+        With ``keep_turn``, a big answer keeps its :class:`Turn` until :func:`digest` has read
+        it; otherwise the turn is given back once the answer has been received."""
         sent = {"Authorization": self.credentials.header, "Accept": "*/*", **(headers or {})}
         origin = _origin(url)
         withheld = ""  # the origin a redirect led to, where the password is not sent
@@ -133,7 +172,7 @@ class Dav:
             attempt += 1
             started = time.perf_counter()
             try:
-                status, answer_headers, content = await self._once(method, url, body, sent)
+                status, answer_headers, content, turn = await self._once(method, url, body, sent)
             except (TimeoutError, httpx.TimeoutException):
                 self._observe(what or method, started, "timeout")
                 log.info("CalDAV %s %s: no answer in time", method, _path(url))
@@ -159,6 +198,9 @@ class Dav:
             except (httpx.HTTPError, httpx.InvalidURL) as error:  # decoding, URL: not transient
                 raise ProviderError(f"{SERVER} call failed{_about(what)}: {error}") from None
             self._observe(what or method, started, metrics.outcome_of(status))
+            if turn is not None and not (keep_turn and (status < 300 or status in expect)):
+                turn.release()
+                turn = None
             if status in (301, 302, 303, 307, 308) and "location" in answer_headers:
                 redirects += 1
                 url = self._redirect(url, answer_headers["location"], redirects)
@@ -175,7 +217,10 @@ class Dav:
                 attempt -= 1
                 continue
             if status < 300 or status in expect:
-                return Answer(status, answer_headers, content, url, attempt)
+                answer = Answer(status, answer_headers, content, url, attempt, turn)
+                if turn is not None:  # given back by digest, or when the answer is dropped
+                    weakref.finalize(answer, turn.release)
+                return answer
             if await self._retry(status, answer_headers, safe, attempt):
                 continue
             if status == 401 and withheld:
@@ -187,7 +232,7 @@ class Dav:
 
     async def _once(
         self, method: str, url: str, body: bytes | None, headers: Mapping[str, str]
-    ) -> tuple[int, httpx.Headers, bytes]:
+    ) -> tuple[int, httpx.Headers, bytes, Turn | None]:
         left = self.deadline.left()
         if left <= 0:
             raise TimeoutError
@@ -197,6 +242,7 @@ class Dav:
                 method, url, content=body, headers=headers, timeout=timeout
             )
             response = await self.client.send(request, stream=True)
+            turn: Turn | None = None
             try:
                 content = bytearray()
                 limit = self.policy.max_answer_bytes
@@ -206,10 +252,17 @@ class Dav:
                             f"{SERVER} answered more than {_mib(limit)} (setting "
                             "provider_max_answer_bytes); narrow the start/end window"
                         )
+                    if turn is None and len(content) + len(chunk) >= OFF_LOOP_BYTES:
+                        turn = Turn()
+                        await turn.take()  # at most OFF_LOOP_AT_ONCE big answers at once
                     content += chunk
+            except BaseException:
+                if turn is not None:
+                    turn.release()
+                raise
             finally:
                 await response.aclose()
-        return response.status_code, response.headers, bytes(content)
+        return response.status_code, response.headers, bytes(content), turn
 
     def _backoff(self, attempt: int) -> float:
         return min(self.policy.max_backoff, self.policy.backoff * 2.0 ** (attempt - 1))
@@ -280,14 +333,24 @@ async def digest(answer: Answer, read: Callable[[], T]) -> T:
     """``read()``, the CPU-heavy reading of ``answer`` (XML, then iCalendar): on the event loop
     for a small answer, in a worker thread for a big one, at most ``OFF_LOOP_AT_ONCE`` at once
     in a process, so that other requests go on being served while a big calendar query is
-    read and the memory of the readings stays bounded."""
+    read and the memory of the readings stays bounded. An answer that kept its turn
+    (``keep_turn``) is read under that turn, which is then given back."""
+    if answer.turn is not None and answer.turn.held:
+        try:
+            return await anyio.to_thread.run_sync(read)
+        finally:
+            answer.turn.release()
     if len(answer.content) < OFF_LOOP_BYTES:
         return read()
-    loop = asyncio.get_running_loop()
+    limiter = _limiter(asyncio.get_running_loop())
+    return await anyio.to_thread.run_sync(read, limiter=limiter)
+
+
+def _limiter(loop: asyncio.AbstractEventLoop) -> anyio.CapacityLimiter:
     limiter = _limiters.get(loop)
     if limiter is None:
         limiter = _limiters[loop] = anyio.CapacityLimiter(OFF_LOOP_AT_ONCE)
-    return await anyio.to_thread.run_sync(read, limiter=limiter)
+    return limiter
 
 
 def _origin(url: str) -> tuple[str, str, int]:
