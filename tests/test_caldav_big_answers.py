@@ -202,8 +202,9 @@ class TestUnderTheLimit:
             took = time.perf_counter() - started
         assert r.status_code == 200, r.text
         assert len(r.json()["data"]) == 5
-        # On the loop, the whole reading would be one gap as long as the request itself.
-        assert max(gaps) < max(0.3, took / 5), f"loop stalled {max(gaps):.2f} s of {took:.2f} s"
+        # On the loop, the whole reading would be one gap as long as the request itself; off it,
+        # the longest gap is a GIL turn, which a loaded machine can stretch well past 5 ms.
+        assert max(gaps) < max(0.3, took / 2), f"loop stalled {max(gaps):.2f} s of {took:.2f} s"
 
 
 class TestBigAnswersAtOnce:
