@@ -20,7 +20,7 @@ from calgate.providers.base import AccountContext, Capabilities
 from calgate.providers.registry import Providers
 from calgate.push import subscribers
 from calgate.push.inbox import Inbox
-from calgate.push.keeper import Keeper, KeeperConfig, push_base_url
+from calgate.push.keeper import Keeper, KeeperConfig, push_base_url, push_off_reason
 from calgate.secrets import SecretBox
 from calgate.services.accounts import AccountService
 from calgate.services.events import EventService
@@ -122,6 +122,7 @@ class Runtime:
         s = self.settings
         config = KeeperConfig(
             base_url=push_base_url(s),
+            off_reason=push_off_reason(s),
             ttl_seconds=s.push_ttl_seconds,
             renew_before_seconds=s.push_renew_before_seconds,
             check_seconds=s.push_check_seconds,

@@ -46,31 +46,34 @@ class KeeperConfig:
     check_seconds: float = 30.0
     lease_seconds: float = 120.0
     batch: int = 50
+    off_reason: str | None = None  # logged by start() in the processes that would keep channels
 
 
-def push_base_url(settings: Settings) -> str | None:
-    """The base of the push URLs, or None (with a warning saying why: then Google and
-    Outlook calendars are polled every ``sync_interval_seconds``)."""
+def push_off_reason(settings: Settings) -> str | None:
+    """Why push is off although enabled (None: it is on, or deliberately disabled)."""
     if not settings.push_enabled:
         return None
     polled = f"Google and Outlook calendars are polled every {settings.sync_interval_seconds:g} s"
     base = (settings.public_url or "").rstrip("/")
     if not base:
-        log.warning(
+        return (
             "push notifications are off: CALGATE_PUBLIC_URL is not set (the HTTPS address "
-            "Google and Microsoft can reach calgate at); %s",
-            polled,
+            f"Google and Microsoft can reach calgate at); {polled}"
         )
-        return None
     if not base.startswith("https://") and not settings.push_allow_http:
-        log.warning(
-            "push notifications are off: CALGATE_PUBLIC_URL %s is not https:// (Google and "
-            "Microsoft send only to HTTPS; CALGATE_PUSH_ALLOW_HTTP=true for tests); %s",
-            base,
-            polled,
+        return (
+            f"push notifications are off: CALGATE_PUBLIC_URL {base} is not https:// (Google and "
+            f"Microsoft send only to HTTPS; CALGATE_PUSH_ALLOW_HTTP=true for tests); {polled}"
         )
+    return None
+
+
+def push_base_url(settings: Settings) -> str | None:
+    """The base of the push URLs, or None (then Google and Outlook calendars are polled every
+    ``sync_interval_seconds``; the keeper says why when it starts)."""
+    if not settings.push_enabled or push_off_reason(settings) is not None:
         return None
-    return base
+    return (settings.public_url or "").rstrip("/")
 
 
 class Keeper:
@@ -91,6 +94,8 @@ class Keeper:
         self._kick: asyncio.Event | None = None
 
     async def start(self) -> None:
+        if self.config.off_reason is not None:
+            log.warning("%s", self.config.off_reason)
         if self._task is None and self.config.base_url is not None:
             self._stopping = False
             self._task = asyncio.create_task(self._loop(), name="calgate-push")
@@ -235,4 +240,4 @@ class Keeper:
         await self.db.write(lambda c: store.remove(c, account.id))
 
 
-__all__ = ["Keeper", "KeeperConfig", "push_base_url"]
+__all__ = ["Keeper", "KeeperConfig", "push_base_url", "push_off_reason"]
