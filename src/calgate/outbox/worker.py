@@ -18,13 +18,13 @@ import logging
 import random
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy.engine import Connection
 
 from calgate import metrics
+from calgate.background import Background
 from calgate.outbox import Outbox, notices, store
 from calgate.outbox.store import Delivery
 from calgate.store.db import Database, now_us
@@ -93,10 +93,13 @@ def _seconds_us(seconds: float) -> int:
     return int(seconds * 1_000_000)
 
 
-class Worker:
+class Worker(Background):
+    task_name = "calgate-outbox-worker"
+
     def __init__(
         self, db: Database, outbox: Outbox, channels: list[Channel], config: WorkerConfig
     ) -> None:
+        super().__init__()
         self.db = db
         self.outbox = outbox
         self.channels = {c.name: c for c in channels}
@@ -105,36 +108,11 @@ class Worker:
         self.lease_seconds = max(config.lease_seconds, LEASE_OVER_TIMEOUT * longest)
         self.per_tenant = config.per_tenant or max(1, config.concurrency // 2)
         self.token = new_id()
-        self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._stopping = False
         self._inflight: dict[asyncio.Task[None], Delivery] = {}
-        self._task: asyncio.Task[None] | None = None
         self._next_prune = 0.0
 
-    # lifecycle -------------------------------------------------------------------------
-
-    async def start(self) -> None:
-        """Run in the background of the current event loop until :meth:`stop`."""
-        if self._task is None:
-            self._stopping = False
-            self._task = asyncio.create_task(self.run(), name="calgate-outbox-worker")
-
-    async def stop(self) -> None:
-        self._stopping = True
-        if self._wake is not None:
-            self._wake.set()
-        if self._task is not None:
-            await self._task
-            self._task = None
-
-    @contextlib.asynccontextmanager
-    async def running(self) -> AsyncIterator[Worker]:
-        await self.start()
-        try:
-            yield self
-        finally:
-            await self.stop()
+    # lifecycle (start, stop, running: Background) --------------------------------------
 
     def _kick(self) -> None:
         """Called by the outbox (possibly from the database writer thread) on new rows."""
@@ -145,7 +123,7 @@ class Worker:
         # The change that wrote the rows commits right after: look again a moment later.
         loop.call_soon_threadsafe(loop.call_later, RECHECK_SECONDS, wake.set)
 
-    async def run(self) -> None:
+    async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         self.outbox.subscribe(self._kick)

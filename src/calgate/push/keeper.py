@@ -14,6 +14,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from calgate.background import Background
 from calgate.errors import CalgateError
 from calgate.providers.base import AccountContext
 from calgate.push.base import Address, Subscriber
@@ -76,7 +77,9 @@ def push_base_url(settings: Settings) -> str | None:
     return (settings.public_url or "").rstrip("/")
 
 
-class Keeper:
+class Keeper(Background):
+    task_name = "calgate-push"
+
     def __init__(
         self,
         db: Database,
@@ -84,39 +87,26 @@ class Keeper:
         table: Mapping[str, Subscriber],
         config: KeeperConfig,
     ) -> None:
+        super().__init__()
         self.db = db
         self.accounts = accounts
         self.table = dict(table)
         self.config = config
         self.token = new_id()
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = False
-        self._kick: asyncio.Event | None = None
 
     async def start(self) -> None:
         if self.config.off_reason is not None:
             log.warning("%s", self.config.off_reason)
-        if self._task is None and self.config.base_url is not None:
-            self._stopping = False
-            self._task = asyncio.create_task(self._loop(), name="calgate-push")
+        if self.config.base_url is not None:
+            await super().start()
 
-    def wake(self) -> None:
-        """Look at the channels now (a lifecycle notification asked for a renewal)."""
-        if self._kick is not None:
-            self._kick.set()
+    # wake (a lifecycle notification asked for a renewal), stop: Background
 
-    async def stop(self) -> None:
-        self._stopping = True
-        self.wake()
-        if self._task is not None:
-            await self._task
-            self._task = None
-
-    async def _loop(self) -> None:
+    async def _main(self) -> None:
         log.info("push keeper %s started (%s)", self.token, ", ".join(sorted(self.table)))
-        self._kick = asyncio.Event()
+        self._wake = asyncio.Event()
         while not self._stopping:
-            self._kick.clear()
+            self._wake.clear()
             try:
                 while await self.tick() >= self.config.batch:
                     pass
@@ -124,7 +114,7 @@ class Keeper:
                 log.exception("push: keeping channels failed; trying again")
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.config.check_seconds):
-                    await self._kick.wait()
+                    await self._wake.wait()
 
     async def tick(self) -> int:
         """Enrol new calendars, then make, renew or stop the channels due; how many."""

@@ -15,12 +15,13 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from calgate.background import Background
 from calgate.errors import CalgateError
 from calgate.providers.base import AccountContext
 from calgate.services.accounts import AccountService
@@ -52,7 +53,9 @@ def _us(seconds: float) -> int:
     return int(seconds * 1_000_000)
 
 
-class Scheduler:
+class Scheduler(Background):
+    task_name = "calgate-sync"
+
     def __init__(
         self,
         db: Database,
@@ -60,46 +63,19 @@ class Scheduler:
         engine: Engine,
         config: SyncConfig,
     ) -> None:
+        super().__init__()
         self.db = db
         self.accounts = accounts
         self.engine = engine
         self.config = config
         self.types = sorted(engine.feeds)
         self.token = new_id()
-        self._task: asyncio.Task[None] | None = None
-        self._wake: asyncio.Event | None = None
-        self._stopping = False
         self._running: set[asyncio.Task[object]] = set()
         self._next_enrol = 0.0
 
-    # lifecycle -------------------------------------------------------------------------
+    # lifecycle (start, stop, running, wake: Background) --------------------------------
 
-    async def start(self) -> None:
-        if self._task is None:
-            self._stopping = False
-            self._task = asyncio.create_task(self.loop(), name="calgate-sync")
-
-    async def stop(self) -> None:
-        self._stopping = True
-        if self._wake is not None:
-            self._wake.set()
-        if self._task is not None:
-            await self._task
-            self._task = None
-
-    @contextlib.asynccontextmanager
-    async def running(self) -> AsyncIterator[Scheduler]:
-        await self.start()
-        try:
-            yield self
-        finally:
-            await self.stop()
-
-    def wake(self) -> None:
-        if self._wake is not None:
-            self._wake.set()
-
-    async def loop(self) -> None:
+    async def _main(self) -> None:
         self._wake = asyncio.Event()
         log.info("sync scheduler %s started (%s)", self.token, ", ".join(self.types))
         try:
