@@ -37,10 +37,13 @@ class Recorder:
     seen: list[str] = field(default_factory=list)
     answers: list[Outcome | Exception] = field(default_factory=list)
     hold: anyio.Event | None = None
+    pause: float = 0.0  # how long each delivery takes, as a real receiver's answer would
 
     async def deliver(self, delivery: Delivery, payload: dict[str, Any]) -> Outcome:
         self.seen.append(delivery.id)
         assert payload == {"shared": True}
+        if self.pause:
+            await anyio.sleep(self.pause)
         if self.hold is not None:
             await self.hold.wait()
         answer = self.answers.pop(0) if self.answers else Outcome(True, code=200)
@@ -225,7 +228,9 @@ async def test_unknown_channel_is_failed(db: Database) -> None:
 async def test_two_workers_share_the_queue(db: Database, second_db: Database) -> None:
     outbox = Outbox()
     ids = await enqueue(db, outbox, 120)
-    a, b = Recorder(), Recorder()
+    # Deliveries that take a moment, so one worker cannot drain the queue before the other's
+    # first poll (an instant channel let one worker take all 120 on a quiet machine).
+    a, b = Recorder(pause=0.02), Recorder(pause=0.02)
     wa = Worker(db, outbox, [a], FAST)
     wb = Worker(second_db, Outbox(), [b], FAST)
     async with wa.running(), wb.running():
