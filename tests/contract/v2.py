@@ -6,6 +6,7 @@ Mixed into a class that has a provider's ``target`` fixture (see tests/contract/
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import httpx
@@ -44,6 +45,9 @@ def as_v2(v1: dict[str, Any]) -> dict[str, Any]:
         if name in v1:
             kind = "date" if "date" in v1[name] else "date_time"
             out[name] = {"type": kind, **v1[name]}
+            if kind == "date" and name == "end":  # v2's all-day end date is inclusive
+                last = dt.date.fromisoformat(v1[name]["date"]) - dt.timedelta(days=1)
+                out[name]["date"] = last.isoformat()
     if "color" in v1:
         out["background_color"] = v1["color"]
     if "notify" in v1:
@@ -137,8 +141,42 @@ class V2Suite:
             }
         )
         assert made["start"] == {"type": "date", "date": "2026-06-10"}
+        assert made["end"] == {"type": "date", "date": "2026-06-11"}  # inclusive in v2
         assert made["is_all_day"] is True
-        assert (await target.get(made["id"]))["start"] == {"date": "2026-06-10"}
+        stored_v1 = await target.get(made["id"])
+        assert stored_v1["start"] == {"date": "2026-06-10"}
+        assert stored_v1["end"] == {"date": "2026-06-12"}  # exclusive in v1 and iCalendar
+
+    async def test_times_as_the_v2_guides_write_them(self, target: Target) -> None:
+        """No `type`, wall time in `timezone`; a one-day event ends on its own date."""
+        v2 = V2Target(target)
+        made = await v2.create(
+            {
+                "title": "Guide",
+                "start": {"date_time": "2026-06-15T10:00:00", "timezone": "Europe/Paris"},
+                "end": {"date_time": "2026-06-15T11:00:00", "timezone": "Europe/Paris"},
+            }
+        )
+        assert made["start"]["date_time"] == "2026-06-15T08:00:00.000Z"
+        day = await v2.create(
+            {"title": "Day", "start": {"date": "2026-06-16"}, "end": {"date": "2026-06-16"}}
+        )
+        assert day["end"] == {"type": "date", "date": "2026-06-16"}
+        assert (await target.get(day["id"]))["end"] == {"date": "2026-06-17"}
+        r = await v2.call(
+            "POST",
+            v2.events(),
+            json={
+                "title": "x",
+                "start": {
+                    "date_time": "2026-06-15T10:00:00",
+                    "timezone": "UTC",
+                    "time_zone": "UTC",
+                },
+                "end": {"date_time": "2026-06-15T11:00:00", "timezone": "UTC"},
+            },
+        )
+        assert r.status_code == 400 and r.json()["detail"].startswith("start.time_zone"), r.text
 
     async def test_list_delete_and_codes(self, target: Target) -> None:
         v2 = V2Target(target)

@@ -22,12 +22,14 @@ Notify = Literal["all", "externalOnly", "none"]
 
 
 class EventTimeV2(Strict):
-    """`{"type": "date_time", "date_time": "…Z", "time_zone"?}` or
-    `{"type": "date", "date": "YYYY-MM-DD"}` (all-day, end exclusive)."""
+    """`{"date_time": "2026-05-28T10:00:00", "timezone": "Europe/Paris"}` or
+    `{"date": "YYYY-MM-DD"}` (all-day; v2's end date is inclusive). `type` may be given and
+    must then match; `time_zone` is taken for `timezone`."""
 
-    type: Literal["date_time", "date"]
-    date_time: Text | None = Field(None, examples=["2026-05-28T08:00:00.000Z"])
-    time_zone: Text | None = Field(None, examples=["Europe/Paris"])
+    type: Literal["date_time", "date"] | None = None
+    date_time: Text | None = Field(None, examples=["2026-05-28T10:00:00"])
+    timezone: Text | None = Field(None, examples=["Europe/Paris"])
+    time_zone: Text | None = Field(None, description="Same as `timezone`.")
     date: Text | None = Field(None, examples=["2026-05-28"])
 
 

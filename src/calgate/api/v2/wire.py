@@ -23,15 +23,27 @@ _RENAMED = {"background_color": "color"}
 
 
 def _time(value: EventTimeV2, name: str) -> dict[str, Any]:
+    """A v2 time as v1's: ``type`` inferred when absent, ``timezone`` as v1's ``time_zone``,
+    an all-day end made exclusive (v2 counts the end date in, v1 and iCalendar do not)."""
     given = value.model_dump(exclude_none=True)
-    kind = given.pop("type")
+    if "timezone" in given:
+        if "time_zone" in given:
+            raise InvalidParameters(f"{name}.time_zone: give timezone or time_zone, not both")
+        given["time_zone"] = given.pop("timezone")
+    kind = given.pop("type", None) or ("date" if "date" in given else "date_time")
     if kind not in given:
         raise InvalidParameters(f"{name}.{kind}: required when type is {kind}")
     other = "date" if kind == "date_time" else "date_time"
     if other in given:
         raise InvalidParameters(f"{name}.{other}: not with type {kind}")
     if kind == "date" and "time_zone" in given:
-        raise InvalidParameters(f"{name}.time_zone: not with type date")
+        raise InvalidParameters(f"{name}.timezone: not with a date")
+    if kind == "date" and name == "end":
+        try:
+            last = dt.date.fromisoformat(given["date"])
+        except ValueError:
+            raise InvalidParameters(f"{name}.date: not a YYYY-MM-DD date") from None
+        given["date"] = (last + dt.timedelta(days=1)).isoformat()
     return given
 
 
@@ -87,10 +99,14 @@ def patch_from_v2(body: EventPatchV2) -> EventPatch:
     return _as_v1(EventPatch, body)
 
 
-def time_to_v2(value: dict[str, str]) -> dict[str, str]:
-    """A v1 wire time as v2's: typed, a timed one as its UTC instant (``…Z``)."""
+def time_to_v2(value: dict[str, str], name: str = "start") -> dict[str, str]:
+    """A v1 wire time as v2's: typed, a timed one as its UTC instant (``…Z``), an all-day
+    end as its last day (v2's end date is inclusive)."""
     if "date" in value:
-        return {"type": "date", "date": value["date"]}
+        day = value["date"]
+        if name == "end":
+            day = (dt.date.fromisoformat(day) - dt.timedelta(days=1)).isoformat()
+        return {"type": "date", "date": day}
     instant = dt.datetime.fromisoformat(value["date_time"])
     return {"type": "date_time", "date_time": format_utc(instant), "time_zone": value["time_zone"]}
 
@@ -101,7 +117,7 @@ def wire_to_v2(event: dict[str, Any]) -> dict[str, Any]:
     out["background_color"] = out.pop("color")
     out["text_color"] = None  # events hold one colour; clients pick a readable text colour
     out["start"] = time_to_v2(event["start"])
-    out["end"] = time_to_v2(event["end"])
+    out["end"] = time_to_v2(event["end"], "end")
     return out
 
 
