@@ -21,7 +21,7 @@ async def test_v2_envelope_beside_v1_payload(
 ) -> None:
     headers = {"X-API-KEY": api.a.key}
     body = {"source": "calendar_event", "request_url": receiver.url, "name": "v2 hook"}
-    r = await api.client.post("/v2/webhooks", json=body, headers=headers)
+    r = await api.client.post("/v2/webhooks/endpoints", json=body, headers=headers)
     assert r.status_code == 201 and set(r.json()) == {"id", "secret"}, r.text
     v2_id, secret = r.json()["id"], r.json()["secret"]
     r = await api.call("POST", "/api/v1/webhooks", json={**body, "name": "v1 hook"})
@@ -48,3 +48,38 @@ async def test_v2_envelope_beside_v1_payload(
     (v1,) = by_hook.values()
     assert v1.json()["object"] == "CalendarEvent" and v1.json()["event"] == "calendar_event_created"
     assert v1.json()["start"] == {"date_time": "2026-04-01T09:00:00+00:00", "time_zone": "UTC"}
+
+
+async def test_v2_webhook_endpoints_crud(api: Api) -> None:
+    """List, read and delete v2 endpoints under `/v2/webhooks/endpoints` (v2's names for v1's
+    webhook routes); a v1 webhook is not a v2 endpoint."""
+    headers = {"X-API-KEY": api.a.key}
+    body = {"source": "calendar_event", "request_url": "https://hooks.example.org/x"}
+    ids = []
+    for n in range(3):
+        r = await api.client.post(
+            "/v2/webhooks/endpoints", json={**body, "name": f"e{n}"}, headers=headers
+        )
+        assert r.status_code == 201, r.text
+        ids.append(r.json()["id"])
+    r = await api.call("POST", "/api/v1/webhooks", json={**body, "name": "v1"})
+    v1_id = r.json()["webhook_id"]
+    r = await api.client.get("/v2/webhooks/endpoints", params={"limit": "2"}, headers=headers)
+    assert r.status_code == 200, r.text
+    page = r.json()
+    assert set(page) == {"data", "next_cursor"} and len(page["data"]) == 2
+    r = await api.client.get(
+        "/v2/webhooks/endpoints", params={"cursor": page["next_cursor"]}, headers=headers
+    )
+    listed = [e["id"] for e in page["data"] + r.json()["data"]]
+    assert sorted(listed) == sorted(ids) and r.json()["next_cursor"] is None
+    r = await api.client.get(f"/v2/webhooks/endpoints/{ids[0]}", headers=headers)
+    assert r.status_code == 200 and r.json()["name"] == "e0" and "secret" not in r.json()
+    r = await api.client.get(f"/v2/webhooks/endpoints/{v1_id}", headers=headers)
+    assert r.status_code == 404 and r.json()["type"] == "errors/resource_not_found"
+    r = await api.client.delete(f"/v2/webhooks/endpoints/{ids[0]}", headers=headers)
+    assert r.status_code == 204 and r.content == b""
+    r = await api.client.get(f"/v2/webhooks/endpoints/{ids[0]}", headers=headers)
+    assert r.status_code == 404
+    r = await api.client.get("/v2/webhooks/endpoints", headers={"X-API-KEY": api.b.key})
+    assert r.json()["data"] == []  # another tenant's endpoints are not listed
