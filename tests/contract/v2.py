@@ -159,8 +159,9 @@ class V2Suite:
         )
         assert made["start"]["date_time"] == "2026-06-15T08:00:00.000Z"
         day = await v2.create(
-            {"title": "Day", "start": {"date": "2026-06-16"}, "end": {"date": "2026-06-16"}}
+            {"name": "Day", "start": {"date": "2026-06-16"}, "end": {"date": "2026-06-16"}}
         )
+        assert day["title"] == "Day"  # `name`, as the v2 create guide writes it, is the title
         assert day["end"] == {"type": "date", "date": "2026-06-16"}
         assert (await target.get(day["id"]))["end"] == {"date": "2026-06-17"}
         r = await v2.call(
@@ -177,6 +178,11 @@ class V2Suite:
             },
         )
         assert r.status_code == 400 and r.json()["detail"].startswith("start.time_zone"), r.text
+        days = {"start": {"date": "2026-06-16"}, "end": {"date": "2026-06-16"}}
+        r = await v2.call("POST", v2.events(), json=days)
+        assert r.status_code == 400 and r.json()["detail"].startswith("title"), r.text
+        r = await v2.call("POST", v2.events(), json={"title": "a", "name": "b", **days})
+        assert r.status_code == 400 and r.json()["detail"].startswith("name"), r.text
 
     async def test_list_delete_and_codes(self, target: Target) -> None:
         v2 = V2Target(target)

@@ -50,12 +50,16 @@ class _EventBodyV2(_EventBody):
         None, description="Who is told: `all` attendees or `none` (`externalOnly`: 501)."
     )
     conference: ConferenceV2 | None = None  # type: ignore[assignment]
+    name: Annotated[str, StringConstraints(strict=True, max_length=MAX_TITLE)] | None = Field(
+        None, description="Same as `title` (the name v2's create-event guide uses)."
+    )
 
 
 class EventCreateV2(_EventBodyV2):
-    """Body of `POST /v2/{account_id}/calendars/{calendar_id}/events`."""
+    """Body of `POST /v2/{account_id}/calendars/{calendar_id}/events`: `title` (or `name`),
+    `start` and `end` required."""
 
-    title: Annotated[str, StringConstraints(strict=True, max_length=MAX_TITLE)]
+    title: Annotated[str, StringConstraints(strict=True, max_length=MAX_TITLE)] | None = None
     start: EventTimeV2
     end: EventTimeV2
 

@@ -19,7 +19,7 @@ from calgate.errors import FeatureNotImplemented, InvalidParameters
 M = TypeVar("M", bound=BaseModel)
 
 # v2 names -> v1 names of the same field.
-_RENAMED = {"background_color": "color"}
+_RENAMED = {"background_color": "color", "name": "title"}
 
 
 def _time(value: EventTimeV2, name: str) -> dict[str, Any]:
@@ -59,6 +59,8 @@ def _notify(value: str, name: str) -> bool:
 def _v1_body(body: EventCreateV2 | EventPatchV2) -> dict[str, Any]:
     if "color" in body.model_fields_set:
         raise InvalidParameters("color: not a v2 field; use background_color")
+    if {"name", "title"} <= body.model_fields_set:
+        raise InvalidParameters("name: give title or name, not both")
     out: dict[str, Any] = {}
     for name in body.model_fields_set:
         value = getattr(body, name)
