@@ -87,6 +87,31 @@ class Client:
         assert r.status_code == 200, r.text
         return self.m.CalendarEventV2.model_validate(r.json())
 
+    async def calendar(self, calendar_id: str) -> Any:
+        r = await self._send("GET", f"{self.base}/{calendar_id}")
+        assert r.status_code == 200, r.text
+        return self.m.CalendarV2.model_validate(r.json())
+
+    async def patch_calendar(self, calendar_id: str, body: Any) -> Any:
+        r = await self._send("PATCH", f"{self.base}/{calendar_id}", body)
+        assert r.status_code == 200, r.text
+        return self.m.CalendarV2.model_validate(r.json())
+
+    async def event(self, calendar_id: str, event_id: str) -> Any:
+        r = await self._send("GET", f"{self.base}/{calendar_id}/events/{event_id}")
+        assert r.status_code == 200, r.text
+        return self.m.CalendarEventV2.model_validate(r.json())
+
+    async def no_content(self, method: str, url: str, body: Any = None) -> None:
+        r = await self._send(method, url, body)
+        assert r.status_code == 204 and r.content == b"", r.text
+
+    async def error(self, method: str, url: str, status: int, body: Any = None) -> str:
+        r = await self._send(method, url, body)
+        assert r.status_code == status, r.text
+        assert set(r.json()) == {"status", "type", "title", "detail", "instance"}, r.text
+        return str(r.json()["type"])
+
 
 async def test_generated_client_drives_v2(api: Api, tmp_path: Path) -> None:
     spec = (await api.client.get("/openapi.json")).json()
@@ -117,3 +142,36 @@ async def test_generated_client_drives_v2(api: Api, tmp_path: Path) -> None:
         calendar.id, start="2026-03-01T00:00:00Z", end="2026-03-03T00:00:00Z"
     )
     assert [e.id for e in page.data] == [event.id] and page.next_cursor is None
+
+
+async def test_generated_client_drives_every_v2_calendar_route(api: Api, tmp_path: Path) -> None:
+    """Read, edit and delete calendars and events, answer, cancel and restore, with the models
+    generated from the document; every 204 has no body, every refusal is the error shape."""
+    m = generate((await api.client.get("/openapi.json")).json(), tmp_path)
+    client = Client(api, m, api.a.account_id)
+    made = await client.create_calendar(m.CalendarCreate(name="Routes"))
+    assert (await client.calendar(made.id)).name == "Routes"
+    renamed = await client.patch_calendar(made.id, m.CalendarPatch(name="Routes 2"))
+    assert renamed.name == "Routes 2" and renamed.id == made.id
+    body = m.EventCreateV2(
+        title="Day off",
+        start=m.EventTimeV2(date="2026-03-04"),
+        end=m.EventTimeV2(date="2026-03-04"),
+    )
+    day = await client.create_event(made.id, body)
+    assert day.end.date == "2026-03-04" and day.is_all_day  # one day: v2's end is inclusive
+    assert (await client.event(made.id, day.id)).title == "Day off"
+    events = f"{client.base}/{made.id}/events"
+    kind = await client.error("POST", f"{events}/{day.id}/cancel", 501, m.CancelV2(message="x"))
+    assert kind == "errors/feature_not_implemented"  # LOCAL sends no message to attendees
+    kind = await client.error("POST", f"{events}/{day.id}/rsvp", 400, m.RsvpV2(status="maybe"))
+    assert kind == "errors/invalid_parameters"  # the account organises it: nothing to answer
+    await client.no_content("DELETE", f"{events}/{day.id}")
+    assert await client.error("GET", f"{events}/{day.id}", 404) == "errors/resource_not_found"
+    other = await client.create_event(made.id, body)
+    await client.no_content("POST", f"{events}/{other.id}/cancel")
+    assert await client.error("GET", f"{events}/{other.id}", 404) == "errors/resource_not_found"
+    kind = await client.error("POST", f"{events}/{other.id}/restore", 501)
+    assert kind == "errors/feature_not_implemented"
+    await client.no_content("DELETE", f"{client.base}/{made.id}")
+    assert await client.error("GET", f"{client.base}/{made.id}", 404) == "errors/resource_not_found"
