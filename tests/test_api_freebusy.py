@@ -108,6 +108,50 @@ async def test_free_busy_merges_series_exceptions_all_day_and_skips_free_events(
     ]
 
 
+async def test_each_question_sees_the_edits_made_since_the_last(api: Api) -> None:
+    """Decoded rows and series' occurrences are remembered between questions: an edit in
+    between (a move, a transparency change, a new rule) is what the next answer shows."""
+    single = await api.create(timed("2026-06-01T08:00:00Z", "2026-06-01T09:00:00Z"))
+    series = await api.create(
+        timed("2026-06-02T10:00:00Z", "2026-06-02T11:00:00Z", recurrence=["RRULE:FREQ=DAILY"])
+    )
+    body = {
+        "start": "2026-06-01T00:00:00Z",
+        "end": "2026-06-04T00:00:00Z",
+        "calendars": [{"account_id": api.a.account_id}],
+    }
+
+    async def spans() -> list[tuple[str, str]]:
+        r = await post(api, FB, body)
+        assert r.status_code == 200, r.text
+        return [(b["start"][:16], b["end"][:16]) for b in r.json()["data"][0]["busy"]]
+
+    assert await spans() == [
+        ("2026-06-01T08:00", "2026-06-01T09:00"),
+        ("2026-06-02T10:00", "2026-06-02T11:00"),
+        ("2026-06-03T10:00", "2026-06-03T11:00"),
+    ]
+    moved = {
+        "start": {"date_time": "2026-06-01T15:00:00Z"},
+        "end": {"date_time": "2026-06-01T16:00:00Z"},
+    }
+    r = await api.call("PATCH", f"{api.events_url()}/{single}", json=moved)
+    assert r.status_code == 200, r.text
+    r = await api.call(
+        "PATCH", f"{api.events_url()}/{series}", json={"recurrence": ["RRULE:FREQ=DAILY;COUNT=1"]}
+    )
+    assert r.status_code == 200, r.text
+    assert await spans() == [
+        ("2026-06-01T15:00", "2026-06-01T16:00"),
+        ("2026-06-02T10:00", "2026-06-02T11:00"),
+    ]
+    r = await api.call(
+        "PATCH", f"{api.events_url()}/{single}", json={"transparency": "transparent"}
+    )
+    assert r.status_code == 200, r.text
+    assert await spans() == [("2026-06-02T10:00", "2026-06-02T11:00")]
+
+
 ANSWERS = b"""BEGIN:VCALENDAR\r
 VERSION:2.0\r
 PRODID:-//test//EN\r

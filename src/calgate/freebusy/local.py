@@ -1,5 +1,6 @@
 """LOCAL: busy time read from calgate's own store through its window index, series expanded
-with their exceptions by the recurrence engine (off the event loop)."""
+with their exceptions by the recurrence engine (off the event loop); decoded rows and series'
+occurrences are remembered between questions (calgate.freebusy.rows, .occurrences)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from calgate.domain.model import Calendar, Event, EventQuery
 from calgate.errors import InvalidParameters, NotFound
 from calgate.freebusy.base import CalendarBusy, Origin, Window
 from calgate.freebusy.occurrences import OccurrenceCache
+from calgate.freebusy.rows import DecodedRows
 from calgate.providers.base import AccountContext
 from calgate.store import accounts as account_store
 from calgate.store import events as store
@@ -34,7 +36,13 @@ class _Rows:
     exceptions: dict[str, dict[str, Event]]
 
 
-def _rows(conn: Connection, account_id: str, calendar_id: str | None, window: Window) -> _Rows:
+def _rows(
+    conn: Connection,
+    account_id: str,
+    calendar_id: str | None,
+    window: Window,
+    decode: DecodedRows,
+) -> _Rows:
     if calendar_id is None:
         found = account_store.list_calendars(conn, account_id)
         calendar = found[0] if found else None
@@ -61,16 +69,24 @@ def _rows(conn: Connection, account_id: str, calendar_id: str | None, window: Wi
         masters_only=False,
         min_start=min_start,
         ordered=False,
+        decode=decode,
     )
     series = store.select_events(
-        conn, calendar.id, query, after=None, limit=MAX_SERIES + 1, recurring=True, ordered=False
+        conn,
+        calendar.id,
+        query,
+        after=None,
+        limit=MAX_SERIES + 1,
+        recurring=True,
+        ordered=False,
+        decode=decode,
     )
     if len(singles) > MAX_SINGLES or len(series) > MAX_SERIES:
         raise InvalidParameters(
             f"start/end: calendar {calendar.id!r} holds more than {MAX_SINGLES} events or "
             f"{MAX_SERIES} recurring series in this window; narrow it"
         )
-    exceptions = store.select_exceptions(conn, calendar.id, [e.id for e, _ in series])
+    exceptions = store.select_exceptions(conn, calendar.id, [e.id for e, _ in series], decode)
     return _Rows(calendar, [e for e, _ in singles], [e for e, _ in series], exceptions)
 
 
@@ -80,12 +96,13 @@ class LocalSource:
     def __init__(self, db: Database) -> None:
         self.db = db
         self.occurrences = OccurrenceCache()
+        self.rows = DecodedRows()
 
     async def _one(
         self, account: AccountContext, calendar_id: str | None, window: Window
     ) -> CalendarBusy:
         def read(conn: Connection) -> _Rows:
-            return _rows(conn, account.id, calendar_id, window)
+            return _rows(conn, account.id, calendar_id, window, self.rows)
 
         rows = await self.db.read(read)
 

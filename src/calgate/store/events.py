@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, delete, insert, or_, select, tuple_, update
 from sqlalchemy.engine import Connection
@@ -247,12 +248,14 @@ def select_events(
     masters_only: bool = True,
     min_start: int | None = None,
     ordered: bool = True,
+    decode: Callable[[Any], Event] = event_from_row,
 ) -> list[tuple[Event, int]]:
     """Events matching ``q`` ordered by (first start, id), after the cursor position.
 
     ``min_start`` bounds the first start from below (with the calendar's longest single event,
     it turns a window query on single events into one short index range); ``ordered=False``
-    lets the database pick the best index when the caller sorts (series).
+    lets the database pick the best index when the caller sorts (series); ``decode`` turns a
+    row into its event (a caller may remember decoded rows: see calgate.freebusy.rows).
     Returns each event with its stored first start (microseconds) for cursors.
     """
     where = _filters(calendar_id, q)
@@ -267,11 +270,14 @@ def select_events(
     query = select(t.events).where(and_(*where)).limit(limit)
     if ordered:
         query = query.order_by(E.start_utc, E.id)
-    return [(event_from_row(r), r.start_utc) for r in conn.execute(query)]
+    return [(decode(r), r.start_utc) for r in conn.execute(query)]
 
 
 def select_exceptions(
-    conn: Connection, calendar_id: str, master_ids: Sequence[str]
+    conn: Connection,
+    calendar_id: str,
+    master_ids: Sequence[str],
+    decode: Callable[[Any], Event] = event_from_row,
 ) -> dict[str, dict[str, Event]]:
     """Modified occurrences of the given series: master id -> recurrence token -> event."""
     found: dict[str, dict[str, Event]] = {}
@@ -282,7 +288,7 @@ def select_exceptions(
     for r in rows:
         if r.calendar_id != calendar_id:
             continue
-        found.setdefault(r.master_event_id, {})[r.recurrence_id] = event_from_row(r)
+        found.setdefault(r.master_event_id, {})[r.recurrence_id] = decode(r)
     return found
 
 
