@@ -3,15 +3,16 @@ as a word, the ``skype`` conference kind); the rest is v1's fields under v1's na
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model
 
 from calgate.api.schemas import (
-    AttendeeOut,
+    CalendarEventOut,
+    CalendarList,
+    CalendarOut,
     Color,
-    ConferenceOut,
-    PersonOut,
+    EventList,
     Strict,
     Text,
     _EventBody,
@@ -90,6 +91,7 @@ class EventPatchV2(_EventBodyV2):
 
 
 # Responses (documentation; the generated client of tests/test_v2_client.py checks them) ------
+# v1's answer models less `object`, with v2's changes: one list of fields, not two.
 
 
 class _Out(BaseModel):
@@ -103,57 +105,40 @@ class EventTimeV2Out(_Out):
     date: str | None = None
 
 
-class CalendarEventV2(_Out):
-    id: str
-    ical_uid: str
-    master_event_id: str
-    calendar_id: str
-    created_at: str
-    updated_at: str
-    title: str
-    body: str
-    location: str
-    is_cancelled: bool
-    is_all_day: bool
-    is_attendees_list_hidden: bool
-    attendees: list[AttendeeOut]
-    start: EventTimeV2Out
-    end: EventTimeV2Out
-    recurrence: list[str]
-    organizer: PersonOut
-    conference: ConferenceOut | None
-    visibility: str
-    transparency: str
-    event_type: str
-    guests_can_modify: bool
-    background_color: str | None
-    text_color: str | None
-    notifications: str
-    version: str
+def _v2_answer(name: str, v1: type[BaseModel], changes: dict[str, Any]) -> type[BaseModel]:
+    """The v1 answer model ``v1`` as v2's: ``object`` dropped, each field named in ``changes``
+    replaced by its ``(type, default)`` (dropped when ``None``), new names appended."""
+    fields: dict[str, Any] = {}
+    for key, info in v1.model_fields.items():
+        if key == "object" or changes.get(key, ...) is None:
+            continue
+        fields[key] = changes.get(key, (info.annotation, info))
+    fields |= {k: v for k, v in changes.items() if k not in v1.model_fields}
+    model: type[BaseModel] = create_model(name, __base__=_Out, **fields)
+    return model
 
 
-class CalendarV2(_Out):
-    id: str
-    name: str
-    description: str
-    is_read_only: bool
-    is_owned_by_user: bool
-    is_default: bool
-    is_primary: bool
-    access_role: str
-    background_color: str
-    text_color: str
-    timezone: str
-    version: str
+CalendarEventV2 = _v2_answer(
+    "CalendarEventV2",
+    CalendarEventOut,
+    {
+        "start": (EventTimeV2Out, ...),
+        "end": (EventTimeV2Out, ...),
+        "color": None,
+        "background_color": (str | None, ...),
+        "text_color": (str | None, ...),
+    },
+)
+CalendarV2 = _v2_answer("CalendarV2", CalendarOut, {"foreground_color": None})
 
-
-class CalendarEventListV2(_Out):
-    data: list[CalendarEventV2]
-    next_cursor: str | None
-    total_count: int | None = Field(description="null: the provider does not tell.")
-
-
-class CalendarListV2(_Out):
-    data: list[CalendarV2]
-    next_cursor: str | None
-    total_count: int | None
+_TOTAL = Field(description="null: the provider does not tell.")
+CalendarEventListV2 = _v2_answer(
+    "CalendarEventListV2",
+    EventList,
+    {"data": (list[CalendarEventV2], ...), "total_count": (int | None, _TOTAL)},  # type: ignore[valid-type]
+)
+CalendarListV2 = _v2_answer(
+    "CalendarListV2",
+    CalendarList,
+    {"data": (list[CalendarV2], ...), "total_count": (int | None, _TOTAL)},  # type: ignore[valid-type]
+)
