@@ -70,6 +70,7 @@ def _rows(
         min_start=min_start,
         ordered=False,
         decode=decode,
+        lean=True,
     )
     series = store.select_events(
         conn,
@@ -80,13 +81,16 @@ def _rows(
         recurring=True,
         ordered=False,
         decode=decode,
+        lean=True,
     )
     if len(singles) > MAX_SINGLES or len(series) > MAX_SERIES:
         raise InvalidParameters(
             f"start/end: calendar {calendar.id!r} holds more than {MAX_SINGLES} events or "
             f"{MAX_SERIES} recurring series in this window; narrow it"
         )
-    exceptions = store.select_exceptions(conn, calendar.id, [e.id for e, _ in series], decode)
+    exceptions = store.select_exceptions(
+        conn, calendar.id, [e.id for e, _ in series], decode, lean=True
+    )
     return _Rows(calendar, [e for e, _ in singles], [e for e, _ in series], exceptions)
 
 

@@ -237,6 +237,24 @@ def _filters(calendar_id: str, q: EventQuery) -> list[ColumnElement[bool]]:
     return where
 
 
+# What an event is decoded from (codec.event_from_row), with the first start (cursors) and the
+# recurrence token (exceptions): a read that needs no search column selects only these.
+DECODED = (
+    E.id,
+    E.calendar_id,
+    E.ical_uid,
+    E.master_event_id,
+    E.recurrence_id,
+    E.start_utc,
+    E.is_cancelled,
+    E.data,
+    E.version,
+    E.sequence,
+    E.created_at,
+    E.updated_at,
+)
+
+
 def select_events(
     conn: Connection,
     calendar_id: str,
@@ -249,13 +267,15 @@ def select_events(
     min_start: int | None = None,
     ordered: bool = True,
     decode: Callable[[Any], Event] = event_from_row,
+    lean: bool = False,
 ) -> list[tuple[Event, int]]:
     """Events matching ``q`` ordered by (first start, id), after the cursor position.
 
     ``min_start`` bounds the first start from below (with the calendar's longest single event,
     it turns a window query on single events into one short index range); ``ordered=False``
     lets the database pick the best index when the caller sorts (series); ``decode`` turns a
-    row into its event (a caller may remember decoded rows: see calgate.freebusy.rows).
+    row into its event (a caller may remember decoded rows: see calgate.freebusy.rows);
+    ``lean`` reads only the :data:`DECODED` columns.
     Returns each event with its stored first start (microseconds) for cursors.
     """
     where = _filters(calendar_id, q)
@@ -267,7 +287,7 @@ def select_events(
         where.append(E.is_recurring == recurring)
     if after is not None:
         where.append(tuple_(E.start_utc, E.id) > tuple_(after[0], after[1]))
-    query = select(t.events).where(and_(*where)).limit(limit)
+    query = (select(*DECODED) if lean else select(t.events)).where(and_(*where)).limit(limit)
     if ordered:
         query = query.order_by(E.start_utc, E.id)
     return [(decode(r), r.start_utc) for r in conn.execute(query)]
@@ -278,13 +298,15 @@ def select_exceptions(
     calendar_id: str,
     master_ids: Sequence[str],
     decode: Callable[[Any], Event] = event_from_row,
+    lean: bool = False,
 ) -> dict[str, dict[str, Event]]:
     """Modified occurrences of the given series: master id -> recurrence token -> event."""
     found: dict[str, dict[str, Event]] = {}
     if not master_ids:
         return found
     # Ids are unique, so the master id alone finds the rows (through ix_events_master).
-    rows = conn.execute(select(t.events).where(E.master_event_id.in_(master_ids)))
+    columns = select(*DECODED) if lean else select(t.events)
+    rows = conn.execute(columns.where(E.master_event_id.in_(master_ids)))
     for r in rows:
         if r.calendar_id != calendar_id:
             continue
