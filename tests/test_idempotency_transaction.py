@@ -8,6 +8,8 @@ transaction wrote."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import orjson
 import pytest
 
@@ -22,7 +24,7 @@ from tests.test_idempotency import BODY, count_events
 pytestmark = pytest.mark.anyio
 
 
-def answer(kind: str, event_id: str) -> store.Answer:
+def answer(kind: str, event_id: str, extra: Mapping[str, str]) -> store.Answer:
     body = orjson.dumps({"kind": kind, "event_id": event_id})
     return 200, [("content-type", "application/json")], body
 

@@ -319,9 +319,11 @@ class LocalProvider:
         return await self.db.read(lambda c: _calendar(c, account, calendar_id))
 
     async def create_calendar(self, account: AccountContext, calendar: Calendar) -> Calendar:
-        return await self.db.write(
-            lambda c: account_store.create_calendar(
-                c,
+        answered = idempotency.answerer()
+
+        def op(conn: Connection) -> Calendar:
+            created = account_store.create_calendar(
+                conn,
                 account.id,
                 calendar.name,
                 description=calendar.description,
@@ -329,7 +331,10 @@ class LocalProvider:
                 color=calendar.background_color,
                 is_default=calendar.is_default,
             )
-        )
+            answered(conn, "calendar_created", created.id)
+            return created
+
+        return await self.db.write(op)
 
     async def update_calendar(
         self, account: AccountContext, calendar_id: str, changes: Mapping[str, Any]

@@ -16,9 +16,10 @@ LOCAL can record the answer in the transaction of the change itself (:func:`answ
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Protocol
 
 import orjson
 from sqlalchemy import delete, or_, select, update
@@ -52,9 +53,9 @@ class Active:
     fingerprint: str
     since: int
     expires_at: int  # of the answer, once given
-    # The answer the request will give for a change (kind, event id) it makes, when the route
-    # is one whose answer follows from its change; None otherwise.
-    answer: Callable[[str, str], Answer | None]
+    # The answer the request will give for a change (kind, object id, what else the answer
+    # shows) it makes, when the route is one whose answer follows from its change; else None.
+    answer: Callable[[str, str, Mapping[str, str]], Answer | None]
 
     @property
     def event_id(self) -> str:
@@ -72,24 +73,35 @@ def event_id() -> str | None:
     return None if active is None else active.event_id
 
 
-Answerer = Callable[[Connection, str, str], None]
+class Answerer(Protocol):
+    def __call__(
+        self, conn: Connection, kind: str, object_id: str, extra: Mapping[str, str] = ...
+    ) -> None: ...
 
 
-def _no_answer(conn: Connection, kind: str, event_id: str) -> None:
+_NOTHING: Mapping[str, str] = {}
+
+
+def _no_answer(
+    conn: Connection, kind: str, object_id: str, extra: Mapping[str, str] = _NOTHING
+) -> None:
     return None
 
 
 def answerer() -> Answerer:
     """For the current request (call it where the request runs, not in a database thread): a
-    function that records its answer to change (kind, event id) in the change's own
-    transaction, so that a crash after the commit still leaves the answer for a retry. Raises
-    409 (and so rolls the change back) when a retry took the key over meanwhile."""
+    function that records its answer to change (kind, object id; ``extra``: what else the
+    answer shows, such as a webhook's secret) in the change's own transaction, so that a
+    crash after the commit still leaves the answer for a retry. Raises 409 (and so rolls the
+    change back) when a retry took the key over meanwhile."""
     active = current.get()
     if active is None:
         return _no_answer
 
-    def record(conn: Connection, kind: str, event_id: str) -> None:
-        answer = active.answer(kind, event_id)
+    def record(
+        conn: Connection, kind: str, object_id: str, extra: Mapping[str, str] = _NOTHING
+    ) -> None:
+        answer = active.answer(kind, object_id, extra)
         if answer is None:
             return
         status, headers, body = answer

@@ -15,6 +15,7 @@ from calgate.outbox import store as outbox_store
 from calgate.outbox.store import Delivery
 from calgate.secrets import SecretBox
 from calgate.security import validate_public_url
+from calgate.store import idempotency
 from calgate.store.db import Database, now_ms_us, now_us
 from calgate.store.ids import new_id
 from calgate.webhooks import store
@@ -149,6 +150,8 @@ class WebhookService:
             api_version=spec.api_version,
         )
 
+        answered = idempotency.answerer()
+
         def op(conn: Connection) -> None:
             if account_ids:
                 known = store.existing_accounts(conn, tenant_id, account_ids)
@@ -162,6 +165,7 @@ class WebhookService:
                     f"webhooks: a tenant may have at most {MAX_WEBHOOKS}; delete one first"
                 )
             store.insert_webhook(conn, hook)
+            answered(conn, "webhook_created", hook.id, {"secret": secret})
 
         await self.db.write(op)
         return hook, secret

@@ -13,7 +13,8 @@ feed URL, a webhook secret).
 Crashes: while a request runs, its key's lease (``lease_seconds``) is renewed every third of
 it, so a key whose process died is free again within one lease. The event routes on LOCAL
 record their answer in the transaction of their change (:func:`calgate.store.idempotency.
-answerer`): a change is never committed without its answer. A create under a key uses an event
+answerer`), and so do LOCAL calendar creates and webhook creates: such a change is never
+committed without its answer. A create under a key uses an event
 id derived from the key, so that a remote provider's retried create finds the event the first
 attempt made.
 
@@ -28,7 +29,7 @@ import hashlib
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from urllib.parse import parse_qsl
 
 import anyio
@@ -57,14 +58,57 @@ PURGE_EVERY = 1000
 _POLL_FIRST = 0.01
 _POLL_MAX = 0.25
 
-# Routes whose answer follows from the change they make, by method: recorded with the change.
-_EVENTS = re.compile(r"/api/v1/calendars/[^/]+/events")
-_EVENT = re.compile(r"/api/v1/calendars/[^/]+/events/[^/]+")
-_CHANGE_ANSWERS: dict[tuple[str, str], Callable[[str], dict[str, str]]] = {
-    ("POST", "created"): lambda event_id: {"object": "CalendarEventCreated", "event_id": event_id},
-    ("PATCH", "updated"): lambda event_id: {"object": "CalendarEventUpdated"},
-    ("DELETE", "deleted"): lambda event_id: {"object": "CalendarEventDeleted"},
-}
+# Routes whose answer follows from the change they make: method, kind of change, route, status,
+# and the body (from the object id and what else the answer shows), recorded with the change.
+_Body = Callable[[str, Mapping[str, str]], dict[str, str]]
+_CHANGE_ANSWERS: tuple[tuple[str, str, re.Pattern[str], int, _Body], ...] = (
+    (
+        "POST",
+        "created",
+        re.compile(r"/api/v1/calendars/[^/]+/events"),
+        200,
+        lambda event_id, _: {"object": "CalendarEventCreated", "event_id": event_id},
+    ),
+    (
+        "PATCH",
+        "updated",
+        re.compile(r"/api/v1/calendars/[^/]+/events/[^/]+"),
+        200,
+        lambda _, __: {"object": "CalendarEventUpdated"},
+    ),
+    (
+        "DELETE",
+        "deleted",
+        re.compile(r"/api/v1/calendars/[^/]+/events/[^/]+"),
+        200,
+        lambda _, __: {"object": "CalendarEventDeleted"},
+    ),
+    (
+        "POST",
+        "calendar_created",
+        re.compile(r"/api/v1/calendars"),
+        201,
+        lambda calendar_id, _: {"object": "CalendarCreated", "calendar_id": calendar_id},
+    ),
+    (
+        "POST",
+        "webhook_created",
+        re.compile(r"/api/v1/webhooks"),
+        201,
+        lambda hook_id, extra: {
+            "object": "WebhookCreated",
+            "webhook_id": hook_id,
+            "secret": extra["secret"],
+        },
+    ),
+    (
+        "POST",
+        "webhook_created",
+        re.compile(r"/v2/webhooks(/endpoints)?"),
+        201,
+        lambda hook_id, extra: {"id": hook_id, "secret": extra["secret"]},
+    ),
+)
 
 
 class Idempotency:
@@ -267,15 +311,24 @@ class _Call:
         # else: the answer was committed with the change, as it is.
         await send_response(self.send, status, body, headers)
 
-    def change_answer(self, kind: str, event_id: str) -> store.Answer | None:
+    def change_answer(
+        self, kind: str, object_id: str, extra: Mapping[str, str]
+    ) -> store.Answer | None:
         """What this request will answer for its change, when its route's answer follows from
-        the change (the event routes): stored in the change's own transaction."""
+        the change (event creates, changes and deletes; LOCAL calendar and webhook creates):
+        stored in the change's own transaction."""
         method, path = self.scope["method"], self.scope["path"]
-        route = _EVENTS if method == "POST" else _EVENT
-        answer = _CHANGE_ANSWERS.get((method, kind))
-        if answer is None or not route.fullmatch(path):
+        found = next(
+            (
+                (status, answer)
+                for m, k, route, status, answer in _CHANGE_ANSWERS
+                if m == method and k == kind and route.fullmatch(path)
+            ),
+            None,
+        )
+        if found is None:
             return None
-        response = JSONResponse(answer(event_id))
+        response = JSONResponse(found[1](object_id, extra), status_code=found[0])
         body = bytes(response.body)
         self.recorded = (response.status_code, list(response.raw_headers), body)
         return response.status_code, _text(response.raw_headers), self.seal(body)
