@@ -41,7 +41,7 @@ async def test_v2_envelope_beside_v1_payload(
     assert verify(secret, v2.body, v2.headers["X-Calgate-Signature"])
     envelope = v2.json()
     assert set(envelope) == {"id", "created_at", "account_id", "type", "payload"}
-    assert envelope["type"] == "calendar_event_created"
+    assert envelope["type"] == "calendar.event.new"  # CreateWebhookEndpointRequest's trigger_events
     assert envelope["account_id"] == api.a.account_id
     assert envelope["created_at"].endswith("Z")
     assert envelope["payload"] == {**made, "updated_at": envelope["payload"]["updated_at"]}

@@ -43,8 +43,10 @@ def as_v2(v1: dict[str, Any]) -> dict[str, Any]:
     out = {k: v for k, v in v1.items() if k not in ("color", "notify", "start", "end")}
     for name in ("start", "end"):
         if name in v1:
-            kind = "date" if "date" in v1[name] else "date_time"
-            out[name] = {"type": kind, **v1[name]}
+            # CreateCalendarEventRequestStart/End: type "datetime" or "date"
+            given = {("timezone" if k == "time_zone" else k): v for k, v in v1[name].items()}
+            kind = "date" if "date" in given else "datetime"
+            out[name] = {"type": kind, **given}
             if kind == "date" and name == "end":  # v2's all-day end date is inclusive
                 last = dt.date.fromisoformat(v1[name]["date"]) - dt.timedelta(days=1)
                 out[name]["date"] = last.isoformat()
@@ -98,11 +100,13 @@ class V2Suite:
         two = await target.get(made["id"])  # read back through v1
         assert stored(two) == stored(one)
         # v2's answer is the same event in v2's shape
+        assert made["object"] == "CalendarEvent"  # CreateCalendarEvent201Response
         assert made["start"] == {
-            "type": "date_time",
+            "type": "datetime",
             "date_time": "2026-06-02T09:00:00.000Z",
-            "time_zone": "UTC",
+            "timezone": "UTC",
         }
+        assert made["visibility"] == "private" and made["master_event_id"] is None
         assert made["end"]["date_time"] == "2026-06-02T10:30:00.000Z"
         assert made["background_color"] == two["color"] and "color" not in made
         assert made["title"] == "Parity" and made["recurrence"] == body["recurrence"]
@@ -143,6 +147,7 @@ class V2Suite:
         assert made["start"] == {"type": "date", "date": "2026-06-10"}
         assert made["end"] == {"type": "date", "date": "2026-06-11"}  # inclusive in v2
         assert made["is_all_day"] is True
+        assert made["visibility"] == "public"  # the provider's default, as v2's enum has it
         stored_v1 = await target.get(made["id"])
         assert stored_v1["start"] == {"date": "2026-06-10"}
         assert stored_v1["end"] == {"date": "2026-06-12"}  # exclusive in v1 and iCalendar
@@ -194,8 +199,8 @@ class V2Suite:
                     await v2.create(
                         {
                             "title": f"L{day}",
-                            "start": {"type": "date_time", "date_time": span[0]},
-                            "end": {"type": "date_time", "date_time": span[1]},
+                            "start": {"type": "datetime", "date_time": span[0]},
+                            "end": {"type": "datetime", "date_time": span[1]},
                         }
                     )
                 )["id"]
@@ -218,7 +223,7 @@ class V2Suite:
         v2 = V2Target(target)
         r = await v2.call("GET", v2.events(), params={"ofset": "1"})
         assert r.status_code == 400 and r.json()["detail"].startswith("ofset"), r.text
-        timed = {
+        timed = {  # "date_time" as the tag is still taken (calgate's first v2 answers)
             "start": {"type": "date_time", "date_time": "2026-06-02T09:00:00Z"},
             "end": {"type": "date_time", "date_time": "2026-06-02T10:00:00Z"},
         }
@@ -257,6 +262,7 @@ class V2Suite:
         r = await v2.call("GET", f"{v2.base}/{target.calendar_id}")
         v1 = (await target.call("GET", f"/api/v1/calendars/{target.calendar_id}")).json()
         assert r.status_code == 200 and r.json()["name"] == v1["name"]
+        assert r.json()["object"] == "Calendar"  # GetCalendarsList200ResponseDataInner
         if not target.caps["calendar_management"]:
             r = await v2.call("POST", v2.base, json={"name": "Projects"})
             assert r.status_code == 501, r.text

@@ -19,7 +19,7 @@ import orjson
 from sqlalchemy.engine import Connection
 
 from calgate import __version__
-from calgate.api.v2.wire import wire_to_v2
+from calgate.api.v2.wire import WEBHOOK_TYPES, wire_to_v2
 from calgate.api.wire import event_to_wire
 from calgate.domain.model import Notifications, with_organizer
 from calgate.domain.times import format_utc
@@ -83,7 +83,7 @@ def body_of(delivery: Delivery, payload: dict[str, Any]) -> bytes:
                 "id": delivery.id,
                 "created_at": format_utc(us_to_dt(delivery.created_at)),
                 "account_id": delivery.account_id,
-                "type": delivery.topic,
+                "type": WEBHOOK_TYPES.get(delivery.topic, delivery.topic),
                 "payload": wire_to_v2(payload["event"]),
             }
         )

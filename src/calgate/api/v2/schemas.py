@@ -1,5 +1,10 @@
-"""The v2 request bodies: what differs from v1 (typed times, ``background_color``, ``notify``
-as a word, the ``skype`` conference kind); the rest is v1's fields under v1's names."""
+"""The v2 request bodies and answers: what differs from v1 (typed times, ``background_color``,
+``notify`` as a word, the ``skype`` conference kind); the rest is v1's fields under v1's names.
+
+Names, enums and required fields follow the models of Unipile's official OpenAPI-generated
+Python client ("Unipile" 2.0.0): ``CreateCalendarEventRequest``, ``UpdateCalendarEventRequest``,
+``CreateCalendarEvent201Response`` (the event), ``GetCalendarsList200ResponseDataInner`` (the
+calendar), ``GetCalendarEventList200ResponseDataInnerStartAnyOf``/``…AnyOf1`` (the times)."""
 
 from __future__ import annotations
 
@@ -22,12 +27,17 @@ from calgate.domain.limits import MAX_CONFERENCE_ID, MAX_CONFERENCE_URL, MAX_TIT
 Notify = Literal["all", "externalOnly", "none"]
 
 
-class EventTimeV2(Strict):
-    """`{"date_time": "2026-05-28T10:00:00", "timezone": "Europe/Paris"}` or
-    `{"date": "YYYY-MM-DD"}` (all-day; v2's end date is inclusive). `type` may be given and
-    must then match; `time_zone` is taken for `timezone`."""
+# ``type`` of a v2 time (``…StartAnyOf``: ``datetime``, ``…StartAnyOf1``: ``date``);
+# ``date_time`` is taken too (calgate's first v2 answers wrote it).
+TimeType = Literal["datetime", "date_time", "date"]
 
-    type: Literal["date_time", "date"] | None = None
+
+class EventTimeV2(Strict):
+    """`{"type": "datetime", "date_time": "2026-05-28T08:00:00Z"}` or
+    `{"type": "date", "date": "YYYY-MM-DD"}` (all-day; v2's end date is inclusive). `type` may
+    be left out; `timezone` (or `time_zone`) makes `date_time` a wall time there."""
+
+    type: TimeType | None = None
     date_time: Text | None = Field(None, examples=["2026-05-28T10:00:00"])
     timezone: Text | None = Field(None, examples=["Europe/Paris"])
     time_zone: Text | None = Field(None, description="Same as `timezone`.")
@@ -51,6 +61,7 @@ class _EventBodyV2(_EventBody):
         None, description="Who is told: `all` attendees or `none` (`externalOnly`: 501)."
     )
     conference: ConferenceV2 | None = None  # type: ignore[assignment]
+    visibility: Literal["public", "private"] | None = None  # CreateCalendarEventRequest
     name: Annotated[str, StringConstraints(strict=True, max_length=MAX_TITLE)] | None = Field(
         None, description="Same as `title` (the name v2's create-event guide uses)."
     )
@@ -71,8 +82,8 @@ class EventCreateV2(_EventBodyV2):
             "examples": [
                 {
                     "title": "Weekly sync",
-                    "start": {"type": "date_time", "date_time": "2026-05-28T08:00:00.000Z"},
-                    "end": {"type": "date_time", "date_time": "2026-05-28T09:00:00.000Z"},
+                    "start": {"type": "datetime", "date_time": "2026-05-28T08:00:00Z"},
+                    "end": {"type": "datetime", "date_time": "2026-05-28T09:00:00Z"},
                     "attendees": [{"email": "ada@example.org", "display_name": "Ada"}],
                     "background_color": "#039BE5",
                     "notify": "none",
@@ -91,7 +102,8 @@ class EventPatchV2(_EventBodyV2):
 
 
 # Responses (documentation; the generated client of tests/test_v2_client.py checks them) ------
-# v1's answer models less `object`, with v2's changes: one list of fields, not two.
+# v1's answer models with v2's changes: one list of fields, not two. Fields beyond the official
+# models (``ical_uid``, ``version`` …) are calgate's; the official client ignores them.
 
 
 class _Out(BaseModel):
@@ -99,18 +111,21 @@ class _Out(BaseModel):
 
 
 class EventTimeV2Out(_Out):
-    type: Literal["date_time", "date"]
+    """``…StartAnyOf`` (``datetime``: ``date_time`` in UTC, ``…Z``) or ``…StartAnyOf1``
+    (``date``); ``timezone``, the zone the event was given in, is calgate's."""
+
+    type: Literal["datetime", "date"]
     date_time: str | None = None
-    time_zone: str | None = None
+    timezone: str | None = None
     date: str | None = None
 
 
 def _v2_answer(name: str, v1: type[BaseModel], changes: dict[str, Any]) -> type[BaseModel]:
-    """The v1 answer model ``v1`` as v2's: ``object`` dropped, each field named in ``changes``
-    replaced by its ``(type, default)`` (dropped when ``None``), new names appended."""
+    """The v1 answer model ``v1`` as v2's: each field named in ``changes`` replaced by its
+    ``(type, default)`` (dropped when ``None``), new names appended."""
     fields: dict[str, Any] = {}
     for key, info in v1.model_fields.items():
-        if key == "object" or changes.get(key, ...) is None:
+        if changes.get(key, ...) is None:
             continue
         fields[key] = changes.get(key, (info.annotation, info))
     fields |= {k: v for k, v in changes.items() if k not in v1.model_fields}
@@ -124,6 +139,8 @@ CalendarEventV2 = _v2_answer(
     {
         "start": (EventTimeV2Out, ...),
         "end": (EventTimeV2Out, ...),
+        "master_event_id": (str | None, Field(description="null unless an occurrence.")),
+        "visibility": (Literal["public", "private"], ...),
         "color": None,
         "background_color": (str | None, ...),
         "text_color": (str | None, ...),
@@ -135,10 +152,18 @@ _TOTAL = Field(description="null: the provider does not tell.")
 CalendarEventListV2 = _v2_answer(
     "CalendarEventListV2",
     EventList,
-    {"data": (list[CalendarEventV2], ...), "total_count": (int | None, _TOTAL)},  # type: ignore[valid-type]
+    {
+        "object": None,  # v2 lists are {data, total_count, next_cursor}
+        "data": (list[CalendarEventV2], ...),  # type: ignore[valid-type]
+        "total_count": (int | None, _TOTAL),
+    },
 )
 CalendarListV2 = _v2_answer(
     "CalendarListV2",
     CalendarList,
-    {"data": (list[CalendarV2], ...), "total_count": (int | None, _TOTAL)},  # type: ignore[valid-type]
+    {
+        "object": None,
+        "data": (list[CalendarV2], ...),  # type: ignore[valid-type]
+        "total_count": (int | None, _TOTAL),
+    },
 )

@@ -31,6 +31,7 @@ def _time(value: EventTimeV2, name: str) -> dict[str, Any]:
             raise InvalidParameters(f"{name}.time_zone: give timezone or time_zone, not both")
         given["time_zone"] = given.pop("timezone")
     kind = given.pop("type", None) or ("date" if "date" in given else "date_time")
+    kind = "date_time" if kind == "datetime" else kind  # v2's tag, the field's name
     if kind not in given:
         raise InvalidParameters(f"{name}.{kind}: required when type is {kind}")
     other = "date" if kind == "date_time" else "date_time"
@@ -102,20 +103,36 @@ def patch_from_v2(body: EventPatchV2) -> EventPatch:
 
 
 def time_to_v2(value: dict[str, str], name: str = "start") -> dict[str, str]:
-    """A v1 wire time as v2's: typed, a timed one as its UTC instant (``…Z``), an all-day
-    end as its last day (v2's end date is inclusive)."""
+    """A v1 wire time as v2's (``…StartAnyOf``/``…AnyOf1``): typed, a timed one as its UTC
+    instant (``…Z``) with calgate's ``timezone``, an all-day end as its last day (v2's end
+    date is inclusive)."""
     if "date" in value:
         day = value["date"]
         if name == "end":
             day = (dt.date.fromisoformat(day) - dt.timedelta(days=1)).isoformat()
         return {"type": "date", "date": day}
     instant = dt.datetime.fromisoformat(value["date_time"])
-    return {"type": "date_time", "date_time": format_utc(instant), "time_zone": value["time_zone"]}
+    return {"type": "datetime", "date_time": format_utc(instant), "timezone": value["time_zone"]}
+
+
+# v2's visibility is public or private (CreateCalendarEvent201Response); a provider's
+# "default" (the calendar's own setting) reads as public, "confidential" as private.
+_VISIBILITY = {"default": "public", "confidential": "private"}
+
+# v2's calendar event webhook types (the trigger_events enum of CreateWebhookEndpointRequest).
+WEBHOOK_TYPES = {
+    "calendar_event_created": "calendar.event.new",
+    "calendar_event_updated": "calendar.event.update",
+    "calendar_event_deleted": "calendar.event.delete",
+}
 
 
 def wire_to_v2(event: dict[str, Any]) -> dict[str, Any]:
-    """A v1 CalendarEvent (as ``event_to_wire`` gives it) in v2's shape."""
-    out = {k: v for k, v in event.items() if k != "object"}
+    """A v1 CalendarEvent (as ``event_to_wire`` gives it) in v2's shape
+    (CreateCalendarEvent201Response)."""
+    out = dict(event)
+    out["master_event_id"] = event["master_event_id"] or None
+    out["visibility"] = _VISIBILITY.get(event["visibility"], event["visibility"])
     out["background_color"] = out.pop("color")
     out["text_color"] = None  # events hold one colour; clients pick a readable text colour
     out["start"] = time_to_v2(event["start"])
@@ -128,6 +145,8 @@ def event_to_v2(event: Event) -> dict[str, Any]:
 
 
 def calendar_to_v2(calendar: Calendar) -> dict[str, Any]:
+    """A calendar as v2's (GetCalendarsList200ResponseDataInner): v1's, less
+    ``foreground_color`` (``text_color`` says it)."""
     out = calendar_to_wire(calendar)
-    del out["object"], out["foreground_color"]
+    del out["foreground_color"]
     return out
