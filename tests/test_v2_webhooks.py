@@ -1,7 +1,11 @@
 """Webhooks registered through v2 get v2's envelope, the event in v2's shape; v1 webhooks of the
-same tenant keep v1's payload for the same change."""
+same tenant keep v1's payload for the same change. v2 webhook endpoints as the official v2
+client's WebhooksApi and its models have them (names cited at each check)."""
 
 from __future__ import annotations
+
+import re
+from typing import Any
 
 import pytest
 
@@ -14,23 +18,53 @@ from tests.test_webhooks_delivery import receiver, settings, worker  # noqa: F40
 pytestmark = pytest.mark.anyio
 
 
+# CreateWebhookEndpoint200Response: required fields (description may be null), with the
+# patterns and enums of its validators.
+ENDPOINT_FIELDS = {
+    "enabled",
+    "description",
+    "url",
+    "trigger_events",
+    "secret",
+    "object",
+    "id",
+    "application_id",
+    "account_ids",
+    "account_targets",
+}
+
+
+def official_endpoint(endpoint: dict[str, Any]) -> None:
+    assert set(endpoint) == ENDPOINT_FIELDS, endpoint
+    assert endpoint["object"] == "WebhookEndpoint"
+    assert re.match(r"^we_", endpoint["id"]) and re.match(r"^app_", endpoint["application_id"])
+    assert isinstance(endpoint["enabled"], bool) and isinstance(endpoint["url"], str)
+    assert isinstance(endpoint["secret"], str) and len(endpoint["secret"]) <= 36
+    assert endpoint["description"] is None or isinstance(endpoint["description"], str)
+    assert isinstance(endpoint["account_ids"], list) and endpoint["account_targets"] == []
+
+
 async def test_v2_envelope_beside_v1_payload(
     api: Api,
     receiver: Receiver,  # noqa: F811 - the fixture imported above
     worker: Worker,  # noqa: F811
 ) -> None:
     headers = {"X-API-KEY": api.a.key}
-    body = {"source": "calendar_event", "request_url": receiver.url, "name": "v2 hook"}
+    # CreateWebhookEndpointRequest: trigger_events and url required
+    body = {"trigger_events": ["calendar.event.new"], "url": receiver.url, "description": "v2"}
     r = await api.client.post("/v2/webhooks/endpoints", json=body, headers=headers)
-    assert r.status_code == 201 and set(r.json()) == {"id", "secret"}, r.text
-    v2_id, secret = r.json()["id"], r.json()["secret"]
-    r = await api.call("POST", "/api/v1/webhooks", json={**body, "name": "v1 hook"})
+    assert r.status_code == 200, r.text  # WebhooksApi.create_webhook_endpoint: 200
+    official_endpoint(r.json())
+    v2_id, secret = r.json()["id"].removeprefix("we_"), r.json()["secret"]
+    assert r.json()["trigger_events"] == ["calendar.event.new"] and secret.startswith("whsec_")
+    v1_body = {"source": "calendar_event", "request_url": receiver.url, "name": "v1 hook"}
+    r = await api.call("POST", "/api/v1/webhooks", json=v1_body)
     assert r.status_code == 201, r.text
     url = f"/v2/{api.a.account_id}/calendars/{api.a.calendar_id}/events"
     event = {
         "title": "Hooked",
-        "start": {"type": "date_time", "date_time": "2026-04-01T09:00:00Z"},
-        "end": {"type": "date_time", "date_time": "2026-04-01T10:00:00Z"},
+        "start": {"type": "datetime", "date_time": "2026-04-01T09:00:00Z"},
+        "end": {"type": "datetime", "date_time": "2026-04-01T10:00:00Z"},
     }
     r = await api.client.post(url, json=event, headers=headers)
     assert r.status_code == 201, r.text
@@ -41,7 +75,7 @@ async def test_v2_envelope_beside_v1_payload(
     assert verify(secret, v2.body, v2.headers["X-Calgate-Signature"])
     envelope = v2.json()
     assert set(envelope) == {"id", "created_at", "account_id", "type", "payload"}
-    assert envelope["type"] == "calendar.event.new"  # CreateWebhookEndpointRequest's trigger_events
+    assert envelope["type"] == "calendar.event.new"  # the trigger_events enum's name
     assert envelope["account_id"] == api.a.account_id
     assert envelope["created_at"].endswith("Z")
     assert envelope["payload"] == {**made, "updated_at": envelope["payload"]["updated_at"]}
@@ -51,35 +85,73 @@ async def test_v2_envelope_beside_v1_payload(
 
 
 async def test_v2_webhook_endpoints_crud(api: Api) -> None:
-    """List, read and delete v2 endpoints under `/v2/webhooks/endpoints` (v2's names for v1's
-    webhook routes); a v1 webhook is not a v2 endpoint."""
+    """Create, list, get, update and delete under `/v2/webhooks/endpoints` (WebhooksApi's
+    routes and codes); a v1 webhook is not a v2 endpoint."""
     headers = {"X-API-KEY": api.a.key}
-    body = {"source": "calendar_event", "request_url": "https://hooks.example.org/x"}
+    hooks = "/v2/webhooks/endpoints"
+    body = {"trigger_events": ["calendar.event.new"], "url": "https://hooks.example.org/x"}
     ids = []
     for n in range(3):
-        r = await api.client.post(
-            "/v2/webhooks/endpoints", json={**body, "name": f"e{n}"}, headers=headers
-        )
-        assert r.status_code == 201, r.text
+        r = await api.client.post(hooks, json={**body, "description": f"e{n}"}, headers=headers)
+        assert r.status_code == 200, r.text
         ids.append(r.json()["id"])
-    r = await api.call("POST", "/api/v1/webhooks", json={**body, "name": "v1"})
-    v1_id = r.json()["webhook_id"]
-    r = await api.client.get("/v2/webhooks/endpoints", params={"limit": "2"}, headers=headers)
+    v1 = {"source": "calendar_event", "request_url": "https://hooks.example.org/x"}
+    v1_id = (await api.call("POST", "/api/v1/webhooks", json=v1)).json()["webhook_id"]
+    # ListWebhookEndpoints200Response: {object, data, has_more}; offset and limit
+    r = await api.client.get(hooks, params={"limit": "2"}, headers=headers)
     assert r.status_code == 200, r.text
     page = r.json()
-    assert set(page) == {"data", "next_cursor"} and len(page["data"]) == 2
-    r = await api.client.get(
-        "/v2/webhooks/endpoints", params={"cursor": page["next_cursor"]}, headers=headers
-    )
+    assert set(page) == {"object", "data", "has_more"} and page["object"] == "WebhookEndpoints"
+    assert len(page["data"]) == 2 and page["has_more"] is True
+    for endpoint in page["data"]:
+        official_endpoint(endpoint)
+    r = await api.client.get(hooks, params={"offset": "2", "limit": "2"}, headers=headers)
     listed = [e["id"] for e in page["data"] + r.json()["data"]]
-    assert sorted(listed) == sorted(ids) and r.json()["next_cursor"] is None
-    r = await api.client.get(f"/v2/webhooks/endpoints/{ids[0]}", headers=headers)
-    assert r.status_code == 200 and r.json()["name"] == "e0" and "secret" not in r.json()
-    r = await api.client.get(f"/v2/webhooks/endpoints/{v1_id}", headers=headers)
+    assert sorted(listed) == sorted(ids) and r.json()["has_more"] is False
+    r = await api.client.get(f"{hooks}/{ids[0]}", headers=headers)
+    assert r.status_code == 200 and r.json()["description"] == "e0", r.text
+    official_endpoint(r.json())
+    assert r.json()["secret"] == ""  # shown on create only
+    # UpdateWebhookEndpointRequest: any subset, and enabled
+    change = {
+        "enabled": False,
+        "trigger_events": ["calendar.event.update", "calendar.event.delete"],
+    }
+    r = await api.client.patch(f"{hooks}/{ids[0]}", json=change, headers=headers)
+    assert r.status_code == 200, r.text
+    official_endpoint(r.json())
+    assert r.json()["enabled"] is False and r.json()["description"] == "e0"
+    assert r.json()["trigger_events"] == ["calendar.event.update", "calendar.event.delete"]
+    r = await api.client.get(f"{hooks}/{v1_id}", headers=headers)
     assert r.status_code == 404 and r.json()["type"] == "errors/resource_not_found"
-    r = await api.client.delete(f"/v2/webhooks/endpoints/{ids[0]}", headers=headers)
-    assert r.status_code == 204 and r.content == b""
-    r = await api.client.get(f"/v2/webhooks/endpoints/{ids[0]}", headers=headers)
+    # RemoveAccount200Response
+    r = await api.client.delete(f"{hooks}/{ids[0]}", headers=headers)
+    assert r.status_code == 200 and r.json() == {"success": True}, r.text
+    r = await api.client.get(f"{hooks}/{ids[0]}", headers=headers)
     assert r.status_code == 404
-    r = await api.client.get("/v2/webhooks/endpoints", headers={"X-API-KEY": api.b.key})
+    r = await api.client.get(hooks, headers={"X-API-KEY": api.b.key})
     assert r.json()["data"] == []  # another tenant's endpoints are not listed
+
+
+async def test_v2_endpoint_refusals_name_the_field(api: Api) -> None:
+    headers = {"X-API-KEY": api.a.key}
+    hooks = "/v2/webhooks/endpoints"
+    url = "https://hooks.example.org/x"
+    for triggers, status in (
+        (["message.new"], 501),  # a v2 event type calgate does not send
+        (["calendar.event.created"], 400),  # not a v2 event type
+        ([], 400),
+    ):
+        r = await api.client.post(
+            hooks, json={"trigger_events": triggers, "url": url}, headers=headers
+        )
+        assert r.status_code == status and r.json()["detail"].startswith("trigger_events"), r.text
+    r = await api.client.post(
+        hooks, json={"trigger_events": ["calendar.event.new"], "url": "ftp://x"}, headers=headers
+    )
+    assert r.status_code == 400 and r.json()["detail"].startswith("url"), r.text
+    # calgate's first v2 path keeps its body and answer
+    r = await api.client.post(
+        "/v2/webhooks", json={"source": "calendar_event", "request_url": url}, headers=headers
+    )
+    assert r.status_code == 201 and set(r.json()) == {"id", "secret"}, r.text

@@ -66,6 +66,21 @@ class WebhookSpec:
     api_version: str = "v1"  # v2: deliveries in Unipile v2's envelope
 
 
+# Unipile v2 caps a webhook endpoint's secret at 36 characters ("whsec_" and 30: 176 bits).
+V2_SECRET_BYTES = 22
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookChanges:
+    """What a PATCH of a webhook sets (``None``: left as it is)."""
+
+    request_url: str | None = None
+    name: str | None = None
+    events: list[str] | None = None
+    account_ids: list[str] | None = None
+    enabled: bool | None = None
+
+
 def _events(given: list[str] | None) -> list[str]:
     if given is None:
         return list(EVENTS)
@@ -134,7 +149,7 @@ class WebhookService:
         if len(spec.account_ids) > MAX_ACCOUNT_IDS:
             raise InvalidParameters(f"account_ids: at most {MAX_ACCOUNT_IDS}")
         account_ids = list(dict.fromkeys(spec.account_ids))
-        secret = new_secret()
+        secret = new_secret(V2_SECRET_BYTES if spec.api_version == "v2" else 32)
         hook = Webhook(
             id=new_id(),
             tenant_id=tenant_id,
@@ -169,6 +184,39 @@ class WebhookService:
 
         await self.db.write(op)
         return hook, secret
+
+    async def update(self, tenant_id: str, webhook_id: str, changes: WebhookChanges) -> Webhook:
+        """The webhook with ``changes`` set, each checked as on create."""
+        hook = await self.get(tenant_id, webhook_id)
+        values: dict[str, object] = {}
+        if changes.request_url is not None:
+            values["request_url"] = validate_public_url(
+                changes.request_url, allow_loopback=self.allow_loopback, field="request_url"
+            )
+        if changes.name is not None:
+            values["name"] = changes.name
+        if changes.events is not None:
+            if hook.source == STATUS_SOURCE:
+                raise InvalidParameters(f"events: {STATUS_SOURCE} webhooks take no events")
+            values["events"] = _events(changes.events)
+        account_ids = list(dict.fromkeys(changes.account_ids or []))
+        if changes.account_ids is not None:
+            if len(account_ids) > MAX_ACCOUNT_IDS:
+                raise InvalidParameters(f"account_ids: at most {MAX_ACCOUNT_IDS}")
+            values["account_ids"] = account_ids
+        if changes.enabled is not None:
+            values["enabled"] = changes.enabled
+
+        def op(conn: Connection) -> bool:
+            known = store.existing_accounts(conn, tenant_id, account_ids) if account_ids else set()
+            for i, account_id in enumerate(account_ids):
+                if account_id not in known:
+                    raise InvalidParameters(f"account_ids[{i}]: account {account_id!r} not found")
+            return not values or store.update(conn, tenant_id, webhook_id, values)
+
+        if not await self.db.write(op):
+            raise NotFound(f"webhook {webhook_id!r} not found")
+        return await self.get(tenant_id, webhook_id)
 
     def secret_of(self, hook: Webhook) -> str:
         return self.box.open(hook.secret)["secret"]

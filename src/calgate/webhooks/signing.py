@@ -17,9 +17,9 @@ WEBHOOK_HEADER = "X-Calgate-Webhook"
 PREFIX = "sha256="
 
 
-def new_secret() -> str:
-    """A per-webhook secret: 256 random bits."""
-    return "whsec_" + secrets.token_urlsafe(32)
+def new_secret(nbytes: int = 32) -> str:
+    """A per-webhook secret: ``nbytes`` random bytes (256 bits by default)."""
+    return "whsec_" + secrets.token_urlsafe(nbytes)
 
 
 def sign(secret: str, body: bytes) -> str:

@@ -107,6 +107,15 @@ def list_for(
     return [_webhook(r) for r in conn.execute(query)]
 
 
+def update(conn: Connection, tenant_id: str, webhook_id: str, values: dict[str, Any]) -> bool:
+    """Set ``values`` (column names; lists are stored as JSON) on the tenant's webhook."""
+    row = {k: orjson.dumps(v).decode() if isinstance(v, list) else v for k, v in values.items()}
+    done = conn.execute(
+        w.update().where(w.c.id == webhook_id, w.c.tenant_id == tenant_id).values(**row)
+    )
+    return bool(done.rowcount)
+
+
 def remove(conn: Connection, tenant_id: str, webhook_id: str) -> bool:
     done = conn.execute(delete(w).where(w.c.id == webhook_id, w.c.tenant_id == tenant_id))
     return bool(done.rowcount)

@@ -104,9 +104,20 @@ _CHANGE_ANSWERS: tuple[tuple[str, str, re.Pattern[str], int, _Body], ...] = (
     (
         "POST",
         "webhook_created",
-        re.compile(r"/v2/webhooks(/endpoints)?"),
+        re.compile(r"/v2/webhooks"),
         201,
         lambda hook_id, extra: {"id": hook_id, "secret": extra["secret"]},
+    ),
+    (  # the id and secret of CreateWebhookEndpoint200Response (the rest is read with a GET)
+        "POST",
+        "webhook_created",
+        re.compile(r"/v2/webhooks/endpoints"),
+        200,
+        lambda hook_id, extra: {
+            "object": "WebhookEndpoint",
+            "id": f"we_{hook_id}",
+            "secret": extra["secret"],
+        },
     ),
 )
 

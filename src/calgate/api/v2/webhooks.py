@@ -1,104 +1,193 @@
-"""v2 webhook endpoints: `/v2/webhooks/endpoints` (create, list, get, delete), the v2 names of
-v1's `/api/v1/webhooks` (Unipile's v2 migration guide, "Webhooks"). Their deliveries are v2's
-event object (``{id, created_at, account_id, type, payload}``, the event in v2's shape); the
-webhooks service and its store are v1's. A v1 webhook is not a v2 endpoint (404 here)."""
+"""v2 webhook endpoints: `/v2/webhooks/endpoints` (create, list, get, update, delete), as the
+official v2 client's WebhooksApi has them, over v1's webhooks service and store. Bodies and
+answers follow its models: CreateWebhookEndpointRequest, UpdateWebhookEndpointRequest,
+CreateWebhookEndpoint200Response (the endpoint), ListWebhookEndpoints200Response and
+RemoveAccount200Response (delete). Deliveries are v2's event object (``{id, created_at,
+account_id, type, payload}``, :func:`calgate.webhooks.delivery.body_of`). A v1 webhook is not a
+v2 endpoint (404 here)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from fastapi.responses import Response
+from pydantic import Field, StringConstraints
 
 from calgate.api.deps import Caller, CallerDep
 from calgate.api.errors import COMMON_ERRORS, error_responses
 from calgate.api.responses import JSONResponse
-from calgate.api.routes.webhooks import WebhookCreate, spec_of, webhook_to_wire
-from calgate.api.wire import parse_limit
-from calgate.domain import cursor as cursors
-from calgate.errors import NotFound
+from calgate.api.routes.webhooks import WebhookCreate, spec_of
+from calgate.api.schemas import Strict
+from calgate.api.v2.wire import WEBHOOK_TYPES
+from calgate.api.wire import parse_limit, parse_offset
+from calgate.errors import FeatureNotImplemented, InvalidParameters, NotFound
+from calgate.security import validate_public_url
+from calgate.webhooks.service import MAX_WEBHOOKS, SOURCE, WebhookChanges, WebhookSpec
 from calgate.webhooks.store import Webhook
 
 TAG = "v2 · Webhooks"
 router = APIRouter(prefix="/v2/webhooks", tags=[TAG])
 ERRORS = error_responses(*COMMON_ERRORS)
 
+# The trigger_events enum of CreateWebhookEndpointRequest; calgate sends the calendar event
+# ones (WEBHOOK_TYPES), the others are a 501.
+V2_TRIGGERS = frozenset(
+    {
+        *("account.status.disconnected", "account.status.running", "account.status.errored"),
+        *("account.status.paused", "account.add", "account.reconnect", "account.remove"),
+        *("account.initial_sync.running", "account.initial_sync.failed"),
+        *("account.initial_sync.completed", "message.new", "message.update", "message.delete"),
+        *("message.receipt.read", "message.receipt.delivery", "message.reaction.new"),
+        *("chat.delete", "chat.update", "email.new", "email.new.bounce", "email.delete"),
+        *("email.draft.new", "email.draft.delete", "email.folder.create"),
+        *("email.folder.update", "email.folder.delete", "calendar.create", "calendar.update"),
+        *("calendar.delete", "calendar.event.new", "calendar.event.update"),
+        *("calendar.event.delete", "tracking.open", "tracking.click", "relation.request.accept"),
+    }
+)
+_V1_OF = {v2: v1 for v1, v2 in WEBHOOK_TYPES.items()}
+# Ids as the official models write them (``^we_``, ``^app_``); a path id may leave ``we_`` out.
+ID_PREFIX, APP_PREFIX = "we_", "app_"
 
-def endpoint_to_v2(hook: Webhook) -> dict[str, Any]:
-    out = webhook_to_wire(hook)
-    del out["object"]
-    return out
+Short = Annotated[str, StringConstraints(strict=True, max_length=255)]
+Triggers = Annotated[list[Annotated[str, StringConstraints(max_length=60)]], Field(max_length=40)]
+AccountIds = Annotated[
+    list[Annotated[str, StringConstraints(max_length=80)]], Field(max_length=500)
+]
 
 
-async def _endpoint(call: Caller, webhook_id: str) -> Webhook:
-    hook = await call.runtime.webhooks.get(call.tenant, webhook_id)
+class EndpointCreate(Strict):
+    """CreateWebhookEndpointRequest: `trigger_events` and `url` required."""
+
+    trigger_events: Triggers = Field(examples=[list(WEBHOOK_TYPES.values())])
+    account_ids: AccountIds | None = Field(None, description="Only these accounts (default all).")
+    url: Short = Field(examples=["https://hooks.example.org/calgate"])
+    description: Short | None = None
+
+
+class EndpointPatch(Strict):
+    """UpdateWebhookEndpointRequest: any subset, and `enabled`."""
+
+    trigger_events: Triggers | None = None
+    account_ids: AccountIds | None = None
+    url: Short | None = None
+    description: Short | None = None
+    enabled: bool | None = None
+
+
+def _events(triggers: list[str]) -> list[str]:
+    """v1's event names for v2 trigger types."""
+    if not triggers:
+        raise InvalidParameters(f"trigger_events: give at least one of {', '.join(_V1_OF)}")
+    for i, name in enumerate(triggers):
+        if name not in V2_TRIGGERS:
+            raise InvalidParameters(f"trigger_events[{i}]: {name!r} is not a v2 event type")
+        if name not in _V1_OF:
+            raise FeatureNotImplemented(
+                f"trigger_events[{i}]: calgate sends {', '.join(_V1_OF)} only, not {name}"
+            )
+    return [_V1_OF[name] for name in triggers]
+
+
+def endpoint_to_v2(hook: Webhook, secret: str = "") -> dict[str, Any]:
+    """CreateWebhookEndpoint200Response. ``secret`` is given on create only (calgate shows a
+    secret once); ``account_targets`` is empty (its providers enum names none of calgate's)."""
+    return {
+        "object": "WebhookEndpoint",
+        "id": ID_PREFIX + hook.id,
+        "application_id": APP_PREFIX + hook.tenant_id,
+        "enabled": hook.enabled,
+        "description": hook.name or None,
+        "url": hook.request_url,
+        "trigger_events": [WEBHOOK_TYPES[e] for e in hook.events if e in WEBHOOK_TYPES],
+        "secret": secret,
+        "account_ids": hook.account_ids,
+        "account_targets": [],
+    }
+
+
+def _url(call: Caller, url: str) -> str:
+    return validate_public_url(
+        url, allow_loopback=call.runtime.webhooks.allow_loopback, field="url"
+    )
+
+
+async def _endpoint(call: Caller, endpoint_id: str) -> Webhook:
+    hook = await call.runtime.webhooks.get(call.tenant, endpoint_id.removeprefix(ID_PREFIX))
     if hook.api_version != "v2":
-        raise NotFound(f"webhook endpoint {webhook_id!r} not found")
+        raise NotFound(f"webhook endpoint {endpoint_id!r} not found")
     return hook
-
-
-async def _create(call: CallerDep, body: WebhookCreate) -> JSONResponse:
-    hook, secret = await call.runtime.webhooks.create(call.tenant, spec_of(body, "v2"))
-    return JSONResponse({"id": hook.id, "secret": secret}, status_code=201)
 
 
 @router.post(
     "/endpoints",
     summary="Create a webhook endpoint (v2)",
-    description="Body as `POST /api/v1/webhooks`; deliveries are `{id, created_at, account_id, "
-    "type, payload}` with the event in v2's shape. Answers **201** with the id and the "
-    "signing secret (shown only here).",
-    status_code=201,
+    description="Answers **200** with the endpoint and its signing `secret` (shown only here); "
+    "deliveries are `{id, created_at, account_id, type, payload}`, the event in v2's shape.",
     response_model=None,
     responses=ERRORS,
 )
-async def create_endpoint_v2(call: CallerDep, body: WebhookCreate) -> JSONResponse:
-    return await _create(call, body)
+async def create_endpoint_v2(call: CallerDep, body: EndpointCreate) -> dict[str, Any]:
+    spec = WebhookSpec(
+        source=SOURCE,
+        request_url=_url(call, body.url),
+        name=body.description or "",
+        events=_events(body.trigger_events),
+        account_ids=body.account_ids or [],
+        api_version="v2",
+    )
+    hook, secret = await call.runtime.webhooks.create(call.tenant, spec)
+    return endpoint_to_v2(hook, secret)
 
 
 @router.post(
     "",
     summary="Create a webhook endpoint (v2, former path)",
-    description="As `POST /v2/webhooks/endpoints`, kept for clients of calgate's first v2.",
+    description="calgate's first v2 path: the body of `POST /api/v1/webhooks`, answers **201** "
+    "`{id, secret}`. Use `POST /v2/webhooks/endpoints`.",
     status_code=201,
     response_model=None,
     responses=ERRORS,
     deprecated=True,
 )
 async def create_webhook_v2(call: CallerDep, body: WebhookCreate) -> JSONResponse:
-    return await _create(call, body)
+    hook, secret = await call.runtime.webhooks.create(call.tenant, spec_of(body, "v2"))
+    return JSONResponse({"id": hook.id, "secret": secret}, status_code=201)
 
 
 @router.get(
     "/endpoints",
     summary="List webhook endpoints (v2)",
-    description="The tenant's v2 endpoints: `{data, next_cursor}`; `limit` 1..250, default 20.",
+    description="ListWebhookEndpoints200Response: `{object, data, has_more}`; `offset`, "
+    "`limit` (1..250, default 20).",
     response_model=None,
     responses=ERRORS,
 )
 async def list_endpoints_v2(
     call: CallerDep,
-    cursor: str | None = Query(None, max_length=120),
+    offset: str | None = Query(None, description="Endpoints to skip."),
     limit: str | None = Query(None, description="1..250, default 20"),
 ) -> dict[str, Any]:
-    size = parse_limit(limit, default=20)
-    after = cursors.decode_id(cursor) if cursor else None
+    size, skip = parse_limit(limit, default=20), parse_offset(offset, None)
     found: list[Webhook] = []
-    while len(found) <= size:
-        page = await call.runtime.webhooks.list_page(call.tenant, after=after, limit=size + 1)
+    after: str | None = None
+    while True:  # a tenant has at most MAX_WEBHOOKS webhooks
+        page = await call.runtime.webhooks.list_page(call.tenant, after=after, limit=MAX_WEBHOOKS)
         found += [h for h in page if h.api_version == "v2"]
-        if len(page) <= size:
+        if len(page) < MAX_WEBHOOKS:
             break
         after = page[-1].id
     return {
-        "data": [endpoint_to_v2(h) for h in found[:size]],
-        "next_cursor": cursors.encode_id(found[size - 1].id) if len(found) > size else None,
+        "object": "WebhookEndpoints",
+        "data": [endpoint_to_v2(h) for h in found[skip : skip + size]],
+        "has_more": skip + size < len(found),
     }
 
 
 @router.get(
     "/endpoints/{endpoint_id}",
     summary="Get a webhook endpoint (v2)",
+    description="The endpoint; its `secret` is empty (shown on create only).",
     response_model=None,
     responses=ERRORS,
 )
@@ -106,15 +195,36 @@ async def get_endpoint_v2(call: CallerDep, endpoint_id: str) -> dict[str, Any]:
     return endpoint_to_v2(await _endpoint(call, endpoint_id))
 
 
-@router.delete(
+@router.patch(
     "/endpoints/{endpoint_id}",
-    summary="Delete a webhook endpoint (v2)",
-    description="Deletes the endpoint and its pending deliveries; answers **204**.",
-    status_code=204,
+    summary="Update a webhook endpoint (v2)",
+    description="Sets the fields given; answers **200** with the endpoint.",
     response_model=None,
     responses=ERRORS,
 )
-async def delete_endpoint_v2(call: CallerDep, endpoint_id: str) -> Response:
-    await _endpoint(call, endpoint_id)
-    await call.runtime.webhooks.delete(call.tenant, endpoint_id)
-    return Response(status_code=204)
+async def update_endpoint_v2(
+    call: CallerDep, endpoint_id: str, body: EndpointPatch
+) -> dict[str, Any]:
+    hook = await _endpoint(call, endpoint_id)
+    changes = WebhookChanges(
+        request_url=_url(call, body.url) if body.url is not None else None,
+        name=body.description,
+        events=_events(body.trigger_events) if body.trigger_events is not None else None,
+        account_ids=body.account_ids,
+        enabled=body.enabled,
+    )
+    return endpoint_to_v2(await call.runtime.webhooks.update(call.tenant, hook.id, changes))
+
+
+@router.delete(
+    "/endpoints/{endpoint_id}",
+    summary="Delete a webhook endpoint (v2)",
+    description="Deletes the endpoint and its pending deliveries; answers **200** "
+    '`{"success": true}`.',
+    response_model=None,
+    responses=ERRORS,
+)
+async def delete_endpoint_v2(call: CallerDep, endpoint_id: str) -> dict[str, Any]:
+    hook = await _endpoint(call, endpoint_id)
+    await call.runtime.webhooks.delete(call.tenant, hook.id)
+    return {"success": True}
