@@ -212,6 +212,13 @@ class V2Suite:
         assert set(r.json()) == {"data", "next_cursor", "total_count"}
         r = await v2.call("GET", v2.events(), params={**window, "title": "L2"})
         assert [e["title"] for e in r.json()["data"]] == ["L2"]
+        # CalendarApi.get_calendar_event_list: offset and limit are numbers (its client writes
+        # a float as 2.0); is_cancelled=true asks for the cancelled events too, not only them
+        r = await v2.call("GET", v2.events(), params={**window, "limit": "2.0", "offset": "1.0"})
+        assert [e["title"] for e in r.json()["data"]] == ["L2", "L3"], r.text
+        for flag in ("true", "false"):
+            r = await v2.call("GET", v2.events(), params={**window, "is_cancelled": flag})
+            assert [e["title"] for e in r.json()["data"]] == ["L1", "L2", "L3"], r.text
         r = await v2.call("DELETE", f"{v2.events()}/{ids[0]}")
         assert r.status_code == 204 and r.content == b""
         r = await v2.call("GET", f"{v2.events()}/{ids[0]}")

@@ -15,7 +15,7 @@ from calgate.api.routes.calendars import create_from, update_from
 from calgate.api.schemas import CalendarCreate, CalendarPatch
 from calgate.api.v2.deps import PathAccountDep
 from calgate.api.v2.schemas import CalendarListV2, CalendarV2
-from calgate.api.v2.wire import calendar_to_v2
+from calgate.api.v2.wire import calendar_to_v2, whole
 from calgate.api.wire import parse_limit, parse_offset
 from calgate.domain import cursor as cursors
 
@@ -37,8 +37,8 @@ async def list_calendars_v2(
     limit: Annotated[str | None, Query(description="1..250, default 20")] = None,
 ) -> dict[str, Any]:
     call = account.with_body(None)
-    size = parse_limit(limit, default=20)
-    start = parse_offset(offset, cursor)
+    size = parse_limit(whole(limit), default=20)
+    start = parse_offset(whole(offset), cursor)
     if cursor:
         start, _ = cursors.decode(cursor)
     found = await call.runtime.events.list_calendars(call.tenant, call.account_id)

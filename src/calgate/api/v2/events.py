@@ -22,7 +22,7 @@ from calgate.api.v2.schemas import (
     EventCreateV2,
     EventPatchV2,
 )
-from calgate.api.v2.wire import create_from_v2, event_to_v2, patch_from_v2
+from calgate.api.v2.wire import create_from_v2, event_to_v2, list_params, patch_from_v2
 from calgate.api.wire import (
     changes_from_patch,
     check_echoes,
@@ -89,14 +89,16 @@ async def list_events_v2(
     ical_uid: Annotated[str | None, Query(max_length=255)] = None,
     attendees: Annotated[str | None, Query(description="Comma-separated e-mails.")] = None,
     event_type: Annotated[str | None, Query(max_length=200)] = None,
-    is_cancelled: Filter = None,
+    is_cancelled: Annotated[
+        str | None, Query(description="true (default): cancelled events too; false: not them.")
+    ] = None,
     cursor: Annotated[str | None, Query(max_length=400)] = None,
     offset: Annotated[str | None, Query(description="0..10000; not with cursor.")] = None,
     limit: Annotated[str | None, Query(description="1..250, default 20.")] = None,
 ) -> Response:
     # The query parameters by name (each one declared above, for the OpenAPI document).
     params = {k: v for k, v in locals().items() if k not in ("request", "account", "calendar_id")}
-    query = event_query(params, default_limit=20)
+    query = event_query(list_params(params), default_limit=20)
     call = account.with_body(None)
     listing = call.runtime.events.list(call.tenant, call.account_id, calendar_id, query)
     page = await offload.until_disconnected(request, listing)

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 from calgate.api.schemas import EventCreate, EventPatch
 from calgate.api.v2.schemas import EventCreateV2, EventPatchV2, EventTimeV2
-from calgate.api.wire import calendar_to_wire, event_to_wire
+from calgate.api.wire import calendar_to_wire, event_to_wire, parse_bool
 from calgate.domain.model import Calendar, Event
 from calgate.domain.times import format_utc
 from calgate.errors import FeatureNotImplemented, InvalidParameters
@@ -46,6 +46,25 @@ def _time(value: EventTimeV2, name: str) -> dict[str, Any]:
             raise InvalidParameters(f"{name}.date: not a YYYY-MM-DD date") from None
         given["date"] = (last + dt.timedelta(days=1)).isoformat()
     return given
+
+
+def whole(value: str | None) -> str | None:
+    """A v2 ``offset``/``limit`` as v1 reads it: CalendarApi types them as numbers, which its
+    client writes as ``20.0`` when given a float."""
+    if value is not None and value.endswith(".0") and value[:-2].isdigit():
+        return value[:-2]
+    return value
+
+
+def list_params(params: dict[str, str | None]) -> dict[str, str | None]:
+    """The v2 event list's query as v1's: ``offset``/``limit`` as :func:`whole`, and
+    ``is_cancelled`` as CalendarApi.get_calendar_event_list means it ("whether you want to
+    retrieve the cancelled events": ``true`` keeps them with the others, ``false`` leaves
+    them out), where v1's ``true`` asks for the cancelled ones only."""
+    out = {**params, "offset": whole(params["offset"]), "limit": whole(params["limit"])}
+    if parse_bool(params["is_cancelled"], "is_cancelled"):
+        out["is_cancelled"] = None
+    return out
 
 
 def _notify(value: str, name: str) -> bool:
