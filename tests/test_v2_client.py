@@ -351,3 +351,29 @@ async def test_bodies_as_the_official_client_writes_them(api: Api) -> None:
     # visibility outside the official enum is refused (CreateCalendarEventRequest)
     r = await api.client.post(events, json={**body, "visibility": "default"}, headers=headers)
     assert r.status_code == 400 and r.json()["detail"].startswith("visibility"), r.text
+
+
+async def test_generated_client_reads_webhook_endpoints(api: Api, tmp_path: Path) -> None:
+    """The webhook endpoint answers as the document describes them (WebhookEndpointV2 …)."""
+    m = generate((await api.client.get("/openapi.json")).json(), tmp_path)
+    headers = {"X-API-KEY": api.a.key}
+    hooks = "/v2/webhooks/endpoints"
+    body = m.EndpointCreate(
+        trigger_events=["calendar.event.new"], url="https://hooks.example.org/g"
+    ).model_dump_json(exclude_none=True)
+    r = await api.client.post(
+        hooks, content=body, headers={**headers, "content-type": "application/json"}
+    )
+    assert r.status_code == 200, r.text
+    made = m.WebhookEndpointV2.model_validate(r.json())
+    page = m.WebhookEndpointListV2.model_validate(
+        (await api.client.get(hooks, headers=headers)).json()
+    )
+    assert [e.id for e in page.data] == [made.id] and not page.has_more
+    patch = m.EndpointPatch(enabled=False).model_dump_json(exclude_none=True)
+    r = await api.client.patch(
+        f"{hooks}/{made.id}", content=patch, headers={**headers, "content-type": "application/json"}
+    )
+    assert m.WebhookEndpointV2.model_validate(r.json()).enabled is False
+    r = await api.client.delete(f"{hooks}/{made.id}", headers=headers)
+    assert m.RemovedV2.model_validate(r.json()).success is True

@@ -8,10 +8,10 @@ v2 endpoint (404 here)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from calgate.api.deps import Caller, CallerDep
 from calgate.api.errors import COMMON_ERRORS, error_responses
@@ -75,6 +75,38 @@ class EndpointPatch(Strict):
     enabled: bool | None = None
 
 
+class WebhookEndpointV2(BaseModel):
+    """CreateWebhookEndpoint200Response."""
+
+    model_config = ConfigDict(extra="forbid")
+    object: Literal["WebhookEndpoint"]
+    id: str = Field(pattern="^we_")
+    application_id: str = Field(pattern="^app_")
+    enabled: bool
+    description: str | None
+    url: str
+    trigger_events: list[str]
+    secret: str = Field(max_length=36, description="Given on create only; empty afterwards.")
+    account_ids: list[str]
+    account_targets: list[dict[str, str]] = Field(description="Always empty.")
+
+
+class WebhookEndpointListV2(BaseModel):
+    """ListWebhookEndpoints200Response."""
+
+    model_config = ConfigDict(extra="forbid")
+    object: Literal["WebhookEndpoints"]
+    data: list[WebhookEndpointV2]
+    has_more: bool
+
+
+class RemovedV2(BaseModel):
+    """RemoveAccount200Response (the answer of WebhooksApi.delete_webhook_endpoint)."""
+
+    model_config = ConfigDict(extra="forbid")
+    success: bool
+
+
 def _events(triggers: list[str]) -> list[str]:
     """v1's event names for v2 trigger types."""
     if not triggers:
@@ -125,7 +157,7 @@ async def _endpoint(call: Caller, endpoint_id: str) -> Webhook:
     description="Answers **200** with the endpoint and its signing `secret` (shown only here); "
     "deliveries are `{id, created_at, account_id, type, payload}`, the event in v2's shape.",
     response_model=None,
-    responses=ERRORS,
+    responses={200: {"model": WebhookEndpointV2}, **ERRORS},
 )
 async def create_endpoint_v2(call: CallerDep, body: EndpointCreate) -> dict[str, Any]:
     spec = WebhookSpec(
@@ -161,7 +193,7 @@ async def create_webhook_v2(call: CallerDep, body: WebhookCreate) -> JSONRespons
     description="ListWebhookEndpoints200Response: `{object, data, has_more}`; `offset`, "
     "`limit` (1..250, default 20).",
     response_model=None,
-    responses=ERRORS,
+    responses={200: {"model": WebhookEndpointListV2}, **ERRORS},
 )
 async def list_endpoints_v2(
     call: CallerDep,
@@ -189,7 +221,7 @@ async def list_endpoints_v2(
     summary="Get a webhook endpoint (v2)",
     description="The endpoint; its `secret` is empty (shown on create only).",
     response_model=None,
-    responses=ERRORS,
+    responses={200: {"model": WebhookEndpointV2}, **ERRORS},
 )
 async def get_endpoint_v2(call: CallerDep, endpoint_id: str) -> dict[str, Any]:
     return endpoint_to_v2(await _endpoint(call, endpoint_id))
@@ -200,7 +232,7 @@ async def get_endpoint_v2(call: CallerDep, endpoint_id: str) -> dict[str, Any]:
     summary="Update a webhook endpoint (v2)",
     description="Sets the fields given; answers **200** with the endpoint.",
     response_model=None,
-    responses=ERRORS,
+    responses={200: {"model": WebhookEndpointV2}, **ERRORS},
 )
 async def update_endpoint_v2(
     call: CallerDep, endpoint_id: str, body: EndpointPatch
@@ -222,7 +254,7 @@ async def update_endpoint_v2(
     description="Deletes the endpoint and its pending deliveries; answers **200** "
     '`{"success": true}`.',
     response_model=None,
-    responses=ERRORS,
+    responses={200: {"model": RemovedV2}, **ERRORS},
 )
 async def delete_endpoint_v2(call: CallerDep, endpoint_id: str) -> dict[str, Any]:
     hook = await _endpoint(call, endpoint_id)
