@@ -16,6 +16,7 @@ from calgate.domain import cursor, rules
 from calgate.domain import recurrence as rrules
 from calgate.domain.filters import matches
 from calgate.domain.model import Event, EventQuery, Page
+from calgate.domain.recurrence import Budget
 from calgate.errors import CalgateError
 from calgate.providers.caldav import listing, resources
 from calgate.providers.caldav.provider import _TOKEN
@@ -35,8 +36,9 @@ class Reader:
     # ``wanted(event_id)``.
     wanted: Callable[[str], list[str]]
     get: Callable[[Items, str], Event | None]
-    # One page of the list (None: ask the provider).
-    page: Callable[[Items, EventQuery], Page[Event] | None]
+    # One page of the list (None: ask the provider), its recurrence work paid from the budget
+    # (run off the event loop).
+    page: Callable[[Items, EventQuery, Budget], Page[Event] | None]
 
 
 # CalDAV: one item per resource, its events the master and the overrides ------------------
@@ -74,8 +76,8 @@ def _caldav_get(items: Items, event_id: str) -> Event | None:
     return _resource(items[event_id]).master
 
 
-def _caldav_page(items: Items, query: EventQuery) -> Page[Event] | None:
-    return listing.page([_resource(i) for i in items.values()], query)
+def _caldav_page(items: Items, query: EventQuery, budget: Budget) -> Page[Event] | None:
+    return listing.page([_resource(i) for i in items.values()], query, budget)
 
 
 CALDAV = Reader(_caldav_wanted, _caldav_get, _caldav_page)
@@ -127,7 +129,7 @@ def _google_wanted(event_id: str) -> list[str]:
     return [event_id]
 
 
-def _google_page(items: Items, query: EventQuery) -> Page[Event] | None:
+def _google_page(items: Items, query: EventQuery, budget: Budget) -> Page[Event] | None:
     """A series-level list of the whole calendar, as :meth:`GoogleProvider.list_events`
     orders and pages it. A window (Google chooses which series and exceptions it holds),
     ``updated_after`` (Google leaves out older cancelled occurrences), deleted events and

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
+from calgate import offload
 from calgate.domain.model import Event, EventQuery, Page
 from calgate.providers.base import AccountContext
 from calgate.store import mirror, push
@@ -171,4 +172,8 @@ class MirrorReads:
         if reader is None:
             return None
         found = await self._items(account, calendar_id, None)
-        return None if found is None else reader.page(found, query)
+        if found is None:
+            return None
+        return await offload.run(
+            lambda budget: reader.page(found, query, budget), account.tenant_id
+        )

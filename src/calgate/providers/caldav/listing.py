@@ -4,6 +4,10 @@ The server selects the resources that overlap the window; calgate applies the co
 filters, expands series itself (same occurrence ids as LOCAL) and pages with the same
 ``(start, id)`` cursors. Without ``expand_recurring`` a series is one item (its master), placed
 at its first occurrence; modified occurrences show up only in expanded lists.
+
+:func:`page` is CPU work: the provider runs it off the event loop (:func:`calgate.offload.run`),
+every expansion paid from the request's one :class:`~calgate.domain.recurrence.Budget`. A series
+calgate cannot read is skipped and logged; a listing past the budget is the budget's 400.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from collections.abc import Iterable
 from calgate.domain import cursor, recurrence, rules
 from calgate.domain.filters import matches
 from calgate.domain.model import Event, EventQuery, Page
+from calgate.domain.recurrence import Budget, WorkLimitExceeded
 from calgate.errors import InvalidParameters
 from calgate.providers.caldav.resources import Resource
 from calgate.store.codec import dt_to_us, us_to_dt
@@ -47,10 +52,11 @@ def _page(found: Iterable[Keyed], limit: int) -> Page[Event]:
 
 
 def _masters(
-    resources: list[Resource], query: EventQuery, after: tuple[int, str] | None
+    resources: list[Resource], query: EventQuery, after: tuple[int, str] | None, budget: Budget
 ) -> Page[Event]:
     found: list[Keyed] = []
     for resource in resources:
+        budget.spend()  # a step per resource: a cancelled listing stops here
         master = resource.master
         if master is None or not matches(master, query):
             continue
@@ -65,7 +71,11 @@ def _masters(
 
 
 def _occurrences(
-    master: Event, query: EventQuery, after: tuple[int, str] | None, skip: set[str]
+    master: Event,
+    query: EventQuery,
+    after: tuple[int, str] | None,
+    skip: set[str],
+    budget: Budget,
 ) -> list[Keyed]:
     f = master.fields
     window_start = query.start
@@ -73,7 +83,7 @@ def _occurrences(
         resume = us_to_dt(after[0])
         window_start = resume if window_start is None or resume > window_start else window_start
     starts = recurrence.expand(
-        f.start, f.end, f.recurrence, window_start, query.end, limit=query.limit + 1
+        f.start, f.end, f.recurrence, window_start, query.end, limit=query.limit + 1, budget=budget
     )
     found: list[Keyed] = []
     for start in starts:
@@ -87,10 +97,11 @@ def _occurrences(
 
 
 def _expanded(
-    resources: list[Resource], query: EventQuery, after: tuple[int, str] | None
+    resources: list[Resource], query: EventQuery, after: tuple[int, str] | None, budget: Budget
 ) -> Page[Event]:
     found: list[Keyed] = []
     for resource in resources:
+        budget.spend()  # a step per resource: a cancelled listing stops here
         master = resource.master
         singles = list(resource.overrides.values())
         if master is not None and not master.fields.recurrence:
@@ -104,15 +115,18 @@ def _expanded(
         if master is None or not master.fields.recurrence or not matches(master, query):
             continue
         try:
-            found.extend(_occurrences(master, query, after, set(resource.overrides)))
+            found.extend(_occurrences(master, query, after, set(resource.overrides), budget))
+        except WorkLimitExceeded:
+            raise  # the request's budget is spent: the listing is refused, not cut short
         except InvalidParameters as error:
             log.warning("CalDAV listing skips %s: %s", resource.url, error.detail)
     return _page(found, query.limit)
 
 
-def page(resources: list[Resource], query: EventQuery) -> Page[Event]:
-    """One page of the events of ``resources`` that match ``query``."""
+def page(resources: list[Resource], query: EventQuery, budget: Budget) -> Page[Event]:
+    """One page of the events of ``resources`` that match ``query``, its recurrence work paid
+    from ``budget``."""
     after = cursor.decode(query.cursor) if query.cursor else None
     if query.expand_recurring:
-        return _expanded(resources, query, after)
-    return _masters(resources, query, after)
+        return _expanded(resources, query, after, budget)
+    return _masters(resources, query, after, budget)

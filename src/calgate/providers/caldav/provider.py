@@ -24,6 +24,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 import httpx
 
+from calgate import offload
 from calgate.cache import TTLCache
 from calgate.domain import cursor, recurrence, rules
 from calgate.domain.model import Calendar, Event, EventFields, EventQuery, Organizer, Page
@@ -308,7 +309,10 @@ class CalDAVProvider:
                     found.append(resource)
             return found
 
-        return listing.page(await digest(answer, read), query)
+        found = await digest(answer, read)
+        return await offload.run(
+            lambda budget: listing.page(found, query, budget), account.tenant_id
+        )
 
     # writing --------------------------------------------------------------------------------
 
