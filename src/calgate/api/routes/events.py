@@ -11,6 +11,7 @@ from calgate import offload
 from calgate.api.body import body_doc, json_body, optional_json_body
 from calgate.api.deps import AccountDep, KnownQuery, QueryAccountDep
 from calgate.api.errors import COMMON_ERRORS, error_responses
+from calgate.api.event_json import event_json
 from calgate.api.responses import JSONResponse
 from calgate.api.schemas import (
     AccountBody,
@@ -26,7 +27,6 @@ from calgate.api.wire import (
     changes_from_patch,
     check_echoes,
     event_query,
-    event_to_wire,
     fields_from_create,
 )
 from calgate.errors import InvalidParameters
@@ -39,6 +39,7 @@ router = APIRouter(
 ERRORS = error_responses(*COMMON_ERRORS)
 CLIENT_GONE = Response(status_code=499)
 """What a read whose client went away "answers" (nobody reads it; logs show 499, as nginx)."""
+JSON = "application/json"
 
 
 @router.post(
@@ -110,13 +111,7 @@ async def list_events(
     page = await offload.until_disconnected(request, listing)
     if page is None:
         return CLIENT_GONE
-    return JSONResponse(
-        {
-            "object": "CalendarEventList",
-            "data": [event_to_wire(e) for e in page.items],
-            "next_cursor": page.next_cursor,
-        }
-    )
+    return Response(event_json.listed(page.items, page.next_cursor), media_type=JSON)
 
 
 @router.get(
@@ -130,7 +125,7 @@ async def get_event(
 ) -> Response:
     reading = call.runtime.events.get(call.tenant, call.account_id, calendar_id, event_id)
     event = await offload.until_disconnected(request, reading)
-    return CLIENT_GONE if event is None else JSONResponse(event_to_wire(event))
+    return CLIENT_GONE if event is None else Response(event_json(event), media_type=JSON)
 
 
 def _if_match(value: str | None) -> int | None:

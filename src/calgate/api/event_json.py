@@ -1,0 +1,92 @@
+"""Each event's answer JSON, made once and remembered (issue 14).
+
+A list of 100 events spent a third of its time building each event's answer
+(:func:`calgate.api.wire.event_to_wire`: times formatted, attendees copied) and encoding it,
+again for every list that showed the event. Here the encoded bytes of an event are kept, so
+that a list is mostly the concatenation of bytes made before.
+
+The key is everything :func:`event_to_wire` reads from the event (the event's ``extra`` is not
+read, and could not be hashed), plus the ``fold`` of the start and end wall times, which
+equality ignores but the answer's UTC offset shows. An edited event is simply another key (its
+version and ``updated_at`` change with it, and its fields are in the key too); old entries age
+out, least recently used first. The memory is used from the event loop only.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Hashable, Iterable
+
+import orjson
+
+from calgate.api.wire import event_to_wire
+from calgate.domain.model import Event
+from calgate.domain.times import EventTime
+
+
+def _fold(time: EventTime) -> int:
+    return time.wall.fold if time.wall is not None else 0
+
+
+def event_key(event: Event) -> Hashable:
+    """Every input of :func:`event_to_wire`: equal keys give equal answers."""
+    f = event.fields
+    return (
+        event.id,
+        event.calendar_id,
+        event.ical_uid,
+        event.master_event_id,
+        event.created_at,
+        event.updated_at,
+        event.version,
+        event.is_cancelled,
+        event.event_type,
+        event.notifications,
+        event.organizer,
+        f,
+        _fold(f.start),
+        _fold(f.end),
+    )
+
+
+class EventJSON:
+    """``orjson.dumps(event_to_wire(event))`` with a memory of ``size`` events."""
+
+    def __init__(self, size: int = 50_000) -> None:
+        self.size = size
+        self._entries: OrderedDict[Hashable, bytes] = OrderedDict()
+
+    def __call__(self, event: Event) -> bytes:
+        key = event_key(event)
+        entries = self._entries
+        found = entries.get(key)
+        if found is not None:
+            entries.move_to_end(key)
+            return found
+        encoded = orjson.dumps(event_to_wire(event))
+        entries[key] = encoded
+        if len(entries) > self.size:
+            entries.popitem(last=False)
+        return encoded
+
+    def listed(self, events: Iterable[Event], next_cursor: str | None) -> bytes:
+        """The bytes of ``{"object": "CalendarEventList", "data": [...], "next_cursor": ...}``,
+        as orjson would encode that object."""
+        return b"".join(
+            (
+                b'{"object":"CalendarEventList","data":[',
+                b",".join(self(e) for e in events),
+                b'],"next_cursor":',
+                orjson.dumps(next_cursor),
+                b"}",
+            )
+        )
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+event_json = EventJSON()
+"""The process's memory, shared by the event routes."""
+
+__all__ = ["EventJSON", "event_json", "event_key"]
