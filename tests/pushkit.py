@@ -152,6 +152,13 @@ class Pushed:
         else:
             graph_delta.user_changes(self.fakes.graph, event_id, {"subject": title})
 
+    def outside_delete(self, event_id: str) -> None:
+        if self.provider == "GOOGLE_OAUTH":
+            g = self.fakes.google
+            google_sync.user_deletes(g, g.email, event_id)
+        else:
+            graph_delta.user_deletes(self.fakes.graph, event_id)
+
     def delivered(self, count: int, within: float = 10.0) -> list[dict[str, Any]]:
         """The deliveries once there are ``count``, after making sure no more arrive."""
         wait_until(lambda: len(self.receiver.accepted()) >= count, within, f"{count} deliveries")

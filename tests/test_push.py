@@ -347,3 +347,38 @@ def test_duplicate_notifications_report_a_change_once(
         assert (
             p.metric("calgate_push_notifications_total", provider="google", outcome="accepted") >= 3
         )
+
+
+def test_a_not_exists_notification_makes_the_deletion_arrive_once(
+    receiver: Receiver, tmp_path: Path, push_database: str
+) -> None:
+    """Google's third resource state, ``not_exists`` (the resource no longer exists), is a
+    change like ``exists``: the calendar's sync is due at once and the deletion behind it
+    reaches the webhook once, even when Google repeats the message."""
+    with watched("GOOGLE_OAUTH", receiver, tmp_path, push_database) as (p, _):
+        kept = google_push.watches(p.fakes.google)
+        event_id, _ = _change_arrives(p, "Deleted outside")
+        seen = p.calendar_state()["push"]["notifications"]
+        kept.deletions = "not_exists"
+        started = time.monotonic()
+        p.outside_delete(event_id)
+        wait_until(lambda: len(p.receiver.accepted()) >= 2, 15, "the deletion")
+        assert time.monotonic() - started < 5.0  # the poll would take up to 60 s
+        [sent] = [s for s in kept.sent if s.state == "not_exists"]
+        assert sent.status == 202
+        [watch] = google_push.live(p.fakes.google)
+        copy = {
+            "X-Goog-Channel-ID": watch.id,
+            "X-Goog-Channel-Token": watch.token,
+            "X-Goog-Resource-ID": watch.resource_id,
+            "X-Goog-Resource-State": "not_exists",
+            "X-Goog-Message-Number": str(watch.number),
+        }
+        again = httpx.post(f"{p.base}/api/v1/push/google", headers=copy)
+        assert again.status_code == 202
+        deliveries = p.delivered(2)
+        assert [(d["event"], d["id"]) for d in deliveries] == [
+            ("calendar_event_created", event_id),
+            ("calendar_event_deleted", event_id),
+        ]
+        assert p.calendar_state()["push"]["notifications"] >= seen + 2

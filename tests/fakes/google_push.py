@@ -6,11 +6,14 @@ guide and the ``Channel`` schema of ``calendar.v3.json`` describe them.
   ``token``, ``params.ttl`` in seconds (default 604800). The answer carries ``resourceId``,
   ``resourceUri`` and ``expiration`` (milliseconds since the epoch, as a string).
 - Right after, a ``sync`` message; then an ``exists`` message for every change of the watched
-  calendar (``not_exists`` is for deleted resources, which a calendar's events collection
-  never is), numbered by ``X-Goog-Message-Number``, with ``X-Goog-Channel-ID``,
+  calendar, numbered by ``X-Goog-Message-Number``, with ``X-Goog-Channel-ID``,
   ``X-Goog-Channel-Token``, ``X-Goog-Channel-Expiration`` (RFC 1123), ``X-Goog-Resource-ID``,
   ``X-Goog-Resource-URI`` and ``X-Goog-Resource-State``; an empty body. A channel stops
-  sending at its expiration.
+  sending at its expiration. The guide names three states, ``sync``, ``exists`` and
+  ``not_exists`` (the resource no longer exists); with :attr:`Watches.deletions` set to
+  ``not_exists`` a change that deletes an event is announced so, else as ``exists`` (the events
+  collection itself still exists). Either way the message names no event: the receiver reads
+  what changed with its sync token.
 - ``channels.stop`` (``POST channels/stop``, ``id`` + ``resourceId``): 404 for a channel the
   server does not hold.
 
@@ -66,6 +69,7 @@ class Watches:
     stopped: list[str] = field(default_factory=list)
     sent: list[Sent] = field(default_factory=list)
     allow_http: bool = False
+    deletions: str = "exists"  # the state sent when the newest change deletes an event
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -83,14 +87,18 @@ def live(state: GoogleState) -> list[Watch]:
         return [w for w in watches(state).channels.values() if w.expiration_ms > now]
 
 
-def _newest(state: GoogleState, calendar_id: str) -> int:
+def _newest(state: GoogleState, calendar_id: str) -> tuple[int, bool]:
+    """The calendar's newest ETag counter, and whether that change deleted an event."""
     for _ in range(5):  # the server's thread may be changing the dictionaries
         try:
             found = [*state.events[calendar_id].values(), *state.overrides[calendar_id].values()]
-            return max((int(str(e["etag"]).strip('"')) for e in found), default=0)
+            latest = max(found, key=lambda e: int(str(e["etag"]).strip('"')), default=None)
+            if latest is None:
+                return 0, False
+            return int(str(latest["etag"]).strip('"')), latest.get("status") == "cancelled"
         except RuntimeError:
             continue
-    return 0
+    return 0, False
 
 
 def _send(client: httpx.Client, kept: Watches, watch: Watch, resource_state: str) -> None:
@@ -115,13 +123,13 @@ def _send(client: httpx.Client, kept: Watches, watch: Watch, resource_state: str
 def _round(state: GoogleState, kept: Watches, client: httpx.Client) -> bool:
     channels = live(state)
     for watch in channels:
-        newest = _newest(state, watch.calendar_id)
+        newest, deleted = _newest(state, watch.calendar_id)
         if watch.seen < 0:
             watch.seen = newest
             _send(client, kept, watch, "sync")
         elif newest > watch.seen:
             watch.seen = newest
-            _send(client, kept, watch, "exists")
+            _send(client, kept, watch, kept.deletions if deleted else "exists")
     return bool(channels)
 
 
