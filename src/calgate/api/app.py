@@ -86,7 +86,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     errors.install(app)
     # freebusy before calendars: its paths are not calendar ids.
     routers = (meta, docs, accounts, hosted, freebusy, calendars, events, rsvp, ics)
-    for module in (*routers, inbound, webhooks, push):
+    for module in (*routers, inbound, webhooks):
         app.include_router(module.router)
     for v2 in (v2_calendars, v2_events, v2_webhooks):  # Unipile API v2 beside v1, same services
         app.include_router(v2.router)
@@ -95,13 +95,14 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     if settings.metrics_enabled:
         app.include_router(metrics_route.router)
     # Middleware, the last added runs first: observability, rate limit, body limit, NUL guard,
-    # idempotency.
+    # the push routes (answered there, before FastAPI's routing), idempotency.
     app.add_middleware(
         Idempotency,
         ttl_seconds=settings.idempotency_ttl_seconds,
         wait_seconds=settings.idempotency_wait_seconds,
         lease_seconds=settings.idempotency_lease_seconds,
     )
+    app.add_middleware(push.PushRoutes, inbox=rt.push_inbox)
     app.add_middleware(NulGuard)
     app.add_middleware(
         BodyLimit, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout_seconds

@@ -70,7 +70,8 @@ class Inbox:
         if not channels:
             return
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.update((c.account_id, c.calendar_id) for c in channels)
+        for channel in channels:
+            self._pending[channel.account_id, channel.calendar_id] += 1
         self._waiting.append(done)
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush())
@@ -84,8 +85,7 @@ class Inbox:
             now = now_us()
 
             def record(conn: Any, pending: Counter[Key] = pending, now: int = now) -> None:
-                for (account_id, calendar_id), count in sorted(pending.items()):
-                    store.notified(conn, account_id, calendar_id, now, count)
+                store.notified(conn, ((a, c, n) for (a, c), n in sorted(pending.items())), now)
 
             try:
                 await self.db.write(record)
