@@ -129,7 +129,7 @@ class Runtime:
         )
         self.push_keeper = Keeper(self.db, self.accounts, subscribers(self.providers), config)
         self.push_inbox = Inbox(self.db)
-        self.push_inbox.wakers.append(self.push_keeper.wake)
+        self.push_inbox.keepers.append(self.push_keeper.wake)
         self.accounts.before_delete.append(self.push_keeper.forget_account)
 
     def worker(self) -> Worker:

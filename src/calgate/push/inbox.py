@@ -39,6 +39,9 @@ class Inbox:
         self.db = db
         # Called after a notification is recorded: this process's scheduler looks at once.
         self.wakers: list[Callable[[], None]] = []
+        # Called after a lifecycle notification only: this process's channel keeper looks at
+        # once (a renewal or a new subscription is due); plain notifications leave it be.
+        self.keepers: list[Callable[[], None]] = []
         self._known: TTLCache[str, Channel] = TTLCache(KNOWN_SECONDS)
         self._pending: Counter[Key] = Counter()
         self._waiting: list[asyncio.Future[None]] = []
@@ -162,6 +165,8 @@ class Inbox:
             await self.db.write(record)
             stats.count("microsoft", "lifecycle", len(found))
             self._wake()
+            for wake in self.keepers:
+                wake()
         return len(found)
 
 
