@@ -221,7 +221,7 @@ async def test_expired_state_is_refused(api: Api, fakes: Fakes) -> None:
         ({"providers": ["GOOGLE", "*"]}, 400, "providers"),
         ({}, 400, "providers"),
         ({"provider": "OUTLOOK", "notify_url": "javascript:alert(1)"}, 400, "notify_url"),
-        ({"provider": "OUTLOOK", "type": "reconnect"}, 501, "type"),
+        ({"provider": "OUTLOOK", "type": "reconnect"}, 400, "reconnect_account"),
         ({"provider": "OUTLOOK", "expiresOn": "2020-01-01T00:00:00Z"}, 400, "expiresOn"),
         ({"provider": "OUTLOOK", "success_redirect_url": "javascript:alert(1)"}, 400, "success"),
         ({"provider": "OUTLOOK", "colour": "red"}, 400, "colour"),

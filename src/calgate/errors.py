@@ -94,7 +94,6 @@ NEVER_ANSWERED = frozenset(
         "checkpoint_error",
         "disconnected_feature",
         "account_restricted",
-        "account_mismatch",
         "unknown_authentication_context",
         "session_mismatch",
         "feature_not_subscribed",
@@ -108,8 +107,11 @@ NEVER_ANSWERED = frozenset(
         "no_handler",
     )
 )
-# Types only some routes answer: a route's error list names them itself.
-ROUTE_SPECIFIC = frozenset({"errors/expired_link", "errors/unsupported_media_type"})
+# Types only some routes answer: a route's error list names them itself (account_mismatch:
+# a hosted reconnect consented to by another user).
+ROUTE_SPECIFIC = frozenset(
+    {"errors/expired_link", "errors/unsupported_media_type", "errors/account_mismatch"}
+)
 
 _BY_KEY: dict[tuple[int, str], ErrorType] = {(e.status, e.type): e for e in CATALOGUE}
 _BY_NAME: dict[str, ErrorType] = {}

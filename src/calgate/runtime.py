@@ -20,7 +20,13 @@ from calgate.providers.base import AccountContext, Capabilities
 from calgate.providers.registry import Providers
 from calgate.push import subscribers
 from calgate.push.inbox import Inbox
-from calgate.push.keeper import Keeper, KeeperConfig, push_base_url, push_off_reason
+from calgate.push.keeper import (
+    Keeper,
+    KeeperConfig,
+    push_base_url,
+    push_off_reason,
+    rearm_channels,
+)
 from calgate.secrets import SecretBox
 from calgate.services.accounts import AccountService
 from calgate.services.events import EventService
@@ -131,6 +137,7 @@ class Runtime:
         self.push_inbox = Inbox(self.db)
         self.push_inbox.keepers.append(self.push_keeper.wake)
         self.accounts.before_delete.append(self.push_keeper.forget_account)
+        self.accounts.on_status.append(rearm_channels)
 
     def worker(self) -> Worker:
         """An outbox worker delivering mail (when SMTP is configured) and webhooks."""

@@ -156,8 +156,23 @@ class OAuthProvider:
         deadline: Deadline | None = None,
     ) -> str:
         """Store an account for ``tokens`` (proven by reading who they belong to)."""
+        who = await self._who(tokens, deadline)
+        own_client = app if app is not None and app.client_id != self.app.client_id else None
+        record = await accounts.create(
+            tenant_id,
+            self.kind,
+            name or who.name or who.email,
+            email=who.email,
+            params={"timezone": who.timezone}
+            | ({"capabilities": dict(who.capabilities)} if who.capabilities else {}),
+            secrets=tokens.to_secrets(own_client),
+        )
+        return record.id
+
+    async def _who(self, tokens: Tokens, deadline: Deadline | None) -> Profile:
+        """Whom new ``tokens`` belong to (proving that they work)."""
         try:
-            who = await self.profile(tokens.access_token, deadline or self.deadline())
+            return await self.profile(tokens.access_token, deadline or self.deadline())
         except CalgateError as exc:
             if exc.status == 403:
                 raise CalgateError(
@@ -170,16 +185,28 @@ class OAuthProvider:
                     f"{self.label} refused the new access token: {exc.detail}"
                 ) from None
             raise
-        own_client = app if app is not None and app.client_id != self.app.client_id else None
-        record = await accounts.create(
-            tenant_id,
-            self.kind,
-            name or who.name or who.email,
-            email=who.email,
-            params={"timezone": who.timezone}
-            | ({"capabilities": dict(who.capabilities)} if who.capabilities else {}),
-            secrets=tokens.to_secrets(own_client),
-        )
+
+    async def reconnect_tokens(
+        self, accounts: AccountService, tenant_id: str, account_id: str, tokens: Tokens
+    ) -> str:
+        """Give an existing account new ``tokens`` (its id, calendars, mirror and webhooks
+        stay): they must belong to the same user (403 ``account_mismatch`` otherwise). The
+        account's status goes back to OK, which resumes its sync and re-arms its push
+        channels (:attr:`AccountService.on_status`)."""
+        record = await accounts.record(tenant_id, account_id)
+        if record.type != self.kind:
+            raise InvalidParameters(
+                f"reconnect_account: {account_id!r} is not a {self.kind} account"
+            )
+        who = await self._who(tokens, None)
+        if who.email.casefold() != record.email.casefold():
+            raise CalgateError(
+                f"{self.label} consent was given as {who.email}, but account {account_id!r} is "
+                f"{record.email}: sign in as {record.email} to reconnect it",
+                type="errors/account_mismatch",
+            )
+        await accounts.reconnect(record, tokens.to_secrets(None))
+        self.keeper.forget(record.id)  # the refused tokens this process remembers
         return record.id
 
     async def aclose(self) -> None:

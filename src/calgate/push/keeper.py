@@ -14,6 +14,8 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from sqlalchemy.engine import Connection
+
 from calgate.background import Background
 from calgate.errors import CalgateError
 from calgate.providers.base import AccountContext
@@ -230,4 +232,14 @@ class Keeper(Background):
         await self.db.write(lambda c: store.remove(c, account.id))
 
 
-__all__ = ["Keeper", "KeeperConfig", "push_base_url", "push_off_reason"]
+def rearm_channels(
+    conn: Connection, tenant_id: str, account_id: str, account_type: str, status: str
+) -> None:
+    """An account status effect (:attr:`AccountService.on_status`): an account connected
+    again (back to OK, e.g. a hosted reconnect) has its channels made or renewed at the
+    keeper's next look, with the new credentials, instead of after a failure's delay."""
+    if status == "OK":
+        store.rearm(conn, account_id, now_us())
+
+
+__all__ = ["Keeper", "KeeperConfig", "push_base_url", "push_off_reason", "rearm_channels"]

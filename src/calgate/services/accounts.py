@@ -97,14 +97,28 @@ class AccountService:
         await self.db.write(lambda c: store.update_account(c, account.id, secrets=sealed))
         self.cache.discard((account.tenant_id, account.id))
 
+    def _status(
+        self, conn: Connection, record: AccountRecord | AccountContext, status: str
+    ) -> None:
+        current = store.get_account(conn, record.id, record.tenant_id)
+        if current is None or current.status == status:
+            return
+        store.set_status(conn, record.id, status)
+        for effect in self.on_status:
+            effect(conn, record.tenant_id, record.id, record.type, status)
+
     async def set_status(self, record: AccountRecord | AccountContext, status: str) -> None:
+        await self.db.write(lambda c: self._status(c, record, status))
+        self.cache.discard((record.tenant_id, record.id))
+
+    async def reconnect(self, record: AccountRecord, secrets: dict[str, str]) -> None:
+        """New credentials for an account and its status back to OK, in one transaction (the
+        status effects run when it was not OK: an ``account_status`` webhook, push re-armed)."""
+        sealed = self.box.seal(secrets)
+
         def op(conn: Connection) -> None:
-            current = store.get_account(conn, record.id, record.tenant_id)
-            if current is None or current.status == status:
-                return
-            store.set_status(conn, record.id, status)
-            for effect in self.on_status:
-                effect(conn, record.tenant_id, record.id, record.type, status)
+            store.update_account(conn, record.id, secrets=sealed)
+            self._status(conn, record, "OK")
 
         await self.db.write(op)
         self.cache.discard((record.tenant_id, record.id))

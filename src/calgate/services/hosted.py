@@ -29,7 +29,7 @@ from urllib.parse import urlencode
 import httpx
 
 from calgate import __version__
-from calgate.errors import CalgateError, InvalidParameters, Unauthorized
+from calgate.errors import CalgateError, FeatureNotImplemented, InvalidParameters, Unauthorized
 from calgate.providers.oauth import (
     exchange_code,
     new_verifier,
@@ -112,6 +112,7 @@ class LinkRequest:
     success_redirect_url: str | None = None
     failure_redirect_url: str | None = None
     notify_url: str | None = None
+    reconnect: str | None = None  # ``type: "reconnect"``: the account to connect again
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,12 +184,8 @@ class HostedAuth:
                 types.append(account_type)
         return types
 
-    def link(self, tenant_id: str, request: LinkRequest) -> str:
-        """The URL to send the user to: the consent screen when the link names one of Google
-        and Outlook alone, else calgate's page (``PAGE_PATH``) offering the kinds named."""
-        types = self._kinds(request.providers)
-        if not types:
-            raise InvalidParameters("provider: name at least one provider for the link")
+    def _flow(self, tenant_id: str, request: LinkRequest) -> tuple[dict[str, str], float]:
+        """What the link seals (tenant, redirect and notify URLs) and how long it lives."""
         ttl = float(self.settings.hosted_link_seconds)
         if request.expires_at is not None:
             ttl = (request.expires_at - dt.datetime.now(dt.UTC)).total_seconds()
@@ -208,6 +205,15 @@ class HostedAuth:
             "notify": request.notify_url,
         }
         flow |= {k: v for k, v in optional.items() if v}
+        return flow, ttl
+
+    def link(self, tenant_id: str, request: LinkRequest) -> str:
+        """The URL to send the user to: the consent screen when the link names one of Google
+        and Outlook alone, else calgate's page (``PAGE_PATH``) offering the kinds named."""
+        types = self._kinds(request.providers)
+        if not types:
+            raise InvalidParameters("provider: name at least one provider for the link")
+        flow, ttl = self._flow(tenant_id, request)
         if len(types) == 1 and KINDS[types[0]].method == "oauth":
             return self._consent_url(types[0], flow, ttl)
         for account_type in types:
@@ -215,6 +221,30 @@ class HostedAuth:
                 self._consent_client(account_type)
         flow["kinds"] = ",".join(types)
         return f"{self.settings.base_url}{PAGE_PATH}/{seal_state(self.accounts.box, flow, ttl)}"
+
+    async def reconnect_link(self, tenant_id: str, request: LinkRequest) -> str:
+        """Unipile's ``type: "reconnect"``: the consent URL that connects the account
+        ``request.reconnect`` again (its id, calendars, mirror and webhooks stay; see
+        :meth:`complete`). The providers named, if any, must include its kind."""
+        assert request.reconnect is not None
+        record = await self.accounts.record(tenant_id, request.reconnect)
+        named = [] if request.providers in ((), ("*",)) else self._kinds(request.providers)
+        if named and record.type not in named:
+            raise InvalidParameters(
+                f"providers: account {record.id!r} is {record.type}, which the link does not name"
+            )
+        kind = KINDS.get(record.type)
+        if kind is None or kind.method == "local":
+            raise InvalidParameters(
+                f"reconnect_account: a {record.type} account has no credentials to reconnect"
+            )
+        if kind.method != "oauth":
+            raise FeatureNotImplemented(
+                f"type: reconnecting a {record.type} account (password) is not done yet; "
+                "only Google and Outlook accounts are reconnected through a link"
+            )
+        flow, ttl = self._flow(tenant_id, request)
+        return self._consent_url(record.type, {**flow, "reconnect": record.id}, ttl)
 
     def _consent_client(self, account_type: str) -> OAuthProvider:
         provider = self._provider(account_type)
@@ -287,11 +317,13 @@ class HostedAuth:
 
     async def notify(self, flow: Mapping[str, str], account_id: str) -> None:
         """Unipile's ``notify_url`` call: ``{"status": "CREATION_SUCCESS", "account_id",
-        "name"}`` POSTed once (a failure is logged; the account stays connected)."""
+        "name"}`` POSTed once (``"RECONNECTED"`` for a reconnect link; a failure is logged,
+        the account stays connected)."""
         url = flow.get("notify")
         if not url:
             return
-        body = {"status": "CREATION_SUCCESS", "account_id": account_id, "name": flow.get("name")}
+        status = "RECONNECTED" if flow.get("reconnect") else "CREATION_SUCCESS"
+        body = {"status": status, "account_id": account_id, "name": flow.get("name")}
         loopback = self.settings.allow_loopback_urls
         transport = None if loopback else public_transport(httpx.Limits())
         try:
@@ -327,8 +359,13 @@ class HostedAuth:
         tokens = await exchange_code(
             provider.http, provider.policy, provider.app, code, flow["verifier"], self.redirect_uri
         )
-        account_id = await provider.connect_tokens(
-            self.accounts, flow["tenant"], tokens, name=flow.get("name")
-        )
+        if flow.get("reconnect"):
+            account_id = await provider.reconnect_tokens(
+                self.accounts, flow["tenant"], flow["reconnect"], tokens
+            )
+        else:
+            account_id = await provider.connect_tokens(
+                self.accounts, flow["tenant"], tokens, name=flow.get("name")
+            )
         await self.notify(flow, account_id)
         return Completed(account_id, flow["type"], flow.get("ok"))

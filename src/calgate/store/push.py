@@ -248,6 +248,16 @@ def renew_now(conn: Connection, channel: Channel, now: int, *, lost: bool = Fals
     conn.execute(update(pc).where(_key(channel.account_id, channel.calendar_id)).values(**values))
 
 
+def rearm(conn: Connection, account_id: str, now: int) -> None:
+    """Every channel of the account made or renewed at the keeper's next look, its failures
+    forgotten (the account has new credentials: the growing retry delay no longer applies)."""
+    conn.execute(
+        update(pc)
+        .where(pc.c.account_id == account_id)
+        .values(renew_at=now, failures=0, updated_at=now)
+    )
+
+
 # Notifications -----------------------------------------------------------------------------
 
 
@@ -319,6 +329,7 @@ __all__ = [
     "notified",
     "of_account",
     "push_channels",
+    "rearm",
     "remove",
     "renew_now",
     "secret_matches",

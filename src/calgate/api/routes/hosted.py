@@ -14,13 +14,16 @@ from calgate.api.deps import CallerDep
 from calgate.api.errors import COMMON_ERRORS, error_responses
 from calgate.api.pages.render import page
 from calgate.api.wire import parse_instant
-from calgate.errors import CalgateError, FeatureNotImplemented, InvalidParameters
+from calgate.errors import CalgateError, InvalidParameters
 from calgate.runtime import Runtime
 from calgate.security import validate_public_url
 from calgate.services.hosted import CALLBACK_PATH, KINDS, HostedAuth, LinkRequest, with_query
 
 router = APIRouter(prefix="/api/v1/hosted/accounts", tags=["Accounts"])
-ERRORS = error_responses(*COMMON_ERRORS, also=("errors/expired_link",))
+ERRORS = error_responses(
+    *COMMON_ERRORS,
+    also=("errors/expired_link", "errors/account_mismatch"),
+)
 
 Url = Annotated[str, StringConstraints(strict=True, max_length=2048)]
 
@@ -51,7 +54,14 @@ class HostedLinkIn(BaseModel):
         description="Unipile's form: the kinds the page offers (`GOOGLE`, `OUTLOOK`, `ICLOUD`, "
         "`CALDAV`, `LOCAL`), or `*` for all but LOCAL.",
     )
-    type: Literal["create", "reconnect"] = "create"
+    type: Literal["create", "reconnect"] = Field(
+        "create",
+        description="`create` a new account, or `reconnect` the one named by "
+        "`reconnect_account` (Google and Outlook: its id, calendars and webhooks stay).",
+    )
+    reconnect_account: Annotated[str, StringConstraints(strict=True, max_length=64)] | None = Field(
+        None, description="With `type: reconnect`: the id of the account to reconnect."
+    )
     name: Annotated[str, StringConstraints(strict=True, max_length=256)] | None = None
     expiresOn: str | None = Field(
         None, description="When the link stops working (ISO 8601); default 1 hour, max 24 h."
@@ -71,14 +81,17 @@ class HostedLinkIn(BaseModel):
 
 
 def _request(body: HostedLinkIn) -> LinkRequest:
-    if body.type != "create":
-        raise FeatureNotImplemented("type: calgate links only create new accounts ('create')")
+    reconnect = body.type == "reconnect"
+    if reconnect and not body.reconnect_account:
+        raise InvalidParameters("reconnect_account: required with type 'reconnect'")
+    if body.reconnect_account and not reconnect:
+        raise InvalidParameters("reconnect_account: only with type 'reconnect'")
     chosen = [body.provider] if body.provider else []
     if isinstance(body.providers, str):
         chosen.append(body.providers)
     elif body.providers:
         chosen += body.providers
-    if not chosen or ("*" in chosen and len(chosen) > 1):
+    if ("*" in chosen and len(chosen) > 1) or not (chosen or reconnect):
         raise InvalidParameters(
             "providers: name the account kinds the link offers (GOOGLE_OAUTH, OUTLOOK, ICLOUD, "
             "CALDAV, LOCAL), or '*' alone for every kind but LOCAL"
@@ -94,6 +107,7 @@ def _request(body: HostedLinkIn) -> LinkRequest:
         success_redirect_url=body.success_redirect_url,
         failure_redirect_url=body.failure_redirect_url,
         notify_url=body.notify_url,
+        reconnect=body.reconnect_account,
     )
 
 
@@ -108,12 +122,20 @@ def _hosted(runtime: Runtime) -> HostedAuth:
     "of the kinds named and connects it; a link naming Google or Outlook alone answers that "
     "provider's consent URL directly. After consent the provider sends the "
     f"browser to `{CALLBACK_PATH}` on calgate (register that URL, under calgate's public URL, "
-    "as the OAuth client's redirect URI), which creates the account.",
+    "as the OAuth client's redirect URI), which creates the account. With `type: reconnect` "
+    "and `reconnect_account`, the consent URL of that account's provider (Google, Outlook); "
+    "the callback gives the account its new credentials (the same user must consent: 403 "
+    "`account_mismatch` otherwise) and sets its status back to OK, keeping its id, calendars, "
+    "mirror and webhooks; `notify_url` hears `RECONNECTED`.",
     response_model=None,
     responses=ERRORS,
 )
 async def create_link(call: CallerDep, body: HostedLinkIn) -> dict[str, Any]:
-    url = _hosted(call.runtime).link(call.tenant, _request(body))
+    request, hosted = _request(body), _hosted(call.runtime)
+    if request.reconnect:
+        url = await hosted.reconnect_link(call.tenant, request)
+    else:
+        url = hosted.link(call.tenant, request)
     return {"object": "HostedAuthURL", "url": url}
 
 
