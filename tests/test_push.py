@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -382,3 +383,35 @@ def test_a_not_exists_notification_makes_the_deletion_arrive_once(
             ("calendar_event_deleted", event_id),
         ]
         assert p.calendar_state()["push"]["notifications"] >= seen + 2
+
+
+def test_a_burst_of_notifications_makes_a_sync_run_not_one_each(
+    receiver: Receiver, tmp_path: Path, push_database: str
+) -> None:
+    """64 notifications sent at once for one calendar are each recorded, and the calendar is
+    synced once, or a few times when the burst outlasts a run (a run in progress leaves the
+    calendar due for one more): never once per notification."""
+    with watched("GOOGLE_OAUTH", receiver, tmp_path, push_database) as (p, _):
+        [watch] = google_push.live(p.fakes.google)
+        time.sleep(1.0)  # the sync the new channel asked for has run
+
+        def sync_reads() -> int:
+            calendar = f"/calendar/v3/calendars/{p.fakes.google.email}/events"
+            return len([r for r in p.fakes.google.requests.find("GET", calendar)])
+
+        seen, reads = p.calendar_state()["push"]["notifications"], sync_reads()
+        headers = {
+            "X-Goog-Channel-ID": watch.id,
+            "X-Goog-Channel-Token": watch.token,
+            "X-Goog-Resource-ID": watch.resource_id,
+            "X-Goog-Resource-State": "exists",
+        }
+        url = f"{p.base}/api/v1/push/google"
+        with httpx.Client() as client, ThreadPoolExecutor(32) as pool:
+            answers = list(pool.map(lambda _: client.post(url, headers=headers), range(64)))
+        assert {a.status_code for a in answers} == {202}
+        time.sleep(1.5)
+        assert p.calendar_state()["push"]["notifications"] == seen + 64
+        runs = sync_reads() - reads
+        assert 1 <= runs <= 3, runs
+        assert p.receiver.accepted() == []  # nothing changed: nothing to report
