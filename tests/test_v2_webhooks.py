@@ -155,3 +155,32 @@ async def test_v2_endpoint_refusals_name_the_field(api: Api) -> None:
         "/v2/webhooks", json={"source": "calendar_event", "request_url": url}, headers=headers
     )
     assert r.status_code == 201 and set(r.json()) == {"id", "secret"}, r.text
+
+
+async def test_v2_endpoint_routes_refuse_query_parameters_they_do_not_take(api: Api) -> None:
+    """A misspelt or foreign query parameter is a 400 naming it, not silently ignored
+    (``cursor`` is the calendar lists' paging, not the endpoint list's: offset and limit)."""
+    headers = {"X-API-KEY": api.a.key}
+    hooks = "/v2/webhooks/endpoints"
+    body = {"trigger_events": ["calendar.event.new"], "url": "https://hooks.example.org/x"}
+    made = (await api.client.post(hooks, json=body, headers=headers)).json()["id"]
+    for method, path, params in (
+        ("GET", hooks, {"ofset": "1"}),
+        ("GET", hooks, {"cursor": "abc"}),
+        ("GET", f"{hooks}/{made}", {"limit": "1"}),
+        ("POST", hooks, {"account_id": api.a.account_id}),
+        ("PATCH", f"{hooks}/{made}", {"enabled": "false"}),
+        ("DELETE", f"{hooks}/{made}", {"force": "1"}),
+    ):
+        payload = body if method == "POST" else ({"enabled": False} if method == "PATCH" else None)
+        r = await api.client.request(method, path, params=params, json=payload, headers=headers)
+        assert r.status_code == 400, (method, path, r.text)
+        assert r.json()["detail"].startswith(next(iter(params))), r.text
+    r = await api.client.get(f"{hooks}/{made}", headers=headers)
+    assert r.status_code == 200 and r.json()["enabled"] is True  # nothing was changed
+    r = await api.client.get(hooks, params={"offset": "0", "limit": "5"}, headers=headers)
+    assert r.status_code == 200 and [e["id"] for e in r.json()["data"]] == [made], r.text
+    r = await api.client.get(f"{hooks}/we_nothing", headers=headers)
+    assert r.status_code == 404 and "webhook endpoint 'we_nothing'" in r.json()["detail"]
+    r = await api.client.get(hooks, params={"ofset": "1"}, headers={"X-API-KEY": "cg_wrong"})
+    assert r.status_code == 401  # the key is checked first

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Request
 
-from calgate.api.deps import CallerDep, QueryAccount
+from calgate.api.deps import CallerDep, QueryAccount, known_query
 from calgate.errors import InvalidParameters
 
 AccountPath = Annotated[
@@ -14,14 +14,29 @@ AccountPath = Annotated[
 ]
 
 
+def refuse_write_query(request: Request) -> None:
+    """v2 writes take nothing in the query string (a parameter there would be ignored)."""
+    if request.method != "GET" and request.query_params:
+        name = next(iter(request.query_params))
+        raise InvalidParameters(f"{name[:40]}: a v2 write takes no query parameter")
+
+
 async def path_account(
     request: Request, caller: CallerDep, account_id: AccountPath
 ) -> QueryAccount:
     """The path's account; v2 writes take nothing in the query string (reads: ``KnownQuery``)."""
-    if request.method != "GET" and request.query_params:
-        name = next(iter(request.query_params))
-        raise InvalidParameters(f"{name[:40]}: a v2 write takes no query parameter")
+    refuse_write_query(request)
     return QueryAccount(caller, account_id)
+
+
+async def known_v2_query(request: Request, caller: CallerDep) -> None:
+    """Routes without an account in the path (webhook endpoints): a read refuses a query
+    parameter it does not declare, a write any query parameter; the API key is checked first."""
+    refuse_write_query(request)
+    await known_query(request, caller)
+
+
+KnownV2Query = Depends(known_v2_query)
 
 
 PathAccountDep = Annotated[QueryAccount, Depends(path_account)]

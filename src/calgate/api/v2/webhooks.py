@@ -18,6 +18,7 @@ from calgate.api.errors import COMMON_ERRORS, error_responses
 from calgate.api.responses import JSONResponse
 from calgate.api.routes.webhooks import WebhookCreate, spec_of
 from calgate.api.schemas import Strict
+from calgate.api.v2.deps import KnownV2Query
 from calgate.api.v2.wire import WEBHOOK_TYPES
 from calgate.api.wire import parse_limit, parse_offset
 from calgate.errors import FeatureNotImplemented, InvalidParameters, NotFound
@@ -26,7 +27,7 @@ from calgate.webhooks.service import MAX_WEBHOOKS, SOURCE, WebhookChanges, Webho
 from calgate.webhooks.store import Webhook
 
 TAG = "v2 · Webhooks"
-router = APIRouter(prefix="/v2/webhooks", tags=[TAG])
+router = APIRouter(prefix="/v2/webhooks", tags=[TAG], dependencies=[KnownV2Query])
 ERRORS = error_responses(*COMMON_ERRORS)
 
 # The trigger_events enum of CreateWebhookEndpointRequest; calgate sends the calendar event
@@ -145,8 +146,11 @@ def _url(call: Caller, url: str) -> str:
 
 
 async def _endpoint(call: Caller, endpoint_id: str) -> Webhook:
-    hook = await call.runtime.webhooks.get(call.tenant, endpoint_id.removeprefix(ID_PREFIX))
-    if hook.api_version != "v2":
+    try:
+        hook = await call.runtime.webhooks.get(call.tenant, endpoint_id.removeprefix(ID_PREFIX))
+    except NotFound:
+        hook = None
+    if hook is None or hook.api_version != "v2":
         raise NotFound(f"webhook endpoint {endpoint_id!r} not found")
     return hook
 
