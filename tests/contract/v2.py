@@ -243,6 +243,10 @@ class V2Suite:
         bad = {**timed, "start": {"type": "date", "date_time": "2026-06-02T09:00:00Z"}}
         r = await v2.call("POST", v2.events(), json={"title": "x", **bad})
         assert r.status_code == 400 and r.json()["detail"].startswith("start.date"), r.text
+        bad = {**timed, "start": {"type": "datetime", "date": "2026-06-02"}}
+        r = await v2.call("POST", v2.events(), json={"title": "x", **bad})
+        assert r.status_code == 400, r.text  # the message names v2's tag, not the field
+        assert r.json()["detail"] == "start.date_time: required when type is datetime"
         r = await v2.call("POST", v2.events(), params={"account_id": "x"}, json={"title": "x"})
         assert r.status_code == 400 and r.json()["detail"].startswith("account_id"), r.text
         r = await v2.call("GET", v2.events(), params={"limit": "0"})

@@ -30,13 +30,13 @@ def _time(value: EventTimeV2, name: str) -> dict[str, Any]:
         if "time_zone" in given:
             raise InvalidParameters(f"{name}.time_zone: give timezone or time_zone, not both")
         given["time_zone"] = given.pop("timezone")
-    kind = given.pop("type", None) or ("date" if "date" in given else "date_time")
-    kind = "date_time" if kind == "datetime" else kind  # v2's tag, the field's name
+    tag = given.pop("type", None) or ("date" if "date" in given else "datetime")
+    kind = "date_time" if tag == "datetime" else tag  # v2's tag, the field's name
     if kind not in given:
-        raise InvalidParameters(f"{name}.{kind}: required when type is {kind}")
+        raise InvalidParameters(f"{name}.{kind}: required when type is {tag}")
     other = "date" if kind == "date_time" else "date_time"
     if other in given:
-        raise InvalidParameters(f"{name}.{other}: not with type {kind}")
+        raise InvalidParameters(f"{name}.{other}: not with type {tag}")
     if kind == "date" and "time_zone" in given:
         raise InvalidParameters(f"{name}.timezone: not with a date")
     if kind == "date" and name == "end":
