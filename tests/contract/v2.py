@@ -67,8 +67,10 @@ class V2Target:
     def events(self) -> str:
         return f"{self.base}/{self.t.calendar_id}/events"
 
-    async def call(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        headers = {"X-API-KEY": self.t.api.a.key}
+    async def call(
+        self, method: str, url: str, headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> httpx.Response:
+        headers = {"X-API-KEY": self.t.api.a.key, **(headers or {})}
         return await self.t.api.client.request(method, url, headers=headers, **kwargs)
 
     async def create(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -134,6 +136,23 @@ class V2Suite:
         assert r.status_code == 200, r.text
         assert r.json()["title"] == "Moved" and r.json()["id"] == second
         assert stored(await target.get(second)) == stored(await target.get(first))
+
+    async def test_patch_with_stale_version_is_409(self, target: Target) -> None:
+        """v2's PATCH honours If-Match (the answer's version) as v1's does; it was ignored."""
+        v2 = V2Target(target)
+        timed = {
+            "start": {"type": "datetime", "date_time": "2026-06-04T09:00:00Z"},
+            "end": {"type": "datetime", "date_time": "2026-06-04T10:00:00Z"},
+        }
+        made = await v2.create({"title": "x", **timed})
+        url = f"{v2.events()}/{made['id']}"
+        r = await v2.call("PATCH", url, json={"title": "y"}, headers={"If-Match": made["version"]})
+        assert r.status_code == 200 and r.json()["version"] != made["version"], r.text
+        r = await v2.call("PATCH", url, json={"title": "z"}, headers={"If-Match": made["version"]})
+        assert r.status_code == 409 and error_type(r) == "errors/conflict", r.text
+        r = await v2.call("PATCH", url, json={"title": "z"}, headers={"If-Match": "soon"})
+        assert r.status_code == 400 and r.json()["detail"].startswith("If-Match"), r.text
+        assert (await target.get(made["id"]))["title"] == "y"
 
     async def test_all_day_event_in_v2_shape(self, target: Target) -> None:
         v2 = V2Target(target)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import Response
 from pydantic import Field
 
@@ -14,6 +14,7 @@ from calgate.api.body import body_doc, json_body, optional_json_body
 from calgate.api.deps import KnownQuery
 from calgate.api.errors import COMMON_ERRORS, error_responses
 from calgate.api.responses import JSONResponse
+from calgate.api.routes.events import _if_match
 from calgate.api.schemas import Strict, Text
 from calgate.api.v2.deps import PathAccountDep
 from calgate.api.v2.schemas import (
@@ -128,9 +129,14 @@ async def get_event_v2(account: PathAccountDep, calendar_id: str, event_id: str)
 @router.patch(
     "/{event_id}",
     summary="Edit an event (v2)",
-    description="Partial update; answers the whole event. `notify`: `all` or `none`.",
+    description="Partial update; answers the whole event. `notify`: `all` or `none`. "
+    "`If-Match: <version>` (the event's `version`) makes it conditional (409 if stale), as in v1.",
     response_model=None,
-    responses={200: {"model": CalendarEventV2}, **ERRORS},
+    responses={
+        200: {"model": CalendarEventV2},
+        409: {"description": "Stale version"},
+        **ERRORS,
+    },
     openapi_extra=body_doc(EventPatchV2),
 )
 async def patch_event_v2(
@@ -138,12 +144,17 @@ async def patch_event_v2(
     calendar_id: str,
     event_id: str,
     body: Annotated[EventPatchV2, Depends(json_body(EventPatchV2))],
+    if_match: Annotated[str | None, Header(alias="If-Match")] = None,
 ) -> Response:
     call = account.with_body(body.account_id)
     v1 = patch_from_v2(body)
     check_echoes(v1, calendar_id)
+    changes = changes_from_patch(v1)
+    version = _if_match(if_match)
+    if version is not None:
+        changes["_version"] = version
     rt, tenant, account_id = call.runtime, call.tenant, call.account_id
-    await rt.events.update(tenant, account_id, calendar_id, event_id, changes_from_patch(v1))
+    await rt.events.update(tenant, account_id, calendar_id, event_id, changes)
     return JSONResponse(event_to_v2(await rt.events.get(tenant, account_id, calendar_id, event_id)))
 
 
