@@ -1,14 +1,18 @@
-"""Reads from the sync mirror on Google (the test server): a one-off event and the calendar's
-list answer from a current mirror (a change the user makes in Google shows once sync has seen
-it); what the mirror cannot answer as Google would (a window) is read from Google."""
+"""Reads from the sync mirror on Google (the test server): a one-off event, a series and the
+calendar's list answer from a current mirror (a change the user makes in Google shows once sync
+has seen it), a window too while the calendar holds one-off events only; what the mirror cannot
+answer as Google would (a window over series, an expanded list) is read from Google."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
 from calgate.settings import Settings
+from calgate.sync.reads import MirrorReads
 from tests.conftest import Api
 from tests.fakes import google_sync
 from tests.oauth_env import Fakes, connect, fakes_fixture, oauth_runtime
@@ -47,10 +51,77 @@ async def test_google_reads_from_a_current_mirror(api: Api, fakes: Fakes) -> Non
     google_sync.user_changes(fakes.google, calendar, made["id"], {"summary": "B"})
     assert (await synced.live(made["id"]))["title"] == "A"  # the mirror, not yet synced
     assert await titles(synced) == ["A"]
-    # A window is Google's to choose: read from Google.
+    # One-off events only: a window holds those Google's timeMin/timeMax say, from the mirror.
     window = {"start": "2026-06-01T00:00:00Z", "end": "2026-06-02T00:00:00Z"}
-    assert await titles(synced, **window) == ["B"]
+    assert await titles(synced, **window) == ["A"]
+    assert await titles(synced, start="2026-06-01T08:00:00Z", end="2026-06-02T00:00:00Z") == []
+    # Expanded: Google's own pages (its page tokens are the cursors), read from Google.
+    assert await titles(synced, expand_recurring="true", **window) == ["B"]
 
     await synced.sync()
     assert (await synced.live(made["id"]))["title"] == "B"
     assert await titles(synced) == ["B"]
+    assert await titles(synced, **window) == ["B"]
+
+    # A series in the calendar: which series and exceptions a window holds is Google's choice,
+    # so windows are read from Google.
+    google_sync.user_creates(
+        fakes.google,
+        calendar,
+        timed("2026-06-08", 10, summary="Weekly", recurrence=["RRULE:FREQ=WEEKLY;COUNT=4"]),
+    )
+    await synced.sync()
+    google_sync.user_changes(fakes.google, calendar, made["id"], {"summary": "C"})
+    assert await titles(synced, **window) == ["C"]
+    assert await titles(synced) == ["B", "Weekly"]
+
+
+async def both(api: Api, synced: Synced, path: str, **params: str) -> tuple[Any, Any]:
+    """The answer to ``GET path`` from the mirror and from Google (status and JSON)."""
+    reads = api.runtime.events.mirror
+    assert isinstance(reads, MirrorReads)
+    url = f"/api/v1/calendars/{synced.calendar_id}/events{path}"
+
+    async def read() -> httpx.Response:
+        return await api.call("GET", url, params=params, account_id=synced.account_id)
+
+    from_mirror, max_age = await read(), reads.max_age_us
+    reads.max_age_us = 0
+    try:
+        live = await read()
+    finally:
+        reads.max_age_us = max_age
+    return (from_mirror.status_code, from_mirror.json()), (live.status_code, live.json())
+
+
+async def test_google_series_from_the_mirror_with_its_cancelled_occurrences(
+    api: Api, fakes: Fakes
+) -> None:
+    """A series' occurrences cancelled in Google (before the first sync and after it, in any
+    order) are its EXDATEs in time order, from the mirror as from Google, in GET and lists."""
+    account_id = await connect(api, fakes, "GOOGLE_OAUTH")
+    calendar = fakes.google.email
+    body = timed("2026-06-08", 10, summary="Weekly", recurrence=["RRULE:FREQ=WEEKLY;COUNT=6"])
+    series = google_sync.user_creates(fakes.google, calendar, body)
+    for day in ("20260629", "20260615"):
+        google_sync.user_deletes(fakes.google, calendar, f"{series['id']}_{day}T080000Z")
+    synced = Synced(api, account_id, calendar)
+    await synced.sync()
+
+    mirror, live = await both(api, synced, f"/{series['id']}")
+    assert mirror == live
+    assert mirror[1]["recurrence"] == [
+        "RRULE:FREQ=WEEKLY;COUNT=6",
+        "EXDATE;TZID=Europe/Paris:20260615T100000,20260629T100000",
+    ]
+    google_sync.user_deletes(fakes.google, calendar, f"{series['id']}_20260608T080000Z")
+    await synced.sync()
+    for path, params in [(f"/{series['id']}", {}), ("", {}), ("", {"limit": "1"})]:
+        mirror, live = await both(api, synced, path, **params)
+        assert mirror == live, (path, params)
+
+    # The mirror answers (until sync sees the change, it shows the series as it was).
+    google_sync.user_changes(fakes.google, calendar, series["id"], {"summary": "Renamed"})
+    assert (await synced.live(series["id"]))["title"] == "Weekly"
+    await synced.sync()
+    assert (await synced.live(series["id"]))["title"] == "Renamed"

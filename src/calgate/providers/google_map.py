@@ -283,14 +283,23 @@ def series_level(
         elif readable(item):
             event = from_google(item, calendar_id, default_tz)
             events[event.id] = event
+    placed: list[tuple[EventTime, str]] = []
     for item in cancelled:
-        series = events.get(str(item["recurringEventId"]))
+        try:
+            placed.append(
+                (time_from_google(item["originalStartTime"], default_tz), item["recurringEventId"])
+            )
+        except (CalgateError, KeyError, ValueError, TypeError) as exc:
+            log.info("Google: a cancelled occurrence calgate cannot place: %r", exc)
+    # In the order of their times, not Google's: the EXDATE lines are the same whatever order
+    # Google lists them in (and the same as the sync mirror builds them).
+    for occurrence, series_id in sorted(placed, key=lambda p: p[0].utc):
+        series = events.get(str(series_id))
         if series is None or not series.fields.recurrence:
             continue  # its series is not in this list (another window, or not updated since)
         try:
-            occurrence = time_from_google(item["originalStartTime"], default_tz)
             lines = rrules.add_exdate(series.fields.recurrence, series.fields.start, occurrence)
-        except (CalgateError, KeyError, ValueError, TypeError) as exc:
+        except CalgateError as exc:
             log.info("Google: a cancelled occurrence calgate cannot place: %r", exc)
             continue
         fields = dataclasses.replace(series.fields, recurrence=tuple(lines))

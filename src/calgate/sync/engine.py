@@ -125,16 +125,17 @@ def _cancelled(events: list[Event], own_version: int | None) -> bool:
 
 
 def _resolve(pull: Pull, old: dict[str, Item]) -> None:
-    """Give the cancelled occurrences named only by series and start their event, from the
-    mirrored series (those of a series the mirror does not hold are left out)."""
+    """Give the cancelled occurrences named only by series and start their event, from their
+    series as this pull found it or else as mirrored (those of a series neither holds are left
+    out). A first run finds a series and its cancelled occurrences together."""
+    found_now = {f.item_id: f.events for f in pull.changed if f.cancels is None and f.events}
     kept = []
     for found in pull.changed:
         if found.cancels is not None and not found.events:
             series_id, start = found.cancels
             series = old.get(series_id)
-            master = next(
-                (e for e in (series.events if series else ()) if not e.master_event_id), None
-            )
+            events = found_now.get(series_id) or (series.events if series else [])
+            master = next((e for e in events if not e.master_event_id), None)
             if master is None:
                 continue
             occurrence = rules.occurrence_of(master, start)

@@ -2,13 +2,14 @@
 
 A reader rebuilds from the mirror what the provider's own read works on and runs the
 provider's own code over it, so that both give the same answer; where it cannot be sure of
-that (the Google listing of a window, whose series and exceptions Google selects), it answers
-None and the provider is asked.
+that (the Google listing of a window holding series, whose series and exceptions Google
+selects), it answers None and the provider is asked.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -39,6 +40,9 @@ class Reader:
     # One page of the list (None: ask the provider), its recurrence work paid from the budget
     # (run off the event loop).
     page: Callable[[Items, EventQuery, Budget], Page[Event] | None]
+    # Whether ``get`` needs every item of the calendar for ``event_id`` (a Google series, whose
+    # cancelled occurrences are items of their own), given the items ``wanted`` named.
+    whole: Callable[[Items, str], bool] = lambda items, event_id: False
 
 
 # CalDAV: one item per resource, its events the master and the overrides ------------------
@@ -96,48 +100,102 @@ def _cancelled_of(items: Items) -> dict[str, list[Event]]:
     return found
 
 
-def _series_level(event: Event, cancelled: list[Event]) -> Event | None:
-    """``event`` as :func:`calgate.providers.google_map.series_level` shows it, its cancelled
-    occurrences as EXDATEs; None when the order Google lists them in could matter (two or
-    more)."""
+def _series_level(event: Event, cancelled: list[Event]) -> Event:
+    """``event`` as :func:`calgate.providers.google_map.series_level` shows it: its cancelled
+    occurrences as EXDATEs, added in the order of their times."""
     if not cancelled or not event.fields.recurrence:
         return event
-    if len(cancelled) > 1:
-        return None
-    try:
-        lines = rrules.add_exdate(
-            event.fields.recurrence, event.fields.start, cancelled[0].fields.start
-        )
-    except CalgateError:
-        return event  # calgate's live read leaves it out the same way
+    lines = event.fields.recurrence
+    for occurrence in sorted(cancelled, key=lambda e: e.fields.start.utc):
+        try:
+            lines = rrules.add_exdate(lines, event.fields.start, occurrence.fields.start)
+        except CalgateError:
+            continue  # calgate's live read leaves it out the same way
     return dataclasses.replace(event, fields=dataclasses.replace(event.fields, recurrence=lines))
+
+
+def _google_series(items: Items, event_id: str) -> bool:
+    item = items.get(event_id)
+    if item is None or len(item.events) != 1:
+        return False
+    event = item.events[0]
+    return event.id == event_id and not event.is_cancelled and bool(event.fields.recurrence)
 
 
 def _google_get(items: Items, event_id: str) -> Event | None:
     """What :meth:`GoogleProvider.get_event` answers for a one-off event, an exception or a
-    series (not for an occurrence Google generates, which the mirror does not hold)."""
+    series (given every item, its cancelled occurrences as EXDATEs); not for an occurrence
+    Google generates, which the mirror does not hold."""
     item = items.get(event_id)
     if item is None or len(item.events) != 1 or item.events[0].is_cancelled:
         return None
     event = item.events[0]
-    if event.id != event_id or not event.fields.recurrence:
-        return event if event.id == event_id else None
-    return None  # its cancelled occurrences are other items: read by the page function
+    if event.id != event_id:
+        return None
+    if not event.fields.recurrence or event.master_event_id:
+        return event
+    cancelled = [
+        e
+        for i in items.values()
+        for e in i.events
+        if e.is_cancelled and e.master_event_id == event.id
+    ]
+    return _series_level(event, cancelled)
 
 
 def _google_wanted(event_id: str) -> list[str]:
     return [event_id]
 
 
+# Google offsets range from UTC-12 to UTC+14: an all-day event's day, in whichever zone Google
+# places it, lies within this much of the same day in UTC.
+_DAY_SLACK = dt.timedelta(hours=14)
+
+
+def _google_window(items: Items, query: EventQuery) -> Callable[[Event], bool] | None:
+    """Which one-off events a window of Google's series-level list holds, as Google documents
+    ``timeMin`` (exclusive bound of an event's end) and ``timeMax`` (exclusive bound of its
+    start); None when the answer is not certain: the mirror holds a series, an exception or a
+    cancelled occurrence (Google chooses which of those a window shows), or an all-day event
+    that a time zone could move across a bound."""
+    after, before = query.start, query.end
+    for item in items.values():
+        if any(e.fields.recurrence or e.master_event_id for e in item.events):
+            return None
+    sure: dict[str, bool] = {}
+    for item in items.values():
+        for event in item.events:
+            start, end = event.fields.start.utc, event.fields.end.utc
+            slack = _DAY_SLACK if event.fields.start.is_all_day else dt.timedelta(0)
+            inside = (after is None or end - slack > after) and (
+                before is None or start + slack < before
+            )
+            outside = (after is not None and end + slack <= after) or (
+                before is not None and start - slack >= before
+            )
+            if not (inside or outside):
+                return None
+            sure[event.id] = inside
+    return lambda event: sure.get(event.id, False)
+
+
+def _anywhere(event: Event) -> bool:
+    return True
+
+
 def _google_page(items: Items, query: EventQuery, budget: Budget) -> Page[Event] | None:
-    """A series-level list of the whole calendar, as :meth:`GoogleProvider.list_events`
-    orders and pages it. A window (Google chooses which series and exceptions it holds),
-    ``updated_after`` (Google leaves out older cancelled occurrences), deleted events and
-    expansion go to Google."""
-    if query.expand_recurring or query.start is not None or query.end is not None:
+    """A series-level list, as :meth:`GoogleProvider.list_events` orders and pages it: of the
+    whole calendar, or of a window when the mirror holds one-off events only. A window over
+    series (Google chooses which series and exceptions it holds), ``updated_after`` (Google
+    leaves out older cancelled occurrences), deleted events and expansion go to Google."""
+    if query.expand_recurring or query.updated_after is not None or query.is_cancelled:
         return None
-    if query.updated_after is not None or query.is_cancelled:
-        return None
+    in_window: Callable[[Event], bool] = _anywhere
+    if query.start is not None or query.end is not None:
+        window = _google_window(items, query)
+        if window is None:
+            return None
+        in_window = window
     after = cursor.decode(query.cursor) if query.cursor else None
     cancelled = _cancelled_of(items)
     keyed: list[tuple[tuple[int, str], Event]] = []
@@ -148,9 +206,7 @@ def _google_page(items: Items, query: EventQuery, budget: Budget) -> Page[Event]
         if event.is_cancelled or event.master_event_id:
             continue
         shown = _series_level(event, cancelled.get(event.id, []))
-        if shown is None:
-            return None
-        if matches(shown, query):
+        if in_window(shown) and matches(shown, query):
             keyed.append(((dt_to_us(shown.fields.start.utc), shown.id), shown))
     keyed.sort()
     if after is not None:
@@ -163,5 +219,5 @@ def _google_page(items: Items, query: EventQuery, budget: Budget) -> Page[Event]
     )
 
 
-GOOGLE = Reader(_google_wanted, _google_get, _google_page)
+GOOGLE = Reader(_google_wanted, _google_get, _google_page, _google_series)
 READERS: dict[str, Reader] = {"CALDAV": CALDAV, "ICLOUD": CALDAV, "GOOGLE_OAUTH": GOOGLE}

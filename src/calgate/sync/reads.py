@@ -163,6 +163,8 @@ class MirrorReads:
         if reader is None:
             return None
         found = await self._items(account, calendar_id, reader.wanted(event_id))
+        if found is not None and reader.whole(found, event_id):
+            found = await self._items(account, calendar_id, None)
         return None if found is None else reader.get(found, event_id)
 
     async def list_events(
