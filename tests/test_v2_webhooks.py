@@ -184,3 +184,18 @@ async def test_v2_endpoint_routes_refuse_query_parameters_they_do_not_take(api: 
     assert r.status_code == 404 and "webhook endpoint 'we_nothing'" in r.json()["detail"]
     r = await api.client.get(hooks, params={"ofset": "1"}, headers={"X-API-KEY": "cg_wrong"})
     assert r.status_code == 401  # the key is checked first
+
+
+async def test_v2_endpoint_paths_as_the_official_client_writes_them(api: Api) -> None:
+    """WebhooksApi creates and lists at `/v2/webhooks/endpoints/` (trailing slash): answered
+    there, not redirected, so a create under an Idempotency-Key is one create, replayed."""
+    headers = {"X-API-KEY": api.a.key, "Idempotency-Key": "slash-create"}
+    body = {"trigger_events": ["calendar.event.new"], "url": "https://hooks.example.org/x"}
+    first = await api.client.post("/v2/webhooks/endpoints/", json=body, headers=headers)
+    assert first.status_code == 200, first.text
+    official_endpoint(first.json())
+    again = await api.client.post("/v2/webhooks/endpoints/", json=body, headers=headers)
+    assert again.status_code == 200 and again.json() == first.json(), again.text
+    r = await api.client.get("/v2/webhooks/endpoints/", headers={"X-API-KEY": api.a.key})
+    assert r.status_code == 200, r.text
+    assert [e["id"] for e in r.json()["data"]] == [first.json()["id"]]

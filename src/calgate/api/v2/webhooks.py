@@ -155,6 +155,10 @@ async def _endpoint(call: Caller, endpoint_id: str) -> Webhook:
     return hook
 
 
+# WebhooksApi writes the create and list paths with a trailing slash
+# (``/v2/webhooks/endpoints/``): served as they are. A redirect to the path without it made a
+# keyed create a 400 (the key was taken by the 307, the redirected request is another one).
+@router.post("/endpoints/", include_in_schema=False, response_model=None)
 @router.post(
     "/endpoints",
     summary="Create a webhook endpoint (v2)",
@@ -191,6 +195,7 @@ async def create_webhook_v2(call: CallerDep, body: WebhookCreate) -> JSONRespons
     return JSONResponse({"id": hook.id, "secret": secret}, status_code=201)
 
 
+@router.get("/endpoints/", include_in_schema=False, response_model=None)
 @router.get(
     "/endpoints",
     summary="List webhook endpoints (v2)",
