@@ -1,4 +1,5 @@
-"""Issue 13, item 8, for the creates that are not events: a LOCAL calendar and a webhook.
+"""Issue 13, item 8, for the creates that are not events: a LOCAL calendar (v1 and v2) and a
+webhook.
 Sixteen clients create with unique Idempotency-Keys, `calgate serve` is SIGKILLed mid-load and
 restarted, and each request left unanswered is retried with its key: every key ends with
 exactly one calendar (webhook). The answer is recorded in the create's own transaction, so a
@@ -32,7 +33,7 @@ KILL_AT = 60  # answered creates before the kill (a tenant may have 100 webhooks
 
 @dataclass(frozen=True)
 class Kind:
-    path: str
+    path: str  # ``{account}`` stands for the account's id
     id_field: str
     body: Callable[[str, int], dict[str, Any]]
     listed: Callable[[httpx.Client, str, str], set[str]]
@@ -56,6 +57,12 @@ CALENDARS = Kind(
     lambda account, n: {"account_id": account, "name": f"crash {n}"},
     _calendars,
 )
+V2_CALENDARS = Kind(
+    "/v2/{account}/calendars",
+    "id",
+    lambda account, n: {"name": f"crash {n}"},
+    _calendars,
+)
 WEBHOOKS = Kind(
     "/api/v1/webhooks",
     "webhook_id",
@@ -66,6 +73,10 @@ WEBHOOKS = Kind(
     },
     _webhooks,
 )
+
+
+KINDS = [CALENDARS, V2_CALENDARS, WEBHOOKS]
+IDS = ["calendars", "v2-calendars", "webhooks"]
 
 
 @dataclass
@@ -84,7 +95,7 @@ async def _load(base: str, kind: Kind, account: str, report: Keyed, pid: int) ->
                 n = next(counter)
                 try:
                     r = await client.post(
-                        base + kind.path,
+                        base + kind.path.format(account=account),
                         json=kind.body(account, n),
                         headers={**HEADERS, "Idempotency-Key": f"crash-{n}"},
                     )
@@ -106,7 +117,7 @@ def _retry(base: str, kind: Kind, account: str, report: Keyed) -> None:
         for n in sorted(report.unanswered):
             while True:
                 r = client.post(
-                    base + kind.path,
+                    base + kind.path.format(account=account),
                     json=kind.body(account, n),
                     headers={"Idempotency-Key": f"crash-{n}"},
                 )
@@ -137,14 +148,14 @@ def crash_and_retry(data_dir: Path, env: dict[str, str], kind: Kind) -> None:
     assert report.unanswered, "the kill left no request unanswered"
 
 
-@pytest.mark.parametrize("kind", [CALENDARS, WEBHOOKS], ids=["calendars", "webhooks"])
+@pytest.mark.parametrize("kind", KINDS, ids=IDS)
 def test_keyed_creates_survive_a_crash_once_sqlite(tmp_path: Path, kind: Kind) -> None:
     crash_and_retry(tmp_path, {}, kind)
 
 
 @pytest.mark.anyio
 @pytest.mark.skipif(not PG_URL, reason="CALGATE_TEST_DATABASE_URL not set")
-@pytest.mark.parametrize("kind", [CALENDARS, WEBHOOKS], ids=["calendars", "webhooks"])
+@pytest.mark.parametrize("kind", KINDS, ids=IDS)
 async def test_keyed_creates_survive_a_crash_once_postgresql(tmp_path: Path, kind: Kind) -> None:
     await reset_postgres(PG_URL)
     env = {"CALGATE_DATABASE_URL": PG_URL}

@@ -331,7 +331,7 @@ class LocalProvider:
                 color=calendar.background_color,
                 is_default=calendar.is_default,
             )
-            answered(conn, "calendar_created", created.id)
+            answered(conn, "calendar_created", created.id, {"calendar": created})
             return created
 
         return await self.db.write(op)

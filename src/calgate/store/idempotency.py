@@ -55,7 +55,7 @@ class Active:
     expires_at: int  # of the answer, once given
     # The answer the request will give for a change (kind, object id, what else the answer
     # shows) it makes, when the route is one whose answer follows from its change; else None.
-    answer: Callable[[str, str, Mapping[str, str]], Answer | None]
+    answer: Callable[[str, str, Mapping[str, object]], Answer | None]
 
     @property
     def event_id(self) -> str:
@@ -75,15 +75,15 @@ def event_id() -> str | None:
 
 class Answerer(Protocol):
     def __call__(
-        self, conn: Connection, kind: str, object_id: str, extra: Mapping[str, str] = ...
+        self, conn: Connection, kind: str, object_id: str, extra: Mapping[str, object] = ...
     ) -> None: ...
 
 
-_NOTHING: Mapping[str, str] = {}
+_NOTHING: Mapping[str, object] = {}
 
 
 def _no_answer(
-    conn: Connection, kind: str, object_id: str, extra: Mapping[str, str] = _NOTHING
+    conn: Connection, kind: str, object_id: str, extra: Mapping[str, object] = _NOTHING
 ) -> None:
     return None
 
@@ -91,15 +91,15 @@ def _no_answer(
 def answerer() -> Answerer:
     """For the current request (call it where the request runs, not in a database thread): a
     function that records its answer to change (kind, object id; ``extra``: what else the
-    answer shows, such as a webhook's secret) in the change's own transaction, so that a
-    crash after the commit still leaves the answer for a retry. Raises 409 (and so rolls the
-    change back) when a retry took the key over meanwhile."""
+    answer shows, such as a webhook's secret or the created calendar) in the change's own
+    transaction, so that a crash after the commit still leaves the answer for a retry. Raises
+    409 (and so rolls the change back) when a retry took the key over meanwhile."""
     active = current.get()
     if active is None:
         return _no_answer
 
     def record(
-        conn: Connection, kind: str, object_id: str, extra: Mapping[str, str] = _NOTHING
+        conn: Connection, kind: str, object_id: str, extra: Mapping[str, object] = _NOTHING
     ) -> None:
         answer = active.answer(kind, object_id, extra)
         if answer is None:

@@ -13,10 +13,9 @@ feed URL, a webhook secret).
 Crashes: while a request runs, its key's lease (``lease_seconds``) is renewed every third of
 it, so a key whose process died is free again within one lease. The event routes on LOCAL
 record their answer in the transaction of their change (:func:`calgate.store.idempotency.
-answerer`), and so do LOCAL calendar creates and webhook creates: such a change is never
-committed without its answer. A create under a key uses an event
-id derived from the key, so that a remote provider's retried create finds the event the first
-attempt made.
+answerer`), and so do LOCAL calendar creates (v1 and v2) and webhook creates: such a change
+is never committed without its answer. A create under a key uses an event id derived from the
+key, so that a remote provider's retried create finds the event the first attempt made.
 
 Requests without the header pay one method check and one header scan.
 """
@@ -30,6 +29,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Mapping
+from typing import Any
 from urllib.parse import parse_qsl
 
 import anyio
@@ -42,6 +42,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from calgate.api.deps import tenant_of
 from calgate.api.middleware.common import header, send_error, send_response
 from calgate.api.responses import JSONResponse
+from calgate.api.v2.wire import calendar_to_v2
 from calgate.errors import CalgateError
 from calgate.runtime import Runtime
 from calgate.secrets import SecretBox
@@ -60,7 +61,7 @@ _POLL_MAX = 0.25
 
 # Routes whose answer follows from the change they make: method, kind of change, route, status,
 # and the body (from the object id and what else the answer shows), recorded with the change.
-_Body = Callable[[str, Mapping[str, str]], dict[str, str]]
+_Body = Callable[[str, Mapping[str, Any]], dict[str, Any]]
 _CHANGE_ANSWERS: tuple[tuple[str, str, re.Pattern[str], int, _Body], ...] = (
     (
         "POST",
@@ -89,6 +90,13 @@ _CHANGE_ANSWERS: tuple[tuple[str, str, re.Pattern[str], int, _Body], ...] = (
         re.compile(r"/api/v1/calendars"),
         201,
         lambda calendar_id, _: {"object": "CalendarCreated", "calendar_id": calendar_id},
+    ),
+    (  # v2 answers the calendar itself, as the route makes it from the created one
+        "POST",
+        "calendar_created",
+        re.compile(r"/v2/[^/]+/calendars"),
+        201,
+        lambda _, extra: calendar_to_v2(extra["calendar"]),
     ),
     (
         "POST",
@@ -323,10 +331,11 @@ class _Call:
         await send_response(self.send, status, body, headers)
 
     def change_answer(
-        self, kind: str, object_id: str, extra: Mapping[str, str]
+        self, kind: str, object_id: str, extra: Mapping[str, object]
     ) -> store.Answer | None:
         """What this request will answer for its change, when its route's answer follows from
-        the change (event creates, changes and deletes; LOCAL calendar and webhook creates):
+        the change (event creates, changes and deletes; LOCAL calendar creates, v1 and v2,
+        and webhook creates):
         stored in the change's own transaction."""
         method, path = self.scope["method"], self.scope["path"]
         found = next(
