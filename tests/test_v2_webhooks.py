@@ -176,6 +176,8 @@ async def test_v2_endpoint_routes_refuse_query_parameters_they_do_not_take(api: 
         r = await api.client.request(method, path, params=params, json=payload, headers=headers)
         assert r.status_code == 400, (method, path, r.text)
         assert r.json()["detail"].startswith(next(iter(params))), r.text
+    r = await api.client.request("DELETE", f"{hooks}/{made}", json={"x": 1}, headers=headers)
+    assert r.status_code == 400 and r.json()["detail"].startswith("body"), r.text
     r = await api.client.get(f"{hooks}/{made}", headers=headers)
     assert r.status_code == 200 and r.json()["enabled"] is True  # nothing was changed
     r = await api.client.get(hooks, params={"offset": "0", "limit": "5"}, headers=headers)

@@ -259,6 +259,15 @@ class V2Suite:
             "POST", v2.events(), json={"title": "x", **timed, "notify": "externalOnly"}
         )
         assert r.status_code == 501 and r.json()["detail"].startswith("notify"), r.text
+        # a v2 DELETE takes no body (v1's account_id there would be ignored, not checked)
+        made = await v2.create({"title": "kept", **timed})
+        url = f"{v2.events()}/{made['id']}"
+        r = await v2.call("DELETE", url, json={"account_id": "someone-else"})
+        assert r.status_code == 400 and r.json()["detail"].startswith("body"), r.text
+        r = await v2.call("DELETE", f"{v2.base}/{target.calendar_id}", json={"force": True})
+        assert r.status_code == 400 and r.json()["detail"].startswith("body"), r.text
+        assert (await v2.call("GET", url)).status_code == 200
+        assert (await v2.call("DELETE", url, json={})).status_code == 204  # says nothing
         bad = {**timed, "start": {"type": "date", "date_time": "2026-06-02T09:00:00Z"}}
         r = await v2.call("POST", v2.events(), json={"title": "x", **bad})
         assert r.status_code == 400 and r.json()["detail"].startswith("start.date"), r.text
