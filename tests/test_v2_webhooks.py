@@ -4,11 +4,13 @@ client's WebhooksApi and its models have them (names cited at each check)."""
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
 import pytest
 
+from calgate.api.middleware import idempotency as idempotency_middleware
 from calgate.outbox.worker import Worker
 from calgate.webhooks import verify
 from tests.conftest import Api
@@ -201,3 +203,30 @@ async def test_v2_endpoint_paths_as_the_official_client_writes_them(api: Api) ->
     r = await api.client.get("/v2/webhooks/endpoints/", headers={"X-API-KEY": api.a.key})
     assert r.status_code == 200, r.text
     assert [e["id"] for e in r.json()["data"]] == [first.json()["id"]]
+
+
+async def test_keyed_endpoint_create_answer_is_committed_with_the_endpoint(
+    api: Api, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Under an Idempotency-Key, the whole CreateWebhookEndpoint200Response (secret included) is
+    stored in the create's own transaction, on both spellings of the path, and is exactly the
+    route's answer: nothing is stored after the fact (what a crash would lose) and a retry
+    replays the endpoint, not a part of it."""
+    kept_after: list[str] = []
+
+    async def keep(self: Any, status: int, headers: Any, body: bytes) -> None:
+        kept_after.append(self.scope["path"])
+
+    monkeypatch.setattr(idempotency_middleware._Call, "keep", keep)
+    body = {"trigger_events": ["calendar.event.new"], "url": "https://hooks.example.org/x"}
+    for path in ("/v2/webhooks/endpoints", "/v2/webhooks/endpoints/"):
+        headers = {"X-API-KEY": api.a.key, "Idempotency-Key": f"tx{path}"}
+        with caplog.at_level(logging.WARNING, logger="calgate.idempotency"):
+            first = await api.client.post(path, json=body, headers=headers)
+        assert first.status_code == 200, first.text
+        official_endpoint(first.json())
+        assert first.json()["secret"].startswith("whsec_")
+        again = await api.client.post(path, json=body, headers=headers)
+        assert again.status_code == 200 and again.headers["Idempotent-Replayed"] == "true"
+        assert again.json() == first.json()
+    assert kept_after == [] and [r.message for r in caplog.records] == []

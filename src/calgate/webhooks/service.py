@@ -180,7 +180,7 @@ class WebhookService:
                     f"webhooks: a tenant may have at most {MAX_WEBHOOKS}; delete one first"
                 )
             store.insert_webhook(conn, hook)
-            answered(conn, "webhook_created", hook.id, {"secret": secret})
+            answered(conn, "webhook_created", hook.id, {"secret": secret, "webhook": hook})
 
         await self.db.write(op)
         return hook, secret

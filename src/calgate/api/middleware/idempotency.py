@@ -42,7 +42,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from calgate.api.deps import tenant_of
 from calgate.api.middleware.common import header, send_error, send_response
 from calgate.api.responses import JSONResponse
-from calgate.api.v2.wire import calendar_to_v2
+from calgate.api.v2.wire import calendar_to_v2, endpoint_to_v2
 from calgate.errors import CalgateError
 from calgate.runtime import Runtime
 from calgate.secrets import SecretBox
@@ -116,16 +116,13 @@ _CHANGE_ANSWERS: tuple[tuple[str, str, re.Pattern[str], int, _Body], ...] = (
         201,
         lambda hook_id, extra: {"id": hook_id, "secret": extra["secret"]},
     ),
-    (  # the id and secret of CreateWebhookEndpoint200Response (the rest is read with a GET)
+    (  # CreateWebhookEndpoint200Response, as the route makes it (its secret included); the
+        # official client writes the path with a trailing slash
         "POST",
         "webhook_created",
-        re.compile(r"/v2/webhooks/endpoints"),
+        re.compile(r"/v2/webhooks/endpoints/?"),
         200,
-        lambda hook_id, extra: {
-            "object": "WebhookEndpoint",
-            "id": f"we_{hook_id}",
-            "secret": extra["secret"],
-        },
+        lambda _, extra: endpoint_to_v2(extra["webhook"], extra["secret"]),
     ),
 )
 

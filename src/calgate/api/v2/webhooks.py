@@ -19,7 +19,7 @@ from calgate.api.responses import JSONResponse
 from calgate.api.routes.webhooks import WebhookCreate, spec_of
 from calgate.api.schemas import Strict
 from calgate.api.v2.deps import KnownV2Query
-from calgate.api.v2.wire import WEBHOOK_TYPES
+from calgate.api.v2.wire import ID_PREFIX, WEBHOOK_TYPES, endpoint_to_v2
 from calgate.api.wire import parse_limit, parse_offset
 from calgate.errors import FeatureNotImplemented, InvalidParameters, NotFound
 from calgate.security import validate_public_url
@@ -47,8 +47,6 @@ V2_TRIGGERS = frozenset(
     }
 )
 _V1_OF = {v2: v1 for v1, v2 in WEBHOOK_TYPES.items()}
-# Ids as the official models write them (``^we_``, ``^app_``); a path id may leave ``we_`` out.
-ID_PREFIX, APP_PREFIX = "we_", "app_"
 
 Short = Annotated[str, StringConstraints(strict=True, max_length=255)]
 Triggers = Annotated[list[Annotated[str, StringConstraints(max_length=60)]], Field(max_length=40)]
@@ -120,23 +118,6 @@ def _events(triggers: list[str]) -> list[str]:
                 f"trigger_events[{i}]: calgate sends {', '.join(_V1_OF)} only, not {name}"
             )
     return [_V1_OF[name] for name in triggers]
-
-
-def endpoint_to_v2(hook: Webhook, secret: str = "") -> dict[str, Any]:
-    """CreateWebhookEndpoint200Response. ``secret`` is given on create only (calgate shows a
-    secret once); ``account_targets`` is empty (its providers enum names none of calgate's)."""
-    return {
-        "object": "WebhookEndpoint",
-        "id": ID_PREFIX + hook.id,
-        "application_id": APP_PREFIX + hook.tenant_id,
-        "enabled": hook.enabled,
-        "description": hook.name or None,
-        "url": hook.request_url,
-        "trigger_events": [WEBHOOK_TYPES[e] for e in hook.events if e in WEBHOOK_TYPES],
-        "secret": secret,
-        "account_ids": hook.account_ids,
-        "account_targets": [],
-    }
 
 
 def _url(call: Caller, url: str) -> str:

@@ -15,6 +15,7 @@ from calgate.api.wire import calendar_to_wire, event_to_wire, parse_bool
 from calgate.domain.model import Calendar, Event
 from calgate.domain.times import format_utc
 from calgate.errors import FeatureNotImplemented, InvalidParameters
+from calgate.webhooks.store import Webhook
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -169,3 +170,25 @@ def calendar_to_v2(calendar: Calendar) -> dict[str, Any]:
     out = calendar_to_wire(calendar)
     del out["foreground_color"]
     return out
+
+
+# Ids as the official models write them (``^we_``, ``^app_``); a path id may leave ``we_`` out.
+ID_PREFIX, APP_PREFIX = "we_", "app_"
+
+
+def endpoint_to_v2(hook: Webhook, secret: str = "") -> dict[str, Any]:
+    """A v2 webhook endpoint as CreateWebhookEndpoint200Response. ``secret`` is given on
+    create only (calgate shows a secret once); ``account_targets`` is empty (calgate does not
+    fill it)."""
+    return {
+        "object": "WebhookEndpoint",
+        "id": ID_PREFIX + hook.id,
+        "application_id": APP_PREFIX + hook.tenant_id,
+        "enabled": hook.enabled,
+        "description": hook.name or None,
+        "url": hook.request_url,
+        "trigger_events": [WEBHOOK_TYPES[e] for e in hook.events if e in WEBHOOK_TYPES],
+        "secret": secret,
+        "account_ids": hook.account_ids,
+        "account_targets": [],
+    }
