@@ -57,7 +57,7 @@ async def test_v2_envelope_beside_v1_payload(
     r = await api.client.post("/v2/webhooks/endpoints", json=body, headers=headers)
     assert r.status_code == 200, r.text  # WebhooksApi.create_webhook_endpoint: 200
     official_endpoint(r.json())
-    v2_id, secret = r.json()["id"].removeprefix("we_"), r.json()["secret"]
+    v2_id, secret = r.json()["id"], r.json()["secret"]
     assert r.json()["trigger_events"] == ["calendar.event.new"] and secret.startswith("whsec_")
     v1_body = {"source": "calendar_event", "request_url": receiver.url, "name": "v1 hook"}
     r = await api.call("POST", "/api/v1/webhooks", json=v1_body)
@@ -73,7 +73,8 @@ async def test_v2_envelope_beside_v1_payload(
     made = r.json()
     got = await receiver.wait_for(2)
     by_hook = {g.headers["X-Calgate-Webhook"]: g for g in got}
-    v2 = by_hook.pop(v2_id)
+    v2 = by_hook.pop(v2_id)  # a v2 endpoint's headers name it and the event as v2 does
+    assert v2.headers["X-Calgate-Event"] == "calendar.event.new"
     assert verify(secret, v2.body, v2.headers["X-Calgate-Signature"])
     envelope = v2.json()
     assert set(envelope) == {"id", "created_at", "account_id", "type", "payload"}
@@ -82,6 +83,7 @@ async def test_v2_envelope_beside_v1_payload(
     assert envelope["created_at"].endswith("Z")
     assert envelope["payload"] == {**made, "updated_at": envelope["payload"]["updated_at"]}
     (v1,) = by_hook.values()
+    assert v1.headers["X-Calgate-Event"] == "calendar_event_created"  # v1 keeps v1's names
     assert v1.json()["object"] == "CalendarEvent" and v1.json()["event"] == "calendar_event_created"
     assert v1.json()["start"] == {"date_time": "2026-04-01T09:00:00+00:00", "time_zone": "UTC"}
 

@@ -19,7 +19,7 @@ import orjson
 from sqlalchemy.engine import Connection
 
 from calgate import __version__
-from calgate.api.v2.wire import WEBHOOK_TYPES, wire_to_v2
+from calgate.api.v2.wire import ID_PREFIX, WEBHOOK_TYPES, wire_to_v2
 from calgate.api.wire import event_to_wire
 from calgate.domain.model import Notifications, with_organizer
 from calgate.domain.times import format_utc
@@ -98,6 +98,17 @@ def body_of(delivery: Delivery, payload: dict[str, Any]) -> bytes:
     )
 
 
+def _names(hook: store.Webhook, topic: str) -> dict[str, str]:
+    """The event and webhook headers, in the names the webhook was registered with: a v2
+    endpoint's are the body's ``type`` (``calendar.event.new`` …) and its ``we_`` id."""
+    if hook.api_version == "v2":
+        return {
+            signing.EVENT_HEADER: WEBHOOK_TYPES.get(topic, topic),
+            signing.WEBHOOK_HEADER: ID_PREFIX + hook.id,
+        }
+    return {signing.EVENT_HEADER: topic, signing.WEBHOOK_HEADER: hook.id}
+
+
 class WebhookChannel:
     name = "webhook"
 
@@ -141,8 +152,7 @@ class WebhookChannel:
                 "Content-Type": "application/json",
                 signing.SIGNATURE_HEADER: signing.sign(secret, body),
                 signing.DELIVERY_HEADER: delivery.id,
-                signing.EVENT_HEADER: delivery.topic,
-                signing.WEBHOOK_HEADER: hook.id,
+                **_names(hook, delivery.topic),
             }
         )
         try:
