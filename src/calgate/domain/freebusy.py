@@ -114,11 +114,7 @@ def merge(intervals: Iterable[Busy], start: int, end: int) -> list[Busy]:
         s, e = max(i.start, start), min(i.end, end)
         if s < e:
             (busy if i.status == "busy" else tentative).append((s, e))
-    hard = union(busy)
-    soft = subtract(union(tentative), hard)
-    merged = [Busy(s, e, "busy") for s, e in hard] + [Busy(s, e, "tentative") for s, e in soft]
-    merged.sort(key=lambda b: b.start)
-    return merged
+    return merged_spans(busy, tentative)
 
 
 Occurrence = tuple[int, int, str]
@@ -170,18 +166,38 @@ def calendar_busy(
     modified occurrences (``singles``), and the occurrences of each series in ``series`` (by
     ``expand``) that no stored exception in ``exceptions[series id][token]`` replaces."""
     lo, hi = to_us(start), to_us(end)
-    found: list[Busy] = []
+    # Spans by status, clipped as they are found (a series' remembered occurrences cover whole
+    # 30-day buckets, often twice the window): no object per occurrence on this hot path.
+    spans: dict[Status, list[Span]] = {"busy": [], "tentative": []}
     for event in singles:
         status = status_of(event.fields, event.is_cancelled, emails)
         if status is not None:
             s, e = span_of(event.fields.start, event.fields.end, calendar_zone)
-            found.append(Busy(s, e, status))
+            if s < hi and e > lo:
+                spans[status].append((max(s, lo), min(e, hi)))
     for master in series:
         status = status_of(master.fields, master.is_cancelled, emails)
         if status is None:
             continue
-        replaced = exceptions.get(master.id, {})
-        for s, e, token in expand(master, start, end, calendar_zone, budget):
-            if token not in replaced:
-                found.append(Busy(s, e, status))
-    return merge(found, lo, hi)
+        replaced = exceptions.get(master.id)
+        found = spans[status]
+        occurrences = expand(master, start, end, calendar_zone, budget)
+        if replaced:
+            found += [
+                (max(s, lo), min(e, hi))
+                for s, e, token in occurrences
+                if s < hi and e > lo and token not in replaced
+            ]
+        else:
+            found += [(max(s, lo), min(e, hi)) for s, e, _ in occurrences if s < hi and e > lo]
+    return merged_spans(spans["busy"], spans["tentative"])
+
+
+def merged_spans(busy: Iterable[Span], tentative: Iterable[Span]) -> list[Busy]:
+    """Busy and tentative spans (already clipped) sorted and merged; busy wins where they
+    meet."""
+    hard = union(busy)
+    soft = subtract(union(tentative), hard)
+    merged = [Busy(s, e, "busy") for s, e in hard] + [Busy(s, e, "tentative") for s, e in soft]
+    merged.sort(key=lambda b: b.start)
+    return merged
