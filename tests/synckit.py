@@ -8,10 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import httpx
 import pytest
 
 from calgate.outbox.worker import Worker
 from calgate.settings import Settings
+from calgate.sync.reads import MirrorReads
 from calgate.sync.scheduler import Scheduler
 from tests.conftest import Api
 from tests.receiver import Receiver, running_receiver
@@ -95,3 +97,21 @@ def same_as_live(delivered: dict[str, Any], live: dict[str, Any]) -> bool:
     return {k: v for k, v in delivered.items() if k not in EXTRAS} == {
         k: v for k, v in live.items() if k in delivered
     }
+
+
+async def both(api: Api, synced: Synced, path: str, **params: str) -> tuple[Any, Any]:
+    """The answer to ``GET path`` from the mirror and from Google (status and JSON)."""
+    reads = api.runtime.events.mirror
+    assert isinstance(reads, MirrorReads)
+    url = f"/api/v1/calendars/{synced.calendar_id}/events{path}"
+
+    async def read() -> httpx.Response:
+        return await api.call("GET", url, params=params, account_id=synced.account_id)
+
+    from_mirror, max_age = await read(), reads.max_age_us
+    reads.max_age_us = 0
+    try:
+        live = await read()
+    finally:
+        reads.max_age_us = max_age
+    return (from_mirror.status_code, from_mirror.json()), (live.status_code, live.json())

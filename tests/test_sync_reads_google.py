@@ -6,17 +6,14 @@ answer as Google would (a window over series, an expanded list) is read from Goo
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
 
 from calgate.settings import Settings
-from calgate.sync.reads import MirrorReads
 from tests.conftest import Api
 from tests.fakes import google_sync
 from tests.oauth_env import Fakes, connect, fakes_fixture, oauth_runtime
-from tests.synckit import Synced, sync_settings
+from tests.synckit import Synced, both, sync_settings
 from tests.test_sync_google import timed
 
 pytestmark = pytest.mark.anyio
@@ -74,24 +71,6 @@ async def test_google_reads_from_a_current_mirror(api: Api, fakes: Fakes) -> Non
     google_sync.user_changes(fakes.google, calendar, made["id"], {"summary": "C"})
     assert await titles(synced, **window) == ["C"]
     assert await titles(synced) == ["B", "Weekly"]
-
-
-async def both(api: Api, synced: Synced, path: str, **params: str) -> tuple[Any, Any]:
-    """The answer to ``GET path`` from the mirror and from Google (status and JSON)."""
-    reads = api.runtime.events.mirror
-    assert isinstance(reads, MirrorReads)
-    url = f"/api/v1/calendars/{synced.calendar_id}/events{path}"
-
-    async def read() -> httpx.Response:
-        return await api.call("GET", url, params=params, account_id=synced.account_id)
-
-    from_mirror, max_age = await read(), reads.max_age_us
-    reads.max_age_us = 0
-    try:
-        live = await read()
-    finally:
-        reads.max_age_us = max_age
-    return (from_mirror.status_code, from_mirror.json()), (live.status_code, live.json())
 
 
 async def test_google_series_from_the_mirror_with_its_cancelled_occurrences(

@@ -13,6 +13,13 @@ mirrored quietly; its series master is read (``GET event``) whenever an occurren
 changes, and reports the series' creation and changes; an exception reports the edited
 occurrence. A removed occurrence whose series still exists is a deleted occurrence; when the
 series is gone (its master answers 404), the series is deleted once.
+
+Graph's delta query takes no ``$expand``, so its rows lack the extended property calgate keeps
+on the events it writes (color, time zones, visibility, conference kind). Single events and
+exceptions are therefore read whole, as live reads see them: at a full round with one listing
+of the round's calendar view (``$expand``, 250 a page), afterwards each changed one with a
+``GET`` (masters are read so already). Such items are mirrored as :data:`WHOLE`, and only they
+answer reads from the mirror (:mod:`calgate.sync.readers`).
 """
 
 from __future__ import annotations
@@ -24,7 +31,9 @@ from typing import Any, Final
 from calgate.errors import NotFound, ProviderError
 from calgate.providers.base import AccountContext, Change
 from calgate.providers.microsoft import PREFER, MicrosoftProvider
-from calgate.providers.microsoft_map import GRAPH_ID, from_graph_event
+from calgate.providers.microsoft_map import EXPAND, GRAPH_ID, from_graph_event
+from calgate.providers.microsoft_series import page_cursor
+from calgate.providers.remote import decode_cursor
 from calgate.store.mirror import CalendarState
 from calgate.sync.feed import CalendarGone, Found, KnownEtags, Pull
 
@@ -35,6 +44,10 @@ DELTA: Final = "delta"
 PAST: Final = dt.timedelta(days=365)
 FUTURE: Final = dt.timedelta(days=730)
 MAX_PAGES: Final = 5000
+# The ``href`` of an item read whole (with calgate's extended property): reads may use it.
+WHOLE: Final = "whole"
+# The types of Graph items read whole (occurrences follow their series; masters are read so).
+_READ_WHOLE: Final = ("singleInstance", "exception")
 
 
 class _Refused(Exception):
@@ -61,24 +74,82 @@ class MicrosoftFeed:
         if link is not None:
             try:
                 rows, cursor = await self._round(account, state, link)
-                return await self._pull(account, state, known, rows, cursor, full=False)
+                whole = await self._each(account, state, rows)
+                return await self._pull(account, state, known, rows, whole, cursor, full=False)
             except _Refused:
                 log.info("Outlook calendar %s: delta token refused, full resync", state.href)
-                rows, cursor = await self._round(account, state, None)
-                return await self._pull(account, state, known, rows, cursor, full=True, resync=True)
-        rows, cursor = await self._round(account, state, None)
-        return await self._pull(account, state, known, rows, cursor, full=True)
+                return await self._full(account, state, known, resync=True)
+        return await self._full(account, state, known)
+
+    async def _full(
+        self, account: AccountContext, state: CalendarState, known: KnownEtags, resync: bool = False
+    ) -> Pull:
+        """A new round from scratch, its single events and exceptions read whole."""
+        now = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        window = {"startDateTime": _iso(now - PAST), "endDateTime": _iso(now + FUTURE)}
+        rows, cursor = await self._round(account, state, None, window)
+        whole = await self._view(account, state, window)
+        missing = [r for r in rows if str(r.get("id") or "") not in whole]
+        whole |= await self._each(account, state, missing)  # changed between the two reads
+        return await self._pull(
+            account, state, known, rows, whole, cursor, full=True, resync=resync
+        )
+
+    async def _view(
+        self, account: AccountContext, state: CalendarState, window: dict[str, str]
+    ) -> dict[str, dict[str, Any]]:
+        """The single events and exceptions of the calendar view, as live reads see them."""
+        url = f"{self.provider._calendar_url(state.calendar_id)}/calendarView"
+        params = {**window, "$top": "250", "$expand": EXPAND}
+        found: dict[str, dict[str, Any]] = {}
+        for _ in range(MAX_PAGES):
+            response = await self.provider.call(
+                account, "GET", url, safe=True, what="sync", params=params, expect=(404,)
+            )
+            if response.status_code == 404:
+                raise CalendarGone(f"calendar {state.calendar_id!r} is gone from Outlook")
+            data = response.json()
+            for item in data.get("value") or ():
+                if item.get("type") in _READ_WHOLE and item.get("id"):
+                    found[str(item["id"])] = item
+            following = page_cursor(data)
+            if following is None:
+                return found
+            params = {**params, **decode_cursor(following)}
+        raise ProviderError(f"Outlook listed more than {MAX_PAGES} pages")
+
+    async def _each(
+        self, account: AccountContext, state: CalendarState, rows: list[dict[str, Any]]
+    ) -> dict[str, dict[str, Any]]:
+        """The changed single events and exceptions of ``rows``, each read with a ``GET`` (one
+        gone meanwhile stays as its row: the next round removes it)."""
+        found: dict[str, dict[str, Any]] = {}
+        for row in rows:
+            item_id = str(row.get("id") or "")
+            if not item_id or "@removed" in row or row.get("type") not in _READ_WHOLE:
+                continue
+            try:
+                deadline = self.provider.deadline()
+                found[item_id] = await self.provider.fetch(
+                    account, state.calendar_id, item_id, deadline
+                )
+            except NotFound:
+                continue
+        return found
 
     async def _round(
-        self, account: AccountContext, state: CalendarState, link: str | None
+        self,
+        account: AccountContext,
+        state: CalendarState,
+        link: str | None,
+        window: dict[str, str] | None = None,
     ) -> tuple[list[dict[str, Any]], str]:
         """Every item of one round and its ``@odata.deltaLink``."""
         params: dict[str, str] | None = None
         url = link
         if url is None:
-            now = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
             url = f"{self.provider._calendar_url(state.calendar_id)}/calendarView/delta"
-            params = {"startDateTime": _iso(now - PAST), "endDateTime": _iso(now + FUTURE)}
+            params = window
         rows: list[dict[str, Any]] = []
         for _ in range(MAX_PAGES):
             response = await self.provider.call(
@@ -115,6 +186,7 @@ class MicrosoftFeed:
         state: CalendarState,
         known: KnownEtags,
         rows: list[dict[str, Any]],
+        whole: dict[str, dict[str, Any]],
         cursor: str,
         *,
         full: bool,
@@ -132,17 +204,19 @@ class MicrosoftFeed:
                 continue
             if pull.present is not None:
                 pull.present.add(item_id)
+            read = whole.get(item_id, row)
             try:
-                event = from_graph_event(row, state.calendar_id, tz)
+                event = from_graph_event(read, state.calendar_id, tz)
             except ProviderError as error:
                 log.warning("Outlook sync skips event %s: %s", item_id, error.detail)
                 continue
-            etag = str(row.get("@odata.etag") or row.get("changeKey") or "")
+            etag = str(read.get("@odata.etag") or read.get("changeKey") or "")
             master = str(row.get("seriesMasterId") or "")
             if master:
                 series.add(master)
             quiet = row.get("type") == "occurrence"
-            pull.changed.append(Found(item_id, "", etag, event.version, [event], quiet=quiet))
+            how = WHOLE if item_id in whole else ""
+            pull.changed.append(Found(item_id, how, etag, event.version, [event], quiet=quiet))
         if pull.removed or full:
             mirrored = await known()
             for item_id in pull.removed:
@@ -177,7 +251,7 @@ class MicrosoftFeed:
         etag = str(item.get("@odata.etag") or item.get("changeKey") or "")
         if pull.present is not None:
             pull.present.add(master_id)
-        pull.changed.append(Found(master_id, "", etag, event.version, [event]))
+        pull.changed.append(Found(master_id, WHOLE, etag, event.version, [event]))
 
 
 def _is_series(events: list[Any]) -> bool:

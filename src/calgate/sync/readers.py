@@ -21,8 +21,11 @@ from calgate.domain.recurrence import Budget
 from calgate.errors import CalgateError
 from calgate.providers.caldav import listing, resources
 from calgate.providers.caldav.provider import _TOKEN
+from calgate.providers.microsoft_map import GRAPH_ID
+from calgate.providers.microsoft_series import _TOKEN as _GRAPH_TOKEN
 from calgate.store import mirror
 from calgate.store.codec import dt_to_us
+from calgate.sync.microsoft import WHOLE
 
 __all__ = ["READERS", "Reader"]
 
@@ -143,7 +146,7 @@ def _google_get(items: Items, event_id: str) -> Event | None:
     return _series_level(event, cancelled)
 
 
-def _google_wanted(event_id: str) -> list[str]:
+def _by_id(event_id: str) -> list[str]:
     return [event_id]
 
 
@@ -219,5 +222,41 @@ def _google_page(items: Items, query: EventQuery, budget: Budget) -> Page[Event]
     )
 
 
-GOOGLE = Reader(_google_wanted, _google_get, _google_page, _google_series)
-READERS: dict[str, Reader] = {"CALDAV": CALDAV, "ICLOUD": CALDAV, "GOOGLE_OAUTH": GOOGLE}
+GOOGLE = Reader(_by_id, _google_get, _google_page, _google_series)
+
+
+# Outlook: one item per Graph item (single event, occurrence, exception, series master) ------
+
+
+def _outlook_get(items: Items, event_id: str) -> Event | None:
+    """What :meth:`MicrosoftProvider.get_event` answers for the Graph id of a single event or
+    of an exception read whole (with calgate's extended property). Not a series master (the
+    mirror reads it again only when one of its occurrences in the round's window changes), an
+    occurrence (its delta row lacks the property), nor an id ``{series}_{token}`` (Graph's
+    instances near that time decide it)."""
+    parts = rules.split_occurrence_id(event_id)
+    if parts is not None and _GRAPH_TOKEN.fullmatch(parts[1]):
+        return None  # read as an occurrence id, whatever Graph's ids look like
+    item = items.get(event_id)
+    if item is None or item.href != WHOLE or len(item.events) != 1:
+        return None
+    event = item.events[0]
+    if event.fields.recurrence or event.extra.get(GRAPH_ID) != event_id:
+        return None
+    return event
+
+
+def _outlook_page(items: Items, query: EventQuery, budget: Budget) -> Page[Event] | None:
+    """Lists go to Graph: an unexpanded list pages ``/events`` (the whole calendar, beyond the
+    round's window) by Graph's ``$skip`` before calgate's filters, an expanded one Graph's
+    calendar view in Graph's order and pages."""
+    return None
+
+
+OUTLOOK = Reader(_by_id, _outlook_get, _outlook_page)
+READERS: dict[str, Reader] = {
+    "CALDAV": CALDAV,
+    "ICLOUD": CALDAV,
+    "GOOGLE_OAUTH": GOOGLE,
+    "OUTLOOK": OUTLOOK,
+}
