@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from calgate import __version__
 from calgate.api import errors, examples
 from calgate.api.limits import BodyLimit
-from calgate.api.middleware import Idempotency, NulGuard, Observability, RateLimit
+from calgate.api.middleware import ClientWatch, Idempotency, NulGuard, Observability, RateLimit
 from calgate.api.pages import install as install_pages
 from calgate.api.responses import JSONResponse
 from calgate.api.routes import (
@@ -95,7 +95,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     if settings.metrics_enabled:
         app.include_router(metrics_route.router)
     # Middleware, the last added runs first: observability, rate limit, body limit, NUL guard,
-    # the push routes (answered there, before FastAPI's routing), idempotency.
+    # the push routes (answered there, before FastAPI's routing), idempotency, client watch.
+    app.add_middleware(ClientWatch)
     app.add_middleware(
         Idempotency,
         ttl_seconds=settings.idempotency_ttl_seconds,

@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
+from calgate import offload
 from calgate.api.responses import JSONResponse
 from calgate.errors import (
     CATALOGUE,
@@ -22,6 +23,9 @@ from calgate.errors import (
 )
 
 log = logging.getLogger("calgate.errors")
+
+CLIENT_GONE_STATUS = 499
+"""The status of a request whose client disconnected before its answer (nginx's)."""
 
 
 def render(
@@ -88,6 +92,10 @@ def install(app: FastAPI) -> None:
         if exc.status >= 500 and exc.error.type != "errors/feature_not_implemented":
             log.warning("%s %s: %s", request.method, request.url.path, exc)
         return render(request, exc.error, exc.detail, exc.headers)
+
+    @app.exception_handler(offload.ClientGone)
+    async def _gone(request: Request, exc: offload.ClientGone) -> Response:
+        return Response(status_code=CLIENT_GONE_STATUS)  # nobody reads it; logs show 499, as nginx
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -5,10 +5,10 @@ database: it holds across instances), runs, and stores its answer; a later reque
 same key and the same request (method, path, query and JSON body) gets that answer again with
 ``Idempotent-Replayed: true`` and does nothing. The same key with another request is a 400
 ``errors/idempotency_conflict``. A request that finds the key pending waits for the answer
-(polling, up to ``wait_seconds``), then answers 409 ``errors/conflict``. Answers of 5xx (and
-requests that crash or are cancelled) release the key, so that a retry does the work; 2xx-4xx
-answers are kept for ``ttl_seconds``, their bodies sealed (they may hold secrets shown once: a
-feed URL, a webhook secret).
+(polling, up to ``wait_seconds``), then answers 409 ``errors/conflict``. Answers of 5xx and
+499 (the client left, the work stopped), and requests that crash or are cancelled, release the
+key, so that a retry does the work; 2xx-4xx answers are kept for ``ttl_seconds``, their bodies
+sealed (they may hold secrets shown once: a feed URL, a webhook secret).
 
 Crashes: while a request runs, its key's lease (``lease_seconds``) is renewed every third of
 it, so a key whose process died is free again within one lease. The event routes on LOCAL
@@ -40,6 +40,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from calgate.api.deps import tenant_of
+from calgate.api.errors import CLIENT_GONE_STATUS
 from calgate.api.middleware.common import header, send_error, send_response
 from calgate.api.responses import JSONResponse
 from calgate.api.v2.wire import calendar_to_v2, endpoint_to_v2
@@ -315,7 +316,7 @@ class _Call:
             beat.cancel()
             store.current.reset(token)
         body = b"".join(chunks)
-        if status >= 500:
+        if status >= 500 or status == CLIENT_GONE_STATUS:  # a 499: the work stopped, nothing made
             await self.release()
         elif self.recorded != (status, headers, body):
             if self.recorded is not None and self.recorded[0] == status:

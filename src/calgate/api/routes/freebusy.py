@@ -10,12 +10,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import Field
 
+from calgate import offload
 from calgate.api.body import body_doc, json_body
 from calgate.api.deps import CallerDep
 from calgate.api.errors import COMMON_ERRORS, error_responses
+from calgate.api.routes.events import CLIENT_GONE
 from calgate.api.schemas import AccountId, Strict, Text
 from calgate.domain import availability as av
 from calgate.domain import freebusy as fb
@@ -156,11 +158,14 @@ def _entry(entry: Entry) -> dict[str, Any]:
     openapi_extra=body_doc(FreeBusyIn),
 )
 async def free_busy(
-    call: CallerDep, body: Annotated[FreeBusyIn, Depends(json_body(FreeBusyIn))]
-) -> dict[str, Any]:
+    request: Request, call: CallerDep, body: Annotated[FreeBusyIn, Depends(json_body(FreeBusyIn))]
+) -> dict[str, Any] | Response:
     start, end = _instant(body.start, "start"), _instant(body.end, "end")
     wanted = [_wanted(c.account_id, c.calendar_ids) for c in body.calendars]
-    entries = await call.runtime.freebusy.free_busy(call.tenant, start, end, wanted)
+    asked = call.runtime.freebusy.free_busy(call.tenant, start, end, wanted)
+    entries = await offload.until_disconnected(request, asked)
+    if entries is None:
+        return CLIENT_GONE
     return {"object": "FreeBusy", "data": [_entry(e) for e in entries]}
 
 
@@ -174,8 +179,10 @@ async def free_busy(
     openapi_extra=body_doc(AvailabilityIn),
 )
 async def availability(
-    call: CallerDep, body: Annotated[AvailabilityIn, Depends(json_body(AvailabilityIn))]
-) -> dict[str, Any]:
+    request: Request,
+    call: CallerDep,
+    body: Annotated[AvailabilityIn, Depends(json_body(AvailabilityIn))],
+) -> dict[str, Any] | Response:
     query = Query(
         _instant(body.start, "start"),
         _instant(body.end, "end"),
@@ -195,7 +202,11 @@ async def availability(
         )
         for i, p in enumerate(body.participants)
     ]
-    found = await call.runtime.freebusy.availability(call.tenant, query, asked)
+    found = await offload.until_disconnected(
+        request, call.runtime.freebusy.availability(call.tenant, query, asked)
+    )
+    if found is None:
+        return CLIENT_GONE
     return {
         "object": "Availability",
         "slots": [

@@ -6,10 +6,15 @@ series it expands; past its limit the request is refused with a 400 that names t
 ``recurrence_work_limit`` setting), instead of running for as long as a rule and a window make it.
 A budget can also be cancelled from another thread (the client went away, the server is
 stopping): the next step then raises :class:`Cancelled`, so that work running off the event loop
-ends soon after nobody waits for it.
+ends soon after nobody waits for it. A budget made while another one's work runs
+(:func:`spending`), such as the own budget of a series' bounds, is cancelled with it.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from calgate.domain.recurrence import limits
 from calgate.errors import InvalidParameters
@@ -27,12 +32,13 @@ class Budget:
     """Steps left for one request. Not shared between requests; thread-safe enough for one
     worker thread spending while another cancels (a bool and an int, read and written whole)."""
 
-    __slots__ = ("cancelled", "left", "limit")
+    __slots__ = ("cancelled", "left", "limit", "outer")
 
     def __init__(self, limit: int | None = None) -> None:
         self.limit = limits.WORK_LIMIT if limit is None else limit
         self.left = self.limit
         self.cancelled = False
+        self.outer = _spending.get()  # the work this budget is part of: cancelled with it
 
     def spend(self, steps: int = 1) -> None:
         self.left -= steps
@@ -42,8 +48,21 @@ class Budget:
                 "work (the recurrence_work_limit setting); give a narrower window "
                 "(start/end) or a simpler rule"
             )
-        if self.cancelled:
+        if self.cancelled or (self.outer is not None and self.outer.cancelled):
             raise Cancelled
 
     def cancel(self) -> None:
         self.cancelled = True
+
+
+_spending: ContextVar[Budget | None] = ContextVar("calgate_recurrence_budget", default=None)
+
+
+@contextmanager
+def spending(budget: Budget) -> Iterator[None]:
+    """Work done inside is ``budget``'s: budgets made meanwhile are cancelled with it."""
+    token = _spending.set(budget)
+    try:
+        yield
+    finally:
+        _spending.reset(token)

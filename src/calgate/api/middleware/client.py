@@ -1,0 +1,42 @@
+"""The request's client, known to the recurrence work it asks for (:mod:`calgate.offload`).
+
+Innermost, just outside the app: it tells :func:`calgate.offload.run` how to hear the client
+disconnect (the ASGI ``receive``) between the app's reading of the whole body and its answer
+(work that outlives the request, if any, is never stopped by it), so that recurrence work
+for a client that hung up stops, on the routes that change something too (their change is then
+not made). Cost: one object and one wrapped ``receive`` per request.
+"""
+
+from __future__ import annotations
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from calgate import offload
+
+
+class ClientWatch:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        client = offload.Client(receive)
+
+        async def read() -> Message:
+            message = await receive()
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                client.listening = not client.answered
+            return message
+
+        async def answer(message: Message) -> None:
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                client.answered, client.listening = True, False  # nothing left to hear
+            await send(message)
+
+        with offload.watching(client):
+            try:
+                await self.app(scope, read, answer)
+            finally:
+                client.answered, client.listening = True, False
