@@ -14,6 +14,11 @@ A link may also name several account kinds (or ``*``), or a kind connected with 
 :mod:`calgate.api.pages.hosted`), where the user picks a kind; Google and Outlook go on to
 their consent screens, the others fill in a form checked live by the connect path of
 ``POST /api/v1/accounts``.
+
+A reconnect link (``type: "reconnect"``) gives an existing account new credentials, keeping
+its id, calendars, mirror and webhooks: Google and Outlook through their consent screens
+(:meth:`HostedAuth.complete`), ICLOUD and CALDAV through the page's form for that one account
+(:meth:`HostedAuth.connect`).
 """
 
 from __future__ import annotations
@@ -29,7 +34,8 @@ from urllib.parse import urlencode
 import httpx
 
 from calgate import __version__
-from calgate.errors import CalgateError, FeatureNotImplemented, InvalidParameters, Unauthorized
+from calgate.errors import CalgateError, InvalidParameters, Unauthorized
+from calgate.providers.caldav import CalDAVProvider
 from calgate.providers.oauth import (
     exchange_code,
     new_verifier,
@@ -128,6 +134,11 @@ class Link:
     expires: float
     flow: dict[str, str] = field(repr=False)
 
+    @property
+    def reconnect(self) -> str | None:
+        """The account a reconnect link connects again (None: a link creating one)."""
+        return self.flow.get("reconnect")
+
 
 @dataclass(frozen=True, slots=True)
 class Completed:
@@ -223,9 +234,11 @@ class HostedAuth:
         return f"{self.settings.base_url}{PAGE_PATH}/{seal_state(self.accounts.box, flow, ttl)}"
 
     async def reconnect_link(self, tenant_id: str, request: LinkRequest) -> str:
-        """Unipile's ``type: "reconnect"``: the consent URL that connects the account
-        ``request.reconnect`` again (its id, calendars, mirror and webhooks stay; see
-        :meth:`complete`). The providers named, if any, must include its kind."""
+        """Unipile's ``type: "reconnect"``: the URL that connects the account
+        ``request.reconnect`` again (its id, calendars, mirror and webhooks stay): its
+        provider's consent screen for Google and Outlook (see :meth:`complete`), calgate's
+        page on that account's form for ICLOUD and CALDAV (see :meth:`connect`). The
+        providers named, if any, must include its kind."""
         assert request.reconnect is not None
         record = await self.accounts.record(tenant_id, request.reconnect)
         named = [] if request.providers in ((), ("*",)) else self._kinds(request.providers)
@@ -238,13 +251,12 @@ class HostedAuth:
             raise InvalidParameters(
                 f"reconnect_account: a {record.type} account has no credentials to reconnect"
             )
-        if kind.method != "oauth":
-            raise FeatureNotImplemented(
-                f"type: reconnecting a {record.type} account (password) is not done yet; "
-                "only Google and Outlook accounts are reconnected through a link"
-            )
         flow, ttl = self._flow(tenant_id, request)
-        return self._consent_url(record.type, {**flow, "reconnect": record.id}, ttl)
+        flow["reconnect"] = record.id
+        if kind.method == "oauth":
+            return self._consent_url(record.type, flow, ttl)
+        token = seal_state(self.accounts.box, {**flow, "kinds": record.type}, ttl)
+        return f"{self.settings.base_url}{PAGE_PATH}/{token}/form/{record.type}"
 
     def _consent_client(self, account_type: str) -> OAuthProvider:
         provider = self._provider(account_type)
@@ -296,14 +308,23 @@ class HostedAuth:
         flow = {k: v for k, v in link.flow.items() if k not in ("kinds", "exp", "nonce")}
         return self._consent_url(account_type, flow, link.expires - time.time())
 
+    async def known(self, link: Link) -> dict[str, str]:
+        """What the form of a reconnect link shows already: the account's server and
+        username (never its password); nothing for a link creating an account."""
+        if link.reconnect is None:
+            return {}
+        record = await self.accounts.record(link.tenant, link.reconnect)
+        return {k: str(record.params.get(k) or "") for k in ("url", "username")}
+
     async def connect(self, link: Link, account_type: str, form: Mapping[str, str]) -> Completed:
         """Connect an account with the page's form (checked live by the provider's connect);
-        ``form`` holds ``url``, ``username``, ``password`` as the kind needs."""
+        ``form`` holds ``url``, ``username``, ``password`` as the kind needs. A reconnect
+        link gives its account these credentials instead (the provider's ``reconnect``)."""
         kind = self.kind(link, account_type)
         if kind.method == "oauth" or self.connect_account is None:
             raise InvalidParameters(f"provider: {account_type} accounts connect by consent")
         body: dict[str, Any] = {"provider": account_type}
-        if link.name:
+        if link.name and link.reconnect is None:
             body["name"] = link.name
         if kind.method == "password":
             wanted = ("url", "username", "password") if kind.needs_url else ("username", "password")
@@ -311,7 +332,13 @@ class HostedAuth:
                 if not form.get(key, "").strip():
                     raise InvalidParameters(f"{key}: required")
                 body[key] = form[key].strip() if key != "password" else form[key]
-        account_id = await self.connect_account(link.tenant, body)
+        if link.reconnect is not None:
+            provider = self.providers.for_type(account_type)
+            if not isinstance(provider, CalDAVProvider):
+                raise InvalidParameters(f"provider: {account_type} accounts are not reconnected")
+            account_id = await provider.reconnect(self.accounts, link.tenant, link.reconnect, body)
+        else:
+            account_id = await self.connect_account(link.tenant, body)
         await self.notify(link.flow, account_id)
         return Completed(account_id, account_type, link.success_redirect_url)
 

@@ -2,7 +2,8 @@
 to connect. Google and Outlook go on to their consent screens; iCloud and CalDAV fill in a form
 checked live by the connect path of ``POST /api/v1/accounts``; LOCAL is created at once. The
 link (sealed by :class:`calgate.services.hosted.HostedAuth`) says the tenant, the kinds offered,
-the account's name, the redirects and when it expires."""
+the account's name, the redirects and when it expires. A reconnect link of an iCloud or CalDAV
+account opens that account's form, its server and username filled in."""
 
 from __future__ import annotations
 
@@ -56,11 +57,12 @@ def _cancel(link: Link) -> str | None:
 def _done(link: Link, account_id: str, label: str) -> Response:
     if link.success_redirect_url:
         return RedirectResponse(with_query(link.success_redirect_url, account_id=account_id), 303)
+    done = "reconnected" if link.reconnect else "connected"
     return page(
         "hosted_result.html",
         201,
-        heading="Calendar connected",
-        message=f"Your {label} account is connected. You can close this window.",
+        heading=f"Calendar {done}",
+        message=f"Your {label} account is {done}. You can close this window.",
         ok=True,
     )
 
@@ -72,6 +74,8 @@ async def choose(request: Request, token: Token) -> Response:
         link = hosted.open_link(token)
     except CalgateError as exc:
         return _broken(exc)
+    if link.reconnect:  # one account's form: nothing to choose
+        return RedirectResponse(f"{PAGE_PATH}/{token}/form/{link.kinds[0].type}", 303)
     return _csrf(hosted).page(
         request,
         "hosted_pick.html",
@@ -112,6 +116,7 @@ def _form(
         cancel=_cancel(link),
         error=error,
         values=values or {},
+        reconnect=bool(link.reconnect),
     )
 
 
@@ -120,7 +125,7 @@ async def show_form(request: Request, token: Token, account_type: Type) -> Respo
     hosted = _hosted(request)
     try:
         link = hosted.open_link(token)
-        return _form(request, hosted, link, account_type)
+        return _form(request, hosted, link, account_type, values=await hosted.known(link))
     except CalgateError as exc:
         return _broken(exc)
 

@@ -57,7 +57,7 @@ class HostedLinkIn(BaseModel):
     type: Literal["create", "reconnect"] = Field(
         "create",
         description="`create` a new account, or `reconnect` the one named by "
-        "`reconnect_account` (Google and Outlook: its id, calendars and webhooks stay).",
+        "`reconnect_account` (its id, calendars and webhooks stay).",
     )
     reconnect_account: Annotated[str, StringConstraints(strict=True, max_length=64)] | None = Field(
         None, description="With `type: reconnect`: the id of the account to reconnect."
@@ -123,9 +123,11 @@ def _hosted(runtime: Runtime) -> HostedAuth:
     "provider's consent URL directly. After consent the provider sends the "
     f"browser to `{CALLBACK_PATH}` on calgate (register that URL, under calgate's public URL, "
     "as the OAuth client's redirect URI), which creates the account. With `type: reconnect` "
-    "and `reconnect_account`, the consent URL of that account's provider (Google, Outlook); "
-    "the callback gives the account its new credentials (the same user must consent: 403 "
-    "`account_mismatch` otherwise) and sets its status back to OK, keeping its id, calendars, "
+    "and `reconnect_account`, the consent URL of that account's provider (Google, Outlook), "
+    "or calgate's page with that account's form (iCloud, CalDAV: server and username filled "
+    "in, a new password checked with the server); the account gets its new credentials (the "
+    "same user must consent, or the same username on the same server be given: 403 "
+    "`account_mismatch` otherwise) and its status back to OK, keeping its id, calendars, "
     "mirror and webhooks; `notify_url` hears `RECONNECTED`.",
     response_model=None,
     responses=ERRORS,

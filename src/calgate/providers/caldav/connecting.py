@@ -1,14 +1,15 @@
 """Connecting a CALDAV or ICLOUD account: the body of ``POST /api/v1/accounts``, the discovery
-it leads to, and what the account keeps of it."""
+it leads to, and what the account keeps of it; connecting one again (a hosted reconnect) must
+reach the same account."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
-from calgate.errors import InvalidParameters
+from calgate.errors import CalgateError, InvalidParameters
 from calgate.providers.caldav import discovery
 from calgate.providers.caldav.discovery import DavCalendar
 from calgate.providers.caldav.transport import Credentials, Dav
@@ -101,3 +102,34 @@ async def discover(dav: Dav, request: Request) -> Found:
         params=params,
         calendars=home.calendars,
     )
+
+
+def _server(url: str) -> str:
+    """The server of ``url``: scheme, host and port."""
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return urlunsplit((parts.scheme, f"{(parts.hostname or '').lower()}:{port}", "", "", ""))
+
+
+def _mismatch(account_id: str, params: Mapping[str, Any], given: str) -> CalgateError:
+    wanted = f"{params.get('username', '')} at {_server(str(params.get('url', '')))}"
+    return CalgateError(
+        f"these details reach {given}, but account {account_id!r} is {wanted}: enter that "
+        "account's details to reconnect it",
+        type="errors/account_mismatch",
+    )
+
+
+def same_server(account_id: str, params: Mapping[str, Any], request: Request) -> None:
+    """Before a reconnect's password goes anywhere: the server and username of ``request``
+    are those of the account (its ``params``), else 403 ``account_mismatch``."""
+    username = request.credentials.username
+    same_user = username.casefold() == str(params.get("username", "")).casefold()
+    if not same_user or _server(request.url) != _server(str(params.get("url", ""))):
+        raise _mismatch(account_id, params, f"{username} at {_server(request.url)}")
+
+
+def same_principal(account_id: str, params: Mapping[str, Any], found: Found) -> None:
+    """After discovery: the server names the account's own principal (the same user there)."""
+    if found.params["principal"] != params.get("principal"):
+        raise _mismatch(account_id, params, f"the principal {found.params['principal']}")

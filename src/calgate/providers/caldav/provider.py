@@ -174,6 +174,35 @@ class CalDAVProvider:
         self.calendars.put(record.id, found.calendars)
         return record.id
 
+    async def reconnect(
+        self, accounts: AccountService, tenant_id: str, account_id: str, body: Mapping[str, Any]
+    ) -> str:
+        """Give an existing account the password in ``body`` (read as :meth:`connect` reads
+        it, and checked with the server as it checks it): its id, calendars, mirror and
+        webhooks stay. The details must reach the same account, the same username on the same
+        server (403 ``account_mismatch`` otherwise, before the password is sent anywhere), and
+        the server must name the account's own principal. Its status goes back to OK, which
+        resumes its sync (:meth:`AccountService.reconnect`)."""
+        record = await accounts.record(tenant_id, account_id)
+        if record.type != self.kind:
+            raise InvalidParameters(
+                f"reconnect_account: {account_id!r} is not a {self.kind} account"
+            )
+        request = connecting.Request.read(body, self.kind, self.server_url(body))
+        connecting.same_server(record.id, record.params, request)
+        dav = Dav(
+            self._http(),
+            self.policy,
+            request.credentials,
+            connecting=True,
+            allow_loopback=self.allow_loopback,
+        )
+        found = await connecting.discover(dav, request)
+        connecting.same_principal(record.id, record.params, found)
+        await accounts.reconnect(record, {"password": request.credentials.password})
+        self.calendars.put(record.id, found.calendars)
+        return record.id
+
     # calendars ------------------------------------------------------------------------------
 
     async def _discover(self, dav: Dav, account: AccountContext) -> list[DavCalendar]:
