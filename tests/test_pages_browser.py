@@ -1,6 +1,7 @@
 """The pages in a real browser (tests/browser.py): a CalDAV account connected on Radicale
-through the hosted form, the Google path through the test server's consent screen and back,
-and the console showing a failing webhook and retrying it; axe-core on every page.
+through the hosted form and another one reconnected through its reconnect form, the Google path
+through the test server's consent screen and back, and the console showing a failing webhook
+and retrying it; axe-core on every page.
 
 calgate runs as `calgate serve` (tests/serve.py), the Google test server and Radicale on
 loopback ports, as a deployment would."""
@@ -32,6 +33,7 @@ from tests.oauth_env import Fakes
 from tests.radicale import Radicale, radicale_fixture  # noqa: F401 - fixture
 from tests.receiver import Receiver, running_receiver
 from tests.serve import free_port, ids_from_banner, serve
+from tests.test_sync_account_status import set_password
 
 API_KEY = "cg_browser_test_key_0123456789"
 LANDING = "<!doctype html><html lang='en'><title>Back in the app</title><main><h1>Back</h1></main>"
@@ -151,6 +153,37 @@ def test_caldav_account_connected_through_the_hosted_form(
     account_id = parse_qs(urlsplit(page.url).query)["account_id"][0]
     [account] = accounts_of(stack, "CALDAV")
     assert (account["id"], account["name"]) == (account_id, "Ada (CalDAV)")
+    r = stack.api("GET", "/api/v1/calendars", params={"account_id": account_id})
+    assert [c["name"] for c in r.json()["data"]] == ["Work"]
+    page.close()
+
+
+def test_caldav_account_reconnected_through_its_form(
+    browser: Any, stack: Stack, radicale: Radicale
+) -> None:
+    user = radicale.add_user()
+    radicale.make_calendar(user, "work", "Work")
+    body = {"provider": "CALDAV", "url": radicale.url + "/", "username": user.name}
+    r = stack.api("POST", "/api/v1/accounts", json=body | {"password": user.password})
+    assert r.status_code == 201, r.text
+    account_id = r.json()["account_id"]
+    user.password = "changed-" + user.password
+    set_password(radicale, user.name, user.password)
+    link = stack.link(
+        type="reconnect", reconnect_account=account_id, success_redirect_url=f"{stack.app_url}/ok"
+    )
+    page = browser.new_page()
+    page.goto(link)
+    assert page.title().startswith("Another CalDAV server")
+    assert "Reconnect your calendar" in page.title()
+    check_accessibility(page, "hosted-caldav-reconnect")
+    assert page.get_by_label("Server address (CalDAV URL)").input_value() == radicale.url + "/"
+    assert page.get_by_label("Username").input_value() == user.name
+    assert page.get_by_label("App-specific password").input_value() == ""
+    page.get_by_label("App-specific password").fill(user.password)
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{stack.app_url}/ok?*")
+    assert parse_qs(urlsplit(page.url).query)["account_id"] == [account_id]
     r = stack.api("GET", "/api/v1/calendars", params={"account_id": account_id})
     assert [c["name"] for c in r.json()["data"]] == ["Work"]
     page.close()
