@@ -154,6 +154,12 @@ class EventService:
         provider's capabilities)."""
         account, provider = await self._target(tenant_id, account_id)
         calendars.check_fields(self._caps(account, provider), account.type, given)
+        # Under an Idempotency-Key the id is derived from the key, for the providers that let
+        # calgate choose it (CalDAV): a retry after a crash finds the calendar the first attempt
+        # may have made instead of making a second one.
+        keyed = idempotency.event_id()
+        if keyed is not None:
+            calendar = dataclasses.replace(calendar, id=keyed)
         return await provider.create_calendar(account, calendar)
 
     async def update_calendar(

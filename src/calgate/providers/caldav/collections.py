@@ -16,7 +16,7 @@ from typing import Any
 from icalendar import Calendar as VCalendar
 
 from calgate.domain.ical.vtimezones import vtimezone
-from calgate.errors import Conflict, FeatureNotImplemented, ProviderError
+from calgate.errors import CalgateError, Conflict, FeatureNotImplemented, ProviderError
 from calgate.providers.caldav import discovery, xml
 from calgate.providers.caldav.transport import Dav
 
@@ -48,8 +48,13 @@ def _properties(values: Mapping[str, Any]) -> dict[str, str]:
     return props
 
 
-async def make(dav: Dav, url: str, values: Mapping[str, Any]) -> None:
-    """A new event calendar at ``url`` (a path of the calendar home) holding ``values``."""
+async def make(
+    dav: Dav, url: str, values: Mapping[str, Any], *, maybe_made: bool = False
+) -> CalgateError | None:
+    """A new event calendar at ``url`` (a path of the calendar home) holding ``values``.
+    ``maybe_made``: an earlier attempt (same Idempotency-Key) may have made it already, so a
+    refusal that may mean "it exists" (403, 405 or 409, as servers answer) is returned, not
+    raised, for the caller to look for the calendar first."""
     body = xml.set_properties("C:mkcalendar", _properties(values), events_only=True)
     answer = await dav.request(
         "MKCALENDAR",
@@ -60,10 +65,14 @@ async def make(dav: Dav, url: str, values: Mapping[str, Any]) -> None:
         expect=(403, 405, 409, 415, 501),
         what="create calendar",
     )
+    refused: CalgateError | None = None
     if answer.status in (405, 501):
-        raise FeatureNotImplemented("this CalDAV server does not create calendars (MKCALENDAR)")
-    if answer.status in (403, 409, 415):
-        raise ProviderError(f"the CalDAV server refused the new calendar ({answer.status})")
+        refused = FeatureNotImplemented("this CalDAV server does not create calendars (MKCALENDAR)")
+    elif answer.status in (403, 409, 415):
+        refused = ProviderError(f"the CalDAV server refused the new calendar ({answer.status})")
+    if refused is not None and not (maybe_made and answer.status in (403, 405, 409)):
+        raise refused
+    return refused
 
 
 async def patch(dav: Dav, url: str, values: Mapping[str, Any]) -> None:

@@ -239,19 +239,25 @@ class CalDAVProvider:
         )
 
     async def create_calendar(self, account: AccountContext, calendar: Calendar) -> Calendar:
+        """``calendar.id``, when given (derived from an Idempotency-Key), names the collection:
+        a retry whose first attempt made it finds it there instead of making a second one."""
         dav = self._dav(account)
-        calendar_id = new_id()
+        calendar_id = calendar.id or new_id()
         values = {
             "name": calendar.name,
             "description": calendar.description,
             "background_color": calendar.background_color,
             "timezone": calendar.timezone,
         }
-        await collections.make(
-            dav, discovery.join(str(account.params["home"]), f"{calendar_id}/"), values
-        )
+        url = discovery.join(str(account.params["home"]), f"{calendar_id}/")
+        refused = await collections.make(dav, url, values, maybe_made=bool(calendar.id))
         self.calendars.discard(account.id)
-        return await self.get_calendar(account, calendar_id)
+        try:
+            return await self.get_calendar(account, calendar_id)
+        except NotFound:
+            if refused is None:
+                raise
+            raise refused from None  # not made by an earlier attempt either: really refused
 
     async def update_calendar(
         self, account: AccountContext, calendar_id: str, changes: Mapping[str, Any]
