@@ -193,7 +193,7 @@ def test_reconnect_keeps_the_account_its_calendars_and_webhooks(stack: Stack, ki
     wait_for(arrived)
 
 
-def test_another_username_is_an_account_mismatch(stack: Stack) -> None:
+def test_another_username_or_server_is_an_account_mismatch(stack: Stack) -> None:
     account_id, dav = connected(stack, "CALDAV")
     refused(stack, account_id, dav.user)
     other = stack.radicale.add_user("mallory")
@@ -204,6 +204,12 @@ def test_another_username_is_an_account_mismatch(stack: Stack) -> None:
     assert r.status_code == 403, r.text
     assert "Account mismatch" in r.text and dav.user.name in r.text
     assert other.password not in r.text
+    # The account's username on another server: refused before the password goes there.
+    elsewhere = stack.radicale.url.replace("127.0.0.1", "localhost") + "/"
+    fields = {"url": elsewhere, "username": dav.user.name}
+    r = stack.submit(parse(r), **fields, password=dav.user.password)
+    assert r.status_code == 403, r.text
+    assert "Account mismatch" in r.text and "localhost" in r.text
     assert stack.status(account_id) == "CREDENTIALS"
     assert stack.accounts("CALDAV") == [account_id]
 

@@ -108,7 +108,7 @@ NEVER_ANSWERED = frozenset(
     )
 )
 # Types only some routes answer: a route's error list names them itself (account_mismatch:
-# a hosted reconnect consented to by another user).
+# a hosted reconnect consented to by another user, or given another username or server).
 ROUTE_SPECIFIC = frozenset(
     {"errors/expired_link", "errors/unsupported_media_type", "errors/account_mismatch"}
 )
