@@ -1,6 +1,6 @@
 """The hosted page (no browser: tests/test_pages_browser.py drives Chromium): the kinds a link
-offers, LOCAL and CalDAV accounts connected through the form, CSRF, expiry, notify_url, and
-no password ever sent back."""
+offers, LOCAL and CalDAV accounts connected through the form, a reconnect link's form, CSRF,
+expiry, notify_url, and no password ever sent back."""
 
 from __future__ import annotations
 
@@ -166,3 +166,32 @@ async def test_pages_are_outside_the_api_document(api: Api) -> None:
     assert not [p for p in spec["paths"] if p.startswith(("/hosted", "/console"))]
     css = await api.client.get("/pages/static/pages.css")
     assert css.status_code == 200 and "color" in css.text
+
+
+async def test_reconnect_link_opens_the_accounts_own_form(api: Api, radicale: Radicale) -> None:
+    user = radicale.add_user()
+    body = {"provider": "CALDAV", "url": radicale.url + "/", "username": user.name}
+    r = await api.call("POST", "/api/v1/accounts", json=body | {"password": user.password})
+    assert r.status_code == 201, r.text
+    account_id = r.json()["account_id"]
+    wrong = {"type": "reconnect", "reconnect_account": account_id, "provider": "ICLOUD"}
+    r = await api.call("POST", "/api/v1/hosted/accounts/link", json=wrong)
+    assert r.status_code == 400
+    assert "CALDAV" in r.json()["detail"]
+    form = await page_link(api, type="reconnect", reconnect_account=account_id)
+    assert form.endswith("/form/CALDAV")
+    path = form.removesuffix("/form/CALDAV")
+    r = await api.client.get(path)  # nothing to choose: straight to the form
+    assert (r.status_code, r.headers["location"]) == (303, form)
+    r = await api.client.get(form)
+    page = parse(r)
+    assert "Reconnect" in r.text and "Choose another kind" not in r.text
+    assert (page.inputs["url"], page.inputs["username"]) == (radicale.url + "/", user.name)
+    assert page.inputs["password"] == "" and user.password not in r.text
+    r = await api.client.post(f"{path}/form/ICLOUD", data={"csrf": page.inputs["csrf"]})
+    assert r.status_code == 400
+    assert "does not offer &#39;ICLOUD&#39;" in r.text
+    # Another tenant's link cannot name this account.
+    body = {"type": "reconnect", "reconnect_account": account_id}
+    r = await api.call("POST", "/api/v1/hosted/accounts/link", tenant=api.b, json=body)
+    assert r.status_code == 404
