@@ -226,7 +226,7 @@ class Client:
     async def error(self, method: str, url: str, status: int, body: Any = None) -> str:
         r = await self._send(method, url, body)
         assert r.status_code == status, r.text
-        assert set(r.json()) == {"status", "type", "title", "detail", "instance"}, r.text
+        assert set(r.json()) == {"object", "type", "status", "title", "detail", "req_id"}, r.text
         return str(r.json()["type"])
 
 
@@ -280,18 +280,18 @@ async def test_generated_client_drives_every_v2_calendar_route(api: Api, tmp_pat
     assert (await client.event(made.id, day.id)).title == "Day off"
     events = f"{client.base}/{made.id}/events"
     kind = await client.error("POST", f"{events}/{day.id}/cancel", 501, m.CancelV2(message="x"))
-    assert kind == "errors/feature_not_implemented"  # LOCAL sends no message to attendees
+    assert kind == "api/feature_not_implemented"  # LOCAL sends no message to attendees
     kind = await client.error("POST", f"{events}/{day.id}/rsvp", 400, m.RsvpV2(status="maybe"))
-    assert kind == "errors/invalid_parameters"  # the account organises it: nothing to answer
+    assert kind == "api/invalid_parameters"  # the account organises it: nothing to answer
     await client.no_content("DELETE", f"{events}/{day.id}")
-    assert await client.error("GET", f"{events}/{day.id}", 404) == "errors/resource_not_found"
+    assert await client.error("GET", f"{events}/{day.id}", 404) == "api/resource_not_found"
     other = await client.create_event(made.id, body)
     await client.no_content("POST", f"{events}/{other.id}/cancel")
-    assert await client.error("GET", f"{events}/{other.id}", 404) == "errors/resource_not_found"
+    assert await client.error("GET", f"{events}/{other.id}", 404) == "api/resource_not_found"
     kind = await client.error("POST", f"{events}/{other.id}/restore", 501)
-    assert kind == "errors/feature_not_implemented"
+    assert kind == "api/feature_not_implemented"
     await client.no_content("DELETE", f"{client.base}/{made.id}")
-    assert await client.error("GET", f"{client.base}/{made.id}", 404) == "errors/resource_not_found"
+    assert await client.error("GET", f"{client.base}/{made.id}", 404) == "api/resource_not_found"
 
 
 async def test_bodies_as_the_official_client_writes_them(api: Api) -> None:

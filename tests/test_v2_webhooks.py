@@ -127,7 +127,7 @@ async def test_v2_webhook_endpoints_crud(api: Api) -> None:
     assert r.json()["enabled"] is False and r.json()["description"] == "e0"
     assert r.json()["trigger_events"] == ["calendar.event.update", "calendar.event.delete"]
     r = await api.client.get(f"{hooks}/{v1_id}", headers=headers)
-    assert r.status_code == 404 and r.json()["type"] == "errors/resource_not_found"
+    assert r.status_code == 404 and r.json()["type"] == "api/resource_not_found"
     # RemoveAccount200Response
     r = await api.client.delete(f"{hooks}/{ids[0]}", headers=headers)
     assert r.status_code == 200 and r.json() == {"success": True}, r.text

@@ -113,6 +113,21 @@ ROUTE_SPECIFIC = frozenset(
     {"errors/expired_link", "errors/unsupported_media_type", "errors/account_mismatch"}
 )
 
+# Unipile API v2 names each type after who threw it ("thrower/info" in its error reference):
+# `api/…` for the API's own, `provider/…` for what the provider answered and is forwarded.
+PROVIDER_THROWN = frozenset(
+    {"errors/provider_error", "errors/network_down", "errors/insufficient_permissions"}
+)
+
+
+def v2_type(error: ErrorType) -> str:
+    """The type as API v2 writes it: ``errors/resource_not_found`` → ``api/resource_not_found``,
+    ``errors/provider_error`` → ``provider/provider_error`` (a provider's timeout, 504, too)."""
+    name = error.type.removeprefix("errors/")
+    thrower = "provider" if error.type in PROVIDER_THROWN or error.status == 504 else "api"
+    return f"{thrower}/{name}"
+
+
 _BY_KEY: dict[tuple[int, str], ErrorType] = {(e.status, e.type): e for e in CATALOGUE}
 _BY_NAME: dict[str, ErrorType] = {}
 for _e in CATALOGUE:

@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
 from calgate import offload
+from calgate.api.problem import problem
 from calgate.api.responses import JSONResponse
 from calgate.errors import (
     CATALOGUE,
@@ -20,6 +21,7 @@ from calgate.errors import (
     CalgateError,
     ErrorType,
     error_type,
+    v2_type,
 )
 
 log = logging.getLogger("calgate.errors")
@@ -31,13 +33,7 @@ CLIENT_GONE_STATUS = 499
 def render(
     request: Request, error: ErrorType, detail: str, headers: dict[str, str] | None = None
 ) -> JSONResponse:
-    body = {
-        "status": error.status,
-        "type": error.type,
-        "title": error.title,
-        "detail": detail,
-        "instance": request.url.path,
-    }
+    body = problem(error, detail, request.url.path)
     return JSONResponse(body, status_code=error.status, headers=headers)
 
 
@@ -152,9 +148,26 @@ ERROR_SCHEMA = {
 }
 
 
-def error_responses(*statuses: int, also: tuple[str, ...] = ()) -> dict[int | str, dict[str, Any]]:
+V2_ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["object", "type", "status", "title"],
+    "properties": {
+        "object": {"type": "string", "enum": ["Error"]},
+        "type": {"type": "string"},
+        "status": {"type": "integer"},
+        "title": {"type": "string"},
+        "detail": {"type": "string"},
+        "req_id": {"type": "string"},
+    },
+}
+
+
+def error_responses(
+    *statuses: int, also: tuple[str, ...] = (), v2: bool = False
+) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` for the given statuses, listing for each the catalogue's types
-    calgate answers: not ``NEVER_ANSWERED``, and ``ROUTE_SPECIFIC`` ones only when in ``also``."""
+    calgate answers: not ``NEVER_ANSWERED``, and ``ROUTE_SPECIFIC`` ones only when in ``also``.
+    ``v2``: in API v2's shape and type names (:func:`calgate.api.problem.problem`)."""
     out: dict[int | str, dict[str, Any]] = {}
     for status in statuses:
         types = [
@@ -166,18 +179,16 @@ def error_responses(*statuses: int, also: tuple[str, ...] = ()) -> dict[int | st
         ]
         if not types:
             continue
+        name = v2_type if v2 else (lambda e: e.type)
+        example = problem(types[0], "…", "/v2/…" if v2 else "/api/v1/…")
+        if v2:
+            example["req_id"] = "…"
         out[status] = {
-            "description": "; ".join(f"{e.title}: `{e.type}`" for e in types),
+            "description": "; ".join(f"{e.title}: `{name(e)}`" for e in types),
             "content": {
                 "application/json": {
-                    "schema": ERROR_SCHEMA,
-                    "example": {
-                        "status": status,
-                        "type": types[0].type,
-                        "title": types[0].title,
-                        "detail": "…",
-                        "instance": "/api/v1/…",
-                    },
+                    "schema": V2_ERROR_SCHEMA if v2 else ERROR_SCHEMA,
+                    "example": example,
                 }
             },
         }

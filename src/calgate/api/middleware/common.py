@@ -5,6 +5,7 @@ from __future__ import annotations
 import orjson
 from starlette.types import Scope, Send
 
+from calgate.api.problem import problem
 from calgate.errors import error_type
 
 
@@ -31,18 +32,10 @@ async def send_error(
     headers: list[tuple[bytes, bytes]] | None = None,
     status: int | None = None,
 ) -> None:
-    """Answer ``errors/<name>`` as ``{"status", "type", "title", "detail", "instance"}``
-    (``status`` picks the entry of a type the catalogue has under several statuses)."""
+    """Answer ``errors/<name>`` in the shape of :func:`problem` (``status`` picks the entry of
+    a type the catalogue has under several statuses)."""
     error = error_type(name, status)
-    body = orjson.dumps(
-        {
-            "status": error.status,
-            "type": error.type,
-            "title": error.title,
-            "detail": detail,
-            "instance": scope.get("path", ""),
-        }
-    )
+    body = orjson.dumps(problem(error, detail, scope.get("path", "")))
     await send_response(
         send,
         error.status,

@@ -21,7 +21,7 @@ from calgate.domain import cursor as cursors
 
 TAG = "v2 · Calendars"
 router = APIRouter(prefix="/v2/{account_id}/calendars", tags=[TAG], dependencies=[KnownQuery])
-ERRORS = error_responses(*COMMON_ERRORS)
+ERRORS = error_responses(*COMMON_ERRORS, v2=True)
 
 
 @router.get(

@@ -40,7 +40,7 @@ router = APIRouter(
     tags=[TAG],
     dependencies=[KnownQuery],
 )
-ERRORS = error_responses(*COMMON_ERRORS)
+ERRORS = error_responses(*COMMON_ERRORS, v2=True)
 Filter = Annotated[str | None, Query(max_length=1024)]
 
 

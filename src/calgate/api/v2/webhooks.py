@@ -28,7 +28,7 @@ from calgate.webhooks.store import Webhook
 
 TAG = "v2 · Webhooks"
 router = APIRouter(prefix="/v2/webhooks", tags=[TAG], dependencies=[KnownV2Query])
-ERRORS = error_responses(*COMMON_ERRORS)
+ERRORS = error_responses(*COMMON_ERRORS, v2=True)
 
 # The trigger_events enum of CreateWebhookEndpointRequest; calgate sends the calendar event
 # ones (WEBHOOK_TYPES), the others are a 501.
