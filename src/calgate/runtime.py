@@ -116,7 +116,7 @@ class Runtime:
         self.own_writes = OwnWrites(self.sync_feeds)
         self.events.mirror = MirrorReads(self.db, s.sync_mirror_max_age_seconds)
         self.events.effects.append(self.own_writes.guard(WebhookEffect(self.outbox)))
-        self.events.annotators.append(NotificationStates(self.db))
+        self.events.annotators.append(NotificationStates())
         self.accounts.on_status.append(AccountStatusEffect(self.outbox))
         self.webhooks = WebhookService(
             self.db, self.accounts.box, self.outbox, allow_loopback=s.allow_loopback_urls

@@ -12,7 +12,7 @@ import heapq
 import itertools
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
@@ -273,6 +273,15 @@ def _store_change(
         raise _changed(event_id)
 
 
+T = TypeVar("T")
+X = TypeVar("X")
+
+
+def _found(conn: Connection, found: X) -> X:
+    """``then`` of a read that wants what it found, as found."""
+    return found
+
+
 class LocalProvider:
     kind = "LOCAL"
     capabilities = Capabilities(
@@ -414,9 +423,20 @@ class LocalProvider:
             return made
 
     async def get_event(self, account: AccountContext, calendar_id: str, event_id: str) -> Event:
-        def op(conn: Connection) -> Event:
+        return await self.get_event_then(account, calendar_id, event_id, _found)
+
+    async def get_event_then(
+        self,
+        account: AccountContext,
+        calendar_id: str,
+        event_id: str,
+        then: Callable[[Connection, Event], T],
+    ) -> T:
+        """``then(conn, event)`` on the connection that read the event (StoreReads)."""
+
+        def op(conn: Connection) -> T:
             _calendar(conn, account, calendar_id)
-            return load(conn, calendar_id, event_id)
+            return then(conn, load(conn, calendar_id, event_id))
 
         if rules.split_occurrence_id(event_id) is not None:
             await self._ahead(account, calendar_id, event_id)
@@ -425,11 +445,22 @@ class LocalProvider:
     async def list_events(
         self, account: AccountContext, calendar_id: str, query: EventQuery
     ) -> Page[Event]:
+        return await self.list_events_then(account, calendar_id, query, _found)
+
+    async def list_events_then(
+        self,
+        account: AccountContext,
+        calendar_id: str,
+        query: EventQuery,
+        then: Callable[[Connection, Page[Event]], T],
+    ) -> T:
+        """``then(conn, page)`` on the connection that read the page, or, for an expansion
+        (computed off the database threads), on a read of its own (StoreReads)."""
         after = cursor.decode(query.cursor) if query.cursor else None
 
-        def op(conn: Connection) -> Page[Event]:
+        def op(conn: Connection) -> T:
             _calendar(conn, account, calendar_id)
-            return _listed(conn, calendar_id, query, after)
+            return then(conn, _listed(conn, calendar_id, query, after))
 
         def rows(conn: Connection) -> _Rows:
             _calendar(conn, account, calendar_id)
@@ -440,9 +471,12 @@ class LocalProvider:
         # The database threads only read; expansion runs in offload's threads, off the loop.
         async with offload.turn(account.tenant_id):
             found = await self.db.read(rows)
-            return await offload.run(
+            page = await offload.run(
                 lambda budget: _expanded(found, query, after, budget), account.tenant_id
             )
+        if then is _found:
+            return cast(T, page)
+        return await self.db.read(lambda conn: then(conn, page))
 
     async def _ahead(
         self,

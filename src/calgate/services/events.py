@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import Any, Protocol
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from sqlalchemy.engine import Connection
 
@@ -36,8 +36,33 @@ from calgate.services.accounts import AccountService
 from calgate.store import idempotency
 from calgate.store.ids import new_id
 
-# Returns the events with what calgate adds to them (e.g. the notifications state).
-Annotator = Callable[[AccountContext, list[Event]], Awaitable[list[Event]]]
+# Returns the events with what calgate adds to them (e.g. the notifications state), read on
+# the connection given.
+Annotator = Callable[[Connection, AccountContext, list[Event]], list[Event]]
+T = TypeVar("T")
+
+
+@runtime_checkable
+class StoreReads(Protocol):
+    """A provider whose events are calgate's own rows (LOCAL): ``then`` runs on the connection
+    of the read that found them, so that the annotators' read is not a second database round
+    (each one a hand-off to a database thread and back)."""
+
+    async def get_event_then(
+        self,
+        account: AccountContext,
+        calendar_id: str,
+        event_id: str,
+        then: Callable[[Connection, Event], T],
+    ) -> T: ...
+
+    async def list_events_then(
+        self,
+        account: AccountContext,
+        calendar_id: str,
+        query: EventQuery,
+        then: Callable[[Connection, Page[Event]], T],
+    ) -> T: ...
 
 
 class MirrorSource(Protocol):
@@ -104,6 +129,8 @@ class EventService:
         self.annotators: list[Annotator] = []
         # Reads answered from the sync mirror when it is current (calgate.sync.reads).
         self.mirror: MirrorSource = NoMirror()
+        # provider class -> whether it is a StoreReads (isinstance on a Protocol is slow).
+        self._reads: dict[type, bool] = {}
 
     def _caps(self, account: AccountContext, provider: Provider) -> Capabilities:
         return provider.capabilities.adjusted(account.params)
@@ -117,10 +144,27 @@ class EventService:
             return conference
         return self.meetings.create(conference.provider)
 
-    async def _annotated(self, account: AccountContext, events: list[Event]) -> list[Event]:
+    def _annotate(
+        self, conn: Connection, account: AccountContext, events: list[Event]
+    ) -> list[Event]:
         for annotate in self.annotators:
-            events = await annotate(account, events)
+            events = annotate(conn, account, events)
+        return events
+
+    def _organized(self, account: AccountContext, events: list[Event]) -> list[Event]:
         return [with_organizer(e, account.email, account.name) for e in events]
+
+    async def _annotated(self, account: AccountContext, events: list[Event]) -> list[Event]:
+        if self.annotators and events:
+            events = await self.accounts.db.read(lambda c: self._annotate(c, account, events))
+        return self._organized(account, events)
+
+    def _store_reads(self, provider: Provider) -> StoreReads | None:
+        kind = type(provider)
+        reads = self._reads.get(kind)
+        if reads is None:
+            reads = self._reads[kind] = isinstance(provider, StoreReads)
+        return provider if reads else None  # type: ignore[return-value]
 
     def _effects(self, conn: Connection, change: Change) -> None:
         for effect in self.effects:
@@ -197,9 +241,18 @@ class EventService:
     async def get(self, tenant_id: str, account_id: str, calendar_id: str, event_id: str) -> Event:
         account, provider = await self._target(tenant_id, account_id)
         event = await self.mirror.get_event(account, calendar_id, event_id)
-        if event is None:
+        if event is not None:
+            return (await self._annotated(account, [event]))[0]
+        reads = self._store_reads(provider)
+        if reads is None:
             event = await provider.get_event(account, calendar_id, event_id)
-        return (await self._annotated(account, [event]))[0]
+            return (await self._annotated(account, [event]))[0]
+
+        def then(conn: Connection, found: Event) -> Event:
+            return self._annotate(conn, account, [found])[0]
+
+        event = await reads.get_event_then(account, calendar_id, event_id, then)
+        return self._organized(account, [event])[0]
 
     async def list(
         self, tenant_id: str, account_id: str, calendar_id: str, query: EventQuery
@@ -213,13 +266,25 @@ class EventService:
             if reported <= set(query.event_types):
                 query = dataclasses.replace(query, event_types=())
 
+        reads = self._store_reads(provider)
+        annotated = [False]  # whether the last page fetched was annotated in its own read
+
+        def then(conn: Connection, page: Page[Event]) -> Page[Event]:
+            return dataclasses.replace(page, items=self._annotate(conn, account, page.items))
+
         async def fetch(q: EventQuery) -> Page[Event]:
+            annotated[0] = False
             mirrored = await self.mirror.list_events(account, calendar_id, q)
             if mirrored is not None:
                 return mirrored
-            return await provider.list_events(account, calendar_id, q)
+            if reads is None:
+                return await provider.list_events(account, calendar_id, q)
+            annotated[0] = True
+            return await reads.list_events_then(account, calendar_id, q, then)
 
         page = await pages.at_offset(fetch, query)
+        if annotated[0]:
+            return dataclasses.replace(page, items=self._organized(account, page.items))
         return dataclasses.replace(page, items=await self._annotated(account, page.items))
 
     async def update(
