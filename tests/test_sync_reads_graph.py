@@ -1,8 +1,8 @@
 """Reads from the sync mirror on Outlook (the Graph test server): ``GET`` of a single event
 answers from a current mirror with the JSON Graph's own read gives, calgate's extended
 property included (Graph's delta rows lack it: sync reads such events whole); a change the
-user makes in Outlook shows once sync has seen it. Lists, series masters and occurrences are
-read from Graph."""
+user makes in Outlook shows once sync has seen it; so does an exception by its occurrence id.
+Lists, series masters and occurrences that only follow their series are read from Graph."""
 
 from __future__ import annotations
 
@@ -81,3 +81,36 @@ async def test_outlook_get_of_a_single_event_from_the_mirror(api: Api, fakes: Fa
     await synced.sync()
     mirror, live = await both(api, synced, f"/{outside['id']}")
     assert mirror == live and mirror[0] == 404
+
+
+async def test_outlook_get_of_an_exception_from_the_mirror(api: Api, fakes: Fakes) -> None:
+    """An occurrence edited in Outlook (an exception) answers from the mirror by its occurrence
+    id, moved a little; moved far (Graph looks for it within 31 days), from Graph."""
+    account_id = await connect(api, fakes, "OUTLOOK")
+    calendar = fakes.graph.default_calendar
+    synced = Synced(api, account_id, calendar)
+    series = graph_delta.user_creates(
+        fakes.graph,
+        calendar,
+        timed("2027-01-11", 10, subject="Weekly", recurrence=weekly("2027-01-11", 6)),
+    )
+    second, third = (f"{series['id']}_{day}T090000Z" for day in ("20270118", "20270125"))
+    graph_delta.user_changes(fakes.graph, second, {"subject": "Edited"} | timed("2027-01-19", 15))
+    graph_delta.user_changes(fakes.graph, third, {"subject": "Far"} | timed("2027-03-10", 15))
+    await synced.sync()
+    for event_id in (second, third, f"{series['id']}_20270201T090000Z", f"{series['id']}_x"):
+        mirror, live = await both(api, synced, f"/{event_id}")
+        assert mirror == live, event_id
+    mirror, _ = await both(api, synced, f"/{second}")
+    assert (mirror[0], mirror[1]["title"], mirror[1]["master_event_id"]) == (
+        200,
+        "Edited",
+        series["id"],
+    )
+
+    graph_delta.user_changes(fakes.graph, second, {"subject": "Again"})
+    graph_delta.user_changes(fakes.graph, third, {"subject": "Far again"})
+    assert (await synced.live(second))["title"] == "Edited"  # the mirror
+    assert (await synced.live(third))["title"] == "Far again"  # Graph
+    await synced.sync()
+    assert (await synced.live(second))["title"] == "Again"

@@ -23,6 +23,7 @@ from calgate.providers.caldav import listing, resources
 from calgate.providers.caldav.provider import _TOKEN
 from calgate.providers.microsoft_map import GRAPH_ID
 from calgate.providers.microsoft_series import _TOKEN as _GRAPH_TOKEN
+from calgate.providers.microsoft_series import OCCURRENCE_REACH
 from calgate.store import mirror
 from calgate.store.codec import dt_to_us
 from calgate.sync.microsoft import WHOLE
@@ -228,22 +229,54 @@ GOOGLE = Reader(_by_id, _google_get, _google_page, _google_series)
 # Outlook: one item per Graph item (single event, occurrence, exception, series master) ------
 
 
-def _outlook_get(items: Items, event_id: str) -> Event | None:
-    """What :meth:`MicrosoftProvider.get_event` answers for the Graph id of a single event or
-    of an exception read whole (with calgate's extended property). Not a series master (the
-    mirror reads it again only when one of its occurrences in the round's window changes), an
-    occurrence (its delta row lacks the property), nor an id ``{series}_{token}`` (Graph's
-    instances near that time decide it)."""
-    parts = rules.split_occurrence_id(event_id)
-    if parts is not None and _GRAPH_TOKEN.fullmatch(parts[1]):
-        return None  # read as an occurrence id, whatever Graph's ids look like
-    item = items.get(event_id)
+def _whole_event(item: mirror.Item | None) -> Event | None:
+    """The one event of an Outlook item read whole (with calgate's extended property)."""
     if item is None or item.href != WHOLE or len(item.events) != 1:
         return None
-    event = item.events[0]
-    if event.fields.recurrence or event.extra.get(GRAPH_ID) != event_id:
+    return item.events[0]
+
+
+def _outlook_occurrence_id(event_id: str) -> tuple[str, str] | None:
+    """``(series id, token)`` when ``event_id`` is read as an occurrence id, as
+    :func:`calgate.providers.microsoft_series.locate` reads it (whatever Graph's ids look like)."""
+    parts = rules.split_occurrence_id(event_id)
+    return parts if parts is not None and _GRAPH_TOKEN.fullmatch(parts[1]) else None
+
+
+def _outlook_whole(items: Items, event_id: str) -> bool:
+    # An exception is an item of its own Graph id: looked for among all of them.
+    return _outlook_occurrence_id(event_id) is not None
+
+
+def _outlook_get(items: Items, event_id: str) -> Event | None:
+    """What :meth:`MicrosoftProvider.get_event` answers for the Graph id of a single event or
+    of an exception read whole, or for the occurrence id of such an exception. Not a series
+    master (the mirror reads it again only when one of its occurrences in the round's window
+    changes), nor an occurrence that only follows its series (its delta row lacks calgate's
+    extended property)."""
+    parts = _outlook_occurrence_id(event_id)
+    if parts is None:
+        event = _whole_event(items.get(event_id))
+        if event is None or event.fields.recurrence or event.extra.get(GRAPH_ID) != event_id:
+            return None
+        return event
+    # Graph finds it among the series' instances within 31 days of its original start: only an
+    # exception whole inside that reach is sure to be found, whatever "within" means to Graph.
+    master = _whole_event(items.get(parts[0]))
+    if master is None or not master.fields.recurrence or master.master_event_id:
         return None
-    return event
+    for item in items.values():
+        event = _whole_event(item)
+        if event is None or event.id != event_id or event.master_event_id != parts[0]:
+            continue
+        at = event.recurrence_id
+        if at is None or at.is_all_day != master.fields.start.is_all_day:
+            return None
+        reach = OCCURRENCE_REACH - dt.timedelta(days=1)
+        if at.utc - reach < event.fields.start.utc and event.fields.end.utc < at.utc + reach:
+            return event
+        return None
+    return None
 
 
 def _outlook_page(items: Items, query: EventQuery, budget: Budget) -> Page[Event] | None:
@@ -253,7 +286,7 @@ def _outlook_page(items: Items, query: EventQuery, budget: Budget) -> Page[Event
     return None
 
 
-OUTLOOK = Reader(_by_id, _outlook_get, _outlook_page)
+OUTLOOK = Reader(_by_id, _outlook_get, _outlook_page, _outlook_whole)
 READERS: dict[str, Reader] = {
     "CALDAV": CALDAV,
     "ICLOUD": CALDAV,
