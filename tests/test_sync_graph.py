@@ -182,3 +182,31 @@ async def test_refused_delta_token_makes_a_full_resync(
     assert (state["full_resyncs"], state["status"]) == (1, "ok")
     deltas = outlook.state.requests.find("GET")
     assert [r.status for r in deltas if "$deltatoken" in r.query][-1] == 410
+
+
+async def test_outside_change_of_an_event_calgate_made_carries_calgate_s_property(
+    outlook: Outlook, receiver: Receiver
+) -> None:
+    """Graph's delta rows lack the extended property calgate keeps on the events it writes;
+    the webhook of an outside change carries the event as a live read shows it."""
+    url = f"/api/v1/calendars/{outlook.calendar}/events"
+    body = {
+        "title": "Through calgate",
+        "start": {"date_time": "2026-07-01T10:00:00", "time_zone": ZONE},
+        "end": {"date_time": "2026-07-01T11:00:00", "time_zone": ZONE},
+        "visibility": "default",
+    }
+    r = await outlook.api.call("POST", url, json=body, account_id=outlook.account_id)
+    assert r.status_code == 200, r.text
+    event_id = r.json()["event_id"]
+    await outlook.sync()
+    graph_delta.user_changes(outlook.state, event_id, {"subject": "Renamed in Outlook"})
+    await outlook.sync()
+    [_, (kind, delivered_id, delivered)] = await settle(receiver, 2)
+    assert (kind, delivered_id, delivered["title"]) == (
+        "calendar_event_updated",
+        event_id,
+        "Renamed in Outlook",
+    )
+    assert delivered["visibility"] == "default"
+    assert same_as_live(delivered, await outlook.live(event_id))
