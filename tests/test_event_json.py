@@ -44,6 +44,10 @@ def test_an_event_is_encoded_as_event_to_wire_gives_it_and_remembered() -> None:
     event = _event()
     assert memory(event) == _fresh(event)
     assert memory(dataclasses.replace(event)) is memory(event)
+    # The same event decoded anew: equal fields, another object.
+    again = dataclasses.replace(event, fields=dataclasses.replace(event.fields))
+    assert again.fields is not event.fields
+    assert memory(again) is memory(event)
     assert len(memory) == 1
 
 

@@ -10,6 +10,12 @@ read, and could not be hashed), plus the ``fold`` of the start and end wall time
 equality ignores but the answer's UTC offset shows. An edited event is simply another key (its
 version and ``updated_at`` change with it, and its fields are in the key too); old entries age
 out, least recently used first. The memory is used from the event loop only.
+
+The event's ``fields`` are compared, not hashed: an entry is found by the rest of the key and
+keeps the fields it was made from, which are the very object again when the store handed out
+the event it decoded before (:mod:`calgate.store.rows`), and are otherwise
+compared field by field. Hashing them (dataclasses with times and attendees inside) cost more
+than the rest of a hit.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from collections.abc import Hashable, Iterable
 import orjson
 
 from calgate.api.wire import event_to_wire
-from calgate.domain.model import Event
+from calgate.domain.model import Event, EventFields
 from calgate.domain.times import EventTime
 
 
@@ -29,8 +35,11 @@ def _fold(time: EventTime) -> int:
 
 
 def event_key(event: Event) -> Hashable:
-    """Every input of :func:`event_to_wire`: equal keys give equal answers."""
+    """Every input of :func:`event_to_wire` but the fields (which :class:`EventJSON` compares
+    beside it), with the ``fold`` of their wall times; equal keys and equal fields give equal
+    answers."""
     f = event.fields
+    organizer = event.organizer
     return (
         event.id,
         event.calendar_id,
@@ -42,8 +51,7 @@ def event_key(event: Event) -> Hashable:
         event.is_cancelled,
         event.event_type,
         event.notifications,
-        event.organizer,
-        f,
+        None if organizer is None else (organizer.email, organizer.display_name),
         _fold(f.start),
         _fold(f.end),
     )
@@ -54,17 +62,21 @@ class EventJSON:
 
     def __init__(self, size: int = 50_000) -> None:
         self.size = size
-        self._entries: OrderedDict[Hashable, bytes] = OrderedDict()
+        # key -> (the fields the answer was made from, the answer)
+        self._entries: OrderedDict[Hashable, tuple[EventFields, bytes]] = OrderedDict()
 
     def __call__(self, event: Event) -> bytes:
         key = event_key(event)
         entries = self._entries
         found = entries.get(key)
         if found is not None:
-            entries.move_to_end(key)
-            return found
+            fields, encoded = found
+            if fields is event.fields or fields == event.fields:
+                entries.move_to_end(key)
+                return encoded
         encoded = orjson.dumps(event_to_wire(event))
-        entries[key] = encoded
+        entries[key] = (event.fields, encoded)
+        entries.move_to_end(key)
         if len(entries) > self.size:
             entries.popitem(last=False)
         return encoded

@@ -6,8 +6,8 @@ providers and storage convert them to their own forms. Nothing here knows HTTP o
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
+import operator
 from dataclasses import dataclass, field
 from typing import Generic, Literal, TypeVar
 
@@ -103,11 +103,19 @@ class Event:
         return self.fields.start.is_all_day
 
 
+# Every field of an event, in the order of Event's arguments (all of them are arguments).
+_EVENT_VALUES = operator.attrgetter(*Event.__dataclass_fields__)
+_ORGANIZER = tuple(Event.__dataclass_fields__).index("organizer")
+
+
 def with_organizer(event: Event, email: str, name: str) -> Event:
     """``event`` with an organizer: the account's own address when the provider gave none."""
     if event.organizer is not None and event.organizer.email:
         return event
-    return dataclasses.replace(event, organizer=Organizer(email, name))
+    # What dataclasses.replace does, a third of its cost (done for every event listed).
+    values = list(_EVENT_VALUES(event))
+    values[_ORGANIZER] = Organizer(email, name)
+    return Event(*values)
 
 
 def text_on(background: str) -> str:

@@ -1,6 +1,7 @@
 """LOCAL: busy time read from calgate's own store through its window index, series expanded
 with their exceptions by the recurrence engine (off the event loop); decoded rows and series'
-occurrences are remembered between questions (calgate.freebusy.rows, .occurrences)."""
+occurrences are remembered between questions (calgate.store.rows,
+calgate.freebusy.occurrences)."""
 
 from __future__ import annotations
 
@@ -16,12 +17,12 @@ from calgate.domain.model import Calendar, Event, EventQuery
 from calgate.errors import InvalidParameters, NotFound
 from calgate.freebusy.base import CalendarBusy, Origin, Window
 from calgate.freebusy.occurrences import OccurrenceCache
-from calgate.freebusy.rows import DecodedRows
 from calgate.providers.base import AccountContext
 from calgate.store import accounts as account_store
 from calgate.store import events as store
 from calgate.store.codec import dt_to_us
 from calgate.store.db import Database
+from calgate.store.rows import DecodedRows
 
 # Rows one calendar may put into one answer; past them the calendar gets an error entry.
 MAX_SINGLES = 50_000

@@ -28,11 +28,14 @@ from calgate.services.accounts import AccountService
 from calgate.store import accounts as account_store
 from calgate.store import events as store
 from calgate.store import idempotency, tables
-from calgate.store.codec import dt_to_us, us_to_dt
+from calgate.store.codec import dt_to_us, event_from_row, us_to_dt
 from calgate.store.db import Database, now_ms_us
+from calgate.store.rows import DecodedRows
 
 # Series looked at by one expanded list query; more than this is a 400 asking for a window.
 MAX_SERIES_PER_QUERY = 5000
+# Decoded rows a LOCAL provider remembers for its lists (calgate.store.rows).
+ROWS_REMEMBERED = 10_000
 
 
 def bounds_of(fields: EventFields) -> store.Bounds:
@@ -142,7 +145,11 @@ def _min_start(conn: Connection, calendar_id: str, query: EventQuery) -> int | N
 
 
 def _series(
-    conn: Connection, calendar_id: str, query: EventQuery, after: tuple[int, str] | None
+    conn: Connection,
+    calendar_id: str,
+    query: EventQuery,
+    after: tuple[int, str] | None,
+    decode: Callable[[Any], Event] = event_from_row,
 ) -> list[tuple[Event, int]]:
     """The series overlapping the window (unordered), at most MAX_SERIES_PER_QUERY."""
     found = store.select_events(
@@ -153,6 +160,8 @@ def _series(
         limit=MAX_SERIES_PER_QUERY + 1,
         recurring=True,
         ordered=False,
+        decode=decode,
+        lean=True,
     )
     if len(found) > MAX_SERIES_PER_QUERY:
         raise InvalidParameters(
@@ -163,9 +172,14 @@ def _series(
 
 
 def _listed(
-    conn: Connection, calendar_id: str, query: EventQuery, after: tuple[int, str] | None
+    conn: Connection,
+    calendar_id: str,
+    query: EventQuery,
+    after: tuple[int, str] | None,
+    decode: Callable[[Any], Event],
 ) -> Page[Event]:
-    """Masters and single events (no expansion), in (first start, id) order."""
+    """Masters and single events (no expansion), in (first start, id) order; ``decode``: a
+    :class:`DecodedRows` (only its columns are read)."""
     limit = query.limit
     singles = store.select_events(
         conn,
@@ -175,10 +189,12 @@ def _listed(
         limit=limit + 1,
         recurring=False,
         min_start=_min_start(conn, calendar_id, query),
+        decode=decode,
+        lean=True,
     )
     # Series are few: fetch them by their own index, then order them here.
     series = sorted(
-        ((s, e) for e, s in _series(conn, calendar_id, query, after)),
+        ((s, e) for e, s in _series(conn, calendar_id, query, after, decode)),
         key=lambda p: (p[0], p[1].id),
     )
     merged = heapq.merge(((s, e) for e, s in singles), series, key=lambda p: (p[0], p[1].id))
@@ -301,6 +317,8 @@ class LocalProvider:
         # calendar id -> owning account id. A calendar never changes owner, so a hit needs no
         # query; a calendar deleted by another process makes the insert fail its foreign key.
         self.owners: dict[str, str] = {}
+        # Lists decode each unchanged row once (and hand out the same event again).
+        self.rows = DecodedRows(ROWS_REMEMBERED)
 
     async def connect(
         self, accounts: AccountService, tenant_id: str, body: Mapping[str, Any]
@@ -460,7 +478,7 @@ class LocalProvider:
 
         def op(conn: Connection) -> T:
             _calendar(conn, account, calendar_id)
-            return then(conn, _listed(conn, calendar_id, query, after))
+            return then(conn, _listed(conn, calendar_id, query, after, self.rows))
 
         def rows(conn: Connection) -> _Rows:
             _calendar(conn, account, calendar_id)

@@ -274,7 +274,7 @@ def select_events(
     ``min_start`` bounds the first start from below (with the calendar's longest single event,
     it turns a window query on single events into one short index range); ``ordered=False``
     lets the database pick the best index when the caller sorts (series); ``decode`` turns a
-    row into its event (a caller may remember decoded rows: see calgate.freebusy.rows);
+    row into its event (a caller may remember decoded rows: see calgate.store.rows);
     ``lean`` reads only the :data:`DECODED` columns.
     Returns each event with its stored first start (microseconds) for cursors.
     """

@@ -1,7 +1,10 @@
-"""Decoded event rows, remembered between free/busy questions.
+"""Decoded event rows, remembered between reads (free/busy questions, LOCAL reads and lists).
 
-A booking page asks about the same calendars again and again, and decoding a stored event
-(its JSON and the dataclasses built from it) costs far more than reading its row. The key is
+A booking page asks about the same calendars again and again, a client lists the same weeks,
+and decoding a stored event (its JSON and the dataclasses built from it) costs far more than
+reading its row. An unchanged row gives the very same event object again, which lets
+:mod:`calgate.api.event_json` find its answer by identity. Events are frozen; nobody changes
+one handed out (not even its ``extra``). The key is
 every column of the row (all that :func:`calgate.store.codec.event_from_row` reads), so an
 entry is exactly what decoding that row again would give: a changed event is simply another
 key, and old entries age out (least recently used first).
