@@ -47,7 +47,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.fakes import google_sync  # noqa: E402
+from tests.fakes import google_sync, graph_delta  # noqa: E402
 from tests.oauth_env import Fakes  # noqa: E402
 from tests.radicale import radicale_server  # noqa: E402
 from tests.receiver import running_receiver  # noqa: E402
@@ -355,8 +355,8 @@ async def _timed_reads(
 
 
 async def google_reads(base: Settings, n: int, rounds: int) -> ReadTimes:
-    """GET of one event and the calendar's first page (no window: Google's windowed lists are
-    not answered from the mirror) from the Google test server holding ``n`` events."""
+    """GET of one event, of a series, and the calendar's first page (no window: a window over a
+    calendar holding series goes to Google) from the Google test server holding ``n`` events."""
     fakes = Fakes()
     made = [
         google_sync.user_creates(fakes.google, fakes.google.email, _google_body(i))
@@ -375,8 +375,45 @@ async def google_reads(base: Settings, n: int, rounds: int) -> ReadTimes:
         one = made[1]["id"]  # a one-off event
         urls = {
             "GET one event": (f"{events}/{one}", {}),
+            "GET a series": (f"{events}/{made[0]['id']}", {}),
             "list, first 100": (events, {"limit": "100"}),
         }
+        return await _timed_reads(runtime, tenant, account_id, urls, rounds, 20)
+    finally:
+        await runtime.aclose()
+
+
+async def outlook_reads(base: Settings, n: int, rounds: int) -> ReadTimes:
+    """GET of one event (by its Graph id, read whole by sync) from the Graph test server
+    holding ``n`` one-off events in the synced window; Outlook lists go to Graph."""
+    fakes = Fakes()
+    today = dt.datetime.now(dt.UTC).date()
+    made = []
+    for i in range(n):
+        day = today + dt.timedelta(days=1 + i % 300)
+        hour = 8 + i % 9
+        made.append(
+            graph_delta.user_creates(
+                fakes.graph,
+                fakes.graph.default_calendar,
+                {
+                    "subject": f"Event {i}",
+                    "start": {"dateTime": f"{day}T{hour:02d}:00:00", "timeZone": "UTC"},
+                    "end": {"dateTime": f"{day}T{hour + 1:02d}:00:00", "timeZone": "UTC"},
+                },
+            )
+        )
+    settings = fakes.settings(base).model_copy(update={"sync_mirror_max_age_seconds": 3600.0})
+    runtime = await _runtime(settings, fakes)
+    try:
+        tenant = await _tenant(runtime)
+        token = fakes.graph.oauth.issue_refresh_token()
+        account_id = await runtime.events.connect(
+            tenant, {"provider": "OUTLOOK", "refresh_token": token}
+        )
+        await _timed_sync(runtime, account_id, n, 1.0)
+        events = f"/api/v1/calendars/{fakes.graph.default_calendar}/events"
+        urls = {"GET one event": (f"{events}/{made[1]['id']}", {})}
         return await _timed_reads(runtime, tenant, account_id, urls, rounds, 20)
     finally:
         await runtime.aclose()
@@ -449,6 +486,11 @@ async def main() -> None:
         base = Settings(data_dir=Path(tmp), sqlite_synchronous="NORMAL", log_level="warning")
         found = await google_reads(base, reads_n, rounds)
         _print_reads(f"Google test server, {reads_n} events", found)
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Settings(data_dir=Path(tmp), sqlite_synchronous="NORMAL", log_level="warning")
+        outlook_n = min(reads_n, 1000)
+        found = await outlook_reads(base, outlook_n, rounds)
+        _print_reads(f"Graph test server, {outlook_n} events", found)
     with tempfile.TemporaryDirectory() as tmp:
         base = Settings(data_dir=Path(tmp), sqlite_synchronous="NORMAL", log_level="warning")
         found = await radicale_reads(base, radicale_n, rounds, Path(tmp))
