@@ -320,6 +320,21 @@ class LocalProvider:
         # Lists decode each unchanged row once (and hand out the same event again).
         self.rows = DecodedRows(ROWS_REMEMBERED)
 
+    def _own(self, calendar_id: str, account_id: str) -> None:
+        if len(self.owners) > 100_000:
+            self.owners.clear()
+        self.owners[calendar_id] = account_id
+
+    def _checked(self, conn: Connection, account: AccountContext, calendar_id: str) -> bool:
+        """Check that ``calendar_id`` is the account's, unless known already (then True: a
+        read that finds nothing checks again, as the calendar may be gone since; its events
+        go in the same transaction)."""
+        if self.owners.get(calendar_id) == account.id:
+            return True
+        _calendar(conn, account, calendar_id)
+        self._own(calendar_id, account.id)
+        return False
+
     async def connect(
         self, accounts: AccountService, tenant_id: str, body: Mapping[str, Any]
     ) -> str:
@@ -421,9 +436,7 @@ class LocalProvider:
             except IntegrityError:
                 self.owners.pop(calendar_id, None)
                 raise NotFound(f"calendar {calendar_id!r} not found for this account") from None
-            if len(self.owners) > 100_000:
-                self.owners.clear()
-            self.owners[calendar_id] = account.id
+            self._own(calendar_id, account.id)
             effects(conn, Change("created", account, calendar_id, event))
             answered(conn, "created", event.id)
             return event
@@ -453,8 +466,14 @@ class LocalProvider:
         """``then(conn, event)`` on the connection that read the event (StoreReads)."""
 
         def op(conn: Connection) -> T:
-            _calendar(conn, account, calendar_id)
-            return then(conn, load(conn, calendar_id, event_id))
+            known = self._checked(conn, account, calendar_id)
+            try:
+                found = load(conn, calendar_id, event_id)
+            except CalgateError:
+                if known:  # the calendar may be gone since, and its events with it
+                    _calendar(conn, account, calendar_id)
+                raise
+            return then(conn, found)
 
         if rules.split_occurrence_id(event_id) is not None:
             await self._ahead(account, calendar_id, event_id)
@@ -477,8 +496,11 @@ class LocalProvider:
         after = cursor.decode(query.cursor) if query.cursor else None
 
         def op(conn: Connection) -> T:
-            _calendar(conn, account, calendar_id)
-            return then(conn, _listed(conn, calendar_id, query, after, self.rows))
+            known = self._checked(conn, account, calendar_id)
+            page = _listed(conn, calendar_id, query, after, self.rows)
+            if known and not page.items:  # the calendar may be gone since
+                _calendar(conn, account, calendar_id)
+            return then(conn, page)
 
         def rows(conn: Connection) -> _Rows:
             _calendar(conn, account, calendar_id)
