@@ -278,7 +278,8 @@ class EventService:
             return self._annotate(conn, account, [found])[0]
 
         event = await reads.get_event_then(account, calendar_id, event_id, then)
-        return self._organized(account, [event])[0]
+        # A single read is a new event object each time: nothing for Organized to find again.
+        return with_organizer(event, account.email, account.name)
 
     async def list(
         self, tenant_id: str, account_id: str, calendar_id: str, query: EventQuery
