@@ -151,10 +151,8 @@ class CalDAVProvider:
         url = connecting.text(body, "url", required=True)
         return connecting.server_url(url, allow_loopback=self.allow_loopback)
 
-    async def connect(
-        self, accounts: AccountService, tenant_id: str, body: Mapping[str, Any]
-    ) -> str:
-        request = connecting.Request.read(body, self.kind, self.server_url(body))
+    async def _find_account(self, request: connecting.Request) -> connecting.Found:
+        """The server's principal and calendars for ``request``'s details (connect, reconnect)."""
         dav = Dav(
             self._http(),
             self.policy,
@@ -162,7 +160,13 @@ class CalDAVProvider:
             connecting=True,
             allow_loopback=self.allow_loopback,
         )
-        found = await connecting.discover(dav, request)
+        return await connecting.discover(dav, request)
+
+    async def connect(
+        self, accounts: AccountService, tenant_id: str, body: Mapping[str, Any]
+    ) -> str:
+        request = connecting.Request.read(body, self.kind, self.server_url(body))
+        found = await self._find_account(request)
         record = await accounts.create(
             tenant_id,
             self.kind,
@@ -190,14 +194,7 @@ class CalDAVProvider:
             )
         request = connecting.Request.read(body, self.kind, self.server_url(body))
         connecting.same_server(record.id, record.params, request)
-        dav = Dav(
-            self._http(),
-            self.policy,
-            request.credentials,
-            connecting=True,
-            allow_loopback=self.allow_loopback,
-        )
-        found = await connecting.discover(dav, request)
+        found = await self._find_account(request)
         connecting.same_principal(record.id, record.params, found)
         await accounts.reconnect(record, {"password": request.credentials.password})
         self.calendars.put(record.id, found.calendars)
