@@ -29,16 +29,7 @@ def settings(settings: Settings) -> Settings:
 
 async def test_caldav_event_gets_a_meeting_link(api: Api, radicale: Radicale) -> None:
     user = radicale.add_user()
-    radicale.make_calendar(user, "work", "Work")
-    body = {
-        "provider": "CALDAV",
-        "url": radicale.url,
-        "username": user.name,
-        "password": user.password,
-    }
-    r = await api.call("POST", "/api/v1/accounts", json=body)
-    assert r.status_code == 201, r.text
-    target = await Target.connect(api, r.json()["account_id"], "work")
+    target = await Target.on_radicale(api, radicale, user)
     event_id = await target.create(
         {
             "title": "call",

@@ -20,20 +20,6 @@ __all__ = ["radicale_fixture"]
 WINDOW = {"expand_recurring": "true", "start": "2026-06-01T00:00:00Z", "limit": "4"}
 
 
-async def _caldav(api: Api, radicale: Radicale) -> Target:
-    user = radicale.add_user()
-    radicale.make_calendar(user, "work", "Work")
-    body = {
-        "provider": "CALDAV",
-        "url": radicale.url,
-        "username": user.name,
-        "password": user.password,
-    }
-    r = await api.call("POST", "/api/v1/accounts", json=body)
-    assert r.status_code == 201, r.text
-    return await Target.connect(api, r.json()["account_id"], "work")
-
-
 class TestOffTheLoop:
     @pytest.fixture
     def settings(self, settings: Settings) -> Settings:
@@ -43,7 +29,7 @@ class TestOffTheLoop:
     async def test_healthz_answers_while_a_series_is_expanded(
         self, api: Api, radicale: Radicale
     ) -> None:
-        target = await _caldav(api, radicale)
+        target = await Target.on_radicale(api, radicale)
         # About 170,000 candidates per occurrence: seconds of CPU for four of them.
         await target.create({**ENDLESS_SECONDLY, "recurrence": ONE_A_DAY})
         took, r = await _beside_healthz(
@@ -64,7 +50,7 @@ class TestOneBudgetPerRequest:
     async def test_a_listing_past_the_budget_is_a_400_naming_the_limit(
         self, api: Api, radicale: Radicale
     ) -> None:
-        target = await _caldav(api, radicale)
+        target = await Target.on_radicale(api, radicale)
         # One second a minute is left: each occurrence costs about 120 candidates, so 100 of
         # them need more than the budget, 10 fit.
         seconds = ",".join(str(n) for n in range(1, 60))

@@ -42,6 +42,7 @@ import httpx
 import pytest
 
 from tests.conftest import SEED_BODY, Api
+from tests.radicale import Radicale, User
 
 
 def timed(start: str, end: str, tz: str = "UTC") -> dict[str, Any]:
@@ -72,6 +73,22 @@ class Target:
             assert len(defaults) == 1, r.json()
             calendar_id = defaults[0]
         return cls(api, account_id, calendar_id, caps)
+
+    @classmethod
+    async def on_radicale(cls, api: Api, radicale: Radicale, user: User | None = None) -> Target:
+        """A CALDAV account of ``user`` (a new Radicale user by default), working in its new
+        calendar ``work``."""
+        user = user or radicale.add_user()
+        radicale.make_calendar(user, "work", "Work")
+        body = {
+            "provider": "CALDAV",
+            "url": radicale.url,
+            "username": user.name,
+            "password": user.password,
+        }
+        r = await api.call("POST", "/api/v1/accounts", json=body)
+        assert r.status_code == 201, r.text
+        return await cls.connect(api, r.json()["account_id"], "work")
 
     def events(self, calendar_id: str | None = None) -> str:
         return f"/api/v1/calendars/{calendar_id or self.calendar_id}/events"
