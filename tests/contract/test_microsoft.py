@@ -34,10 +34,9 @@ class TestMicrosoft(ContractSuite, ParitySuite):
 
 class TestMicrosoftFromMirror(TestMicrosoft):
     """The same suite with the Outlook calendar synced and its mirror current before every
-    read, each read checked against Graph's answer. Outlook has no mirror reader
-    (calgate.sync.readers: docs/sync.md says why), so every read still goes to Graph; this
-    holds that a synced Outlook calendar answers as before, and any reader added later to the
-    whole suite."""
+    read, each read checked against Graph's answer: GETs of single events and exceptions are
+    answered from the mirror, lists and series from Graph (calgate.sync.readers; docs/sync.md
+    says why)."""
 
     @pytest.fixture
     def settings(self, settings: Settings, fakes: Fakes) -> Settings:
