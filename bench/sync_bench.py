@@ -354,6 +354,31 @@ async def _timed_reads(
     return out
 
 
+async def _oauth_reads(
+    base: Settings,
+    fakes: Fakes,
+    provider: str,
+    n: int,
+    urls: dict[str, tuple[str, dict[str, str]]],
+    rounds: int,
+) -> ReadTimes:
+    """``urls`` timed (:func:`_timed_reads`) on a ``provider`` account of ``fakes``' test
+    server, connected and synced once (its ``n`` events in the mirror)."""
+    settings = fakes.settings(base).model_copy(update={"sync_mirror_max_age_seconds": 3600.0})
+    runtime = await _runtime(settings, fakes)
+    try:
+        tenant = await _tenant(runtime)
+        state = fakes.google if provider == "GOOGLE_OAUTH" else fakes.graph
+        token = state.oauth.issue_refresh_token()
+        account_id = await runtime.events.connect(
+            tenant, {"provider": provider, "refresh_token": token}
+        )
+        await _timed_sync(runtime, account_id, n, 1.0)
+        return await _timed_reads(runtime, tenant, account_id, urls, rounds, 20)
+    finally:
+        await runtime.aclose()
+
+
 async def google_reads(base: Settings, n: int, rounds: int) -> ReadTimes:
     """GET of one event, of a series, and the calendar's first page (no window: a window over a
     calendar holding series goes to Google) from the Google test server holding ``n`` events."""
@@ -362,25 +387,13 @@ async def google_reads(base: Settings, n: int, rounds: int) -> ReadTimes:
         google_sync.user_creates(fakes.google, fakes.google.email, _google_body(i))
         for i in range(n)
     ]
-    settings = fakes.settings(base).model_copy(update={"sync_mirror_max_age_seconds": 3600.0})
-    runtime = await _runtime(settings, fakes)
-    try:
-        tenant = await _tenant(runtime)
-        token = fakes.google.oauth.issue_refresh_token()
-        account_id = await runtime.events.connect(
-            tenant, {"provider": "GOOGLE_OAUTH", "refresh_token": token}
-        )
-        await _timed_sync(runtime, account_id, n, 1.0)
-        events = f"/api/v1/calendars/{fakes.google.email}/events"
-        one = made[1]["id"]  # a one-off event
-        urls = {
-            "GET one event": (f"{events}/{one}", {}),
-            "GET a series": (f"{events}/{made[0]['id']}", {}),
-            "list, first 100": (events, {"limit": "100"}),
-        }
-        return await _timed_reads(runtime, tenant, account_id, urls, rounds, 20)
-    finally:
-        await runtime.aclose()
+    events = f"/api/v1/calendars/{fakes.google.email}/events"
+    urls = {
+        "GET one event": (f"{events}/{made[1]['id']}", {}),  # a one-off event
+        "GET a series": (f"{events}/{made[0]['id']}", {}),
+        "list, first 100": (events, {"limit": "100"}),
+    }
+    return await _oauth_reads(base, fakes, "GOOGLE_OAUTH", n, urls, rounds)
 
 
 async def outlook_reads(base: Settings, n: int, rounds: int) -> ReadTimes:
@@ -403,20 +416,9 @@ async def outlook_reads(base: Settings, n: int, rounds: int) -> ReadTimes:
                 },
             )
         )
-    settings = fakes.settings(base).model_copy(update={"sync_mirror_max_age_seconds": 3600.0})
-    runtime = await _runtime(settings, fakes)
-    try:
-        tenant = await _tenant(runtime)
-        token = fakes.graph.oauth.issue_refresh_token()
-        account_id = await runtime.events.connect(
-            tenant, {"provider": "OUTLOOK", "refresh_token": token}
-        )
-        await _timed_sync(runtime, account_id, n, 1.0)
-        events = f"/api/v1/calendars/{fakes.graph.default_calendar}/events"
-        urls = {"GET one event": (f"{events}/{made[1]['id']}", {})}
-        return await _timed_reads(runtime, tenant, account_id, urls, rounds, 20)
-    finally:
-        await runtime.aclose()
+    events = f"/api/v1/calendars/{fakes.graph.default_calendar}/events"
+    urls = {"GET one event": (f"{events}/{made[1]['id']}", {})}
+    return await _oauth_reads(base, fakes, "OUTLOOK", n, urls, rounds)
 
 
 async def radicale_reads(base: Settings, n: int, rounds: int, directory: Path) -> ReadTimes:
