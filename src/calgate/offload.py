@@ -14,6 +14,13 @@ half made), but its recurrence work is: while the request's :class:`Client` is k
 (:func:`watching`, set by :class:`calgate.api.middleware.client.ClientWatch`), its body read
 and its answer not yet given, :func:`run` stops the work when the client disconnects and raises
 :class:`ClientGone` (a 499 that nobody reads), before anything is written.
+
+:func:`changing` extends that to the whole of a change up to its write (a DELETE's reads, its
+wait for the tenant's turn, its recurrence work): the write begins with :func:`write_begins`,
+from when the disconnect no longer cancels anything, and the write's operation first checks,
+inside its transaction, that the client is still there (a client that left while the write
+waited for the database gets nothing written). Once that check passed, the write runs to its
+commit or rolls back whole.
 """
 
 from __future__ import annotations
@@ -107,14 +114,24 @@ class ClientGone(Exception):
 class Client:
     """The request's ASGI ``receive``; ``listening`` while the app has read the whole body and
     not yet answered (only then may :func:`run` wait on ``receive`` for the disconnect: it takes
-    none of the body's bytes, and hears no disconnect of a request already answered)."""
+    none of the body's bytes, and hears no disconnect of a request already answered).
+    ``gone`` once a watch heard it disconnect; ``watched`` while :func:`changing` listens (the
+    work inside need not); ``writing`` once the change's write began (:func:`write_begins`)."""
 
-    __slots__ = ("answered", "listening", "receive")
+    __slots__ = ("answered", "gone", "listening", "receive", "watched", "writing")
 
     def __init__(self, receive: Receive) -> None:
         self.receive = receive
         self.listening = False
         self.answered = False
+        self.gone = False
+        self.watched = False
+        self.writing = False
+
+    def still_there(self) -> None:
+        """Raise :class:`ClientGone` if the client disconnected (callable from any thread)."""
+        if self.gone:
+            raise ClientGone
 
 
 _client: ContextVar[Client | None] = ContextVar("calgate_offload_client", default=None)
@@ -146,9 +163,9 @@ async def run(work: Callable[[Budget], T], tenant: str) -> T:
             running = anyio.to_thread.run_sync(
                 _spend, work, budget, abandon_on_cancel=True, limiter=_current().threads
             )
-            if client is None or not client.listening:
+            if client is None or not client.listening or client.watched:
                 return await running
-            done = await _unless_disconnected(client.receive, running)
+            done = await _unless_disconnected(client.receive, running, client)
             if not done:
                 raise ClientGone
             return done[0]
@@ -163,8 +180,46 @@ async def until_disconnected(request: Request, work: Awaitable[T]) -> T | None:
     return done[0] if done else None
 
 
-async def _unless_disconnected(receive: Receive, work: Awaitable[T]) -> list[T]:
-    """``[await work]``, or ``[]`` once the client disconnected (``work`` is then cancelled)."""
+def _still_there() -> None:
+    pass
+
+
+async def changing(work: Awaitable[T]) -> T:
+    """``await work``, a change whose write begins with :func:`write_begins`. When the request's
+    client (:func:`watching`) disconnects before that, ``work`` is cancelled, with its
+    recurrence work, and :class:`ClientGone` is raised: nothing was written. Once the write
+    began, the disconnect cancels nothing (the write's operation checks
+    :meth:`Client.still_there` first, so a write still waiting for the database then writes
+    nothing and raises :class:`ClientGone` itself)."""
+    client = _client.get()
+    if client is None or not client.listening or client.watched:
+        return await work
+    client.watched = True
+    try:
+        done = await _unless_disconnected(client.receive, work, client)
+    finally:
+        client.watched = False
+    if not done:
+        raise ClientGone
+    return done[0]
+
+
+def write_begins() -> Callable[[], None]:
+    """The request's change begins its write: from now on its client's disconnect cancels
+    nothing. Gives the check the write's operation makes first, in its transaction:
+    :class:`ClientGone` if the client has gone meanwhile (see :func:`changing`)."""
+    client = _client.get()
+    if client is None:
+        return _still_there
+    client.writing = True
+    return client.still_there
+
+
+async def _unless_disconnected(
+    receive: Receive, work: Awaitable[T], client: Client | None = None
+) -> list[T]:
+    """``[await work]``, or ``[]`` once the client disconnected (``work`` is then cancelled,
+    unless ``client`` has begun writing: then the client is only marked ``gone``)."""
     result: list[T] = []
     failed: list[Exception] = []
     async with anyio.create_task_group() as group:
@@ -172,6 +227,10 @@ async def _unless_disconnected(receive: Receive, work: Awaitable[T]) -> list[T]:
         async def watch() -> None:
             while (await receive())["type"] != "http.disconnect":
                 pass
+            if client is not None:
+                client.gone = True
+                if client.writing:
+                    return  # the write runs to its end; its operation checks still_there()
             group.cancel_scope.cancel()
 
         group.start_soon(watch)

@@ -597,20 +597,27 @@ class LocalProvider:
     ) -> Event:
         answered = idempotency.answerer()
 
-        def op(conn: Connection) -> Event:
-            _calendar(conn, account, calendar_id)
-            current = load(conn, calendar_id, event_id)
-            deleted = dataclasses.replace(current, is_cancelled=True)
-            if current.master_event_id:
-                _exclude(conn, calendar_id, current, event_id)
-            store.delete_event(conn, calendar_id, event_id)
-            effects(conn, Change("deleted", account, calendar_id, deleted))
-            answered(conn, "deleted", event_id)
-            return deleted
+        async def deleting() -> Event:
+            if rules.split_occurrence_id(event_id) is not None:
+                await self._ahead(account, calendar_id, event_id, _without_occurrence)
+            still_there = offload.write_begins()
 
-        if rules.split_occurrence_id(event_id) is not None:
-            await self._ahead(account, calendar_id, event_id, _without_occurrence)
-        return await self.db.write(op)
+            def op(conn: Connection) -> Event:
+                still_there()  # a client gone while the write waited: nothing is written
+                _calendar(conn, account, calendar_id)
+                current = load(conn, calendar_id, event_id)
+                deleted = dataclasses.replace(current, is_cancelled=True)
+                if current.master_event_id:
+                    _exclude(conn, calendar_id, current, event_id)
+                store.delete_event(conn, calendar_id, event_id)
+                effects(conn, Change("deleted", account, calendar_id, deleted))
+                answered(conn, "deleted", event_id)
+                return deleted
+
+            return await self.db.write(op)
+
+        # Stopped (499, nothing written) when the client leaves before the write begins.
+        return await offload.changing(deleting())
 
     async def respond(
         self,
