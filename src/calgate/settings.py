@@ -258,6 +258,11 @@ class Settings(BaseSettings):
     log_format: str = Field("text", description="Log lines: `text` or `json` (one object a line).")
     access_log: bool = Field(True, description="Log one line per request (at info level).")
     metrics_enabled: bool = Field(True, description="Serve Prometheus metrics at `/metrics`.")
+    fast_routes: bool = Field(
+        True,
+        description="Answer the hot event routes (get, list and create events) before FastAPI's "
+        "routing, with the same answers; false: FastAPI answers them (for comparison).",
+    )
     # Remote providers (docs/caldav.md).
     provider_timeout_seconds: float = Field(
         30.0,

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from calgate import __version__
 from calgate.api import errors, examples
+from calgate.api.fastpath import EventRoutes
 from calgate.api.limits import BodyLimit
 from calgate.api.middleware import ClientWatch, Idempotency, NulGuard, Observability, RateLimit
 from calgate.api.pages import install as install_pages
@@ -95,7 +96,10 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     if settings.metrics_enabled:
         app.include_router(metrics_route.router)
     # Middleware, the last added runs first: observability, rate limit, body limit, NUL guard,
-    # the push routes (answered there, before FastAPI's routing), idempotency, client watch.
+    # the push routes (answered there, before FastAPI's routing), idempotency, client watch,
+    # the hot event routes (answered there in their common case, before FastAPI's routing).
+    if settings.fast_routes:
+        app.add_middleware(EventRoutes, runtime=rt, routes=app.router.routes)
     app.add_middleware(ClientWatch)
     app.add_middleware(
         Idempotency,

@@ -22,7 +22,7 @@ M = TypeVar("M", bound=BaseModel)
 
 def json_body(model: type[M]) -> Callable[[Request], Awaitable[M]]:
     async def parse(request: Request) -> M:
-        _require_json(request.headers.get("content-type"))
+        require_json(request.headers.get("content-type"))
         raw = await request.body()
         if not raw.strip():
             raise RequestValidationError([{"type": "missing", "loc": ("body",), "msg": "required"}])
@@ -47,7 +47,7 @@ def optional_json_body(model: type[M]) -> Callable[[Request], Awaitable[M | None
     return parse
 
 
-def _require_json(content_type: str | None) -> None:
+def require_json(content_type: str | None) -> None:
     """A body sent as another media type (a form, text) is refused, not read as JSON; a request
     without ``content-type`` is read as JSON (Unipile's clients always send one)."""
     if content_type is None:

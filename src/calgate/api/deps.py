@@ -7,6 +7,7 @@ as a security scheme in the OpenAPI document (see ``calgate.api.app``).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -25,6 +26,13 @@ async def tenant_of(request: Request) -> tuple[Runtime, str]:
         raise CalgateError(
             "send your API key in the X-API-KEY header", type="errors/missing_credentials"
         )
+    tenant = await tenant_for(runtime, raw)
+    request.state.tenant = tenant  # for the access log (calgate.api.middleware.observability)
+    return runtime, tenant
+
+
+async def tenant_for(runtime: Runtime, raw: str) -> str:
+    """The tenant of the API key ``raw`` (remembered for ``cache_seconds``)."""
     cache_key = keys.digest(raw)
     tenant = runtime.keys.get(cache_key)
     if tenant is None:
@@ -33,8 +41,7 @@ async def tenant_of(request: Request) -> tuple[Runtime, str]:
             raise Unauthorized("the X-API-KEY is unknown or revoked")
         tenant = info.tenant_id
         runtime.keys.put(cache_key, tenant)
-    request.state.tenant = tenant  # for the access log (calgate.api.middleware.observability)
-    return runtime, tenant
+    return tenant
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,11 +109,15 @@ async def get_query_account(
 _DECLARED: dict[int, frozenset[str]] = {}
 
 
-def _declared(dependant: Any) -> frozenset[str]:
-    names = {p.alias for p in dependant.query_params}
+def query_fields(dependant: Any) -> Iterator[Any]:
+    """The query parameters a route (its ``dependant``) takes, its dependencies' included."""
+    yield from dependant.query_params
     for sub in dependant.dependencies:
-        names |= _declared(sub)
-    return frozenset(names)
+        yield from query_fields(sub)
+
+
+def _declared(dependant: Any) -> frozenset[str]:
+    return frozenset(field.alias for field in query_fields(dependant))
 
 
 async def known_query(request: Request, caller: Annotated[Caller, Depends(get_caller)]) -> None:

@@ -82,16 +82,26 @@ def describe_validation(errors: list[dict[str, Any]]) -> tuple[str, str]:
     return kind, "; ".join(details) or "invalid request"
 
 
+def calgate_error(request: Request, exc: CalgateError) -> JSONResponse:
+    """The answer to ``exc`` (logged when it is calgate's or a provider's fault)."""
+    if exc.status >= 500 and exc.error.type != "errors/feature_not_implemented":
+        log.warning("%s %s: %s", request.method, request.url.path, exc)
+    return render(request, exc.error, exc.detail, exc.headers)
+
+
+def client_gone() -> Response:
+    """The answer of a request whose client left (nobody reads it; logs show 499, as nginx)."""
+    return Response(status_code=CLIENT_GONE_STATUS)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(CalgateError)
     async def _calgate(request: Request, exc: CalgateError) -> JSONResponse:
-        if exc.status >= 500 and exc.error.type != "errors/feature_not_implemented":
-            log.warning("%s %s: %s", request.method, request.url.path, exc)
-        return render(request, exc.error, exc.detail, exc.headers)
+        return calgate_error(request, exc)
 
     @app.exception_handler(offload.ClientGone)
     async def _gone(request: Request, exc: offload.ClientGone) -> Response:
-        return Response(status_code=CLIENT_GONE_STATUS)  # nobody reads it; logs show 499, as nginx
+        return client_gone()
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -1,8 +1,9 @@
 """Pure ASGI middleware: request ids, access logs and metrics; rate limits; idempotency.
 
 Order, outermost first (``calgate.api.app``): observability, rate limit, body limit, NUL
-guard, idempotency, client watch, then the app. Each costs next to nothing for requests it has
-nothing to do with.
+guard, idempotency, client watch, then the app (whose first layer answers the hot event
+routes: ``calgate.api.fastpath``). Each costs next to nothing for requests it has nothing to
+do with.
 """
 
 from calgate.api.middleware.client import ClientWatch

@@ -9,7 +9,13 @@ from fastapi.responses import Response
 
 from calgate import offload
 from calgate.api.body import body_doc, json_body, optional_json_body
-from calgate.api.deps import AccountDep, KnownQuery, QueryAccountDep
+from calgate.api.deps import (
+    AccountCaller,
+    AccountDep,
+    KnownQuery,
+    QueryAccount,
+    QueryAccountDep,
+)
 from calgate.api.errors import COMMON_ERRORS, error_responses
 from calgate.api.event_json import event_json
 from calgate.api.responses import JSONResponse
@@ -55,11 +61,7 @@ async def create_event(
     calendar_id: str,
     body: Annotated[EventCreate, Depends(json_body(EventCreate))],
 ) -> Response:
-    call = query.with_body(body.account_id)
-    check_echoes(body, calendar_id)
-    fields = fields_from_create(body)
-    event = await call.runtime.events.create(call.tenant, call.account_id, calendar_id, fields)
-    return JSONResponse({"object": "CalendarEventCreated", "event_id": event.id})
+    return await answer_create(query, calendar_id, body)
 
 
 @router.get(
@@ -106,12 +108,7 @@ async def list_events(
 ) -> Response:
     # The query parameters by name (each one declared above, for the OpenAPI document).
     params = {k: v for k, v in locals().items() if k not in ("request", "call", "calendar_id")}
-    query = event_query(params)
-    listing = call.runtime.events.list(call.tenant, call.account_id, calendar_id, query)
-    page = await offload.until_disconnected(request, listing)
-    if page is None:
-        return CLIENT_GONE
-    return Response(event_json.listed(page.items, page.next_cursor), media_type=JSON)
+    return await answer_list(request, call, calendar_id, params)
 
 
 @router.get(
@@ -122,6 +119,36 @@ async def list_events(
 )
 async def get_event(
     request: Request, call: AccountDep, calendar_id: str, event_id: str
+) -> Response:
+    return await answer_get(request, call, calendar_id, event_id)
+
+
+# The three routes' own work, once their parameters are checked: FastAPI's routes above and
+# calgate.api.fastpath (which answers them before FastAPI's routing) both answer with these.
+
+
+async def answer_create(query: QueryAccount, calendar_id: str, body: EventCreate) -> Response:
+    call = query.with_body(body.account_id)
+    check_echoes(body, calendar_id)
+    fields = fields_from_create(body)
+    event = await call.runtime.events.create(call.tenant, call.account_id, calendar_id, fields)
+    return JSONResponse({"object": "CalendarEventCreated", "event_id": event.id})
+
+
+async def answer_list(
+    request: Request, call: AccountCaller, calendar_id: str, params: dict[str, str | None]
+) -> Response:
+    """``params``: the list's query parameters by name (``account_id`` aside), None if absent."""
+    query = event_query(params)
+    listing = call.runtime.events.list(call.tenant, call.account_id, calendar_id, query)
+    page = await offload.until_disconnected(request, listing)
+    if page is None:
+        return CLIENT_GONE
+    return Response(event_json.listed(page.items, page.next_cursor), media_type=JSON)
+
+
+async def answer_get(
+    request: Request, call: AccountCaller, calendar_id: str, event_id: str
 ) -> Response:
     reading = call.runtime.events.get(call.tenant, call.account_id, calendar_id, event_id)
     event = await offload.until_disconnected(request, reading)
