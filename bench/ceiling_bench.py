@@ -22,6 +22,7 @@ time calgate's process used per request.
     python bench/ceiling_bench.py                    # 3 rounds, 5 s per run (about 3 minutes)
     python bench/ceiling_bench.py --rounds 1 --seconds 2
     python bench/ceiling_bench.py --rounds 1 --profile /tmp/profiles   # py-spy (from PyPI)
+    python bench/ceiling_bench.py --set fast_routes=false   # calgate with a setting changed
 
 Needs `wrk` (Debian/Ubuntu: `apt-get install wrk`), Linux (/proc) and the test extras.
 """
@@ -223,6 +224,13 @@ def main() -> None:
     parser.add_argument(
         "--profile", type=Path, help="record py-spy profiles of calgate (collapsed stacks) here"
     )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a calgate setting for this run (e.g. fast_routes=false), repeatable",
+    )
     parser.add_argument("--serve-ceiling", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_ceiling:
@@ -238,7 +246,8 @@ def main() -> None:
 
 
 def run(procs: peers.Processes, root: Path, args: argparse.Namespace) -> None:
-    setup = peers.start(procs, root / "data")
+    settings = dict(f"CALGATE_{item.upper()}".split("=", 1) for item in args.set)
+    setup = peers.start(procs, root / "data", settings)
     peers.connect(setup)
     urls = seed(setup)
     answers = {op: httpx.get(urls[op], headers=peers.API_KEY).text for op in ("get", "list")}

@@ -224,7 +224,8 @@ def clean_env() -> dict[str, str]:
     return env
 
 
-def start(procs: Processes, data: Path) -> Setup:
+def start(procs: Processes, data: Path, settings: dict[str, str] | None = None) -> Setup:
+    """The Google test server and calgate; ``settings``: more ``CALGATE_*`` variables."""
     google_port, calgate_port = free_port(), free_port()
     google = f"http://127.0.0.1:{google_port}"
     script = str(Path(__file__).resolve())
@@ -244,6 +245,7 @@ def start(procs: Processes, data: Path) -> Setup:
         "CALGATE_GOOGLE_TOKEN_URL": f"{google}/token",
         "CALGATE_GOOGLE_CLIENT_ID": CLIENT_ID,
         "CALGATE_GOOGLE_CLIENT_SECRET": CLIENT_SECRET,
+        **(settings or {}),
     }
     serve = [sys.executable, "-m", "calgate", "serve", "--port", str(calgate_port)]
     calgate_proc = procs.start("calgate", serve, env)
