@@ -427,3 +427,30 @@ async def test_deletion_seen_by_sync_before_calgate_records_it_is_reported_once(
         ("calendar_event_created", event_id),
         ("calendar_event_deleted", event_id),
     ]
+
+
+async def test_a_deleted_accounts_sync_state_and_mirror_go_others_stay(
+    api: Api, radicale: Radicale
+) -> None:
+    """The scheduler's enrolment drops the sync jobs, calendars and mirrored items of an
+    account deleted through the API, and only those."""
+    kept, kept_dav = await connect(api, radicale)
+    gone, gone_dav = await connect(api, radicale)
+    for dav in (kept_dav, gone_dav):
+        dav.put("e1", ics(f"e1@{dav.user.name}", "Event"))
+    scheduler = api.runtime.scheduler()
+    for account_id in (kept, gone):
+        await scheduler.run_account(account_id)
+    db = api.runtime.db
+
+    async def held(account_id: str) -> tuple[int, int]:
+        states = await db.read(lambda c: mirror.calendar_states(c, account_id))
+        items = await db.read(lambda c: mirror.item_ids(c, account_id, "work"))
+        return len(states), len(items)
+
+    assert await held(gone) == (1, 1)
+    r = await api.call("DELETE", f"/api/v1/accounts/{gone}")
+    assert r.status_code == 200, r.text
+    await scheduler.tick()
+    assert await held(gone) == (0, 0)
+    assert await held(kept) == (1, 1)

@@ -18,6 +18,7 @@ from sqlalchemy import (
     BigInteger,
     Table,
     and_,
+    bindparam,
     case,
     delete,
     func,
@@ -122,10 +123,17 @@ def enroll(conn: Connection, types: Iterable[str], now: int) -> None:
     conn.execute(
         insert(sa_).from_select(["account_id", "tenant_id", "due_at", "updated_at"], missing)
     )
-    for table in (si, sc, sa_):
+    # Found through the (small) account jobs, not by scanning the mirror (calendars and items
+    # exist only for accounts with a job).
+    gone = list(
         conn.execute(
-            delete(table).where(~select(a.c.id).where(a.c.id == table.c.account_id).exists())
-        )
+            select(sa_.c.account_id).where(
+                ~select(a.c.id).where(a.c.id == sa_.c.account_id).exists()
+            )
+        ).scalars()
+    )
+    for table in (si, sc, sa_) if gone else ():
+        conn.execute(delete(table).where(table.c.account_id.in_(gone)))
 
 
 def make_due(conn: Connection, account_id: str, now: int) -> bool:
@@ -142,19 +150,20 @@ def _free(table: Table, now: int) -> Any:
     return or_(table.c.lease_owner.is_(None), table.c.lease_until <= now)
 
 
-def anything_due(conn: Connection, now: int) -> bool:
-    """Whether a job is due and free (a read, so that an idle scheduler writes nothing)."""
+def due(conn: Connection, now: int) -> tuple[bool, bool]:
+    """Whether an account job and whether a calendar job is due and free (reads, so that an
+    idle scheduler writes nothing)."""
     a = t.accounts
+    found = []
     for table in (sa_, sc):
-        due = (
+        query = (
             select(table.c.account_id)
             .join(a, a.c.id == table.c.account_id)
             .where(a.c.status == "OK", table.c.due_at <= now, _free(table, now))
             .limit(1)
         )
-        if conn.execute(due).first() is not None:
-            return True
-    return False
+        found.append(conn.execute(query).first() is not None)
+    return found[0], found[1]
 
 
 def claim_accounts(
@@ -234,13 +243,28 @@ def claim_calendars(
             continue
         running[state.account_id] = running.get(state.account_id, 0) + 1
         picked.append(state)
-    for state in picked:
+    if picked:
         conn.execute(
-            update(sc)
-            .where(_key(state.account_id, state.calendar_id))
-            .values(lease_owner=token, lease_until=lease_until)
+            _LEASE,
+            [
+                {
+                    "b_account": s.account_id,
+                    "b_calendar": s.calendar_id,
+                    "b_token": token,
+                    "b_until": lease_until,
+                }
+                for s in picked
+            ],
         )
     return picked
+
+
+# One statement, built once, for every calendar a claim takes (run as one executemany).
+_LEASE = (
+    update(sc)
+    .where(sc.c.account_id == bindparam("b_account"), sc.c.calendar_id == bindparam("b_calendar"))
+    .values(lease_owner=bindparam("b_token"), lease_until=bindparam("b_until"))
+)
 
 
 def _key(account_id: str, calendar_id: str) -> Any:

@@ -27,6 +27,7 @@ from calgate.providers.base import AccountContext
 from calgate.services.accounts import AccountService
 from calgate.store import accounts as account_store
 from calgate.store import mirror
+from calgate.store.accounts import AccountRecord
 from calgate.store.db import Database, now_us
 from calgate.store.ids import new_id
 from calgate.store.mirror import CalendarState
@@ -104,31 +105,44 @@ class Scheduler(Background):
         if free <= 0:
             return
         now = now_us()
-        if not await self.db.read(lambda c: mirror.anything_due(c, now)):
-            return
+        accounts_due, calendars_due = await self.db.read(lambda c: mirror.due(c, now))
         until = now + _us(self.config.lease_seconds)
-        owned = await self.db.write(
-            lambda c: mirror.claim_accounts(
-                c, token=self.token, now=now, lease_until=until, limit=free
+        if accounts_due:
+            owned = await self.db.write(
+                lambda c: mirror.claim_accounts(
+                    c, token=self.token, now=now, lease_until=until, limit=free
+                )
             )
-        )
-        for account_id, _tenant in owned:
-            self._spawn(self._calendars(account_id))
-        free -= len(owned)
-        if free <= 0:
+            for account_id, _tenant in owned:
+                self._spawn(self._calendars(account_id))
+            free -= len(owned)
+        if free <= 0 or not calendars_due:
             return
-        states = await self.db.write(
-            lambda c: mirror.claim_calendars(
-                c,
-                token=self.token,
-                now=now,
-                lease_until=until,
-                limit=free,
-                per_account=self.config.per_account,
-            )
-        )
+        states, records = await self.db.write(lambda c: self._claim(c, now, until, free))
+        # Each account's secrets opened once for all its calendars claimed now.
+        contexts = {a: self.accounts.context_of(r) for a, r in records.items()}
         for state in states:
-            self._spawn(self._calendar(state))
+            self._spawn(self._calendar(state, contexts.get(state.account_id)))
+
+    def _claim(
+        self, conn: Connection, now: int, until: int, free: int
+    ) -> tuple[list[CalendarState], dict[str, AccountRecord]]:
+        """Up to ``free`` due calendars, with their accounts as they are now (read once per
+        account, in the claim's transaction)."""
+        states = mirror.claim_calendars(
+            conn,
+            token=self.token,
+            now=now,
+            lease_until=until,
+            limit=free,
+            per_account=self.config.per_account,
+        )
+        records = {}
+        for account_id in {s.account_id for s in states}:
+            record = account_store.get_account(conn, account_id, None)
+            if record is not None:
+                records[account_id] = record
+        return states, records
 
     def _spawn(self, work: Coroutine[Any, Any, object]) -> None:
         task: asyncio.Task[object] = asyncio.create_task(work)
@@ -170,8 +184,11 @@ class Scheduler(Background):
             )
             return None
 
-    async def _calendar(self, state: CalendarState) -> Result | None:
-        account = await self._context(state.account_id)
+    async def _calendar(
+        self, state: CalendarState, account: AccountContext | None = None
+    ) -> Result | None:
+        """Run one claimed calendar (``account``: as read when it was claimed)."""
+        account = account or await self._context(state.account_id)
         if account is None:
             return None
         started = time.perf_counter()
