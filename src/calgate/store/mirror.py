@@ -43,6 +43,7 @@ DELETED = -1
 # calgate's own deletion of it, recorded a moment later, is not reported again.
 REMOVED = -2
 TOMBSTONE_US = 86_400 * 1_000_000
+Key = tuple[str, str]  # (account id, calendar id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -382,6 +383,76 @@ def finish(
         )
     )
     return bool(done.rowcount)
+
+
+@dataclass(frozen=True, slots=True)
+class Quiet:
+    """A successful run that found no change (its cursor may still have moved)."""
+
+    state: CalendarState
+    cursor: str | None
+    mode: str
+    now: int  # when the run had read its feed: its last success
+    next_due: int
+
+
+def finish_quiet(conn: Connection, runs: list[Quiet], *, token: str) -> set[Key]:
+    """Record many quiet runs as :func:`finish` would, in one statement (an executemany),
+    each only while ``token`` still holds its calendar's lease: the calendars recorded (the
+    others' leases were lost; nothing of theirs is written)."""
+    if not runs:
+        return set()
+    held = (
+        select(sc.c.account_id, sc.c.calendar_id)
+        .where(sc.c.lease_owner == token)
+        .where(sc.c.account_id.in_(sorted({r.state.account_id for r in runs})))
+        .where(sc.c.calendar_id.in_(sorted({r.state.calendar_id for r in runs})))
+    )
+    if conn.dialect.name == "postgresql":
+        held = held.with_for_update()
+    holding: set[Key] = {(r.account_id, r.calendar_id) for r in conn.execute(held)}
+    recorded = [r for r in runs if (r.state.account_id, r.state.calendar_id) in holding]
+    if recorded:
+        conn.execute(
+            _FINISH_QUIET,
+            [
+                {
+                    "b_account": r.state.account_id,
+                    "b_calendar": r.state.calendar_id,
+                    "b_token": token,
+                    "b_cursor": r.cursor,
+                    "b_mode": r.mode,
+                    "b_due": r.state.due_at,
+                    "b_next": r.next_due,
+                    "b_now": r.now,
+                }
+                for r in recorded
+            ],
+        )
+    return {(r.state.account_id, r.state.calendar_id) for r in recorded}
+
+
+# finish() of a run that changed nothing, built once (bound parameters only).
+_FINISH_QUIET = (
+    update(sc)
+    .where(
+        sc.c.account_id == bindparam("b_account"),
+        sc.c.calendar_id == bindparam("b_calendar"),
+        sc.c.lease_owner == bindparam("b_token"),
+    )
+    .values(
+        cursor=bindparam("b_cursor"),
+        mode=bindparam("b_mode"),
+        lease_owner=None,
+        lease_until=0,
+        # Made due during the run (a push notification): due again at once.
+        due_at=case((sc.c.due_at != bindparam("b_due"), sc.c.due_at), else_=bindparam("b_next")),
+        last_success_at=bindparam("b_now"),
+        last_error="",
+        failures=0,
+        updated_at=bindparam("b_now"),
+    )
+)
 
 
 def calendar_failed(

@@ -5,6 +5,8 @@ new cursor, only while this process still holds the calendar's lease.
 So a crash at any point loses nothing (the cursor moves only with the changes it covers) and
 reports nothing twice (the deliveries commit with the mirror that says they were made). The
 first run of a calendar is its baseline: what is there already is mirrored, not reported.
+A run that found nothing has only its end to record, together with other such runs
+(:mod:`calgate.sync.quiet`).
 
 Changes made through calgate are not reported again: the effect :class:`OwnWrites` records,
 in the transaction of such a change, the version the provider gave it; sync then takes that
@@ -26,9 +28,10 @@ from calgate.domain.model import Event
 from calgate.providers.base import AccountContext, Change, Effects
 from calgate.store import mirror
 from calgate.store.db import Database, now_us
-from calgate.store.mirror import DELETED, REMOVED, CalendarState, Item
+from calgate.store.mirror import DELETED, REMOVED, CalendarState, Item, Quiet
 from calgate.sync.diff import Delta, deltas, gone
 from calgate.sync.feed import ChangeFeed, Pull
+from calgate.sync.quiet import QuietRuns
 
 log = logging.getLogger("calgate.sync")
 
@@ -118,6 +121,11 @@ def _apply(
     return reported
 
 
+def _found_nothing(pull: Pull) -> bool:
+    """Whether ``pull`` changes nothing in the mirror (an idle calendar's poll)."""
+    return not pull.changed and not pull.removed and pull.present is None and not pull.resync
+
+
 def _cancelled(events: list[Event], own_version: int | None) -> bool:
     if own_version == DELETED:
         return True
@@ -157,6 +165,7 @@ class Engine:
         self.feeds = feeds
         self.effect = effect
         self.interval_us = int(interval_seconds * 1_000_000)
+        self.quiet = QuietRuns(db)
 
     async def calendars(self, account: AccountContext, token: str) -> int:
         """Read the account's calendar list into the sync state (its lease held by ``token``)."""
@@ -184,6 +193,12 @@ class Engine:
 
         pull = await feed.pull(account, state, known)
         now = now_us()
+        if _found_nothing(pull):
+            # Nothing for the mirror: only the run's end to record, with other such runs.
+            quiet = Quiet(state, pull.cursor, pull.mode, now, now + self.interval_us)
+            if not await self.quiet.finish(quiet, token):
+                raise LeaseLost(state.calendar_id)
+            return Result(0, 0, False)
 
         def commit(conn: Connection) -> int:
             changes = _apply(conn, account, state, pull, self.effect, now)
