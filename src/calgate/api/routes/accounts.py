@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query
 
-from calgate.api.deps import CallerDep
+from calgate.api.deps import CallerDep, KnownQuery
 from calgate.api.errors import COMMON_ERRORS, error_responses
 from calgate.api.responses import JSONResponse
 from calgate.api.schemas import AccountCreate
@@ -21,7 +21,7 @@ from calgate.store.codec import us_to_dt
 from calgate.store.db import now_us
 from calgate.sync.status import state_to_wire
 
-router = APIRouter(prefix="/api/v1/accounts", tags=["Accounts"])
+router = APIRouter(prefix="/api/v1/accounts", tags=["Accounts"], dependencies=[KnownQuery])
 ERRORS = error_responses(*COMMON_ERRORS)
 
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from calgate.api.deps import CallerDep
+from calgate.api.deps import CallerDep, KnownQuery
 from calgate.api.errors import COMMON_ERRORS, error_responses
 from calgate.api.responses import JSONResponse
 from calgate.api.wire import parse_limit
@@ -19,7 +19,7 @@ from calgate.store.codec import us_to_dt
 from calgate.webhooks.service import EVENTS, WebhookSpec, cursor_of
 from calgate.webhooks.store import Webhook
 
-router = APIRouter(prefix="/api/v1/webhooks", tags=["Webhooks"])
+router = APIRouter(prefix="/api/v1/webhooks", tags=["Webhooks"], dependencies=[KnownQuery])
 ERRORS = error_responses(*COMMON_ERRORS)
 
 Short = Annotated[str, StringConstraints(strict=True, max_length=256)]
