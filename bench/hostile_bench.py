@@ -21,6 +21,10 @@ Two more hostile loads, chosen with ``--mode``:
     python bench/hostile_bench.py [--rounds 3] [--lists 300] [--clients 6] [--database-url URL]
     python bench/hostile_bench.py --mode slow-bodies [--slow-bodies 100] [--byte-every 3]
     python bench/hostile_bench.py --mode big-answers [--clients 6] [--answer-mib 15]
+
+``--apart`` (recurrence mode) sends the same hostile load to a second `calgate serve` on the
+same machine instead: what is left of the slowdown is the machine's (CPU, scheduling), not the
+process's (GIL, event loop, pools).
 """
 
 from __future__ import annotations
@@ -168,8 +172,13 @@ def main() -> None:
         "--body-timeout", type=float, default=None, help="CALGATE_BODY_TIMEOUT_SECONDS"
     )
     parser.add_argument("--answer-mib", type=float, default=15.0, help="REPORT answer size")
+    parser.add_argument(
+        "--apart", action="store_true", help="hostile recurrence load on a second process"
+    )
     args = parser.parse_args()
     mode = args.mode or "recurrence"
+    if args.apart and mode != "recurrence":
+        parser.error("--apart goes with --mode recurrence")
     env = {"CALGATE_API_KEY": HOSTILE_KEY}
     if args.database_url:
         env["CALGATE_DATABASE_URL"] = args.database_url
@@ -178,8 +187,10 @@ def main() -> None:
     if mode == "big-answers":
         env["CALGATE_ALLOW_LOOPBACK_URLS"] = "true"
         env["CALGATE_PROVIDER_MAX_ANSWER_BYTES"] = str(64 * MIB)
+    apart = " (hostile load on a second process)" if args.apart else ""
     print(
-        f"# hostile_bench {mode} {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, {args.rounds} rounds"
+        f"# hostile_bench {mode}{apart} {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC,"
+        f" {args.rounds} rounds"
     )
     print(
         "| round | alone p50 (ms) | alone p99 (ms) | beside hostile p50 | beside hostile p99 |"
@@ -211,6 +222,15 @@ def main() -> None:
 
             async def load(stop: anyio.Event) -> dict[str, int]:
                 return await big_lists(served.base_url, caldav, stop, args.clients)
+
+        elif args.apart:
+            other_dir = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+            other = stack.enter_context(serve(other_dir, env))
+            far = first_tenant(other.base_url, HOSTILE_KEY)
+            prepare_tenants(other.base_url, far, new_tenant(other.base_url, other_dir, "unused"))
+
+            async def load(stop: anyio.Event) -> dict[str, int]:
+                return await hostile_load(other.base_url, far, stop, clients=args.clients)
 
         for number in range(1, args.rounds + 1):
             alone, loaded, seen = anyio.run(
