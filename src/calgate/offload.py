@@ -34,6 +34,7 @@ from contextvars import ContextVar
 from typing import TypeVar
 
 import anyio
+import anyio.lowlevel
 import anyio.to_thread
 from starlette.requests import Request
 from starlette.types import Receive
@@ -184,19 +185,24 @@ def _still_there() -> None:
     pass
 
 
-async def changing(work: Awaitable[T]) -> T:
-    """``await work``, a change whose write begins with :func:`write_begins`. When the request's
-    client (:func:`watching`) disconnects before that, ``work`` is cancelled, with its
+async def changing(work: Callable[[], Awaitable[T]]) -> T:
+    """``await work()``, a change whose write begins with :func:`write_begins`. When the request's
+    client (:func:`watching`) disconnects before that, the work is cancelled, with its
     recurrence work, and :class:`ClientGone` is raised: nothing was written. Once the write
     began, the disconnect cancels nothing (the write's operation checks
     :meth:`Client.still_there` first, so a write still waiting for the database then writes
     nothing and raises :class:`ClientGone` itself)."""
     client = _client.get()
     if client is None or not client.listening or client.watched:
-        return await work
+        return await work()
     client.watched = True
+
+    async def heard_first() -> T:
+        await anyio.lowlevel.checkpoint()  # a disconnect already there is heard before any work
+        return await work()
+
     try:
-        done = await _unless_disconnected(client.receive, work, client)
+        done = await _unless_disconnected(client.receive, heard_first(), client)
     finally:
         client.watched = False
     if not done:

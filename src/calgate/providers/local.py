@@ -617,7 +617,7 @@ class LocalProvider:
             return await self.db.write(op)
 
         # Stopped (499, nothing written) when the client leaves before the write begins.
-        return await offload.changing(deleting())
+        return await offload.changing(deleting)
 
     async def respond(
         self,
