@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.engine import Connection
 
 from calgate.domain.model import Calendar
@@ -87,11 +87,16 @@ def create_account(
 
 
 def get_account(conn: Connection, account_id: str, tenant_id: str | None) -> AccountRecord | None:
-    query = select(t.accounts).where(t.accounts.c.id == account_id)
-    if tenant_id is not None:
-        query = query.where(t.accounts.c.tenant_id == tenant_id)
-    row = (conn.execute(query)).first()
+    if tenant_id is None:
+        row = conn.execute(_BY_ID, {"b_id": account_id}).first()
+    else:
+        row = conn.execute(_BY_ID_IN_TENANT, {"b_id": account_id, "b_tenant": tenant_id}).first()
     return _account(row) if row else None
+
+
+# Built once (bound parameters): building the statement cost more than running it.
+_BY_ID = select(t.accounts).where(t.accounts.c.id == bindparam("b_id"))
+_BY_ID_IN_TENANT = _BY_ID.where(t.accounts.c.tenant_id == bindparam("b_tenant"))
 
 
 def list_accounts(

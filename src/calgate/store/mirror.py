@@ -147,24 +147,35 @@ def make_due(conn: Connection, account_id: str, now: int) -> bool:
 # Claiming ----------------------------------------------------------------------------------
 
 
-def _free(table: Table, now: int) -> Any:
+def _free(table: Table, now: Any) -> Any:
     return or_(table.c.lease_owner.is_(None), table.c.lease_until <= now)
+
+
+def _due_query(table: Table) -> Any:
+    a = t.accounts
+    now: Any = bindparam("b_now")
+    return (
+        select(table.c.account_id)
+        .join(a, a.c.id == table.c.account_id)
+        .where(a.c.status == "OK", table.c.due_at <= now, _free(table, now))
+        .limit(1)
+    )
+
+
+# The scheduler's questions, asked at every tick and claim: built once (bound parameters),
+# not rebuilt per call (building a statement cost more than running it).
+_ACCOUNT_DUE = _due_query(sa_)
+_CALENDAR_DUE = _due_query(sc)
 
 
 def due(conn: Connection, now: int) -> tuple[bool, bool]:
     """Whether an account job and whether a calendar job is due and free (reads, so that an
     idle scheduler writes nothing)."""
-    a = t.accounts
-    found = []
-    for table in (sa_, sc):
-        query = (
-            select(table.c.account_id)
-            .join(a, a.c.id == table.c.account_id)
-            .where(a.c.status == "OK", table.c.due_at <= now, _free(table, now))
-            .limit(1)
-        )
-        found.append(conn.execute(query).first() is not None)
-    return found[0], found[1]
+    params = {"b_now": now}
+    return (
+        conn.execute(_ACCOUNT_DUE, params).first() is not None,
+        conn.execute(_CALENDAR_DUE, params).first() is not None,
+    )
 
 
 def claim_accounts(
@@ -207,36 +218,17 @@ def claim_calendars(
     """Claim up to ``limit`` due calendars, at most ``per_account`` running per account
     (counting the runs of every process). ``account_id``: that account's calendars, due or
     not (``calgate sync now``)."""
-    a = t.accounts
-    due = (
-        select(sc)
-        .join(a, a.c.id == sc.c.account_id)
-        .where(a.c.status == "OK", _free(sc, now))
-        .order_by(sc.c.due_at)
-        .limit(limit * 4)
-    )
-    due = due.where(sc.c.account_id == account_id) if account_id else due.where(sc.c.due_at <= now)
     postgres = conn.dialect.name == "postgresql"
-    if postgres:
-        due = due.with_for_update(skip_locked=True, of=sc)
-    candidates = [_state(r) for r in conn.execute(due)]
+    query = _CANDIDATES[(bool(account_id), postgres)]
+    params = {"b_now": now, "b_limit": limit * 4, "b_account": account_id}
+    candidates = [_state(r) for r in conn.execute(query, params)]
     if not candidates:
         return []
     owners = sorted({c.account_id for c in candidates})
     if postgres:  # one claimer at a time per account, so that the cap holds across processes
-        conn.execute(
-            select(sa_.c.account_id)
-            .where(sa_.c.account_id.in_(owners))
-            .order_by(sa_.c.account_id)
-            .with_for_update()
-        )
+        conn.execute(_LOCK_ACCOUNTS, {"b_accounts": owners})
     running: dict[str, int] = dict(
-        conn.execute(
-            select(sc.c.account_id, func.count())
-            .where(sc.c.account_id.in_(owners), sc.c.lease_owner.is_not(None))
-            .where(sc.c.lease_until > now)
-            .group_by(sc.c.account_id)
-        ).all()
+        conn.execute(_RUNNING, {"b_accounts": owners, "b_now": now}).all()
     )
     picked: list[CalendarState] = []
     for state in candidates:
@@ -260,6 +252,40 @@ def claim_calendars(
     return picked
 
 
+def _candidates(by_account: bool, postgres: bool) -> Any:
+    a = t.accounts
+    now: Any = bindparam("b_now")
+    query = (
+        select(sc)
+        .join(a, a.c.id == sc.c.account_id)
+        .where(a.c.status == "OK", _free(sc, now))
+        .order_by(sc.c.due_at)
+        .limit(bindparam("b_limit"))
+    )
+    if by_account:
+        query = query.where(sc.c.account_id == bindparam("b_account"))
+    else:
+        query = query.where(sc.c.due_at <= now)
+    return query.with_for_update(skip_locked=True, of=sc) if postgres else query
+
+
+# claim_calendars' statements, built once: (by account, PostgreSQL) -> the due candidates.
+_CANDIDATES = {(b, p): _candidates(b, p) for b in (False, True) for p in (False, True)}
+_LOCK_ACCOUNTS = (
+    select(sa_.c.account_id)
+    .where(sa_.c.account_id.in_(bindparam("b_accounts", expanding=True)))
+    .order_by(sa_.c.account_id)
+    .with_for_update()
+)
+_RUNNING = (
+    select(sc.c.account_id, func.count())
+    .where(
+        sc.c.account_id.in_(bindparam("b_accounts", expanding=True)),
+        sc.c.lease_owner.is_not(None),
+        sc.c.lease_until > bindparam("b_now"),
+    )
+    .group_by(sc.c.account_id)
+)
 # One statement, built once, for every calendar a claim takes (run as one executemany).
 _LEASE = (
     update(sc)
@@ -402,15 +428,13 @@ def finish_quiet(conn: Connection, runs: list[Quiet], *, token: str) -> set[Key]
     others' leases were lost; nothing of theirs is written)."""
     if not runs:
         return set()
-    held = (
-        select(sc.c.account_id, sc.c.calendar_id)
-        .where(sc.c.lease_owner == token)
-        .where(sc.c.account_id.in_(sorted({r.state.account_id for r in runs})))
-        .where(sc.c.calendar_id.in_(sorted({r.state.calendar_id for r in runs})))
-    )
-    if conn.dialect.name == "postgresql":
-        held = held.with_for_update()
-    holding: set[Key] = {(r.account_id, r.calendar_id) for r in conn.execute(held)}
+    held = _HELD_FOR_UPDATE if conn.dialect.name == "postgresql" else _HELD
+    params = {
+        "b_token": token,
+        "b_accounts": sorted({r.state.account_id for r in runs}),
+        "b_calendars": sorted({r.state.calendar_id for r in runs}),
+    }
+    holding: set[Key] = {(r.account_id, r.calendar_id) for r in conn.execute(held, params)}
     recorded = [r for r in runs if (r.state.account_id, r.state.calendar_id) in holding]
     if recorded:
         conn.execute(
@@ -432,6 +456,13 @@ def finish_quiet(conn: Connection, runs: list[Quiet], *, token: str) -> set[Key]
     return {(r.state.account_id, r.state.calendar_id) for r in recorded}
 
 
+# Which of some calendars this process holds (finish_quiet), built once.
+_HELD = select(sc.c.account_id, sc.c.calendar_id).where(
+    sc.c.lease_owner == bindparam("b_token"),
+    sc.c.account_id.in_(bindparam("b_accounts", expanding=True)),
+    sc.c.calendar_id.in_(bindparam("b_calendars", expanding=True)),
+)
+_HELD_FOR_UPDATE = _HELD.with_for_update()
 # finish() of a run that changed nothing, built once (bound parameters only).
 _FINISH_QUIET = (
     update(sc)
