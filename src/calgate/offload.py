@@ -29,13 +29,11 @@ import asyncio
 import sys
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, copy_context
 from typing import TypeVar
 
-import anyio
-import anyio.lowlevel
-import anyio.to_thread
 from starlette.requests import Request
 from starlette.types import Receive
 
@@ -46,15 +44,15 @@ T = TypeVar("T")
 
 THREADS = 2
 _holding: ContextVar[bool] = ContextVar("calgate_offload_turn", default=False)
+_threads: ThreadPoolExecutor | None = None  # made at the first run() after configure()
 
 
 class _Turns:
     """The turns of one event loop: ``THREADS`` at once, one per tenant at a time."""
 
     def __init__(self, threads: int) -> None:
-        self.all = anyio.CapacityLimiter(threads)
-        self.threads = anyio.CapacityLimiter(threads)
-        self.tenants: dict[str, tuple[anyio.Lock, list[int]]] = {}
+        self.all = asyncio.Semaphore(threads)
+        self.tenants: dict[str, tuple[asyncio.Lock, list[int]]] = {}
 
 
 _turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Turns] = weakref.WeakKeyDictionary()
@@ -71,10 +69,20 @@ tenant's recurrence load a plain list's p99 was lower in three benchmark pairs o
 def configure(threads: int) -> None:
     """Set the number of worker threads (once, from the ``recurrence_threads`` setting), and
     the GIL's switch interval to :data:`SWITCH_INTERVAL`."""
-    global THREADS
+    global THREADS, _threads
     THREADS = threads
     _turns.clear()
+    if _threads is not None:
+        _threads.shutdown(wait=False)  # work still running there ends with its budget
+        _threads = None
     sys.setswitchinterval(SWITCH_INTERVAL)
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _threads
+    if _threads is None:
+        _threads = ThreadPoolExecutor(THREADS, thread_name_prefix="calgate-recurrence")
+    return _threads
 
 
 def _current() -> _Turns:
@@ -95,7 +103,7 @@ async def turn(tenant: str) -> AsyncIterator[None]:
         yield
         return
     turns = _current()
-    lock, waiting = turns.tenants.setdefault(tenant, (anyio.Lock(), [0]))
+    lock, waiting = turns.tenants.setdefault(tenant, (asyncio.Lock(), [0]))
     waiting[0] += 1
     try:
         async with lock, turns.all:
@@ -163,8 +171,10 @@ async def run(work: Callable[[Budget], T], tenant: str) -> T:
     client = _client.get()
     async with turn(tenant):
         try:
-            running = anyio.to_thread.run_sync(
-                _spend, work, budget, abandon_on_cancel=True, limiter=_current().threads
+            # The work sees the caller's context variables; a cancelled await ends at once
+            # (the thread, if it started, stops at its budget's next step).
+            running = asyncio.get_running_loop().run_in_executor(
+                _pool(), copy_context().run, _spend, work, budget
             )
             if client is None or not client.listening or client.watched:
                 return await running
@@ -200,7 +210,7 @@ async def changing(work: Callable[[], Awaitable[T]]) -> T:
     client.watched = True
 
     async def heard_first() -> T:
-        await anyio.lowlevel.checkpoint()  # a disconnect already there is heard before any work
+        await asyncio.sleep(0)  # a disconnect already there is heard before any work
         return await work()
 
     try:
@@ -227,26 +237,55 @@ async def _unless_disconnected(
     receive: Receive, work: Awaitable[T], client: Client | None = None
 ) -> list[T]:
     """``[await work]``, or ``[]`` once the client disconnected (``work`` is then cancelled,
-    unless ``client`` has begun writing: then the client is only marked ``gone``)."""
-    result: list[T] = []
-    failed: list[Exception] = []
-    async with anyio.create_task_group() as group:
+    unless ``client`` has begun writing: then the client is only marked ``gone``).
 
-        async def watch() -> None:
-            while (await receive())["type"] != "http.disconnect":
-                pass
-            if client is not None:
-                client.gone = True
-                if client.writing:
-                    return  # the write runs to its end; its operation checks still_there()
-            group.cancel_scope.cancel()
+    ``work`` runs in this task; one task beside it waits on ``receive`` and cancels this task
+    when it hears the disconnect. That cancellation is told apart from any other (the server
+    stopping, a timeout around the request) by the count of :meth:`asyncio.Task.cancelling`,
+    as :func:`asyncio.timeout` does: when another one came too, ``CancelledError`` goes on.
+    An exception of ``work`` is raised as itself."""
+    task = asyncio.current_task()
+    assert task is not None
+    cancelling = task.cancelling()
+    heard: list[Exception | None] = []  # the watch cancelled this task: None, or receive's error
+    watch = asyncio.get_running_loop().create_task(_watch(receive, task, client, heard))
+    try:
+        result = await work
+    except asyncio.CancelledError:
+        if heard and task.uncancel() <= cancelling:  # the disconnect's alone
+            failed = heard[0]
+            if failed is not None:
+                raise failed from None
+            return []
+        raise
+    except BaseException:
+        if heard:  # the cancellation was caught inside the work
+            task.uncancel()
+        raise
+    finally:
+        watch.cancel()  # it cannot cancel this task any more: it runs only after this returns
+    if heard:
+        task.uncancel()
+    return [result]
 
-        group.start_soon(watch)
-        try:
-            result.append(await work)
-        except Exception as exc:  # raised as itself below, not inside an ExceptionGroup
-            failed.append(exc)
-        group.cancel_scope.cancel()
-    if failed:
-        raise failed[0]
-    return result
+
+async def _watch(
+    receive: Receive,
+    task: asyncio.Task[object],
+    client: Client | None,
+    heard: list[Exception | None],
+) -> None:
+    """Cancel ``task`` when ``receive`` gives the disconnect (or fails: its error is then
+    ``task``'s), unless ``client`` has begun writing."""
+    try:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+    except Exception as exc:  # raised in the request, as the work's own would be
+        heard.append(exc)
+    else:
+        if client is not None:
+            client.gone = True
+            if client.writing:
+                return  # the write runs to its end; its operation checks still_there()
+        heard.append(None)
+    task.cancel()
