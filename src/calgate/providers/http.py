@@ -40,8 +40,7 @@ from calgate.errors import (
     RequestTimeout,
     TooManyRequests,
 )
-from calgate.providers.sockets import KeptSockets
-from calgate.security import public_transport
+from calgate.providers.pool import Pool
 
 __all__ = [
     "Deadline",
@@ -98,19 +97,14 @@ def make_client(
     followed (a provider API that redirects is misconfigured), and cookies are not kept.
     ``public_only``: for servers a client named (CalDAV), connect only to addresses that are
     not loopback or link-local, checking the address connected to
-    (:func:`calgate.security.public_transport`)."""
+    (:class:`calgate.providers.pool.Pool`, calgate's own transport on plain asyncio)."""
     # Keep every pooled connection alive: above the keep-alive count, busy periods would close
     # and reopen connections (a TLS handshake each) instead of reusing them.
     limits = httpx.Limits(
         max_connections=max_connections, max_keepalive_connections=max_connections
     )
     if transport is None:
-        network = (
-            public_transport(limits) if public_only else httpx.AsyncHTTPTransport(limits=limits)
-        )
-        # The pool asks each idle connection about its socket before every request.
-        network._pool._network_backend = KeptSockets(network._pool._network_backend)
-        transport = network
+        transport = Pool(limits, public_only=public_only)
     return httpx.AsyncClient(
         transport=transport,
         limits=limits,
