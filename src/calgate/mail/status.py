@@ -12,20 +12,17 @@ from __future__ import annotations
 import dataclasses
 from typing import cast
 
-from sqlalchemy.engine import Connection
-
 from calgate.domain.model import Event, Notifications
 from calgate.outbox import notices
 from calgate.providers.base import AccountContext
+from calgate.store.bare import ReadOn
 
 
 class NotificationStates:
     """An annotator (:data:`calgate.services.events.Annotator`): run on a connection of a read,
     the provider's own read when the events are calgate's rows (one database round)."""
 
-    def __call__(
-        self, conn: Connection, account: AccountContext, events: list[Event]
-    ) -> list[Event]:
+    def __call__(self, conn: ReadOn, account: AccountContext, events: list[Event]) -> list[Event]:
         if not events:
             return events
         ids = {e.id for e in events} | {e.master_event_id for e in events if e.master_event_id}

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 
 from calgate.outbox import store
 from calgate.store import tables as t
+from calgate.store.bare import ReadNotices
 
 n = t.notices
 
@@ -65,11 +66,19 @@ def resolve(state: str, counts: dict[str, int]) -> str:
     return "sent"
 
 
-def states(conn: Connection, account_id: str, event_ids: Iterable[str]) -> dict[str, str]:
-    """event id -> notification state, for the events that have a notice."""
+def states(
+    conn: Connection | ReadNotices, account_id: str, event_ids: Iterable[str]
+) -> dict[str, str]:
+    """event id -> notification state, for the events that have a notice. ``conn``: a
+    connection, or the notices a bare read (calgate.store.bare) read with the events."""
     ids = sorted(set(event_ids))
     if not ids:
         return {}
+    if isinstance(conn, ReadNotices):
+        if conn.account_id != account_id or not conn.ids.issuperset(ids):
+            raise ValueError("notices asked of a read that did not read them")
+        found = [(i, *conn.found[i]) for i in ids if i in conn.found]
+        return {i: resolve(state, conn.counts.get(change, {})) for i, change, state in found}
     rows = conn.execute(
         select(n.c.event_id, n.c.change_id, n.c.state).where(
             n.c.account_id == account_id, n.c.event_id.in_(ids)

@@ -26,8 +26,8 @@ from calgate.errors import CalgateError, Conflict, InvalidParameters, NotFound
 from calgate.providers.base import AccountContext, Capabilities, Change, Effects, no_effects
 from calgate.services.accounts import AccountService
 from calgate.store import accounts as account_store
+from calgate.store import bare, idempotency, tables
 from calgate.store import events as store
-from calgate.store import idempotency, tables
 from calgate.store.codec import dt_to_us, event_from_row, us_to_dt
 from calgate.store.db import Database, now_ms_us
 from calgate.store.rows import DecodedRows
@@ -61,10 +61,14 @@ def _not_found(event_id: str) -> NotFound:
     return NotFound(f"event {event_id!r} not found in this calendar")
 
 
+def _no_calendar(calendar_id: str) -> NotFound:
+    return NotFound(f"calendar {calendar_id!r} not found for this account")
+
+
 def _calendar(conn: Connection, account: AccountContext, calendar_id: str) -> Calendar:
     found = account_store.get_calendar(conn, account.id, calendar_id)
     if found is None:
-        raise NotFound(f"calendar {calendar_id!r} not found for this account")
+        raise _no_calendar(calendar_id)
     return found
 
 
@@ -163,6 +167,10 @@ def _series(
         decode=decode,
         lean=True,
     )
+    return _few_series(found)
+
+
+def _few_series(found: list[tuple[Event, int]]) -> list[tuple[Event, int]]:
     if len(found) > MAX_SERIES_PER_QUERY:
         raise InvalidParameters(
             f"start/end: more than {MAX_SERIES_PER_QUERY} recurring series overlap this window; "
@@ -193,12 +201,47 @@ def _listed(
         lean=True,
     )
     # Series are few: fetch them by their own index, then order them here.
-    series = sorted(
-        ((s, e) for e, s in _series(conn, calendar_id, query, after, decode)),
-        key=lambda p: (p[0], p[1].id),
-    )
-    merged = heapq.merge(((s, e) for e, s in singles), series, key=lambda p: (p[0], p[1].id))
+    return _merged(singles, _series(conn, calendar_id, query, after, decode), limit)
+
+
+def _merged(
+    singles: list[tuple[Event, int]], series: list[tuple[Event, int]], limit: int
+) -> Page[Event]:
+    ordered = sorted(((s, e) for e, s in series), key=lambda p: (p[0], p[1].id))
+    merged = heapq.merge(((s, e) for e, s in singles), ordered, key=lambda p: (p[0], p[1].id))
     return _page(list(itertools.islice(merged, limit + 1)), limit)
+
+
+def _bare_listed(
+    account_id: str,
+    calendar_id: str,
+    query: EventQuery,
+    after: tuple[int, str] | None,
+    decode: Callable[[Any], Event],
+) -> bare.Plan:
+    """:func:`_listed` of a calendar known to be the account's, on the bare driver
+    (:mod:`calgate.store.bare`), with the notices of the page: (page, notices)."""
+    limit, notices = query.limit, dict[str, bare.Notice]()
+    min_start = None
+    if query.start is not None:
+        min_start = dt_to_us(query.start) - (yield from bare.span(calendar_id))
+    singles = yield from bare.select_events(
+        account_id,
+        calendar_id,
+        query,
+        bare.Listing(after, limit + 1, recurring=False, min_start=min_start),
+        decode,
+        notices,
+    )
+    how = bare.Listing(after, MAX_SERIES_PER_QUERY + 1, recurring=True, ordered=False)
+    series = yield from bare.select_events(account_id, calendar_id, query, how, decode, notices)
+    page = _merged(singles, _few_series(series), limit)
+    # The calendar may be gone since it was known (as _listed's caller checks).
+    if not page.items and not (yield from bare.owned(account_id, calendar_id)):
+        raise _no_calendar(calendar_id)
+    ids = {e.id for e in page.items} | {e.master_event_id for e in page.items}
+    read = yield from bare.counted(account_id, ids - {""}, notices)
+    return page, read
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,7 +336,7 @@ T = TypeVar("T")
 X = TypeVar("X")
 
 
-def _found(conn: Connection, found: X) -> X:
+def _found(conn: bare.ReadOn, found: X) -> X:
     """``then`` of a read that wants what it found, as found."""
     return found
 
@@ -312,8 +355,11 @@ class LocalProvider:
         ics_files=True,
     )
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, bare_reads: bool = True) -> None:
         self.db = db
+        # The hot reads (GET, a list without expansion) of a calendar known to be the
+        # account's run on the bare driver (calgate.store.bare); the rest, through Core.
+        self.bare_reads = bare_reads
         # calendar id -> owning account id. A calendar never changes owner, so a hit needs no
         # query; a calendar deleted by another process makes the insert fail its foreign key.
         self.owners: dict[str, str] = {}
@@ -461,9 +507,15 @@ class LocalProvider:
         account: AccountContext,
         calendar_id: str,
         event_id: str,
-        then: Callable[[Connection, Event], T],
+        then: Callable[[bare.ReadOn, Event], T],
     ) -> T:
-        """``then(conn, event)`` on the connection that read the event (StoreReads)."""
+        """``then(conn, event)`` on the connection that read the event (StoreReads), or on the
+        notices the bare read read with it."""
+        if self.bare_reads and self.owners.get(calendar_id) == account.id:
+            found = await self.db.read_bare(bare.get_event(account.id, calendar_id, event_id))
+            if found is not None:  # else (a generated occurrence, a 404) as below
+                event, notices = found
+                return then(notices, event)
 
         def op(conn: Connection) -> T:
             known = self._checked(conn, account, calendar_id)
@@ -489,11 +541,20 @@ class LocalProvider:
         account: AccountContext,
         calendar_id: str,
         query: EventQuery,
-        then: Callable[[Connection, Page[Event]], T],
+        then: Callable[[bare.ReadOn, Page[Event]], T],
     ) -> T:
-        """``then(conn, page)`` on the connection that read the page, or, for an expansion
-        (computed off the database threads), on a read of its own (StoreReads)."""
+        """``then(conn, page)`` on the connection that read the page (or the notices the bare
+        read read with it), or, for an expansion (computed off the database threads), on a
+        read of its own (StoreReads)."""
         after = cursor.decode(query.cursor) if query.cursor else None
+        if (
+            self.bare_reads
+            and not query.expand_recurring
+            and self.owners.get(calendar_id) == account.id
+        ):
+            plan = _bare_listed(account.id, calendar_id, query, after, self.rows)
+            page, notices = await self.db.read_bare(plan)
+            return then(notices, page)
 
         def op(conn: Connection) -> T:
             known = self._checked(conn, account, calendar_id)

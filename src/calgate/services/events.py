@@ -34,11 +34,12 @@ from calgate.providers.registry import Providers
 from calgate.services import calendars, pages
 from calgate.services.accounts import AccountService
 from calgate.store import idempotency
+from calgate.store.bare import ReadOn
 from calgate.store.ids import new_id
 
 # Returns the events with what calgate adds to them (e.g. the notifications state), read on
-# the connection given.
-Annotator = Callable[[Connection, AccountContext, list[Event]], list[Event]]
+# the connection given (or what a bare read read: calgate.store.bare).
+Annotator = Callable[[ReadOn, AccountContext, list[Event]], list[Event]]
 T = TypeVar("T")
 
 
@@ -53,7 +54,7 @@ class StoreReads(Protocol):
         account: AccountContext,
         calendar_id: str,
         event_id: str,
-        then: Callable[[Connection, Event], T],
+        then: Callable[[ReadOn, Event], T],
     ) -> T: ...
 
     async def list_events_then(
@@ -61,7 +62,7 @@ class StoreReads(Protocol):
         account: AccountContext,
         calendar_id: str,
         query: EventQuery,
-        then: Callable[[Connection, Page[Event]], T],
+        then: Callable[[ReadOn, Page[Event]], T],
     ) -> T: ...
 
 
@@ -169,9 +170,7 @@ class EventService:
             return conference
         return self.meetings.create(conference.provider)
 
-    def _annotate(
-        self, conn: Connection, account: AccountContext, events: list[Event]
-    ) -> list[Event]:
+    def _annotate(self, conn: ReadOn, account: AccountContext, events: list[Event]) -> list[Event]:
         for annotate in self.annotators:
             events = annotate(conn, account, events)
         return events
@@ -274,7 +273,7 @@ class EventService:
             event = await provider.get_event(account, calendar_id, event_id)
             return (await self._annotated(account, [event]))[0]
 
-        def then(conn: Connection, found: Event) -> Event:
+        def then(conn: ReadOn, found: Event) -> Event:
             return self._annotate(conn, account, [found])[0]
 
         event = await reads.get_event_then(account, calendar_id, event_id, then)
@@ -296,7 +295,7 @@ class EventService:
         reads = self._store_reads(provider)
         annotated = [False]  # whether the last page fetched was annotated in its own read
 
-        def then(conn: Connection, page: Page[Event]) -> Page[Event]:
+        def then(conn: ReadOn, page: Page[Event]) -> Page[Event]:
             return dataclasses.replace(page, items=self._annotate(conn, account, page.items))
 
         async def fetch(q: EventQuery) -> Page[Event]:

@@ -9,6 +9,9 @@ hands them to :meth:`Database.read` and :meth:`Database.write`:
   therefore touch only the database. ``write`` returns only after the commit: a 200 is durable.
 - PostgreSQL (asyncpg): each call is one transaction on the async engine, run through
   SQLAlchemy's ``run_sync`` bridge; the server groups commits itself.
+
+The hottest reads (a LOCAL event, a LOCAL list) skip SQLAlchemy's execution: :meth:`Database.
+read_bare` runs a plan of :mod:`calgate.store.bare` on the driver itself, in one transaction.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import concurrent.futures
 import contextlib
 import logging
 import os
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -32,6 +36,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import QueuePool
+
+from calgate.store import bare
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 log = logging.getLogger("calgate.store")
@@ -52,6 +58,17 @@ def now_ms_us() -> int:
     return time.time_ns() // 1_000_000 * 1000
 
 
+def _pragmas(dbapi_connection: Any, synchronous: str) -> None:
+    """Every connection's settings (the engines' "connect" event and the bare readers)."""
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA synchronous={synchronous}")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
 def _sqlite_engine(path: str, synchronous: str, begin: str, pool_size: int) -> Engine:
     engine = create_engine(
         f"sqlite+pysqlite:///{path}",
@@ -64,13 +81,7 @@ def _sqlite_engine(path: str, synchronous: str, begin: str, pool_size: int) -> E
 
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA synchronous={synchronous}")
-        cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.close()
+        _pragmas(dbapi_connection, synchronous)
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:
@@ -128,6 +139,10 @@ class Database:
             self._writer = _sqlite_engine(path, mode, "BEGIN IMMEDIATE", 1)
             self._reader = _sqlite_engine(path, mode, "BEGIN", 4)
             self._read_pool = concurrent.futures.ThreadPoolExecutor(4, "calgate-read")
+            self._path, self._synchronous = path, mode
+            # Each read thread's plain sqlite3 connection for read_bare (made on first use).
+            self._bare = threading.local()
+            self._bare_connections: list[sqlite3.Connection] = []
             self._pending: list[_Pending] = []
             self._lock = threading.Lock()
             self._wake = threading.Event()
@@ -156,6 +171,57 @@ class Database:
             result = op(conn)
             conn.rollback()
             return result
+
+    async def read_bare(self, plan: bare.Plan) -> Any:
+        """Run ``plan`` (:mod:`calgate.store.bare`) on the bare driver in a read transaction:
+        a plain sqlite3 connection of the read thread (BEGIN ... ROLLBACK: one snapshot, as
+        :meth:`read`), or the asyncpg connection itself in a read-only transaction."""
+        if self._async is not None:
+            # A caller cancelled (its client gone) does not cancel the read in the middle of a
+            # statement: the read ends and gives its connection back clean, as a read thread
+            # does on SQLite.
+            task = asyncio.ensure_future(self._read_postgres(plan))
+            task.add_done_callback(_retrieved)
+            done, value = await asyncio.shield(task)
+            if not done:
+                raise value
+            return value
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._read_pool, self._read_bare_sync, plan)
+
+    async def _read_postgres(self, plan: bare.Plan) -> tuple[bool, Any]:
+        assert self._async is not None
+        async with self._async.connect() as conn:
+            raw = await conn.get_raw_connection()
+            try:
+                return await _run_postgres(raw.driver_connection, plan)
+            except BaseException:
+                # The driver failed: the connection's state is unknown, it is not reused.
+                await conn.invalidate()
+                raise
+
+    def _bare_connection(self) -> sqlite3.Connection:
+        found: sqlite3.Connection | None = getattr(self._bare, "connection", None)
+        if found is None:
+            found = sqlite3.connect(self._path, timeout=30, check_same_thread=False)
+            _pragmas(found, self._synchronous)
+            with self._lock:
+                self._bare_connections.append(found)
+            self._bare.connection = found
+        return found
+
+    def _read_bare_sync(self, plan: bare.Plan) -> Any:
+        conn = self._bare_connection()
+
+        def execute(statement: bare.Statement, values: dict[str, Any]) -> bare.Rows:
+            return conn.execute(statement.sqlite, statement.args(values, False)).fetchall()
+
+        conn.execute("BEGIN")
+        try:
+            return bare.run(plan, execute)
+        finally:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
 
     async def write(self, op: Op[T]) -> T:
         """Run ``op`` in a write transaction; returns once that transaction is committed."""
@@ -229,8 +295,32 @@ class Database:
         self._wake.set()
         await asyncio.get_running_loop().run_in_executor(None, self._thread.join)
         self._read_pool.shutdown(wait=True)
+        for conn in self._bare_connections:
+            conn.close()
         self._writer.dispose()
         self._reader.dispose()
+
+
+def _retrieved(task: asyncio.Future[Any]) -> None:
+    """Take the outcome of a read whose caller was cancelled (nobody else will)."""
+    if not task.cancelled():
+        task.exception()
+
+
+async def _run_postgres(driver: Any, plan: bare.Plan) -> tuple[bool, Any]:
+    """Run ``plan`` on an asyncpg connection in a read-only transaction: (True, its result),
+    or (False, the exception the plan raised, after the transaction ended)."""
+    async with driver.transaction(readonly=True):
+        rows: bare.Rows | None = None
+        while True:
+            try:
+                statement, values = next(plan) if rows is None else plan.send(rows)
+            except StopIteration as finished:
+                return True, finished.value
+            except Exception as refused:
+                return False, refused
+            found = await driver.fetch(statement.postgres, *statement.args(values, True))
+            rows = [tuple(r) for r in found]
 
 
 def _settle(item: _Pending) -> None:

@@ -1,0 +1,395 @@
+"""The hot LOCAL reads on the bare driver: SQL compiled once, rows as tuples (issue 14).
+
+A GET of one event and a list of a week spent more time in SQLAlchemy's statement execution and
+result machinery than in the database. These reads are written here as *plans*: generators that
+yield :class:`Statement` s with their values and receive each one's rows (plain tuples), so that
+one plan runs on both drivers (:meth:`calgate.store.db.Database.read_bare`): a plain ``sqlite3``
+connection per read thread, or the asyncpg connection itself. The statements are SQLAlchemy
+Core statements with named bound parameters, compiled once per dialect and shape; the values
+are converted as Core's types would (SQLite booleans), and the rows go to the same decoding
+(:func:`calgate.store.codec.event_from_row`, :class:`calgate.store.rows.DecodedRows`).
+
+Each event read here comes with its notice (``notices``, LEFT JOIN: no second statement), and
+the mail counts of queued ones; :class:`ReadNotices` hands them to the notification annotator
+(:func:`calgate.outbox.notices.states`), all read in the read's one transaction.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+from collections.abc import Callable, Generator, Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, NamedTuple
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ColumnElement,
+    Integer,
+    String,
+    and_,
+    bindparam,
+    func,
+    or_,
+    select,
+    tuple_,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql import Select
+
+from calgate.domain.filters import fold
+from calgate.domain.model import Event, EventQuery
+from calgate.store import tables as t
+from calgate.store.codec import dt_to_us, event_from_row
+from calgate.store.events import DECODED
+
+E = t.events.c
+N = t.notices
+_SQLITE = sqlite.dialect()
+_POSTGRES = postgresql.asyncpg.dialect()  # type: ignore[no-untyped-call]
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """A Core statement compiled for both stores: positional text and the names of its values
+    in order (with the values Core itself adds, such as SQLite's ``OFFSET 0``)."""
+
+    sqlite: str
+    sqlite_names: tuple[str, ...]
+    postgres: str
+    postgres_names: tuple[str, ...]
+    defaults: dict[str, Any]
+
+    @classmethod
+    def of(cls, stmt: Any) -> Statement:
+        lite = stmt.compile(dialect=_SQLITE)
+        pg = stmt.compile(dialect=_POSTGRES)
+        defaults = {k: v for k, v in lite.params.items() if v is not None}
+        defaults.update({k: v for k, v in pg.params.items() if v is not None})
+        return cls(str(lite), tuple(lite.positiontup), str(pg), tuple(pg.positiontup), defaults)
+
+    def args(self, values: dict[str, Any], postgres: bool) -> tuple[Any, ...]:
+        names = self.postgres_names if postgres else self.sqlite_names
+        merged = {**self.defaults, **values}
+        return tuple(merged[name] for name in names)
+
+
+Rows = list[tuple[Any, ...]]
+# A read: yields (statement, values), receives that statement's rows, returns its result.
+Plan = Generator[tuple[Statement, dict[str, Any]], Rows, Any]
+
+Decoded = namedtuple("Decoded", [c.name for c in DECODED])  # type: ignore[misc]
+"""A row of :data:`calgate.store.events.DECODED` columns, as ``event_from_row`` reads it."""
+_WIDTH = len(DECODED)
+_CANCELLED = [c.name for c in DECODED].index("is_cancelled")
+
+
+def decoded(row: Sequence[Any]) -> Any:
+    """The event columns of ``row`` (its first ones) as Core would give them (a boolean)."""
+    values = list(row[:_WIDTH])
+    values[_CANCELLED] = bool(values[_CANCELLED])
+    return Decoded._make(values)
+
+
+class Notice(NamedTuple):
+    change_id: str
+    state: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReadNotices:
+    """The notices of the events a bare read found, read in its transaction: event id ->
+    notice (events without one are absent), and the mail deliveries of queued ones (change id
+    -> status -> number). ``ids``: the events whose notices were read; asking about others is
+    a mistake (:func:`calgate.outbox.notices.states` refuses it)."""
+
+    account_id: str
+    ids: frozenset[str]
+    found: dict[str, Notice]
+    counts: dict[str, dict[str, int]]
+
+
+ReadOn = Connection | ReadNotices
+"""What a read's follow-up work (the annotators of calgate.services.events) reads on: the
+read's connection, or the notices a bare read read with its events."""
+
+
+# Statements ---------------------------------------------------------------------------------
+
+
+def _joined(columns: Iterable[Any]) -> Select[Any]:
+    """Events with the account's notice of each one (LEFT JOIN: events without one stay)."""
+    on = and_(N.c.account_id == bindparam("b_account", type_=String), N.c.event_id == E.id)
+    return select(*columns, N.c.change_id, N.c.state).select_from(t.events.outerjoin(N, on))
+
+
+def _get_statement() -> Statement:
+    m = t.notices.alias("m")
+    account = bindparam("b_account", type_=String)
+    query = (
+        select(*DECODED, N.c.change_id, N.c.state, m.c.change_id, m.c.state)
+        .select_from(
+            t.events.outerjoin(N, and_(N.c.account_id == account, N.c.event_id == E.id)).outerjoin(
+                m,
+                and_(
+                    m.c.account_id == account,
+                    m.c.event_id == E.master_event_id,
+                    E.master_event_id != "",
+                ),
+            )
+        )
+        .where(
+            E.id == bindparam("b_id", type_=String),
+            E.calendar_id == bindparam("b_calendar", type_=String),
+        )
+    )
+    return Statement.of(query)
+
+
+GET = _get_statement()
+OWNED = Statement.of(
+    select(t.calendars.c.id).where(
+        t.calendars.c.id == bindparam("b_calendar", type_=String),
+        t.calendars.c.account_id == bindparam("b_account", type_=String),
+    )
+)
+SPAN = Statement.of(
+    select(t.calendars.c.max_span_us).where(
+        t.calendars.c.id == bindparam("b_calendar", type_=String)
+    )
+)
+
+
+@lru_cache(maxsize=64)
+def _mail_counts(n: int) -> Statement:
+    o = t.outbox.c
+    ids = [bindparam(f"b_c{i}", type_=String) for i in range(n)]
+    return Statement.of(
+        select(o.change_id, o.status, func.count())
+        .where(o.change_id.in_(ids), o.channel == "mail")
+        .group_by(o.change_id, o.status)
+    )
+
+
+def _escaped(value: str) -> str:
+    """``value`` for ``LIKE '%' || value || '%' ESCAPE '/'`` (Core's ``autoescape=True``)."""
+    return value.replace("/", "//").replace("%", "/%").replace("_", "/_")
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """What :func:`calgate.store.events.select_events` is asked (its keyword arguments)."""
+
+    after: tuple[int, str] | None
+    limit: int
+    recurring: bool | None = None
+    masters_only: bool = True
+    min_start: int | None = None
+    ordered: bool = True
+
+
+def _window(q: EventQuery, how: Listing) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """The shape of :func:`calgate.store.events.select_events`' statement (which filters it
+    has) and the values of its parameters (the same conditions, in the same order)."""
+    values: dict[str, Any] = {}
+    shape: list[Any] = []
+
+    def given(name: str, value: Any) -> None:
+        shape.append(name)
+        values[name] = value
+
+    for name, instant in (
+        ("b_start", q.start),
+        ("b_end", q.end),
+        ("b_updated_after", q.updated_after),
+        ("b_updated_before", q.updated_before),
+    ):
+        if instant is not None:
+            given(name, dt_to_us(instant))
+    if q.busy is not None:
+        given("b_busy", q.busy)
+    if q.is_cancelled is not None:
+        given("b_cancelled", q.is_cancelled)
+    if q.ical_uid is not None:
+        given("b_uid", q.ical_uid)
+    for name, text in (("b_title", q.title), ("b_location", q.location), ("b_body", q.description)):
+        if text:
+            given(name, _escaped(fold(text)))
+    for i, email in enumerate(q.attendees):
+        given(f"b_attendee{i}", _escaped(f",{email.lower()},"))
+    if how.min_start is not None:
+        given("b_min_start", how.min_start)
+    if how.recurring is not None:
+        given("b_recurring", how.recurring)
+    if how.after is not None:
+        given("b_after_start", how.after[0])
+        given("b_after_id", how.after[1])
+    shape += [how.masters_only, how.ordered]
+    values["b_limit"] = how.limit
+    return tuple(shape), values
+
+
+@lru_cache(maxsize=512)
+def _listing(shape: tuple[Any, ...]) -> Statement:
+    """``select_events``' statement (lean) for one shape, with each event's notice."""
+    names = set(shape)
+    *_, masters_only, ordered = shape
+    where: list[ColumnElement[bool]] = [E.calendar_id == bindparam("b_calendar", type_=String)]
+    big = BigInteger()
+    if "b_start" in names:
+        where.append(E.end_utc > bindparam("b_start", type_=big))
+    if "b_end" in names:
+        where.append(E.start_utc < bindparam("b_end", type_=big))
+    if "b_updated_after" in names:
+        where.append(E.updated_at > bindparam("b_updated_after", type_=big))
+    if "b_updated_before" in names:
+        where.append(E.updated_at < bindparam("b_updated_before", type_=big))
+    if "b_busy" in names:
+        where.append(E.busy == bindparam("b_busy", type_=Boolean))
+    if "b_cancelled" in names:
+        where.append(E.is_cancelled == bindparam("b_cancelled", type_=Boolean))
+    if "b_uid" in names:
+        where.append(E.ical_uid == bindparam("b_uid", type_=String))
+    for column, name in (
+        (E.title_folded, "b_title"),
+        (E.location_folded, "b_location"),
+        (E.body_folded, "b_body"),
+    ):
+        if name in names:
+            where.append(column.contains(bindparam(name, type_=String), escape="/"))
+    attendees = sorted(n for n in names if isinstance(n, str) and n.startswith("b_attendee"))
+    if attendees:
+        where.append(
+            or_(
+                *(
+                    E.attendee_emails.contains(bindparam(n, type_=String), escape="/")
+                    for n in attendees
+                )
+            )
+        )
+    if "b_min_start" in names:
+        where.append(E.start_utc > bindparam("b_min_start", type_=big))
+    if masters_only:
+        where.append(E.master_event_id == "")
+    if "b_recurring" in names:
+        where.append(E.is_recurring == bindparam("b_recurring", type_=Boolean))
+    if "b_after_start" in names:
+        where.append(
+            tuple_(E.start_utc, E.id)
+            > tuple_(bindparam("b_after_start", type_=big), bindparam("b_after_id", type_=String))
+        )
+    query = _joined(DECODED).where(and_(*where)).limit(bindparam("b_limit", type_=Integer))
+    if ordered:
+        query = query.order_by(E.start_utc, E.id)
+    return Statement.of(query)
+
+
+# Plans ----------------------------------------------------------------------------------------
+
+
+def owned(account_id: str, calendar_id: str) -> Plan:
+    """Whether the calendar is the account's."""
+    rows = yield OWNED, {"b_calendar": calendar_id, "b_account": account_id}
+    return bool(rows)
+
+
+def span(calendar_id: str) -> Plan:
+    """:func:`calgate.store.events.calendar_span`."""
+    rows = yield SPAN, {"b_calendar": calendar_id}
+    return int(rows[0][0]) if rows else 0
+
+
+def get_event(
+    account_id: str,
+    calendar_id: str,
+    event_id: str,
+    decode: Callable[[Any], Event] = event_from_row,
+) -> Plan:
+    """The stored event (:func:`calgate.store.events.get_event`) with the notices the
+    notification annotator asks for (its own and its series'): (event, notices), or None if
+    there is none."""
+    rows = yield GET, {"b_account": account_id, "b_id": event_id, "b_calendar": calendar_id}
+    if not rows:
+        return None
+    row = decoded(rows[0])
+    tail = rows[0][_WIDTH:]
+    found: dict[str, Notice] = {}
+    if tail[1] is not None:
+        found[row.id] = Notice(tail[0], tail[1])
+    if tail[3] is not None:
+        found[row.master_event_id] = Notice(tail[2], tail[3])
+    ids = {row.id} | ({row.master_event_id} if row.master_event_id else set())
+    notices = yield from _counted(account_id, ids, found)
+    return decode(row), notices
+
+
+def select_events(
+    account_id: str,
+    calendar_id: str,
+    q: EventQuery,
+    how: Listing,
+    decode: Callable[[Any], Event],
+    notices: dict[str, Notice],
+) -> Plan:
+    """:func:`calgate.store.events.select_events` (``lean``): events with their first start;
+    the notices of the events found are added to ``notices``."""
+    shape, values = _window(q, how)
+    values["b_calendar"] = calendar_id
+    values["b_account"] = account_id
+    rows = yield _listing(shape), values
+    out: list[tuple[Event, int]] = []
+    for r in rows:
+        row = decoded(r)
+        if r[_WIDTH + 1] is not None:
+            notices[row.id] = Notice(r[_WIDTH], r[_WIDTH + 1])
+        out.append((decode(row), row.start_utc))
+    return out
+
+
+def counted(account_id: str, ids: Iterable[str], found: dict[str, Notice]) -> Plan:
+    """:class:`ReadNotices` of ``ids`` (their notices ``found``), with the mail counts of
+    queued ones."""
+    return (yield from _counted(account_id, set(ids), found))
+
+
+def _counted(account_id: str, ids: set[str], found: dict[str, Notice]) -> Plan:
+    found = {i: notice for i, notice in found.items() if i in ids}
+    queued = sorted({n.change_id for n in found.values() if n.state == "queued"})
+    counts: dict[str, dict[str, int]] = {}
+    for i in range(0, len(queued), 500):
+        part = queued[i : i + 500]
+        statement = _mail_counts(len(part))
+        rows = yield statement, {f"b_c{j}": c for j, c in enumerate(part)}
+        for change_id, status, count in rows:
+            counts.setdefault(change_id, {})[status] = int(count)
+    return ReadNotices(account_id, frozenset(ids), found, counts)
+
+
+def run(plan: Plan, execute: Callable[[Statement, dict[str, Any]], Rows]) -> Any:
+    """Run ``plan`` with ``execute`` (a synchronous driver); its result."""
+    try:
+        statement, values = next(plan)
+        while True:
+            statement, values = plan.send(execute(statement, values))
+    except StopIteration as done:
+        return done.value
+
+
+__all__ = [
+    "GET",
+    "Listing",
+    "Notice",
+    "Plan",
+    "ReadNotices",
+    "ReadOn",
+    "Statement",
+    "counted",
+    "decoded",
+    "get_event",
+    "owned",
+    "run",
+    "select_events",
+    "span",
+]
