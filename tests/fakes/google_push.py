@@ -52,7 +52,8 @@ class Watch:
     address: str
     token: str
     expiration_ms: int
-    seen: int = -1  # newest ETag counter notified; -1: the sync message is still to send
+    seen: int = 0  # newest ETag counter notified (at first: the newest when the watch was made)
+    synced: bool = False  # whether the sync message has been sent
     number: int = 0
 
 
@@ -124,10 +125,10 @@ def _round(state: GoogleState, kept: Watches, client: httpx.Client) -> bool:
     channels = live(state)
     for watch in channels:
         newest, deleted = _newest(state, watch.calendar_id)
-        if watch.seen < 0:
-            watch.seen = newest
+        if not watch.synced:
+            watch.synced = True
             _send(client, kept, watch, "sync")
-        elif newest > watch.seen:
+        if newest > watch.seen:
             watch.seen = newest
             _send(client, kept, watch, kept.deletions if deleted else "exists")
     return bool(channels)
@@ -167,6 +168,8 @@ def routes(state: GoogleState) -> list[Route]:
             address,
             str(body.get("token") or ""),
             int(time.time() * 1000) + ttl * 1000,
+            # Changes from now on are announced, even one made before the notifier's next round.
+            seen=_newest(state, calendar["id"])[0],
         )
         with kept.lock:
             kept.channels[channel_id] = made

@@ -20,9 +20,11 @@ class Notifier:
         self.round = round_
         self.lock = threading.Lock()
         self.thread: threading.Thread | None = None
+        self.kicked = False  # a watch was made since the thread's last round began
 
     def start(self) -> None:
         with self.lock:
+            self.kicked = True
             if self.thread is None:
                 self.thread = threading.Thread(target=self._run, daemon=True)
                 self.thread.start()
@@ -30,9 +32,18 @@ class Notifier:
     def _run(self) -> None:
         idle_since = time.monotonic()
         with httpx.Client(timeout=10) as client:
-            while time.monotonic() - idle_since < IDLE_SECONDS:
+            while True:
+                with self.lock:
+                    self.kicked = False
                 if self.round(client):
                     idle_since = time.monotonic()
                 time.sleep(POLL_SECONDS)
-        with self.lock:
-            self.thread = None
+                if time.monotonic() - idle_since < IDLE_SECONDS:
+                    continue
+                # Ending is decided under the lock, so that a watch made meanwhile (whose
+                # start() found this thread still running) is not left without a notifier.
+                with self.lock:
+                    if not self.kicked:
+                        self.thread = None
+                        return
+                idle_since = time.monotonic()
