@@ -191,3 +191,22 @@ def test_kept_property_round_trip() -> None:
     assert Kept.from_json(kept.to_json()) == kept
     assert Kept.from_json("not json") == Kept()
     assert Kept.from_json('{"tz": ["Mars/Base", 3], "conference": ["skype", "x", "y"]}') == Kept()
+
+
+async def test_the_provider_client_keeps_no_cookies() -> None:
+    """One client serves every account: a cookie set by a provider's answer to one account's
+    call is never sent with a later call (another account's, maybe), nor kept at all."""
+    cookies: list[str | None] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        cookies.append(request.headers.get("cookie"))
+        return httpx.Response(
+            200, json={}, headers={"Set-Cookie": "SID=first-account; Path=/; Max-Age=3600"}
+        )
+
+    async with make_client(transport=httpx.MockTransport(handler)) as client:
+        for _ in range(2):
+            r = await send(client, "GET", "http://p.test/x", policy=FAST, provider="P", safe=True)
+            assert r.status_code == 200 and r.headers["set-cookie"].startswith("SID=")
+        assert cookies == [None, None]
+        assert not client.cookies

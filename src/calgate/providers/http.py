@@ -45,6 +45,7 @@ from calgate.providers.pool import Pool
 __all__ = [
     "Deadline",
     "Policy",
+    "ProviderClient",
     "error_for",
     "is_rate_limited",
     "make_client",
@@ -84,14 +85,47 @@ class Deadline:
         return self.left() <= 0
 
 
+class ProviderClient(httpx.AsyncClient):
+    """The provider calls' client: requests built as ``httpx.AsyncClient`` builds them (its
+    default headers, per-request timeouts), sent straight to the transport. One client serves
+    every account, so it keeps no cookies (a cookie set by an answer to one account's call is
+    never sent with another's), follows no redirects and adds no auth; it skips httpx's
+    per-response cookie parsing and log record with them."""
+
+    def __init__(self, *, transport: httpx.AsyncBaseTransport, **options: Any) -> None:
+        super().__init__(transport=transport, follow_redirects=False, **options)
+        self._direct = transport
+
+    async def send(
+        self,
+        request: httpx.Request,
+        *,
+        stream: bool = False,
+        auth: Any = httpx.USE_CLIENT_DEFAULT,
+        follow_redirects: Any = httpx.USE_CLIENT_DEFAULT,
+    ) -> httpx.Response:
+        if auth not in (httpx.USE_CLIENT_DEFAULT, None) or follow_redirects is True:
+            raise TypeError("provider calls are sent without auth and without redirects")
+        if self.is_closed:
+            raise RuntimeError("Cannot send a request, as the client has been closed.")
+        response = await self._direct.handle_async_request(request)
+        response.request = request
+        if not stream:
+            try:
+                await response.aread()
+            finally:
+                await response.aclose()
+        return response
+
+
 def make_client(
     *,
     transport: httpx.AsyncBaseTransport | None = None,
     max_connections: int = 100,
     user_agent: str = f"calgate/{__version__}",
     public_only: bool = False,
-) -> httpx.AsyncClient:
-    """An ``httpx.AsyncClient`` for provider calls; ``transport`` swaps the network for tests.
+) -> ProviderClient:
+    """A :class:`ProviderClient` for provider calls; ``transport`` swaps the network for tests.
 
     Timeouts are set per request by :func:`send` (from the call's deadline), redirects are not
     followed (a provider API that redirects is misconfigured), and cookies are not kept.
@@ -105,10 +139,9 @@ def make_client(
     )
     if transport is None:
         transport = Pool(limits, public_only=public_only)
-    return httpx.AsyncClient(
+    return ProviderClient(
         transport=transport,
         limits=limits,
-        follow_redirects=False,
         headers={"User-Agent": user_agent, "Accept": "application/json"},
         timeout=httpx.Timeout(30.0),
     )
