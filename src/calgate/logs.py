@@ -102,6 +102,10 @@ def setup_logging(level: str = "info", fmt: str = "text", stream: Any = None) ->
     handler._calgate = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level.upper())
+    # No line names its source file or line (neither format has them): skip the caller lookup,
+    # a walk up the stack for every record (the logging documentation's own optimization; the
+    # access line of every request paid it).
+    logging._srcfile = None
     # A line per provider HTTP call is noise (and URLs): only at debug level.
     for name in ("httpx", "httpcore"):
         logging.getLogger(name).setLevel(
