@@ -97,6 +97,25 @@ async def test_a_disconnect_cancels_the_work() -> None:
     assert waiting.cancelling() == 0
 
 
+async def test_a_read_that_ends_soon_never_listens() -> None:
+    """The client is listened to only once a read has taken ``LISTEN_AFTER_SECONDS``: the hot
+    reads, which end sooner, start no task beside them (the README's profiles)."""
+    peer = Peer()
+    for _ in range(20):
+        assert await offload.until_disconnected(peer.request(), Work(0)()) == "done"
+    await asyncio.sleep(offload.LISTEN_AFTER_SECONDS * 2)  # no listener left to start either
+    assert not peer.body_read  # receive was never called
+
+
+async def test_a_disconnect_before_a_slow_read_listens_is_heard_when_it_does() -> None:
+    peer, work = Peer(), Work()
+    peer.leave()  # gone before the read began
+    started = time.monotonic()
+    assert await asyncio.wait_for(offload.until_disconnected(peer.request(), work()), 5) is None
+    assert work.cancelled
+    assert time.monotonic() - started >= offload.LISTEN_AFTER_SECONDS * 0.9
+
+
 async def test_work_that_catches_the_cancellation_answers_and_leaves_none_behind() -> None:
     peer, started = Peer(), asyncio.Event()
 

@@ -186,10 +186,17 @@ async def run(work: Callable[[Budget], T], tenant: str) -> T:
             budget.cancel()  # a no-op once the work is done
 
 
+# A read's client is listened to once the read has taken this long: most reads end sooner,
+# and listening (a task beside the request) cost more than the read itself on the hot routes.
+LISTEN_AFTER_SECONDS = 0.02
+
+
 async def until_disconnected(request: Request, work: Awaitable[T]) -> T | None:
-    """``await work``, cancelled if the client disconnects first (then None)."""
+    """``await work``, cancelled if the client disconnects first (then None). The client is
+    listened to from :data:`LISTEN_AFTER_SECONDS` on: a read that ends sooner never listens,
+    and a disconnect is heard at most that much later than it came."""
     with watching(None):  # the whole of it is cancelled: run() need not watch as well
-        done = await _unless_disconnected(request.receive, work)
+        done = await _unless_disconnected(request.receive, work, after=LISTEN_AFTER_SECONDS)
     return done[0] if done else None
 
 
@@ -234,13 +241,14 @@ def write_begins() -> Callable[[], None]:
 
 
 async def _unless_disconnected(
-    receive: Receive, work: Awaitable[T], client: Client | None = None
+    receive: Receive, work: Awaitable[T], client: Client | None = None, after: float = 0.0
 ) -> list[T]:
     """``[await work]``, or ``[]`` once the client disconnected (``work`` is then cancelled,
     unless ``client`` has begun writing: then the client is only marked ``gone``).
 
-    ``work`` runs in this task; one task beside it waits on ``receive`` and cancels this task
-    when it hears the disconnect. That cancellation is told apart from any other (the server
+    ``work`` runs in this task; one task beside it (started ``after`` seconds in, if the work
+    has not ended by then) waits on ``receive`` and cancels this task when it hears the
+    disconnect. That cancellation is told apart from any other (the server
     stopping, a timeout around the request) by the count of :meth:`asyncio.Task.cancelling`,
     as :func:`asyncio.timeout` does: when another one came too, ``CancelledError`` goes on.
     An exception of ``work`` is raised as itself."""
@@ -248,7 +256,15 @@ async def _unless_disconnected(
     assert task is not None
     cancelling = task.cancelling()
     heard: list[Exception | None] = []  # the watch cancelled this task: None, or receive's error
-    watch = asyncio.get_running_loop().create_task(_watch(receive, task, client, heard))
+    loop = asyncio.get_running_loop()
+    watches: list[asyncio.Task[None]] = []
+
+    def listen() -> None:
+        watches.append(loop.create_task(_watch(receive, task, client, heard)))
+
+    later = loop.call_later(after, listen) if after > 0 else None
+    if later is None:
+        listen()
     try:
         result = await work
     except asyncio.CancelledError:
@@ -263,7 +279,10 @@ async def _unless_disconnected(
             task.uncancel()
         raise
     finally:
-        watch.cancel()  # it cannot cancel this task any more: it runs only after this returns
+        if later is not None:
+            later.cancel()
+        for watch in watches:
+            watch.cancel()  # it cannot cancel this task any more: it runs only after this returns
     if heard:
         task.uncancel()
     return [result]
