@@ -30,12 +30,13 @@ from calgate.store import bare, idempotency, tables
 from calgate.store import events as store
 from calgate.store.codec import dt_to_us, event_from_row, us_to_dt
 from calgate.store.db import Database, now_ms_us
-from calgate.store.rows import DecodedRows
+from calgate.store.rows import RowVersions
 
 # Series looked at by one expanded list query; more than this is a 400 asking for a window.
 MAX_SERIES_PER_QUERY = 5000
 # Decoded rows a LOCAL provider remembers for its lists (calgate.store.rows).
 ROWS_REMEMBERED = 10_000
+S = TypeVar("S")
 
 
 def bounds_of(fields: EventFields) -> store.Bounds:
@@ -170,7 +171,7 @@ def _series(
     return _few_series(found)
 
 
-def _few_series(found: list[tuple[Event, int]]) -> list[tuple[Event, int]]:
+def _few_series(found: list[S]) -> list[S]:
     if len(found) > MAX_SERIES_PER_QUERY:
         raise InvalidParameters(
             f"start/end: more than {MAX_SERIES_PER_QUERY} recurring series overlap this window; "
@@ -187,7 +188,7 @@ def _listed(
     decode: Callable[[Any], Event],
 ) -> Page[Event]:
     """Masters and single events (no expansion), in (first start, id) order; ``decode``: a
-    :class:`DecodedRows` (only its columns are read)."""
+    :class:`RowVersions` (only its columns are read)."""
     limit = query.limit
     singles = store.select_events(
         conn,
@@ -217,11 +218,13 @@ def _bare_listed(
     calendar_id: str,
     query: EventQuery,
     after: tuple[int, str] | None,
-    decode: Callable[[Any], Event],
+    known: RowVersions,
 ) -> bare.Plan:
     """:func:`_listed` of a calendar known to be the account's, on the bare driver
-    (:mod:`calgate.store.bare`), with the notices of the page: (page, notices)."""
-    limit, notices = query.limit, dict[str, bare.Notice]()
+    (:mod:`calgate.store.bare`), with the notices of the page: (page, notices). The events are
+    listed narrow first (order and version); only the page's are made, from ``known`` or
+    their rows."""
+    limit = query.limit
     min_start = None
     if query.start is not None:
         min_start = dt_to_us(query.start) - (yield from bare.span(calendar_id))
@@ -230,18 +233,21 @@ def _bare_listed(
         calendar_id,
         query,
         bare.Listing(after, limit + 1, recurring=False, min_start=min_start),
-        decode,
-        notices,
     )
     how = bare.Listing(after, MAX_SERIES_PER_QUERY + 1, recurring=True, ordered=False)
-    series = yield from bare.select_events(account_id, calendar_id, query, how, decode, notices)
-    page = _merged(singles, _few_series(series), limit)
+    series = yield from bare.select_events(account_id, calendar_id, query, how)
+    _few_series(series)
+    # Rows compare in list order (first start, id); series are few: sorted here.
+    listed = list(itertools.islice(heapq.merge(singles, sorted(series)), limit + 1))
+    shown = listed[:limit]
     # The calendar may be gone since it was known (as _listed's caller checks).
-    if not page.items and not (yield from bare.owned(account_id, calendar_id)):
+    if not shown and not (yield from bare.owned(account_id, calendar_id)):
         raise _no_calendar(calendar_id)
-    ids = {e.id for e in page.items} | {e.master_event_id for e in page.items}
-    read = yield from bare.counted(account_id, ids - {""}, notices)
-    return page, read
+    items = yield from bare.events(calendar_id, shown, known)
+    next_cursor = cursor.encode(shown[-1].start_utc, shown[-1].id) if len(listed) > limit else None
+    ids = {e.id for e in items} | {e.master_event_id for e in items}
+    read = yield from bare.counted(account_id, ids - {""}, bare.notices_of(listed))
+    return Page(items, next_cursor), read
 
 
 @dataclass(frozen=True, slots=True)
@@ -364,7 +370,7 @@ class LocalProvider:
         # query; a calendar deleted by another process makes the insert fail its foreign key.
         self.owners: dict[str, str] = {}
         # Lists decode each unchanged row once (and hand out the same event again).
-        self.rows = DecodedRows(ROWS_REMEMBERED)
+        self.rows = RowVersions(ROWS_REMEMBERED)
 
     def _own(self, calendar_id: str, account_id: str) -> None:
         if len(self.owners) > 100_000:

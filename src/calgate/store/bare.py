@@ -44,6 +44,7 @@ from calgate.domain.model import Event, EventQuery
 from calgate.store import tables as t
 from calgate.store.codec import dt_to_us, event_from_row
 from calgate.store.events import DECODED
+from calgate.store.rows import RowVersions
 
 E = t.events.c
 N = t.notices
@@ -96,6 +97,23 @@ def decoded(row: Sequence[Any]) -> Any:
 class Notice(NamedTuple):
     change_id: str
     state: str
+
+
+LISTED = (E.start_utc, E.id, E.version, E.updated_at)
+"""What a list selects of each event: its order (first start, id) and what names its content
+(:class:`calgate.store.rows.RowVersions`); the rest is read only for events not remembered."""
+_MOST_IDS = 512
+
+
+class Listed(NamedTuple):
+    """A listed event (:data:`LISTED`) with its notice; rows compare in list order."""
+
+    start_utc: int
+    id: str
+    version: int
+    updated_at: int
+    change_id: str | None
+    state: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,7 +251,8 @@ def _window(q: EventQuery, how: Listing) -> tuple[tuple[Any, ...], dict[str, Any
 
 @lru_cache(maxsize=512)
 def _listing(shape: tuple[Any, ...]) -> Statement:
-    """``select_events``' statement (lean) for one shape, with each event's notice."""
+    """``select_events``' statement for one shape: the :data:`LISTED` columns of each event,
+    with its notice."""
     names = set(shape)
     *_, masters_only, ordered = shape
     where: list[ColumnElement[bool]] = [E.calendar_id == bindparam("b_calendar", type_=String)]
@@ -280,10 +299,30 @@ def _listing(shape: tuple[Any, ...]) -> Statement:
             tuple_(E.start_utc, E.id)
             > tuple_(bindparam("b_after_start", type_=big), bindparam("b_after_id", type_=String))
         )
-    query = _joined(DECODED).where(and_(*where)).limit(bindparam("b_limit", type_=Integer))
+    query = _joined(LISTED).where(and_(*where)).limit(bindparam("b_limit", type_=Integer))
     if ordered:
         query = query.order_by(E.start_utc, E.id)
     return Statement.of(query)
+
+
+@lru_cache(maxsize=16)
+def _rows_of(n: int) -> Statement:
+    """The :data:`DECODED` rows of ``n`` events of a calendar by id."""
+    ids = [bindparam(f"b_i{i}", type_=String) for i in range(n)]
+    return Statement.of(
+        select(*DECODED).where(
+            E.calendar_id == bindparam("b_calendar", type_=String), E.id.in_(ids)
+        )
+    )
+
+
+def _bucket(n: int) -> int:
+    """The size of :func:`_rows_of` asked for ``n`` ids: a power of two (at most 512), the
+    last id repeated, so that a few statements serve every size."""
+    size = 1
+    while size < n:
+        size *= 2
+    return size
 
 
 # Plans ----------------------------------------------------------------------------------------
@@ -325,27 +364,45 @@ def get_event(
     return decode(row), notices
 
 
-def select_events(
-    account_id: str,
-    calendar_id: str,
-    q: EventQuery,
-    how: Listing,
-    decode: Callable[[Any], Event],
-    notices: dict[str, Notice],
-) -> Plan:
-    """:func:`calgate.store.events.select_events` (``lean``): events with their first start;
-    the notices of the events found are added to ``notices``."""
+def select_events(account_id: str, calendar_id: str, q: EventQuery, how: Listing) -> Plan:
+    """:func:`calgate.store.events.select_events`, narrow: a :class:`Listed` row of each event
+    found (what orders it and names its content, and its notice), in its order."""
     shape, values = _window(q, how)
     values["b_calendar"] = calendar_id
     values["b_account"] = account_id
     rows = yield _listing(shape), values
-    out: list[tuple[Event, int]] = []
-    for r in rows:
-        row = decoded(r)
-        if r[_WIDTH + 1] is not None:
-            notices[row.id] = Notice(r[_WIDTH], r[_WIDTH + 1])
-        out.append((decode(row), row.start_utc))
+    return [Listed._make(r) for r in rows]
+
+
+def events(calendar_id: str, listed: Sequence[Listed], known: RowVersions) -> Plan:
+    """The events of ``listed`` rows (in their order): those ``known`` remembers, and the
+    others read whole (by id) and decoded into it. The read's transaction is one snapshot
+    (:meth:`calgate.store.db.Database.read_bare`): each row read has the listed version."""
+    found = known.known([(r.id, r.version, r.updated_at) for r in listed])
+    missing = [r.id for r, event in zip(listed, found, strict=True) if event is None]
+    if not missing:
+        return found
+    read: dict[str, Event] = {}
+    for i in range(0, len(missing), _MOST_IDS):
+        part = missing[i : i + _MOST_IDS]
+        size = _bucket(len(part))
+        values = {f"b_i{j}": part[min(j, len(part) - 1)] for j in range(size)}
+        values["b_calendar"] = calendar_id
+        for row in (yield _rows_of(size), values):
+            whole = known(decoded(row))
+            read[whole.id] = whole
+    out: list[Event] = []
+    for r, event in zip(listed, found, strict=True):
+        made = read.get(r.id) if event is None else event
+        if made is None or made.version != r.version:
+            raise RuntimeError(f"event {r.id!r} changed within a read's snapshot")
+        out.append(made)
     return out
+
+
+def notices_of(listed: Iterable[Listed]) -> dict[str, Notice]:
+    """The notices ``listed`` rows came with (event id -> notice)."""
+    return {r.id: Notice(r.change_id or "", r.state) for r in listed if r.state is not None}
 
 
 def counted(account_id: str, ids: Iterable[str], found: dict[str, Notice]) -> Plan:
@@ -379,6 +436,8 @@ def run(plan: Plan, execute: Callable[[Statement, dict[str, Any]], Rows]) -> Any
 
 __all__ = [
     "GET",
+    "LISTED",
+    "Listed",
     "Listing",
     "Notice",
     "Plan",
@@ -387,7 +446,9 @@ __all__ = [
     "Statement",
     "counted",
     "decoded",
+    "events",
     "get_event",
+    "notices_of",
     "owned",
     "run",
     "select_events",

@@ -173,9 +173,10 @@ class Database:
             return result
 
     async def read_bare(self, plan: bare.Plan) -> Any:
-        """Run ``plan`` (:mod:`calgate.store.bare`) on the bare driver in a read transaction:
-        a plain sqlite3 connection of the read thread (BEGIN ... ROLLBACK: one snapshot, as
-        :meth:`read`), or the asyncpg connection itself in a read-only transaction."""
+        """Run ``plan`` (:mod:`calgate.store.bare`) on the bare driver in a read transaction,
+        one snapshot: a plain sqlite3 connection of the read thread (BEGIN ... ROLLBACK, as
+        :meth:`read`), or the asyncpg connection itself in a read-only REPEATABLE READ
+        transaction."""
         if self._async is not None:
             # A caller cancelled (its client gone) does not cancel the read in the middle of a
             # statement: the read ends and gives its connection back clean, as a read thread
@@ -309,8 +310,10 @@ def _retrieved(task: asyncio.Future[Any]) -> None:
 
 async def _run_postgres(driver: Any, plan: bare.Plan) -> tuple[bool, Any]:
     """Run ``plan`` on an asyncpg connection in a read-only transaction: (True, its result),
-    or (False, the exception the plan raised, after the transaction ended)."""
-    async with driver.transaction(readonly=True):
+    or (False, the exception the plan raised, after the transaction ended). The transaction is
+    REPEATABLE READ: its statements see one snapshot, as a read on SQLite does (a list reads
+    the rows of the events it listed in a statement of its own)."""
+    async with driver.transaction(isolation="repeatable_read", readonly=True):
         rows: bare.Rows | None = None
         while True:
             try:
