@@ -15,7 +15,9 @@ The event's ``fields`` are compared, not hashed: an entry is found by the rest o
 keeps the fields it was made from, which are the very object again when the store handed out
 the event it decoded before (:mod:`calgate.store.rows`), and are otherwise
 compared field by field. Hashing them (dataclasses with times and attendees inside) cost more
-than the rest of a hit.
+than the rest of a hit. In front of that, the very event object answered before is found by
+identity (the store, the annotators and the organizer hand out the same object again while the
+event's row, its notification state and the account are unchanged).
 """
 
 from __future__ import annotations
@@ -64,8 +66,22 @@ class EventJSON:
         self.size = size
         # key -> (the fields the answer was made from, the answer)
         self._entries: OrderedDict[Hashable, tuple[EventFields, bytes]] = OrderedDict()
+        # id(event) -> (event, its answer): the same event object again (events are frozen)
+        # is found without making its key.
+        self._seen: dict[int, tuple[Event, bytes]] = {}
 
     def __call__(self, event: Event) -> bytes:
+        seen = self._seen.get(id(event))
+        # The entry holds its event: while it is there, no other object has its id.
+        if seen is not None and seen[0] is event:
+            return seen[1]
+        encoded = self._encoded(event)
+        if len(self._seen) >= self.size:
+            self._seen.clear()
+        self._seen[id(event)] = (event, encoded)
+        return encoded
+
+    def _encoded(self, event: Event) -> bytes:
         key = event_key(event)
         entries = self._entries
         found = entries.get(key)

@@ -20,7 +20,28 @@ from calgate.store.bare import ReadOn
 
 class NotificationStates:
     """An annotator (:data:`calgate.services.events.Annotator`): run on a connection of a read,
-    the provider's own read when the events are calgate's rows (one database round)."""
+    the provider's own read when the events are calgate's rows (one database round). The
+    event with its state is remembered per event object, so that the same event (the store
+    hands it out again while its row is unchanged) with the same state is the same object
+    again (:class:`calgate.api.event_json.EventJSON` finds its answer by identity)."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self.size = size
+        # id(event) -> (event, state, the event with that state). Read threads may use it at
+        # once (reads through Core annotate there): each dict operation is atomic, and a race
+        # costs a new event, never a wrong one.
+        self._made: dict[int, tuple[Event, str, Event]] = {}
+
+    def _with(self, event: Event, state: str) -> Event:
+        found = self._made.get(id(event))
+        # The entry holds its event: while it is there, no other object has its id.
+        if found is not None and found[0] is event and found[1] == state:
+            return found[2]
+        made = dataclasses.replace(event, notifications=cast(Notifications, state))
+        if len(self._made) >= self.size:
+            self._made.clear()
+        self._made[id(event)] = (event, state, made)
+        return made
 
     def __call__(self, conn: ReadOn, account: AccountContext, events: list[Event]) -> list[Event]:
         if not events:
@@ -35,5 +56,5 @@ class NotificationStates:
             if state is None or state == event.notifications:
                 out.append(event)
             else:
-                out.append(dataclasses.replace(event, notifications=cast(Notifications, state)))
+                out.append(self._with(event, state))
         return out

@@ -71,17 +71,21 @@ def states(
 ) -> dict[str, str]:
     """event id -> notification state, for the events that have a notice. ``conn``: a
     connection, or the notices a bare read (calgate.store.bare) read with the events."""
-    ids = sorted(set(event_ids))
+    ids = set(event_ids)
     if not ids:
         return {}
     if isinstance(conn, ReadNotices):
         if conn.account_id != account_id or not conn.ids.issuperset(ids):
             raise ValueError("notices asked of a read that did not read them")
-        found = [(i, *conn.found[i]) for i in ids if i in conn.found]
-        return {i: resolve(state, conn.counts.get(change, {})) for i, change, state in found}
+        counts = conn.counts
+        return {
+            i: resolve(n.state, counts.get(n.change_id, {}))
+            for i, n in conn.found.items()
+            if i in ids
+        }
     rows = conn.execute(
         select(n.c.event_id, n.c.change_id, n.c.state).where(
-            n.c.account_id == account_id, n.c.event_id.in_(ids)
+            n.c.account_id == account_id, n.c.event_id.in_(sorted(ids))
         )
     ).all()
     queued = {r.change_id for r in rows if r.state == "queued"}
