@@ -86,6 +86,8 @@ def test_separate_worker_process_delivers(tmp_path: Path, env: dict[str, str]) -
         text = log_path.read_text()
         assert code == 0, text
         assert "calgate worker delivering webhook" in text
+        # The loop `calgate serve` runs on: uvloop, installed with calgate.
+        assert "calgate worker: event loop uvloop " in text
         assert "calgate worker stopped" in text
         titles = sorted(r.json()["title"] for r in receiver.accepted())
         assert titles == [f"event {i}" for i in range(5)]

@@ -22,7 +22,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from calgate.errors import ErrorType, error_type
 
-__all__ = ["HTTP_PROTOCOL", "engine", "refusal"]
+__all__ = ["HTTP_PROTOCOL", "engine", "loop_name", "refusal"]
 
 _MALFORMED = error_type("malformed_request")
 _TIMED_OUT = error_type("request_timeout", 408)
@@ -112,12 +112,15 @@ class JsonHttpToolsProtocol(_JsonRefusal, HttpToolsProtocol):
 HTTP_PROTOCOL: type[asyncio.Protocol] = JsonHttpToolsProtocol
 
 
+def loop_name(loop: asyncio.AbstractEventLoop) -> str:
+    """``loop``'s implementation with its version, as calgate's commands print it."""
+    if type(loop).__module__.partition(".")[0] == "uvloop":
+        return f"event loop uvloop {version('uvloop')}"
+    return f"event loop asyncio (Python {platform.python_version()})"
+
+
 def engine(loop: asyncio.AbstractEventLoop) -> str:
     """What serves, as `calgate serve` prints it: ``loop``'s implementation and the HTTP
     parser of :data:`HTTP_PROTOCOL`, each with its version."""
-    if type(loop).__module__.partition(".")[0] == "uvloop":
-        running = f"uvloop {version('uvloop')}"
-    else:
-        running = f"asyncio (Python {platform.python_version()})"
     parser = "httptools" if issubclass(HTTP_PROTOCOL, HttpToolsProtocol) else "h11"
-    return f"event loop {running}, HTTP parser {parser} {version(parser)}"
+    return f"{loop_name(loop)}, HTTP parser {parser} {version(parser)}"

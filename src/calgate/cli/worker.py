@@ -11,7 +11,9 @@ import asyncio
 import signal
 
 import click
+from uvicorn.loops.auto import auto_loop_factory
 
+from calgate.api.server import loop_name
 from calgate.cli.location import existing_database_settings
 from calgate.cli.main import main
 from calgate.logs import setup_logging
@@ -30,7 +32,9 @@ def worker(ctx: click.Context, concurrency: int | None) -> None:
     if concurrency is not None:
         settings.worker_concurrency = concurrency
     setup_logging(settings.log_level, settings.log_format)
-    asyncio.run(_work(settings))
+    # The loop `calgate serve` runs on (uvloop when installed): sync and delivery as fast here.
+    with asyncio.Runner(loop_factory=auto_loop_factory()) as runner:
+        runner.run(_work(settings))
 
 
 async def _work(settings: Settings) -> None:
@@ -43,6 +47,7 @@ async def _work(settings: Settings) -> None:
         loop.add_signal_handler(signum, stop.set)
     channels = ", ".join(outbox_worker.channels)
     click.echo(f"calgate worker delivering {channels} (stop with Ctrl-C)")
+    click.echo(f"calgate worker: {loop_name(loop)}")
     scheduler = runtime.scheduler() if settings.sync_enabled else None
     try:
         await outbox_worker.start()
