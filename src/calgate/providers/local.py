@@ -244,7 +244,8 @@ def _bare_listed(
     if not shown and not (yield from bare.owned(account_id, calendar_id)):
         raise _no_calendar(calendar_id)
     items = yield from bare.events(calendar_id, shown, known)
-    next_cursor = cursor.encode(shown[-1].start_utc, shown[-1].id) if len(listed) > limit else None
+    last = shown[-1] if len(listed) > limit else None
+    next_cursor = None if last is None else cursor.encode(last[bare.START], last[bare.ID])
     ids = {e.id for e in items} | {e.master_event_id for e in items}
     read = yield from bare.counted(account_id, ids - {""}, bare.notices_of(listed))
     return Page(items, next_cursor), read

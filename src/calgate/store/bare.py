@@ -105,15 +105,10 @@ LISTED = (E.start_utc, E.id, E.version, E.updated_at)
 _MOST_IDS = 512
 
 
-class Listed(NamedTuple):
-    """A listed event (:data:`LISTED`) with its notice; rows compare in list order."""
-
-    start_utc: int
-    id: str
-    version: int
-    updated_at: int
-    change_id: str | None
-    state: str | None
+Listed = tuple[Any, ...]
+"""A listed event: its :data:`LISTED` columns and its notice (change id, state; None if it has
+none), as the driver gives them (positions below); rows compare in list order."""
+START, ID, VERSION, UPDATED, CHANGE, STATE = range(6)
 
 
 @dataclass(frozen=True, slots=True)
@@ -365,21 +360,21 @@ def get_event(
 
 
 def select_events(account_id: str, calendar_id: str, q: EventQuery, how: Listing) -> Plan:
-    """:func:`calgate.store.events.select_events`, narrow: a :class:`Listed` row of each event
+    """:func:`calgate.store.events.select_events`, narrow: a :data:`Listed` row of each event
     found (what orders it and names its content, and its notice), in its order."""
     shape, values = _window(q, how)
     values["b_calendar"] = calendar_id
     values["b_account"] = account_id
-    rows = yield _listing(shape), values
-    return [Listed._make(r) for r in rows]
+    rows: list[Listed] = yield _listing(shape), values
+    return rows
 
 
 def events(calendar_id: str, listed: Sequence[Listed], known: RowVersions) -> Plan:
     """The events of ``listed`` rows (in their order): those ``known`` remembers, and the
     others read whole (by id) and decoded into it. The read's transaction is one snapshot
     (:meth:`calgate.store.db.Database.read_bare`): each row read has the listed version."""
-    found = known.known([(r.id, r.version, r.updated_at) for r in listed])
-    missing = [r.id for r, event in zip(listed, found, strict=True) if event is None]
+    found = known.known([r[ID : UPDATED + 1] for r in listed])
+    missing = [r[ID] for r, event in zip(listed, found, strict=True) if event is None]
     if not missing:
         return found
     read: dict[str, Event] = {}
@@ -393,16 +388,16 @@ def events(calendar_id: str, listed: Sequence[Listed], known: RowVersions) -> Pl
             read[whole.id] = whole
     out: list[Event] = []
     for r, event in zip(listed, found, strict=True):
-        made = read.get(r.id) if event is None else event
-        if made is None or made.version != r.version:
-            raise RuntimeError(f"event {r.id!r} changed within a read's snapshot")
+        made = read.get(r[ID]) if event is None else event
+        if made is None or made.version != r[VERSION]:
+            raise RuntimeError(f"event {r[ID]!r} changed within a read's snapshot")
         out.append(made)
     return out
 
 
 def notices_of(listed: Iterable[Listed]) -> dict[str, Notice]:
     """The notices ``listed`` rows came with (event id -> notice)."""
-    return {r.id: Notice(r.change_id or "", r.state) for r in listed if r.state is not None}
+    return {r[ID]: Notice(r[CHANGE], r[STATE]) for r in listed if r[STATE] is not None}
 
 
 def counted(account_id: str, ids: Iterable[str], found: dict[str, Notice]) -> Plan:
