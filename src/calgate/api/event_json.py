@@ -100,10 +100,14 @@ class EventJSON:
     def listed(self, events: Iterable[Event], next_cursor: str | None) -> bytes:
         """The bytes of ``{"object": "CalendarEventList", "data": [...], "next_cursor": ...}``,
         as orjson would encode that object."""
+        seen, parts = self._seen, []
+        for event in events:  # __call__, its identity hit in the loop
+            found = seen.get(id(event))
+            parts.append(found[1] if found is not None and found[0] is event else self(event))
         return b"".join(
             (
                 b'{"object":"CalendarEventList","data":[',
-                b",".join(self(e) for e in events),
+                b",".join(parts),
                 b'],"next_cursor":',
                 orjson.dumps(next_cursor),
                 b"}",
