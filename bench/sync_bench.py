@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from uvicorn.loops.auto import auto_loop_factory
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -487,7 +488,7 @@ def _spread(values: list[float]) -> str:
     return f"{statistics.median(values):,.0f} (min {min(values):,.0f}, max {max(values):,.0f})"
 
 
-async def main() -> None:
+def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--database-url", help="PostgreSQL URL (default: SQLite in a tmp dir)")
@@ -505,12 +506,22 @@ async def main() -> None:
         help="polling interval of the idle part, seconds (repeatable; default 1 and 6: "
         "100 calendars kept busy, and at the issue's rate of 16.7 polls/s)",
     )
-    args = parser.parse_args()
+    parser.add_argument(
+        "--loop",
+        choices=["auto", "asyncio"],
+        default="auto",
+        help="event loop: what calgate serve runs on (auto: uvloop when installed), or asyncio's",
+    )
+    return parser.parse_args()
+
+
+async def main(args: argparse.Namespace) -> None:
     parts = {"reads"} if args.only_reads else set(args.parts.split(","))
     google_n, radicale_n, repeats, changes = (
         (1000, 300, 2, 10) if args.quick else (5000, 1000, 3, 30)
     )
-    print(f"sync bench, {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC")
+    loop = type(asyncio.get_running_loop()).__module__.partition(".")[0]
+    print(f"sync bench, {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, event loop {loop}")
     if "reads" in parts:
         await _reads(radicale_n, args.quick)
     if "initial" in parts:
@@ -600,4 +611,9 @@ async def _latency(interval: float, changes: int) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    # The loop `calgate serve` and `calgate worker` run on (uvloop when installed), unless
+    # `--loop asyncio` asks for Python's own (to compare).
+    chosen = arguments()
+    factory = None if chosen.loop == "asyncio" else auto_loop_factory()
+    with asyncio.Runner(loop_factory=factory) as runner:
+        runner.run(main(chosen))
