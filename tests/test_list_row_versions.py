@@ -6,6 +6,7 @@ event's notice alone, and on both stores."""
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 from collections.abc import AsyncIterator
 from typing import Any
@@ -17,10 +18,11 @@ from sqlalchemy.engine import Connection
 from calgate.api.app import create_app
 from calgate.api.wire import event_query
 from calgate.outbox import notices
-from calgate.providers.local import _bare_listed
+from calgate.providers.local import MAX_SERIES_PER_QUERY, _bare_listed, bounds_of
 from calgate.runtime import Runtime
 from calgate.settings import Settings
 from calgate.store import bare
+from calgate.store import events as store
 from calgate.store.db import now_us
 from calgate.store.rows import RowVersions
 from tests.conftest import Api
@@ -212,3 +214,31 @@ async def test_a_list_reads_whole_rows_only_for_events_it_does_not_know(api: Api
     changed = [e for e, old in zip(edited.items, page.items, strict=True) if e is not old]
     assert [(e.id, e.fields.title) for e in changed] == [(ids[3], "Moved on")]
     conn.close()
+
+
+async def test_too_many_series_in_a_window_is_refused_as_before(
+    api: Api, settings: Settings
+) -> None:
+    """A list reads single events and series in one statement: more than
+    MAX_SERIES_PER_QUERY series overlapping the window is still a 400, the same on both paths;
+    as many as that is a list."""
+    series = await api.create(timed(0, recurrence=["RRULE:FREQ=DAILY"]))
+    cal = api.a.calendar_id
+    master = await api.runtime.db.read(lambda c: store.get_event(c, cal, series))
+    assert master is not None
+    copies = [
+        dataclasses.replace(master, id=f"{series}-{i}", ical_uid=f"{series}-{i}@calgate")
+        for i in range(MAX_SERIES_PER_QUERY - 1)
+    ]
+    await api.runtime.db.write(
+        lambda c: store.insert_events(c, ((e, bounds_of(e.fields)) for e in copies))
+    )
+    await api.create(timed(1))
+    window = {"start": "2026-03-02T00:00:00Z", "end": "2026-03-03T00:00:00Z", "limit": "3"}
+    exactly = await listed(api, window)
+    assert len(httpx.Response(200, content=exactly).json()["data"]) == 3
+    assert exactly == await fresh_answer(api, settings, window)
+    await api.create(timed(6, recurrence=["RRULE:FREQ=DAILY"]))  # 2026-03-02 as well
+    r = await api.call("GET", api.events_url(), params=window)
+    assert r.status_code == 400, r.text
+    assert "recurring series overlap" in r.json()["detail"]

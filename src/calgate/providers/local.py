@@ -173,11 +173,15 @@ def _series(
 
 def _few_series(found: list[S]) -> list[S]:
     if len(found) > MAX_SERIES_PER_QUERY:
-        raise InvalidParameters(
-            f"start/end: more than {MAX_SERIES_PER_QUERY} recurring series overlap this window; "
-            "narrow it"
-        )
+        raise _many_series()
     return found
+
+
+def _many_series() -> InvalidParameters:
+    return InvalidParameters(
+        f"start/end: more than {MAX_SERIES_PER_QUERY} recurring series overlap this window; "
+        "narrow it"
+    )
 
 
 def _listed(
@@ -225,20 +229,12 @@ def _bare_listed(
     listed narrow first (order and version); only the page's are made, from ``known`` or
     their rows."""
     limit = query.limit
-    min_start = None
-    if query.start is not None:
-        min_start = dt_to_us(query.start) - (yield from bare.span(calendar_id))
-    singles = yield from bare.select_events(
-        account_id,
-        calendar_id,
-        query,
-        bare.Listing(after, limit + 1, recurring=False, min_start=min_start),
+    rows = yield from bare.listing(
+        account_id, calendar_id, query, after, limit + 1, MAX_SERIES_PER_QUERY + 1
     )
-    how = bare.Listing(after, MAX_SERIES_PER_QUERY + 1, recurring=True, ordered=False)
-    series = yield from bare.select_events(account_id, calendar_id, query, how)
-    _few_series(series)
-    # Rows compare in list order (first start, id); series are few: sorted here.
-    listed = list(itertools.islice(heapq.merge(singles, sorted(series)), limit + 1))
+    if len(rows) > MAX_SERIES_PER_QUERY and bare.series_in(rows) > MAX_SERIES_PER_QUERY:
+        raise _many_series()
+    listed = rows[: limit + 1]
     shown = listed[:limit]
     # The calendar may be gone since it was known (as _listed's caller checks).
     if not shown and not (yield from bare.owned(account_id, calendar_id)):

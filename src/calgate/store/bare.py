@@ -30,10 +30,13 @@ from sqlalchemy import (
     String,
     and_,
     bindparam,
+    false,
     func,
     or_,
     select,
+    true,
     tuple_,
+    union_all,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
@@ -106,9 +109,10 @@ _MOST_IDS = 512
 
 
 Listed = tuple[Any, ...]
-"""A listed event: its :data:`LISTED` columns and its notice (change id, state; None if it has
-none), as the driver gives them (positions below); rows compare in list order."""
-START, ID, VERSION, UPDATED, CHANGE, STATE = range(6)
+"""A listed event: its :data:`LISTED` columns, whether it is a series, and its notice (change
+id, state; None if it has none), as the driver gives them (positions below); rows compare in
+list order."""
+START, ID, VERSION, UPDATED, RECURRING, CHANGE, STATE = range(7)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,11 +172,6 @@ OWNED = Statement.of(
         t.calendars.c.account_id == bindparam("b_account", type_=String),
     )
 )
-SPAN = Statement.of(
-    select(t.calendars.c.max_span_us).where(
-        t.calendars.c.id == bindparam("b_calendar", type_=String)
-    )
-)
 
 
 @lru_cache(maxsize=64)
@@ -191,21 +190,11 @@ def _escaped(value: str) -> str:
     return value.replace("/", "//").replace("%", "/%").replace("_", "/_")
 
 
-@dataclass(frozen=True, slots=True)
-class Listing:
-    """What :func:`calgate.store.events.select_events` is asked (its keyword arguments)."""
-
-    after: tuple[int, str] | None
-    limit: int
-    recurring: bool | None = None
-    masters_only: bool = True
-    min_start: int | None = None
-    ordered: bool = True
-
-
-def _window(q: EventQuery, how: Listing) -> tuple[tuple[Any, ...], dict[str, Any]]:
-    """The shape of :func:`calgate.store.events.select_events`' statement (which filters it
-    has) and the values of its parameters (the same conditions, in the same order)."""
+def _window(
+    q: EventQuery, after: tuple[int, str] | None, limit: int
+) -> tuple[tuple[str, ...], dict[str, Any]]:
+    """The shape of a list's statement (which filters of
+    :func:`calgate.store.events.select_events` it has) and the values of its parameters."""
     values: dict[str, Any] = {}
     shape: list[Any] = []
 
@@ -232,24 +221,16 @@ def _window(q: EventQuery, how: Listing) -> tuple[tuple[Any, ...], dict[str, Any
             given(name, _escaped(fold(text)))
     for i, email in enumerate(q.attendees):
         given(f"b_attendee{i}", _escaped(f",{email.lower()},"))
-    if how.min_start is not None:
-        given("b_min_start", how.min_start)
-    if how.recurring is not None:
-        given("b_recurring", how.recurring)
-    if how.after is not None:
-        given("b_after_start", how.after[0])
-        given("b_after_id", how.after[1])
-    shape += [how.masters_only, how.ordered]
-    values["b_limit"] = how.limit
+    if after is not None:
+        given("b_after_start", after[0])
+        given("b_after_id", after[1])
+    values["b_limit"] = limit
     return tuple(shape), values
 
 
-@lru_cache(maxsize=512)
-def _listing(shape: tuple[Any, ...]) -> Statement:
-    """``select_events``' statement for one shape: the :data:`LISTED` columns of each event,
-    with its notice."""
-    names = set(shape)
-    *_, masters_only, ordered = shape
+def _where(names: set[str]) -> list[ColumnElement[bool]]:
+    """:func:`calgate.store.events.select_events`' conditions (masters only) for the filters
+    ``names``."""
     where: list[ColumnElement[bool]] = [E.calendar_id == bindparam("b_calendar", type_=String)]
     big = BigInteger()
     if "b_start" in names:
@@ -283,21 +264,39 @@ def _listing(shape: tuple[Any, ...]) -> Statement:
                 )
             )
         )
-    if "b_min_start" in names:
-        where.append(E.start_utc > bindparam("b_min_start", type_=big))
-    if masters_only:
-        where.append(E.master_event_id == "")
-    if "b_recurring" in names:
-        where.append(E.is_recurring == bindparam("b_recurring", type_=Boolean))
+    where.append(E.master_event_id == "")
     if "b_after_start" in names:
         where.append(
             tuple_(E.start_utc, E.id)
             > tuple_(bindparam("b_after_start", type_=big), bindparam("b_after_id", type_=String))
         )
-    query = _joined(LISTED).where(and_(*where)).limit(bindparam("b_limit", type_=Integer))
-    if ordered:
-        query = query.order_by(E.start_utc, E.id)
-    return Statement.of(query)
+    return where
+
+
+@lru_cache(maxsize=512)
+def _listing(shape: tuple[str, ...]) -> Statement:
+    """A list's one statement for one shape: the :data:`LISTED` columns of each event, with
+    its notice, of its single events (in order, at most ``b_limit``) and of its series (at
+    most ``b_series_limit``, in no order). When the window has a start, single events are
+    searched from that start less the calendar's longest single event (``max_span_us``): one
+    short index range however large the calendar."""
+    names = set(shape)
+    where = _where(names)
+    columns = (*LISTED, E.is_recurring)
+    singles = [*where, E.is_recurring == false()]
+    if "b_start" in names:
+        longest = (
+            select(t.calendars.c.max_span_us)
+            .where(t.calendars.c.id == bindparam("b_calendar", type_=String))
+            .scalar_subquery()
+        )
+        singles.append(E.start_utc > bindparam("b_start", type_=BigInteger()) - longest)
+    limit = bindparam("b_limit", type_=Integer)
+    first = _joined(columns).where(*singles).order_by(E.start_utc, E.id).limit(limit)
+    series = bindparam("b_series_limit", type_=Integer)
+    then = _joined(columns).where(*where, E.is_recurring == true()).limit(series)
+    parts = (first.subquery("singles"), then.subquery("series"))
+    return Statement.of(union_all(*(select(*part.c) for part in parts)))
 
 
 @lru_cache(maxsize=16)
@@ -329,12 +328,6 @@ def owned(account_id: str, calendar_id: str) -> Plan:
     return bool(rows)
 
 
-def span(calendar_id: str) -> Plan:
-    """:func:`calgate.store.events.calendar_span`."""
-    rows = yield SPAN, {"b_calendar": calendar_id}
-    return int(rows[0][0]) if rows else 0
-
-
 def get_event(
     account_id: str,
     calendar_id: str,
@@ -359,14 +352,29 @@ def get_event(
     return decode(row), notices
 
 
-def select_events(account_id: str, calendar_id: str, q: EventQuery, how: Listing) -> Plan:
-    """:func:`calgate.store.events.select_events`, narrow: a :data:`Listed` row of each event
-    found (what orders it and names its content, and its notice), in its order."""
-    shape, values = _window(q, how)
+def listing(
+    account_id: str,
+    calendar_id: str,
+    q: EventQuery,
+    after: tuple[int, str] | None,
+    limit: int,
+    series: int,
+) -> Plan:
+    """The :data:`Listed` rows of a list (masters and single events, no expansion) in list
+    order: the first ``limit`` single events after ``after`` and at most ``series`` series, in
+    one statement."""
+    shape, values = _window(q, after, limit)
     values["b_calendar"] = calendar_id
     values["b_account"] = account_id
+    values["b_series_limit"] = series
     rows: list[Listed] = yield _listing(shape), values
+    rows.sort()
     return rows
+
+
+def series_in(listed: Iterable[Listed]) -> int:
+    """How many of ``listed`` are series."""
+    return sum(1 for r in listed if r[RECURRING])
 
 
 def events(calendar_id: str, listed: Sequence[Listed], known: RowVersions) -> Plan:
@@ -433,7 +441,6 @@ __all__ = [
     "GET",
     "LISTED",
     "Listed",
-    "Listing",
     "Notice",
     "Plan",
     "ReadNotices",
@@ -443,9 +450,9 @@ __all__ = [
     "decoded",
     "events",
     "get_event",
+    "listing",
     "notices_of",
     "owned",
     "run",
-    "select_events",
-    "span",
+    "series_in",
 ]
