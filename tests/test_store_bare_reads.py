@@ -345,3 +345,26 @@ async def test_cancelled_reads_leave_the_connections_usable(api: Api) -> None:
         assert found is not None and found[0].fields.title == "Renamed"
         core = await db.read(lambda c: store.get_event(c, cal, ids["plain"]))
         assert core is not None and core.fields.title == "Renamed"
+
+
+@pytest.mark.parametrize("extra", [0, 700])  # 700: more ids than one statement asks for
+async def test_notices_of_events_read_elsewhere_match_core(api: Api, extra: int) -> None:
+    """The notices a provider's events are annotated from (``bare.notices``: their ids, some
+    with a notice, some without, other accounts' aside) give the states Core gives."""
+    ids = await seed(api)
+    await queued_notices(api, ids)
+    account, now = api.a.account_id, now_us()
+    many = [f"remote-{i}" for i in range(extra)]
+
+    def more(conn: Connection) -> None:
+        for i, event_id in enumerate(many[::3]):
+            notices.put(conn, account, event_id, f"c-r{i}", "sent", now)
+        notices.put(conn, api.b.account_id, ids["plain"], "c-other", "failed", now)
+
+    await api.runtime.db.write(more)
+    asked = [*ids.values(), *many, "no-such-event"]
+    core = await api.runtime.db.read(lambda c: notices.states(c, account, asked))
+    read = await api.runtime.db.read_bare(bare.notices(account, asked))
+    assert notices.states(read, account, asked) == core
+    assert core[ids["plain"]] == "queued" and core[ids["free"]] == "failed"
+    assert sum(1 for i in many if core.get(i) == "sent") == len(many[::3])

@@ -33,7 +33,7 @@ from calgate.providers.base import (
 from calgate.providers.registry import Providers
 from calgate.services import calendars, pages
 from calgate.services.accounts import AccountService
-from calgate.store import idempotency
+from calgate.store import bare, idempotency
 from calgate.store.bare import ReadOn
 from calgate.store.ids import new_id
 
@@ -191,7 +191,11 @@ class EventService:
 
     async def _annotated(self, account: AccountContext, events: list[Event]) -> list[Event]:
         if self.annotators and events:
-            events = await self.accounts.db.read(lambda c: self._annotate(c, account, events))
+            # The notices of the events a provider answered, read on the bare driver (one
+            # statement, and the mail counts of queued ones), for the annotators to read.
+            ids = {e.id for e in events} | {e.master_event_id for e in events}
+            read = await self.accounts.db.read_bare(bare.notices(account.id, ids - {""}))
+            events = self._annotate(read, account, events)
         return self._organized(account, events)
 
     def _store_reads(self, provider: Provider) -> StoreReads | None:

@@ -403,6 +403,32 @@ def events(calendar_id: str, listed: Sequence[Listed], known: RowVersions) -> Pl
     return out
 
 
+@lru_cache(maxsize=16)
+def _notices_of_ids(n: int) -> Statement:
+    """The account's notices of ``n`` events by id."""
+    ids = [bindparam(f"b_e{i}", type_=String) for i in range(n)]
+    return Statement.of(
+        select(N.c.event_id, N.c.change_id, N.c.state).where(
+            N.c.account_id == bindparam("b_account", type_=String), N.c.event_id.in_(ids)
+        )
+    )
+
+
+def notices(account_id: str, ids: Iterable[str]) -> Plan:
+    """:class:`ReadNotices` of events read elsewhere (a provider's answer, the sync mirror):
+    the account's notices of ``ids`` and the mail counts of queued ones."""
+    wanted = sorted(set(ids))
+    found: dict[str, Notice] = {}
+    for i in range(0, len(wanted), _MOST_IDS):
+        part = wanted[i : i + _MOST_IDS]
+        size = _bucket(len(part))
+        values = {f"b_e{j}": part[min(j, len(part) - 1)] for j in range(size)}
+        values["b_account"] = account_id
+        for event_id, change_id, state in (yield _notices_of_ids(size), values):
+            found[event_id] = Notice(change_id, state)
+    return (yield from _counted(account_id, set(wanted), found))
+
+
 def notices_of(listed: Iterable[Listed]) -> dict[str, Notice]:
     """The notices ``listed`` rows came with (event id -> notice)."""
     return {r[ID]: Notice(r[CHANGE], r[STATE]) for r in listed if r[STATE] is not None}
@@ -451,6 +477,7 @@ __all__ = [
     "events",
     "get_event",
     "listing",
+    "notices",
     "notices_of",
     "owned",
     "run",
