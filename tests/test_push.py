@@ -392,8 +392,10 @@ def test_a_burst_of_notifications_makes_a_sync_run_not_one_each(
 ) -> None:
     """64 notifications sent at once for one calendar are each recorded, and the calendar is
     synced once, or a few times when the burst outlasts a run (a run in progress leaves the
-    calendar due for one more; 32 client threads take about as long as a few runs of tens of
-    milliseconds on a loaded machine): never once per notification."""
+    calendar due for one more; 32 client threads take as long as several runs of a few tens of
+    milliseconds on a loaded machine, and the faster a run, the more fit in the burst: 9 were
+    seen once the provider calls got cheaper): never once per notification, at most one run
+    per four."""
     with watched("GOOGLE_OAUTH", receiver, tmp_path, push_database) as (p, _):
         [watch] = google_push.live(p.fakes.google)
         time.sleep(1.0)  # the sync the new channel asked for has run
@@ -416,5 +418,5 @@ def test_a_burst_of_notifications_makes_a_sync_run_not_one_each(
         time.sleep(1.5)
         assert p.calendar_state()["push"]["notifications"] == seen + 64
         runs = sync_reads() - reads
-        assert 1 <= runs <= 8, runs  # typically 2
+        assert 1 <= runs <= 16, runs  # typically 2
         assert p.receiver.accepted() == []  # nothing changed: nothing to report
