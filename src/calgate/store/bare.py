@@ -17,7 +17,7 @@ the mail counts of queued ones; :class:`ReadNotices` hands them to the notificat
 from __future__ import annotations
 
 from collections import namedtuple
-from collections.abc import Callable, Generator, Iterable, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -310,13 +310,16 @@ def _rows_of(n: int) -> Statement:
     )
 
 
-def _bucket(n: int) -> int:
-    """The size of :func:`_rows_of` asked for ``n`` ids: a power of two (at most 512), the
-    last id repeated, so that a few statements serve every size."""
-    size = 1
-    while size < n:
-        size *= 2
-    return size
+def _chunks(ids: Sequence[str], prefix: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``ids`` in parts of at most :data:`_MOST_IDS`, each as (statement size, values): the
+    size a power of two and the values ``{prefix}0`` … with the part's last id repeated, so
+    that a few statements serve every size."""
+    for i in range(0, len(ids), _MOST_IDS):
+        part = ids[i : i + _MOST_IDS]
+        size = 1
+        while size < len(part):
+            size *= 2
+        yield size, {f"{prefix}{j}": part[min(j, len(part) - 1)] for j in range(size)}
 
 
 # Plans ----------------------------------------------------------------------------------------
@@ -386,10 +389,7 @@ def events(calendar_id: str, listed: Sequence[Listed], known: RowVersions) -> Pl
     if not missing:
         return found
     read: dict[str, Event] = {}
-    for i in range(0, len(missing), _MOST_IDS):
-        part = missing[i : i + _MOST_IDS]
-        size = _bucket(len(part))
-        values = {f"b_i{j}": part[min(j, len(part) - 1)] for j in range(size)}
+    for size, values in _chunks(missing, "b_i"):
         values["b_calendar"] = calendar_id
         for row in (yield _rows_of(size), values):
             whole = known(decoded(row))
@@ -419,10 +419,7 @@ def notices(account_id: str, ids: Iterable[str]) -> Plan:
     the account's notices of ``ids`` and the mail counts of queued ones."""
     wanted = sorted(set(ids))
     found: dict[str, Notice] = {}
-    for i in range(0, len(wanted), _MOST_IDS):
-        part = wanted[i : i + _MOST_IDS]
-        size = _bucket(len(part))
-        values = {f"b_e{j}": part[min(j, len(part) - 1)] for j in range(size)}
+    for size, values in _chunks(wanted, "b_e"):
         values["b_account"] = account_id
         for event_id, change_id, state in (yield _notices_of_ids(size), values):
             found[event_id] = Notice(change_id, state)
