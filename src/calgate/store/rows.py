@@ -35,57 +35,15 @@ class DecodedRows:
         self._entries: OrderedDict[Hashable, Event] = OrderedDict()
         self._lock = threading.Lock()
 
-    def __call__(self, row: Any) -> Event:
-        key = row_key(row)
-        with self._lock:
-            found = self._entries.get(key)
-            if found is not None:
-                self._entries.move_to_end(key)
-                return found
-        event = event_from_row(row)
-        with self._lock:
-            self._entries[key] = event
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
-        return event
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-
-class RowVersions:
-    """Decoded LOCAL events by (id, version, updated_at), with a memory of ``size`` events
-    (thread-safe; read threads share it).
-
-    Every write of an event row goes through :func:`calgate.store.events.update_event`, which
-    stores a higher version than the one it replaces, or makes a new row (a new id, or an id
-    deleted before, with a new ``updated_at``): the three values name the row's content, in
-    this process and in any other sharing the database. A read may therefore select only them
-    (and what orders the rows), take the events it knows from here, and read the whole rows of
-    the others only (:func:`calgate.store.bare.events`). The event of one key is the same
-    object every time, which the layers above (:class:`calgate.api.event_json.EventJSON`) find
-    again by identity.
-    """
-
-    def __init__(self, size: int = 10_000) -> None:
-        self.size = size
-        self._entries: OrderedDict[tuple[str, int, int], Event] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def known(self, keys: list[tuple[str, int, int]]) -> list[Event | None]:
-        """The event of each key, None for those not in memory."""
-        entries, out = self._entries, []
-        with self._lock:
-            for key in keys:
-                found = entries.get(key)
-                if found is not None:
-                    entries.move_to_end(key)
-                out.append(found)
-        return out
+    @staticmethod
+    def key(row: Any) -> Hashable:
+        """What names the row's decoded event here: :func:`row_key`."""
+        return row_key(row)
 
     def __call__(self, row: Any) -> Event:
-        """``event_from_row(row)``, remembered under the row's key (or the event remembered)."""
-        key = (row.id, row.version, row.updated_at)
+        """``event_from_row(row)``, remembered under the row's :meth:`key` (or the event
+        remembered: the first one decoded wins, so a key always gives the same object)."""
+        key = self.key(row)
         with self._lock:
             found = self._entries.get(key)
             if found is not None:
@@ -100,6 +58,40 @@ class RowVersions:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+class RowVersions(DecodedRows):
+    """Decoded LOCAL events by (id, version, updated_at), with a memory of ``size`` events
+    (thread-safe; read threads share it).
+
+    Every write of an event row goes through :func:`calgate.store.events.update_event`, which
+    stores a higher version than the one it replaces, or makes a new row (a new id, or an id
+    deleted before, with a new ``updated_at``): the three values name the row's content, in
+    this process and in any other sharing the database. A read may therefore select only them
+    (and what orders the rows), take the events it knows from here, and read the whole rows of
+    the others only (:func:`calgate.store.bare.events`). The event of one key is the same
+    object every time, which the layers above (:class:`calgate.api.event_json.EventJSON`) find
+    again by identity.
+    """
+
+    def __init__(self, size: int = 10_000) -> None:
+        super().__init__(size)
+
+    @staticmethod
+    def key(row: Any) -> Hashable:
+        """(id, version, updated_at): what names the row's content."""
+        return (row.id, row.version, row.updated_at)
+
+    def known(self, keys: list[tuple[str, int, int]]) -> list[Event | None]:
+        """The event of each key, None for those not in memory."""
+        entries, out = self._entries, []
+        with self._lock:
+            for key in keys:
+                found = entries.get(key)
+                if found is not None:
+                    entries.move_to_end(key)
+                out.append(found)
+        return out
 
 
 __all__ = ["DecodedRows", "RowVersions", "row_key"]
