@@ -140,43 +140,33 @@ async def test_every_edit_shows_at_once(api: Api, settings: Settings) -> None:
         assert await listed(api, params) == await fresh_answer(api, settings, params)
 
 
+def notifications(answer: bytes) -> dict[str, str]:
+    """Each listed event's notification state."""
+    return {e["id"]: e["notifications"] for e in httpx.Response(200, content=answer).json()["data"]}
+
+
+async def noticed(api: Api, event_id: str, change_id: str, state: str) -> bytes:
+    """The week listed after a notice of ``event_id`` is written straight to the store (the
+    event's row unchanged)."""
+
+    def op(conn: Connection) -> None:
+        notices.put(conn, api.a.account_id, event_id, change_id, state, now_us())
+
+    await api.runtime.db.write(op)
+    return await listed(api)
+
+
 async def test_a_notice_alone_changes_the_answer(api: Api, settings: Settings) -> None:
     """The notification state is not in the event's row: a notice written without changing
     the event shows in the next list all the same."""
     ids = [await api.create(timed(i)) for i in range(3)]
     first = await listed(api)
-    states = {
-        e["id"]: e["notifications"] for e in httpx.Response(200, content=first).json()["data"]
-    }
-    assert states[ids[1]] != "forced_by_provider"
-
-    def op(conn: Connection) -> None:
-        notices.put(conn, api.a.account_id, ids[1], "c-1", "forced_by_provider", now_us())
-
-    await api.runtime.db.write(op)
-    second = await listed(api)
-    states = {
-        e["id"]: e["notifications"] for e in httpx.Response(200, content=second).json()["data"]
-    }
-    assert states[ids[1]] == "forced_by_provider"
-    assert second == await fresh_answer(api, settings, WEEK)
-
-    def failed(conn: Connection) -> None:
-        notices.put(conn, api.a.account_id, ids[1], "c-2", "failed", now_us())
-
-    await api.runtime.db.write(failed)
-    third = await listed(api)
-    states = {
-        e["id"]: e["notifications"] for e in httpx.Response(200, content=third).json()["data"]
-    }
-    assert states[ids[1]] == "failed"
-    assert third == await fresh_answer(api, settings, WEEK)
-
-    def back(conn: Connection) -> None:
-        notices.put(conn, api.a.account_id, ids[1], "c-3", "none", now_us())
-
-    await api.runtime.db.write(back)
-    assert await listed(api) == first
+    assert notifications(first)[ids[1]] != "forced_by_provider"
+    for change_id, state in (("c-1", "forced_by_provider"), ("c-2", "failed")):
+        answer = await noticed(api, ids[1], change_id, state)
+        assert notifications(answer)[ids[1]] == state
+        assert answer == await fresh_answer(api, settings, WEEK)
+    assert await noticed(api, ids[1], "c-3", "none") == first
 
 
 async def test_a_list_reads_whole_rows_only_for_events_it_does_not_know(api: Api) -> None:
