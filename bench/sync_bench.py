@@ -26,12 +26,15 @@ tests do), a real Radicale subprocess, and a real webhook receiver on loopback.
    calgate's CPU time per poll (process time / polls), next to a bare sync-collection REPORT
    from a plain client. At a 1 s interval the scheduler is kept busy; at 6 s it polls at the
    issue's rate (1,000 calendars every 60 s: 16.7 polls/s). Radicale's own server answers
-   HTTP/1.0, so every poll (calgate's and the bare one) opens a TCP connection.
+   HTTP/1.0, so every poll (calgate's and the bare one) opens a TCP connection; with
+   ``--keep-alive`` Radicale's WSGI application is served by waitress, which keeps
+   connections open (as hosted CalDAV servers do), and both reuse theirs.
 
     python bench/sync_bench.py                 # N=5000 (Google), 1000 (Radicale), 3 repeats
     python bench/sync_bench.py --quick         # N=1000 / 300, 2 repeats
     python bench/sync_bench.py --only-reads    # only the reads (3.)
     python bench/sync_bench.py --parts idle,initial --idle-interval 6
+    python bench/sync_bench.py --parts idle --idle-interval 6 --keep-alive
 """
 
 from __future__ import annotations
@@ -250,13 +253,19 @@ async def latency(base: Settings, interval: float, changes: int, directory: Path
 
 
 async def idle(
-    base: Settings, calendars: int, seconds: float, directory: Path, interval: float = 1.0
+    base: Settings,
+    calendars: int,
+    seconds: float,
+    directory: Path,
+    interval: float = 1.0,
+    keep_alive: bool = False,
 ) -> dict[str, float]:
     """calgate's CPU per poll of an unchanged CalDAV calendar, and a bare sync-collection
     REPORT's (the same request from a plain HTTP client) in the same process. ``interval``
     1 s keeps the scheduler busy (more calendars due than slots); ``calendars / interval``
-    polls a second at most otherwise (the issue's 1,000 calendars every 60 s: 16.7/s)."""
-    with radicale_server(directory / "radicale-idle") as radicale:
+    polls a second at most otherwise (the issue's 1,000 calendars every 60 s: 16.7/s).
+    ``keep_alive``: Radicale behind a WSGI server that keeps connections open."""
+    with radicale_server(directory / "radicale-idle", keep_alive=keep_alive) as radicale:
         user = radicale.add_user("idle")
         paths = [radicale.make_calendar(user, f"c{i}", f"C{i}") for i in range(calendars)]
         settings = base.model_copy(
@@ -512,6 +521,11 @@ def arguments() -> argparse.Namespace:
         default="auto",
         help="event loop: what calgate serve runs on (auto: uvloop when installed), or asyncio's",
     )
+    parser.add_argument(
+        "--keep-alive",
+        action="store_true",
+        help="idle part: Radicale served by waitress (HTTP/1.1, connections kept open)",
+    )
     return parser.parse_args()
 
 
@@ -528,7 +542,7 @@ async def main(args: argparse.Namespace) -> None:
         await _initial(args.database_url, google_n, radicale_n, repeats)
     if "idle" in parts:
         for interval in args.idle_interval or [1.0, 6.0]:
-            await _idle(interval, repeats, args.quick)
+            await _idle(interval, repeats, args.quick, args.keep_alive)
     if "latency" in parts:
         await _latency(args.interval, changes)
 
@@ -578,18 +592,19 @@ async def _initial(database_url: str | None, google_n: int, radicale_n: int, rep
         )
 
 
-async def _idle(interval: float, repeats: int, quick: bool) -> None:
+async def _idle(interval: float, repeats: int, quick: bool, keep_alive: bool) -> None:
     calendars, seconds = (20, 10.0) if quick else (100, 30.0)
     costs = []
     for _ in range(repeats):
         with tempfile.TemporaryDirectory() as tmp:
             base = Settings(data_dir=Path(tmp), sqlite_synchronous="NORMAL", log_level="warning")
-            costs.append(await idle(base, calendars, seconds, Path(tmp), interval))
+            costs.append(await idle(base, calendars, seconds, Path(tmp), interval, keep_alive))
     ms = [c["calgate_ms"] for c in costs]
     bare = [c["bare_ms"] for c in costs]
     median = statistics.median(ms)
+    server = "Radicale under waitress (keep-alive)" if keep_alive else "Radicale (HTTP/1.0)"
     print(
-        f"idle CalDAV calendars, {calendars} polled every {interval:g} s: "
+        f"idle CalDAV calendars on {server}, {calendars} polled every {interval:g} s: "
         f"{statistics.median(c['polls_per_s'] for c in costs):.1f} polls/s, calgate CPU per "
         f"poll {median:.2f} ms (min {min(ms):.2f}, max {max(ms):.2f}), bare REPORT from a "
         f"plain client {statistics.median(bare):.2f} ms ({median / statistics.median(bare):.1f}x); "

@@ -139,8 +139,13 @@ class Radicale:
 
 
 @contextmanager
-def radicale_server(directory: Path) -> Iterator[Radicale]:
-    """Start Radicale with its config, users and storage in ``directory``; stop it after."""
+def radicale_server(directory: Path, *, keep_alive: bool = False) -> Iterator[Radicale]:
+    """Start Radicale with its config, users and storage in ``directory``; stop it after.
+
+    ``keep_alive``: Radicale's WSGI application served by waitress (as Radicale's
+    documentation suggests for production, behind a WSGI server), which answers HTTP/1.1 and
+    keeps connections open, as hosted CalDAV servers do; Radicale's built-in server answers
+    HTTP/1.0 and closes each connection."""
     port = free_port()
     storage = directory / "collections"
     storage.mkdir(parents=True, exist_ok=True)
@@ -150,11 +155,16 @@ def radicale_server(directory: Path) -> Iterator[Radicale]:
     config.write_text(CONFIG.format(port=port, users=users, storage=storage))
     log_path = directory / "radicale.log"
     log = log_path.open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "radicale", "--config", str(config)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    if keep_alive:
+        command = [
+            *(sys.executable, "-m", "waitress", f"--listen=127.0.0.1:{port}", "--threads=4"),
+            "radicale:application",
+        ]
+        env = {**os.environ, "RADICALE_CONFIG": str(config)}
+    else:
+        command = [sys.executable, "-m", "radicale", "--config", str(config)]
+        env = None
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
     server = Radicale(f"http://127.0.0.1:{port}", directory, process, log_path)
     try:
         deadline = time.monotonic() + 30
