@@ -116,3 +116,21 @@ async def test_reads_after_calgate_writes_see_them(synced: Synced) -> None:
     r = await synced.call("GET", f"{synced.events}/{created}")
     assert r.status_code == 404, r.text
     assert await synced.titles() == ["Changed again on the server"]
+
+
+async def test_an_item_is_decoded_once_until_it_changes(synced: Synced, api: Api) -> None:
+    reads = api.runtime.events.mirror
+    assert isinstance(reads, MirrorReads)
+    assert len(reads.decoded) == 0
+    assert await synced.title("outside") == "Before"
+    assert len(reads.decoded) == 1
+    # Another GET and a list of the same item: its events are not decoded again.
+    assert await synced.title("outside") == "Before"
+    assert await synced.titles() == ["Before"]
+    assert len(reads.decoded) == 1
+    # Changed and synced: its new content is decoded (once), and answers.
+    synced.dav.put("outside", ics("outside@other", "Changed on the server"))
+    await synced.sync()
+    assert await synced.title("outside") == "Changed on the server"
+    assert await synced.titles() == ["Changed on the server"]
+    assert len(reads.decoded) == 2

@@ -12,53 +12,28 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
-from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from calgate import offload
 from calgate.domain.model import Event, EventQuery, Page
 from calgate.providers.base import AccountContext
-from calgate.store import mirror, push
-from calgate.store import tables as t
+from calgate.store import mirror, mirror_reads
+from calgate.store.bare import Plan
 from calgate.store.db import Database, now_us
 from calgate.sync.readers import READERS, Reader
 
 __all__ = ["MirrorReads", "current_as_of", "mirror_current", "pending_own_write"]
 
-# When the mirror may answer ----------------------------------------------------------------
-
-
-def _candidates(account_id: str, calendar_id: str) -> Any:
-    """Items calgate wrote whose ``own_version`` is not (yet) the version the mirror holds."""
-    si = t.sync_items
-    return (
-        (si.c.account_id == account_id)
-        & (si.c.calendar_id == calendar_id)
-        & (si.c.own_version.is_not(None))
-        & (si.c.own_version != si.c.version)
-        & (si.c.version != mirror.REMOVED)
-    )
+# When the mirror may answer (the statements and rules: calgate.store.mirror_reads) ---------
 
 
 def pending_own_write(conn: Connection, account_id: str, calendar_id: str) -> bool:
     """Whether a change calgate made in the calendar has not been seen by sync yet (its
     ``own_version`` is not the version the mirror holds): until then the mirror is bypassed,
     so that a read right after a write through calgate sees it."""
-    si = t.sync_items
-    rows = conn.execute(
-        select(si.c.version, si.c.own_version, si.c.events).where(
-            _candidates(account_id, calendar_id)
-        )
-    )
-    for row in rows:
-        if row.own_version != mirror.DELETED or row.version == 0:
-            return True
-        # Deleted by calgate: seen once sync found it cancelled (an object that stays).
-        if not all(e.is_cancelled for e in mirror.events_from_text(row.events)):
-            return True
-    return False
+    plan = mirror_reads.pending_own_write(account_id, calendar_id)
+    return bool(mirror_reads.on_connection(conn, plan))
 
 
 def current_as_of(
@@ -67,28 +42,9 @@ def current_as_of(
     """When the calendar's mirror may answer reads, the time of its last successful sync
     (which names what the mirror holds: every sync run that changes it commits a new one);
     None otherwise. (One statement in the common case: reads take it on every request.)"""
-    sc, si = t.sync_calendars, t.sync_items
-    maybe_pending = select(si.c.item_id).where(_candidates(account_id, calendar_id)).exists()
-    pushed = push.watched(account_id, calendar_id, now)
-    row = conn.execute(
-        select(
-            sc.c.last_success_at,
-            sc.c.cursor,
-            sc.c.due_at,
-            maybe_pending.label("maybe_pending"),
-            pushed.label("pushed"),
-        ).where(sc.c.account_id == account_id, sc.c.calendar_id == calendar_id)
-    ).first()
-    if row is None or row.cursor is None or row.last_success_at is None:
-        return None
-    # An active push channel and no notification waiting (it makes the sync due): the mirror
-    # is as current as the provider's last notice, whatever the age of the last run.
-    told = bool(row.pushed) and row.due_at > now and max_age_us > 0
-    if now - row.last_success_at > max_age_us and not told:
-        return None
-    if row.maybe_pending and pending_own_write(conn, account_id, calendar_id):
-        return None
-    return int(row.last_success_at)
+    plan = mirror_reads.current_as_of(account_id, calendar_id, now=now, max_age_us=max_age_us)
+    stamp: int | None = mirror_reads.on_connection(conn, plan)
+    return stamp
 
 
 def mirror_current(
@@ -101,6 +57,14 @@ def mirror_current(
 
 
 # The service's mirror source ---------------------------------------------------------------
+
+Items = dict[str, mirror.Item]
+
+
+def _live(found: Items) -> Items:
+    """The items that hold events (no tombstones, no items without events)."""
+    return {k: i for k, i in found.items() if i.version != mirror.REMOVED and i.events}
+
 
 # Calendars whose decoded items are kept for lists (the most recently listed ones).
 LISTED_CALENDARS = 32
@@ -121,40 +85,67 @@ class MirrorReads:
         self.readers = readers
         self.clock = clock
         # The decoded items of the calendars listed last, by the sync that wrote them (a new
-        # sync of the calendar makes its entry stale); read in the database's threads.
+        # sync of the calendar makes its entry stale); shared by the reads running plans.
         self._listed: dict[tuple[str, str], tuple[int, dict[str, mirror.Item]]] = {}
         self._lock = threading.Lock()
+        # Every item's events decoded once, by their text (GETs, lists, pending own writes).
+        self.decoded = mirror_reads.DecodedItems()
 
     def _reader(self, account: AccountContext) -> Reader | None:
         return self.readers.get(account.type) if self.max_age_us > 0 else None
 
     async def _items(
-        self, account: AccountContext, calendar_id: str, wanted: list[str] | None
-    ) -> dict[str, mirror.Item] | None:
+        self,
+        account: AccountContext,
+        calendar_id: str,
+        wanted: list[str] | None,
+        whole: Callable[[Items], bool] | None = None,
+    ) -> Items | None:
+        """The calendar's live items (those ``wanted``, or all; all when ``whole`` says so of
+        the wanted ones) when its mirror is current, None otherwise: one read transaction on
+        the bare driver."""
         now, max_age = self.clock(), self.max_age_us
+        found: Items | None = await self.db.read_bare(
+            self._plan(account.id, calendar_id, wanted, whole, now, max_age)
+        )
+        return found
 
-        key = (account.id, calendar_id)
+    def _plan(
+        self,
+        account_id: str,
+        calendar_id: str,
+        wanted: list[str] | None,
+        whole: Callable[[Items], bool] | None,
+        now: int,
+        max_age: int,
+    ) -> Plan:
+        stamp = yield from mirror_reads.current_as_of(
+            account_id, calendar_id, now=now, max_age_us=max_age, decode=self.decoded
+        )
+        if stamp is None:
+            return None
+        if wanted is not None:
+            found = yield from mirror_reads.items(account_id, calendar_id, wanted, self.decoded)
+            live = _live(found)
+            if whole is None or not whole(live):
+                return live
+        return (yield from self._listing(account_id, calendar_id, stamp))
 
-        def op(conn: Connection) -> dict[str, mirror.Item] | None:
-            stamp = current_as_of(conn, account.id, calendar_id, now=now, max_age_us=max_age)
-            if stamp is None:
-                return None
-            if wanted is None:
-                with self._lock:
-                    cached = self._listed.get(key)
-                if cached is not None and cached[0] == stamp:
-                    return cached[1]
-            found = mirror.items(conn, account.id, calendar_id, wanted)
-            live = {k: i for k, i in found.items() if i.version != mirror.REMOVED and i.events}
-            if wanted is None:
-                with self._lock:
-                    self._listed.pop(key, None)
-                    while len(self._listed) >= LISTED_CALENDARS:
-                        self._listed.pop(next(iter(self._listed)))
-                    self._listed[key] = (stamp, live)
-            return live
-
-        return await self.db.read(op)
+    def _listing(self, account_id: str, calendar_id: str, stamp: int) -> Plan:
+        """Every live item of the calendar whose mirror the sync of ``stamp`` wrote: those
+        decoded for the last list of it, or read (and kept for the next lists)."""
+        key = (account_id, calendar_id)
+        with self._lock:
+            cached = self._listed.get(key)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        live = _live((yield from mirror_reads.items(account_id, calendar_id, None, self.decoded)))
+        with self._lock:
+            self._listed.pop(key, None)
+            while len(self._listed) >= LISTED_CALENDARS:
+                self._listed.pop(next(iter(self._listed)))
+            self._listed[key] = (stamp, live)
+        return live
 
     async def get_event(
         self, account: AccountContext, calendar_id: str, event_id: str
@@ -162,9 +153,12 @@ class MirrorReads:
         reader = self._reader(account)
         if reader is None:
             return None
-        found = await self._items(account, calendar_id, reader.wanted(event_id))
-        if found is not None and reader.whole(found, event_id):
-            found = await self._items(account, calendar_id, None)
+        found = await self._items(
+            account,
+            calendar_id,
+            reader.wanted(event_id),
+            lambda items: reader.whole(items, event_id),
+        )
         return None if found is None else reader.get(found, event_id)
 
     async def list_events(
