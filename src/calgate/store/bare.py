@@ -64,25 +64,46 @@ class Statement:
     sqlite_names: tuple[str, ...]
     postgres: str
     postgres_names: tuple[str, ...]
-    defaults: dict[str, Any]
+    sqlite_defaults: dict[str, Any]
+    postgres_defaults: dict[str, Any]
 
     @classmethod
     def of(cls, stmt: Any) -> Statement:
         lite = stmt.compile(dialect=_SQLITE)
         pg = stmt.compile(dialect=_POSTGRES)
-        defaults = {k: v for k, v in lite.params.items() if v is not None}
-        defaults.update({k: v for k, v in pg.params.items() if v is not None})
-        return cls(str(lite), tuple(lite.positiontup), str(pg), tuple(pg.positiontup), defaults)
+        # The values the statement holds itself (``OFFSET 0``, ``SET lease_owner = NULL``),
+        # not those it asks for; per dialect (each names its own anonymous values).
+        return cls(
+            str(lite),
+            tuple(lite.positiontup),
+            str(pg),
+            tuple(pg.positiontup),
+            {k: v for k, v in lite.params.items() if _held_value(lite, k, v)},
+            {k: v for k, v in pg.params.items() if _held_value(pg, k, v)},
+        )
 
     def args(self, values: dict[str, Any], postgres: bool) -> tuple[Any, ...]:
-        names = self.postgres_names if postgres else self.sqlite_names
-        merged = {**self.defaults, **values}
-        return tuple(merged[name] for name in names)
+        if postgres:
+            names, defaults = self.postgres_names, self.postgres_defaults
+        else:
+            names, defaults = self.sqlite_names, self.sqlite_defaults
+        return tuple(values[n] if n in values else defaults[n] for n in names)
+
+
+def _held_value(compiled: Any, name: str, value: Any) -> bool:
+    """Whether the compiled statement's value ``name`` is one it holds (not asked for)."""
+    bind = compiled.binds.get(name)
+    return value is not None if bind is None else not bind.required
 
 
 Rows = list[tuple[Any, ...]]
 # A read: yields (statement, values), receives that statement's rows, returns its result.
 Plan = Generator[tuple[Statement, dict[str, Any]], Rows, Any]
+# Values of one statement, or a list of them: the statement run once for each (executemany).
+Values = dict[str, Any] | list[dict[str, Any]]
+# A plan that may also write (run in a write transaction, :func:`on`): its many-valued
+# statements receive no rows.
+Steps = Generator[tuple[Statement, Values], Rows, Any]
 
 Decoded = namedtuple("Decoded", [c.name for c in DECODED])  # type: ignore[misc]
 """A row of :data:`calgate.store.events.DECODED` columns, as ``event_from_row`` reads it."""
@@ -310,7 +331,7 @@ def _rows_of(n: int) -> Statement:
     )
 
 
-def _chunks(ids: Sequence[str], prefix: str) -> Iterator[tuple[int, dict[str, Any]]]:
+def padded(ids: Sequence[Any], prefix: str) -> Iterator[tuple[int, dict[str, Any]]]:
     """``ids`` in parts of at most :data:`_MOST_IDS`, each as (statement size, values): the
     size a power of two and the values ``{prefix}0`` … with the part's last id repeated, so
     that a few statements serve every size."""
@@ -320,6 +341,9 @@ def _chunks(ids: Sequence[str], prefix: str) -> Iterator[tuple[int, dict[str, An
         while size < len(part):
             size *= 2
         yield size, {f"{prefix}{j}": part[min(j, len(part) - 1)] for j in range(size)}
+
+
+_chunks = padded
 
 
 # Plans ----------------------------------------------------------------------------------------
@@ -389,7 +413,7 @@ def events(calendar_id: str, listed: Sequence[Listed], known: RowVersions) -> Pl
     if not missing:
         return found
     read: dict[str, Event] = {}
-    for size, values in _chunks(missing, "b_i"):
+    for size, values in padded(missing, "b_i"):
         values["b_calendar"] = calendar_id
         for row in (yield _rows_of(size), values):
             whole = known(decoded(row))
@@ -419,7 +443,7 @@ def notices(account_id: str, ids: Iterable[str]) -> Plan:
     the account's notices of ``ids`` and the mail counts of queued ones."""
     wanted = sorted(set(ids))
     found: dict[str, Notice] = {}
-    for size, values in _chunks(wanted, "b_e"):
+    for size, values in padded(wanted, "b_e"):
         values["b_account"] = account_id
         for event_id, change_id, state in (yield _notices_of_ids(size), values):
             found[event_id] = Notice(change_id, state)
@@ -450,8 +474,35 @@ def _counted(account_id: str, ids: set[str], found: dict[str, Notice]) -> Plan:
     return ReadNotices(account_id, frozenset(ids), found, counts)
 
 
-def run(plan: Plan, execute: Callable[[Statement, dict[str, Any]], Rows]) -> Any:
-    """Run ``plan`` with ``execute`` (a synchronous driver); its result."""
+def on(conn: Connection) -> Callable[[Statement, Values], Rows]:
+    """What runs :data:`Steps` in ``conn``'s transaction (a write's, :meth:`Database.write`),
+    without Core's statement machinery: on SQLite the driver's own connection, on PostgreSQL
+    the statement's compiled text through the connection's driver cursor."""
+    if conn.dialect.name == "sqlite":
+        raw: Any = conn.connection.driver_connection
+
+        def lite(statement: Statement, values: Values) -> Rows:
+            if isinstance(values, list):
+                raw.executemany(statement.sqlite, [statement.args(v, False) for v in values])
+                return []
+            return raw.execute(statement.sqlite, statement.args(values, False)).fetchall()  # type: ignore[no-any-return]
+
+        return lite
+
+    def postgres(statement: Statement, values: Values) -> Rows:
+        if isinstance(values, list):
+            if values:
+                conn.exec_driver_sql(statement.postgres, [statement.args(v, True) for v in values])
+            return []
+        found = conn.exec_driver_sql(statement.postgres, statement.args(values, True))
+        return [tuple(r) for r in found] if found.returns_rows else []
+
+    return postgres
+
+
+def run(plan: Generator[tuple[Statement, Any], Rows, Any], execute: Callable[..., Rows]) -> Any:
+    """Run ``plan`` (a :data:`Plan` or :data:`Steps`) with ``execute`` (a synchronous
+    driver); its result."""
     try:
         statement, values = next(plan)
         while True:
@@ -469,6 +520,8 @@ __all__ = [
     "ReadNotices",
     "ReadOn",
     "Statement",
+    "Steps",
+    "Values",
     "counted",
     "decoded",
     "events",
@@ -476,7 +529,9 @@ __all__ = [
     "listing",
     "notices",
     "notices_of",
+    "on",
     "owned",
+    "padded",
     "run",
     "series_in",
 ]
