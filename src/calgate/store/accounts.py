@@ -29,7 +29,7 @@ class AccountRecord:
     updated_at: int
 
 
-def _account(row: Any) -> AccountRecord:
+def account_from_row(row: Any) -> AccountRecord:
     return AccountRecord(
         row.id,
         row.tenant_id,
@@ -91,7 +91,7 @@ def get_account(conn: Connection, account_id: str, tenant_id: str | None) -> Acc
         row = conn.execute(_BY_ID, {"b_id": account_id}).first()
     else:
         row = conn.execute(_BY_ID_IN_TENANT, {"b_id": account_id, "b_tenant": tenant_id}).first()
-    return _account(row) if row else None
+    return account_from_row(row) if row else None
 
 
 # Built once (bound parameters): building the statement cost more than running it.
@@ -112,7 +112,7 @@ def list_accounts(
         query = query.where(t.accounts.c.tenant_id == tenant_id)
     if after:
         query = query.where(t.accounts.c.id > after)
-    return [_account(r) for r in conn.execute(query)]
+    return [account_from_row(r) for r in conn.execute(query)]
 
 
 def set_status(conn: Connection, account_id: str, status: str) -> None:

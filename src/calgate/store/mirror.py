@@ -9,13 +9,16 @@ lease (:func:`finish`), so two processes never both commit one calendar's change
 
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import orjson
 from sqlalchemy import (
     BigInteger,
+    String,
     Table,
     and_,
     bindparam,
@@ -31,7 +34,9 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 
 from calgate.domain.model import Event
+from calgate.store import bare
 from calgate.store import tables as t
+from calgate.store.accounts import AccountRecord, account_from_row
 from calgate.store.codec import event_from_json, event_to_json
 
 sa_ = t.sync_accounts
@@ -162,20 +167,23 @@ def _due_query(table: Table) -> Any:
     )
 
 
-# The scheduler's questions, asked at every tick and claim: built once (bound parameters),
-# not rebuilt per call (building a statement cost more than running it).
-_ACCOUNT_DUE = _due_query(sa_)
-_CALENDAR_DUE = _due_query(sc)
+# The scheduler's questions, asked at every tick and claim: built and compiled once, run on
+# the bare driver (:mod:`calgate.store.bare`; Core's execution cost more than the statement).
+_DUE = bare.Statement.of(
+    select(_due_query(sa_).exists().label("accounts"), _due_query(sc).exists().label("calendars"))
+)
+
+
+def due_plan(now: int) -> bare.Plan:
+    """Whether an account job and whether a calendar job is due and free (a read, so that an
+    idle scheduler writes nothing): run by :meth:`Database.read_bare`."""
+    [(accounts, calendars)] = yield _DUE, {"b_now": now}
+    return bool(accounts), bool(calendars)
 
 
 def due(conn: Connection, now: int) -> tuple[bool, bool]:
-    """Whether an account job and whether a calendar job is due and free (reads, so that an
-    idle scheduler writes nothing)."""
-    params = {"b_now": now}
-    return (
-        conn.execute(_ACCOUNT_DUE, params).first() is not None,
-        conn.execute(_CALENDAR_DUE, params).first() is not None,
-    )
+    """:func:`due_plan` in ``conn``'s transaction."""
+    return bare.run(due_plan(now), bare.on(conn))  # type: ignore[no-any-return]
 
 
 def claim_accounts(
@@ -218,18 +226,44 @@ def claim_calendars(
     """Claim up to ``limit`` due calendars, at most ``per_account`` running per account
     (counting the runs of every process). ``account_id``: that account's calendars, due or
     not (``calgate sync now``)."""
-    postgres = conn.dialect.name == "postgresql"
-    query = _CANDIDATES[(bool(account_id), postgres)]
-    params = {"b_now": now, "b_limit": limit * 4, "b_account": account_id}
-    candidates = [_state(r) for r in conn.execute(query, params)]
-    if not candidates:
-        return []
-    owners = sorted({c.account_id for c in candidates})
-    if postgres:  # one claimer at a time per account, so that the cap holds across processes
-        conn.execute(_LOCK_ACCOUNTS, {"b_accounts": owners})
-    running: dict[str, int] = dict(
-        conn.execute(_RUNNING, {"b_accounts": owners, "b_now": now}).all()
+    plan = claim_plan(
+        token=token,
+        now=now,
+        lease_until=lease_until,
+        limit=limit,
+        per_account=per_account,
+        account_id=account_id,
     )
+    states, _ = bare.run(plan, bare.on(conn))
+    return states  # type: ignore[no-any-return]
+
+
+def claim_plan(
+    *,
+    token: str,
+    now: int,
+    lease_until: int,
+    limit: int,
+    per_account: int,
+    account_id: str = "",
+    accounts: bool = False,
+) -> bare.Steps:
+    """:func:`claim_calendars` as statements for a write transaction
+    (:func:`calgate.store.bare.on`): (the calendars claimed, their accounts as they are now
+    if ``accounts``, read once each)."""
+    query = _CANDIDATES[bool(account_id)]
+    params = {"b_now": now, "b_limit": limit * 4, "b_account": account_id}
+    candidates = [_state(_StateRow._make(r)) for r in (yield query, params)]
+    if not candidates:
+        return [], {}
+    owners = sorted({c.account_id for c in candidates})
+    running: dict[str, int] = {}
+    for size, values in bare.padded(owners, "b_a"):
+        # PostgreSQL: one claimer at a time per account, so that the cap holds across
+        # processes (SQLite: the write lock already does).
+        yield _lock_accounts(size), values
+        for owner, count in (yield _running(size), {**values, "b_now": now}):
+            running[owner] = count
     picked: list[CalendarState] = []
     for state in candidates:
         if len(picked) >= limit or running.get(state.account_id, 0) >= per_account:
@@ -237,22 +271,27 @@ def claim_calendars(
         running[state.account_id] = running.get(state.account_id, 0) + 1
         picked.append(state)
     if picked:
-        conn.execute(
-            _LEASE,
-            [
-                {
-                    "b_account": s.account_id,
-                    "b_calendar": s.calendar_id,
-                    "b_token": token,
-                    "b_until": lease_until,
-                }
-                for s in picked
-            ],
-        )
-    return picked
+        leases = [
+            {
+                "b_account": s.account_id,
+                "b_calendar": s.calendar_id,
+                "b_token": token,
+                "b_until": lease_until,
+            }
+            for s in picked
+        ]
+        yield _LEASE, leases
+    records: dict[str, AccountRecord] = {}
+    if accounts and picked:
+        wanted = sorted({s.account_id for s in picked})
+        for size, values in bare.padded(wanted, "b_a"):
+            for row in (yield _accounts_by_id(size), values):
+                record = account_from_row(_AccountRow._make(row))
+                records[record.id] = record
+    return picked, records
 
 
-def _candidates(by_account: bool, postgres: bool) -> Any:
+def _candidates(by_account: bool) -> Any:
     a = t.accounts
     now: Any = bindparam("b_now")
     query = (
@@ -266,28 +305,51 @@ def _candidates(by_account: bool, postgres: bool) -> Any:
         query = query.where(sc.c.account_id == bindparam("b_account"))
     else:
         query = query.where(sc.c.due_at <= now)
-    return query.with_for_update(skip_locked=True, of=sc) if postgres else query
+    # SKIP LOCKED on PostgreSQL (SQLite writes nothing for it: its write lock serialises).
+    return bare.Statement.of(query.with_for_update(skip_locked=True, of=sc))
 
 
-# claim_calendars' statements, built once: (by account, PostgreSQL) -> the due candidates.
-_CANDIDATES = {(b, p): _candidates(b, p) for b in (False, True) for p in (False, True)}
-_LOCK_ACCOUNTS = (
-    select(sa_.c.account_id)
-    .where(sa_.c.account_id.in_(bindparam("b_accounts", expanding=True)))
-    .order_by(sa_.c.account_id)
-    .with_for_update()
-)
-_RUNNING = (
-    select(sc.c.account_id, func.count())
-    .where(
-        sc.c.account_id.in_(bindparam("b_accounts", expanding=True)),
-        sc.c.lease_owner.is_not(None),
-        sc.c.lease_until > bindparam("b_now"),
+# claim_plan's statements, built and compiled once: by account -> the due candidates; the
+# others by the number of (padded) accounts.
+_CANDIDATES = {b: _candidates(b) for b in (False, True)}
+_StateRow = namedtuple("_StateRow", [c.name for c in sc.columns])  # type: ignore[misc]
+_AccountRow = namedtuple("_AccountRow", [c.name for c in t.accounts.columns])  # type: ignore[misc]
+
+
+def _ids(prefix: str, n: int) -> list[Any]:
+    return [bindparam(f"{prefix}{i}", type_=String) for i in range(n)]
+
+
+@lru_cache(maxsize=16)
+def _lock_accounts(n: int) -> bare.Statement:
+    return bare.Statement.of(
+        select(sa_.c.account_id)
+        .where(sa_.c.account_id.in_(_ids("b_a", n)))
+        .order_by(sa_.c.account_id)
+        .with_for_update()
     )
-    .group_by(sc.c.account_id)
-)
+
+
+@lru_cache(maxsize=16)
+def _running(n: int) -> bare.Statement:
+    return bare.Statement.of(
+        select(sc.c.account_id, func.count())
+        .where(
+            sc.c.account_id.in_(_ids("b_a", n)),
+            sc.c.lease_owner.is_not(None),
+            sc.c.lease_until > bindparam("b_now", type_=BigInteger),
+        )
+        .group_by(sc.c.account_id)
+    )
+
+
+@lru_cache(maxsize=16)
+def _accounts_by_id(n: int) -> bare.Statement:
+    return bare.Statement.of(select(t.accounts).where(t.accounts.c.id.in_(_ids("b_a", n))))
+
+
 # One statement, built once, for every calendar a claim takes (run as one executemany).
-_LEASE = (
+_LEASE = bare.Statement.of(
     update(sc)
     .where(sc.c.account_id == bindparam("b_account"), sc.c.calendar_id == bindparam("b_calendar"))
     .values(lease_owner=bindparam("b_token"), lease_until=bindparam("b_until"))
@@ -426,18 +488,21 @@ def finish_quiet(conn: Connection, runs: list[Quiet], *, token: str) -> set[Key]
     """Record many quiet runs as :func:`finish` would, in one statement (an executemany),
     each only while ``token`` still holds its calendar's lease: the calendars recorded (the
     others' leases were lost; nothing of theirs is written)."""
-    if not runs:
-        return set()
-    held = _HELD_FOR_UPDATE if conn.dialect.name == "postgresql" else _HELD
-    params = {
-        "b_token": token,
-        "b_accounts": sorted({r.state.account_id for r in runs}),
-        "b_calendars": sorted({r.state.calendar_id for r in runs}),
-    }
-    holding: set[Key] = {(r.account_id, r.calendar_id) for r in conn.execute(held, params)}
+    return bare.run(finish_quiet_plan(runs, token=token), bare.on(conn))  # type: ignore[no-any-return]
+
+
+def finish_quiet_plan(runs: list[Quiet], *, token: str) -> bare.Steps:
+    """:func:`finish_quiet` as statements for a write transaction."""
+    holding: set[Key] = set()
+    wanted = sorted({(r.state.account_id, r.state.calendar_id) for r in runs})
+    for size, values in bare.padded(wanted, "b_k"):
+        named: dict[str, Any] = {"b_token": token}
+        for i, (account_id, calendar_id) in enumerate(values.values()):
+            named[f"b_a{i}"], named[f"b_c{i}"] = account_id, calendar_id
+        holding.update((a, c) for a, c in (yield _held(size), named))
     recorded = [r for r in runs if (r.state.account_id, r.state.calendar_id) in holding]
     if recorded:
-        conn.execute(
+        yield (
             _FINISH_QUIET,
             [
                 {
@@ -456,15 +521,26 @@ def finish_quiet(conn: Connection, runs: list[Quiet], *, token: str) -> set[Key]
     return {(r.state.account_id, r.state.calendar_id) for r in recorded}
 
 
-# Which of some calendars this process holds (finish_quiet), built once.
-_HELD = select(sc.c.account_id, sc.c.calendar_id).where(
-    sc.c.lease_owner == bindparam("b_token"),
-    sc.c.account_id.in_(bindparam("b_accounts", expanding=True)),
-    sc.c.calendar_id.in_(bindparam("b_calendars", expanding=True)),
-)
-_HELD_FOR_UPDATE = _HELD.with_for_update()
+@lru_cache(maxsize=16)
+def _held(n: int) -> bare.Statement:
+    """Which of ``n`` calendars (``b_a{i}``, ``b_c{i}``) ``b_token`` holds, locked (FOR UPDATE
+    on PostgreSQL) until the transaction ends."""
+    pairs = [
+        and_(
+            sc.c.account_id == bindparam(f"b_a{i}", type_=String),
+            sc.c.calendar_id == bindparam(f"b_c{i}", type_=String),
+        )
+        for i in range(n)
+    ]
+    return bare.Statement.of(
+        select(sc.c.account_id, sc.c.calendar_id)
+        .where(sc.c.lease_owner == bindparam("b_token", type_=String), or_(*pairs))
+        .with_for_update()
+    )
+
+
 # finish() of a run that changed nothing, built once (bound parameters only).
-_FINISH_QUIET = (
+_FINISH_QUIET = bare.Statement.of(
     update(sc)
     .where(
         sc.c.account_id == bindparam("b_account"),

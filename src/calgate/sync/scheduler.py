@@ -26,7 +26,7 @@ from calgate.errors import CalgateError
 from calgate.providers.base import AccountContext
 from calgate.services.accounts import AccountService
 from calgate.store import accounts as account_store
-from calgate.store import mirror
+from calgate.store import bare, mirror
 from calgate.store.accounts import AccountRecord
 from calgate.store.db import Database, now_us
 from calgate.store.ids import new_id
@@ -105,7 +105,7 @@ class Scheduler(Background):
         if free <= 0:
             return
         now = now_us()
-        accounts_due, calendars_due = await self.db.read(lambda c: mirror.due(c, now))
+        accounts_due, calendars_due = await self.db.read_bare(mirror.due_plan(now))
         until = now + _us(self.config.lease_seconds)
         if accounts_due:
             owned = await self.db.write(
@@ -129,20 +129,15 @@ class Scheduler(Background):
     ) -> tuple[list[CalendarState], dict[str, AccountRecord]]:
         """Up to ``free`` due calendars, with their accounts as they are now (read once per
         account, in the claim's transaction)."""
-        states = mirror.claim_calendars(
-            conn,
+        plan = mirror.claim_plan(
             token=self.token,
             now=now,
             lease_until=until,
             limit=free,
             per_account=self.config.per_account,
+            accounts=True,
         )
-        records = {}
-        for account_id in {s.account_id for s in states}:
-            record = account_store.get_account(conn, account_id, None)
-            if record is not None:
-                records[account_id] = record
-        return states, records
+        return bare.run(plan, bare.on(conn))  # type: ignore[no-any-return]
 
     def _spawn(self, work: Coroutine[Any, Any, object]) -> None:
         task: asyncio.Task[object] = asyncio.create_task(work)
