@@ -66,13 +66,19 @@ class StoreReads(Protocol):
     ) -> T: ...
 
 
+# What a read from the mirror reads after the event it found, in the same read transaction
+# (the notices the annotators read): a plan of calgate.store.bare.
+Then = Callable[[Event], bare.Plan]
+
+
 class MirrorSource(Protocol):
     """Answers reads from a copy of the provider's calendar (the sync mirror,
     :mod:`calgate.sync.reads`); None: ask the provider."""
 
     async def get_event(
-        self, account: AccountContext, calendar_id: str, event_id: str
-    ) -> Event | None: ...
+        self, account: AccountContext, calendar_id: str, event_id: str, then: Then | None
+    ) -> tuple[Event, Any] | None:
+        """The event, and what ``then(event)`` read after it (None without ``then``)."""
 
     async def list_events(
         self, account: AccountContext, calendar_id: str, query: EventQuery
@@ -81,8 +87,8 @@ class MirrorSource(Protocol):
 
 class NoMirror:
     async def get_event(
-        self, account: AccountContext, calendar_id: str, event_id: str
-    ) -> Event | None:
+        self, account: AccountContext, calendar_id: str, event_id: str, then: Then | None
+    ) -> tuple[Event, Any] | None:
         return None
 
     async def list_events(
@@ -198,6 +204,17 @@ class EventService:
             events = self._annotate(read, account, events)
         return self._organized(account, events)
 
+    @staticmethod
+    def _notices(account: AccountContext) -> Then:
+        """What :meth:`_annotated` reads for one event, as a plan (a mirror's read runs it in
+        its own transaction: no second database round)."""
+
+        def read(event: Event) -> bare.Plan:
+            ids = {event.id, event.master_event_id} - {""}
+            return (yield from bare.notices(account.id, ids))
+
+        return read
+
     def _store_reads(self, provider: Provider) -> StoreReads | None:
         kind = type(provider)
         reads = self._reads.get(kind)
@@ -279,9 +296,13 @@ class EventService:
 
     async def get(self, tenant_id: str, account_id: str, calendar_id: str, event_id: str) -> Event:
         account, provider = await self._target(tenant_id, account_id)
-        event = await self.mirror.get_event(account, calendar_id, event_id)
-        if event is not None:
-            return (await self._annotated(account, [event]))[0]
+        notices = self._notices(account) if self.annotators else None
+        mirrored = await self.mirror.get_event(account, calendar_id, event_id, notices)
+        if mirrored is not None:
+            event, read = mirrored
+            if read is not None:
+                event = self._annotate(read, account, [event])[0]
+            return self._organized(account, [event])[0]
         reads = self._store_reads(provider)
         if reads is None:
             event = await provider.get_event(account, calendar_id, event_id)

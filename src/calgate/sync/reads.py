@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from sqlalchemy.engine import Connection
 
@@ -57,6 +58,9 @@ def mirror_current(
 
 
 # The service's mirror source ---------------------------------------------------------------
+
+# What a GET reads after the event it found, in its transaction (calgate.services.events).
+Then = Callable[[Event], Plan]
 
 Items = dict[str, mirror.Item]
 
@@ -148,18 +152,31 @@ class MirrorReads:
         return live
 
     async def get_event(
-        self, account: AccountContext, calendar_id: str, event_id: str
-    ) -> Event | None:
+        self, account: AccountContext, calendar_id: str, event_id: str, then: Then | None
+    ) -> tuple[Event, Any] | None:
+        """The event from the mirror and what ``then(event)`` read after it, in one read
+        transaction; None: ask the provider."""
         reader = self._reader(account)
         if reader is None:
             return None
-        found = await self._items(
-            account,
-            calendar_id,
-            reader.wanted(event_id),
-            lambda items: reader.whole(items, event_id),
-        )
-        return None if found is None else reader.get(found, event_id)
+        now, max_age = self.clock(), self.max_age_us
+
+        def plan() -> Plan:
+            found = yield from self._plan(
+                account.id,
+                calendar_id,
+                reader.wanted(event_id),
+                lambda items: reader.whole(items, event_id),
+                now,
+                max_age,
+            )
+            event = None if found is None else reader.get(found, event_id)
+            if event is None:
+                return None
+            return event, (None if then is None else (yield from then(event)))
+
+        got: tuple[Event, Any] | None = await self.db.read_bare(plan())
+        return got
 
     async def list_events(
         self, account: AccountContext, calendar_id: str, query: EventQuery
