@@ -62,7 +62,9 @@ class Fault:
     ``times`` is how many requests it hits (``None``: all of them); ``hits`` counts them.
     ``body`` replaces the provider's default error body; ``reason`` picks the Google reason or
     the Graph error code of the default body. A fault with only a ``delay`` slows the request
-    down and then lets the server answer it normally.
+    down and then lets the server answer it normally; one with ``answer_delay`` lets the server
+    act at once and holds its answer back that long (a client that dies meanwhile leaves the
+    change made and unanswered).
     """
 
     path_prefix: str = "/"
@@ -74,6 +76,7 @@ class Fault:
     times: int | None = 1
     delay: float = 0.0
     drop: bool = False
+    answer_delay: float = 0.0
     hits: int = 0
 
     @property
@@ -114,9 +117,10 @@ class Faults:
         times: int | None = 1,
         delay: float = 0.0,
         drop: bool = False,
+        answer_delay: float = 0.0,
     ) -> Fault:
-        if status is None and not delay and not drop:
-            raise ValueError("a fault needs a status, a delay or drop=True")
+        if status is None and not delay and not drop and not answer_delay:
+            raise ValueError("a fault needs a status, a delay, an answer_delay or drop=True")
         fault = Fault(
             path_prefix=path_prefix,
             method=method.upper() if method else None,
@@ -127,6 +131,7 @@ class Faults:
             times=times,
             delay=delay,
             drop=drop,
+            answer_delay=answer_delay,
         )
         with self._lock:
             self._items.append(fault)
@@ -257,6 +262,8 @@ class FakeApp(Starlette):
         async def watch(message: Message) -> None:
             if message["type"] == "http.response.start":
                 record.status = message["status"]
+                if record.fault is not None and record.fault.answer_delay:
+                    await self.faults.wait(record.fault.answer_delay)
             await send(message)
 
         try:
