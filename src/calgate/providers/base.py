@@ -48,6 +48,11 @@ class Capabilities:
     ics_files: bool = False
     # The event types its events can have (calgate.domain.filters.EVENT_TYPES).
     event_types: frozenset[str] = frozenset({"default"})
+    # Who chooses a new calendar's id: calgate (a LOCAL row, a CalDAV collection's path: a
+    # create under an Idempotency-Key uses an id derived from the key) or the provider
+    # (calgate.services.calendar_creates recognises what a dead attempt made). How calgate
+    # makes creates safe to retry, not what the account holds: not shown on the wire.
+    calendar_ids: Literal["calgate", "provider"] = "calgate"
 
     def to_wire(self) -> dict[str, Any]:
         return {

@@ -142,6 +142,7 @@ class GoogleProvider(OAuthProvider):
         guests_can_modify=True,
         calendar_management=True,
         event_types=frozenset(EVENT_TYPES),
+        calendar_ids="provider",  # calendars.insert takes no id from the client
     )
 
     def __init__(

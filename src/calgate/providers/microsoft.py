@@ -112,6 +112,7 @@ class MicrosoftProvider(OAuthProvider):
         calendar_management=True,
         calendar_fields=frozenset({"name"}),  # Graph calendars: no description nor time zone
         event_types=frozenset({"default", "outOfOffice"}),  # showAs "oof": outOfOffice
+        calendar_ids="provider",  # POST /me/calendars takes no id nor transactionId
     )
 
     def __init__(

@@ -31,7 +31,7 @@ from calgate.providers.base import (
     no_effects,
 )
 from calgate.providers.registry import Providers
-from calgate.services import calendars, pages
+from calgate.services import calendar_creates, calendars, pages
 from calgate.services.accounts import AccountService
 from calgate.store import bare, idempotency
 from calgate.store.bare import ReadOn
@@ -253,7 +253,12 @@ class EventService:
         """Create ``calendar``; ``given``: the fields the request set (checked against the
         provider's capabilities)."""
         account, provider = await self._target(tenant_id, account_id)
-        calendars.check_fields(self._caps(account, provider), account.type, given)
+        caps, given = self._caps(account, provider), tuple(given)
+        calendars.check_fields(caps, account.type, given)
+        if caps.calendar_ids == "provider":
+            # Under an Idempotency-Key, a retry after a crash recognises the calendar the first
+            # attempt made by what that attempt noted before the provider's create.
+            return await calendar_creates.create(provider, account, calendar, given)
         # Under an Idempotency-Key the id is derived from the key, for the providers that let
         # calgate choose it (CalDAV): a retry after a crash finds the calendar the first attempt
         # may have made instead of making a second one.

@@ -7,7 +7,10 @@ A pending row's lease is renewed while its request runs; past it, its process is
 dead. Expired rows (an answer past its time to live, an abandoned pending row) count as absent,
 except that a retry of the same request takes an abandoned row over with its first claim time
 (``since``), from which the event id of a create is derived: a retry after a crash makes the
-event the first attempt may already have made at the provider, not a second one.
+event the first attempt may already have made at the provider, not a second one. Where the
+provider chooses the id of what it makes (a Google or Outlook calendar), an attempt *notes* on
+its row, committed before the provider is called, what will tell a retry which one it made
+(:attr:`Active.note`); a retry that takes the row over gets that note (:attr:`Active.noted`).
 
 :data:`current` is the key of the request being served (set by the middleware), so that
 LOCAL can record the answer in the transaction of the change itself (:func:`answerer`).
@@ -16,7 +19,7 @@ LOCAL can record the answer in the transaction of the change itself (:func:`answ
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Protocol
@@ -38,9 +41,16 @@ Answer = tuple[int, list[tuple[str, str]], bytes]
 
 @dataclass(frozen=True, slots=True)
 class Claim:
-    """``key`` is now held by this request; ``since`` is when its first attempt claimed it."""
+    """``key`` is now held by this request; ``since`` is when its first attempt claimed it;
+    ``noted``: what an abandoned attempt noted before it died (see :func:`note`), when this
+    request took its row over."""
 
     since: int
+    noted: str | None = None
+
+
+async def _cannot_note(text: str) -> None:
+    raise RuntimeError("this request's Idempotency-Key takes no note")
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +66,13 @@ class Active:
     # The answer the request will give for a change (kind, object id, what else the answer
     # shows) it makes, when the route is one whose answer follows from its change; else None.
     answer: Callable[[str, str, Mapping[str, object]], Answer | None]
+    # What an earlier attempt of this key noted before calling its provider, when this attempt
+    # took the key over from it (its process died): None on a first attempt, or when the dead
+    # one had noted nothing.
+    noted: str | None = None
+    # Notes ``text`` on the key, committed, for a retry after a crash (a 409 when a retry took
+    # the key over meanwhile).
+    note: Callable[[str], Awaitable[None]] = _cannot_note
 
     @property
     def event_id(self) -> str:
@@ -184,10 +201,10 @@ def claim(
             T.c.fingerprint == fingerprint,
         )
         .values(owner=owner, expires_at=lease_until)
-        .returning(T.c.created_at)
+        .returning(T.c.created_at, T.c.noted)
     ).first()
     if taken is not None:
-        return Claim(int(taken.created_at))
+        return Claim(int(taken.created_at), taken.noted)
     conn.execute(delete(T).where(T.c.tenant_id == tenant_id, T.c.key == key, T.c.expires_at <= now))
     values = {
         "tenant_id": tenant_id,
@@ -228,6 +245,22 @@ def renew(conn: Connection, tenant_id: str, key: str, owner: str, lease_until: i
             T.c.status.is_(None),
         )
         .values(expires_at=lease_until)
+    )
+    return bool(result.rowcount)
+
+
+def note(conn: Connection, tenant_id: str, key: str, owner: str, text: str) -> bool:
+    """Note ``text`` on the pending key this request holds (what a retry after a crash needs
+    to recognise what this attempt is about to make); False if it no longer holds it."""
+    result = conn.execute(
+        update(T)
+        .where(
+            T.c.tenant_id == tenant_id,
+            T.c.key == key,
+            T.c.owner == owner,
+            T.c.status.is_(None),
+        )
+        .values(noted=text)
     )
     return bool(result.rowcount)
 

@@ -141,6 +141,9 @@ idempotency_keys = Table(
     Column("body", LargeBinary, nullable=False, default=b""),
     Column("created_at", BigInteger, nullable=False),
     Column("expires_at", BigInteger, nullable=False),
+    # What an attempt noted before calling a provider that chooses the id of what it makes
+    # (migration 0020_idempotency_noted): how a retry after a crash recognises it.
+    Column("noted", Text, nullable=True),
     Index("ix_idempotency_expires", "expires_at"),
 )
 

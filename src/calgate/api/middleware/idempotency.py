@@ -15,7 +15,11 @@ it, so a key whose process died is free again within one lease. The event routes
 record their answer in the transaction of their change (:func:`calgate.store.idempotency.
 answerer`), and so do LOCAL calendar creates (v1 and v2) and webhook creates: such a change
 is never committed without its answer. A create under a key uses an event id derived from the
-key, so that a remote provider's retried create finds the event the first attempt made.
+key, so that a remote provider's retried create finds the event the first attempt made; where
+the provider chooses the id (a Google or Outlook calendar), the request notes on its key, before
+the provider's call, what lets a retry recognise what it made (:attr:`calgate.store.
+idempotency.Active.note`), and a retry that took the key over from a dead attempt gets that
+note.
 
 Requests without the header pay one method check and one header scan.
 """
@@ -44,7 +48,7 @@ from calgate.api.errors import CLIENT_GONE_STATUS
 from calgate.api.middleware.common import header, send_error, send_response
 from calgate.api.responses import JSONResponse
 from calgate.api.v2.wire import calendar_to_v2, endpoint_to_v2
-from calgate.errors import CalgateError
+from calgate.errors import CalgateError, Conflict
 from calgate.runtime import Runtime
 from calgate.secrets import SecretBox
 from calgate.store import idempotency as store
@@ -303,6 +307,8 @@ class _Call:
             claim.since,
             now_us() + self.mw.ttl_us,
             self.change_answer,
+            claim.noted,
+            self.note,
         )
         token = store.current.set(active)
         beat = asyncio.ensure_future(self.heartbeat())
@@ -350,6 +356,17 @@ class _Call:
         body = bytes(response.body)
         self.recorded = (response.status_code, list(response.raw_headers), body)
         return response.status_code, _text(response.raw_headers), self.seal(body)
+
+    async def note(self, text: str) -> None:
+        """Note ``text`` on the key, committed, for a retry after a crash."""
+        noted = await self.db.write(
+            lambda c: store.note(c, self.tenant, self.key, self.owner, text)
+        )
+        if not noted:
+            raise Conflict(
+                f"Idempotency-Key {self.key!r}: a retry took this key over while this request "
+                "was still running; its answer is the one that counts"
+            )
 
     def seal(self, body: bytes) -> bytes:
         return self.sealer.encrypt(body)
