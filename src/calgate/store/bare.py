@@ -343,9 +343,6 @@ def padded(ids: Sequence[Any], prefix: str) -> Iterator[tuple[int, dict[str, Any
         yield size, {f"{prefix}{j}": part[min(j, len(part) - 1)] for j in range(size)}
 
 
-_chunks = padded
-
-
 # Plans ----------------------------------------------------------------------------------------
 
 

@@ -26,7 +26,7 @@ from sqlalchemy.engine import Connection
 from calgate.domain.model import Event
 from calgate.store import mirror, push
 from calgate.store import tables as t
-from calgate.store.bare import Plan, Rows, Statement, _chunks, run
+from calgate.store.bare import Plan, Rows, Statement, padded, run
 
 __all__ = [
     "DecodedItems",
@@ -184,7 +184,7 @@ def items(
     if item_ids is None:
         return _made((yield ALL_ITEMS, values), decode)
     found: dict[str, mirror.Item] = {}
-    for size, part in _chunks(sorted(set(item_ids)), "b_i"):
+    for size, part in padded(sorted(set(item_ids)), "b_i"):
         found.update(_made((yield _items_of(size), {**values, **part}), decode))
     return found
 
