@@ -8,8 +8,11 @@ selects), it answers None and the provider is asked.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import datetime as dt
+import itertools
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -187,6 +190,40 @@ def _anywhere(event: Event) -> bool:
     return True
 
 
+# The series-level events of the calendars listed last, sorted as Google's list shows them,
+# by the mapping of items they were made from (a new sync of a calendar gives a new mapping:
+# calgate.sync.reads keeps one per sync). Lists run in threads: a lock guards the memo.
+_SORTED_KEPT = 32
+_sorted: dict[int, tuple[Items, list[tuple[tuple[int, str], Event]]]] = {}
+_sorted_lock = threading.Lock()
+
+
+def _google_sorted(items: Items) -> list[tuple[tuple[int, str], Event]]:
+    """Every event a whole-calendar series-level list shows, with its (start, id) key, in
+    that order (each series with its cancelled occurrences as EXDATEs)."""
+    with _sorted_lock:
+        kept = _sorted.get(id(items))
+    if kept is not None and kept[0] is items:
+        return kept[1]
+    cancelled = _cancelled_of(items)
+    keyed: list[tuple[tuple[int, str], Event]] = []
+    for item in items.values():
+        if len(item.events) != 1:
+            continue
+        event = item.events[0]
+        if event.is_cancelled or event.master_event_id:
+            continue
+        shown = _series_level(event, cancelled.get(event.id, []))
+        keyed.append(((dt_to_us(shown.fields.start.utc), shown.id), shown))
+    keyed.sort(key=lambda pair: pair[0])
+    with _sorted_lock:
+        _sorted.pop(id(items), None)
+        while len(_sorted) >= _SORTED_KEPT:
+            _sorted.pop(next(iter(_sorted)))
+        _sorted[id(items)] = (items, keyed)  # the mapping held: its id stays its own
+    return keyed
+
+
 def _google_page(items: Items, query: EventQuery, budget: Budget) -> Page[Event] | None:
     """A series-level list, as :meth:`GoogleProvider.list_events` orders and pages it: of the
     whole calendar, or of a window when the mirror holds one-off events only. A window over
@@ -200,26 +237,22 @@ def _google_page(items: Items, query: EventQuery, budget: Budget) -> Page[Event]
         if window is None:
             return None
         in_window = window
-    after = cursor.decode(query.cursor) if query.cursor else None
-    cancelled = _cancelled_of(items)
-    keyed: list[tuple[tuple[int, str], Event]] = []
-    for item in items.values():
-        if len(item.events) != 1:
-            continue
-        event = item.events[0]
-        if event.is_cancelled or event.master_event_id:
-            continue
-        shown = _series_level(event, cancelled.get(event.id, []))
-        if in_window(shown) and matches(shown, query):
-            keyed.append(((dt_to_us(shown.fields.start.utc), shown.id), shown))
-    keyed.sort()
-    if after is not None:
-        keyed = [(k, e) for k, e in keyed if k > after]
-    shown_page = keyed[: query.limit]
-    more = len(keyed) > query.limit
+    keyed = _google_sorted(items)
+    at = 0
+    if query.cursor:
+        after = cursor.decode(query.cursor)
+        at = bisect.bisect_right(keyed, after, key=lambda pair: pair[0])
+    shown: list[tuple[tuple[int, str], Event]] = []
+    more = False
+    for key, event in itertools.islice(keyed, at, None):
+        if in_window(event) and matches(event, query):
+            if len(shown) == query.limit:
+                more = True
+                break
+            shown.append((key, event))
     return Page(
-        [e for _, e in shown_page],
-        cursor.encode(*shown_page[-1][0]) if more and shown_page else None,
+        [e for _, e in shown],
+        cursor.encode(*shown[-1][0]) if more and shown else None,
     )
 
 
