@@ -147,6 +147,7 @@ class Database:
             self._lock = threading.Lock()
             self._wake = threading.Event()
             self._stop = False
+            self._held: Connection | None = None  # the writer thread's (see _connection)
             self._thread = threading.Thread(
                 target=self._write_loop, name="calgate-write", daemon=True
             )
@@ -248,19 +249,36 @@ class Database:
                 if not self._pending:
                     self._wake.clear()
             if self._stop and not batch:
+                self._let_go()
                 return
             last = len(batch)
             if batch:
                 self._commit(batch)
 
+    def _connection(self) -> Connection:
+        """The writer thread's connection, held between batches (taking it from the engine's
+        pool and giving it back, with the pool's rollback, cost each batch as much as a small
+        write); a new one after a failed batch."""
+        if self._held is None:
+            self._held = self._writer.connect()
+        return self._held
+
+    def _let_go(self) -> None:
+        if self._held is not None:
+            with contextlib.suppress(Exception):
+                self._held.close()
+            self._held = None
+
     def _commit(self, batch: list[_Pending]) -> None:
         """Commit ``batch`` in one transaction; if one write fails, redo each write alone so
         that it fails alone and the others still land."""
         try:
-            with self._writer.begin() as conn:
+            conn = self._connection()
+            with conn.begin():
                 for item in batch:
                     item.result = item.op(conn)
         except Exception as exc:
+            self._let_go()
             if len(batch) == 1:
                 batch[0].error = exc
             else:
