@@ -375,9 +375,8 @@ def set_calendars(
 ) -> None:
     """Record the account's calendars (``calendar id -> href``): new ones are due now, gone
     ones lose their sync state and mirror. Ends the account job's lease."""
-    known: dict[str, str] = dict(
-        conn.execute(select(sc.c.calendar_id, sc.c.href).where(sc.c.account_id == account_id)).all()
-    )
+    execute = bare.on(conn)
+    known: dict[str, str] = dict(execute(_KNOWN_CALENDARS, {"b_account": account_id}))
     for calendar_id, href in found.items():
         if calendar_id not in known:
             conn.execute(
@@ -404,18 +403,29 @@ def set_calendars(
     if gone:
         conn.execute(delete(si).where(si.c.account_id == account_id, si.c.calendar_id.in_(gone)))
         conn.execute(delete(sc).where(sc.c.account_id == account_id, sc.c.calendar_id.in_(gone)))
-    conn.execute(
-        update(sa_)
-        .where(sa_.c.account_id == account_id, sa_.c.lease_owner == token)
-        .values(
-            lease_owner=None,
-            lease_until=0,
-            due_at=next_due,
-            last_error="",
-            failures=0,
-            updated_at=now,
-        )
+    execute(
+        _END_ACCOUNT_LEASE,
+        {"b_account": account_id, "b_token": token, "b_next": next_due, "b_now": now},
     )
+
+
+# set_calendars' statements of every discovery (the calendars known, the account job's end),
+# built once; a calendar found or gone, rarer, goes through Core.
+_KNOWN_CALENDARS = bare.Statement.of(
+    select(sc.c.calendar_id, sc.c.href).where(sc.c.account_id == bindparam("b_account"))
+)
+_END_ACCOUNT_LEASE = bare.Statement.of(
+    update(sa_)
+    .where(sa_.c.account_id == bindparam("b_account"), sa_.c.lease_owner == bindparam("b_token"))
+    .values(
+        lease_owner=None,
+        lease_until=0,
+        due_at=bindparam("b_next"),
+        last_error="",
+        failures=0,
+        updated_at=bindparam("b_now"),
+    )
+)
 
 
 def account_failed(
