@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import logging
 import time
 import weakref
@@ -237,9 +238,9 @@ class Dav:
         if left <= 0:
             raise TimeoutError
         timeout = httpx.Timeout(left, connect=min(left, self.policy.connect_timeout))
-        with anyio.fail_after(left):
+        async with asyncio.timeout(left):
             request = self.client.build_request(
-                method, url, content=body, headers=headers, timeout=timeout
+                method, _parsed(url), content=body, headers=headers, timeout=timeout
             )
             response = await self.client.send(request, stream=True)
             turn: Turn | None = None
@@ -386,3 +387,10 @@ def _reason(error: httpx.TransportError) -> str:
 
 def _path(url: str) -> str:
     return url.split("?", 1)[0]
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed(url: str) -> httpx.URL:
+    """``url`` parsed once (a poll sends the same few URLs again and again; httpx's URLs do
+    not change once made)."""
+    return httpx.URL(url)
