@@ -15,6 +15,7 @@ import itertools
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from calgate.domain import cursor, rules
 from calgate.domain import recurrence as rrules
@@ -34,6 +35,7 @@ from calgate.sync.microsoft import WHOLE
 __all__ = ["READERS", "Reader"]
 
 Items = Mapping[str, mirror.Item]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +52,31 @@ class Reader:
     # Whether ``get`` needs every item of the calendar for ``event_id`` (a Google series, whose
     # cancelled occurrences are items of their own), given the items ``wanted`` named.
     whole: Callable[[Items, str], bool] = lambda items, event_id: False
+
+
+class _PerMapping(Generic[T]):
+    """What ``build`` made of a mapping of items, for the mappings used last: calgate.sync.reads
+    keeps one mapping per calendar and sync (a new sync of the calendar gives a new one), so
+    lists between two syncs build once. Lists run in threads: a lock guards it."""
+
+    def __init__(self, build: Callable[[Items], T], kept: int = 32) -> None:
+        self.build = build
+        self.kept = kept
+        self._made: dict[int, tuple[Items, T]] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, items: Items) -> T:
+        with self._lock:
+            found = self._made.get(id(items))
+        if found is not None and found[0] is items:
+            return found[1]
+        made = self.build(items)
+        with self._lock:
+            self._made.pop(id(items), None)
+            while len(self._made) >= self.kept:
+                self._made.pop(next(iter(self._made)))
+            self._made[id(items)] = (items, made)  # the mapping held: its id stays its own
+        return made
 
 
 # CalDAV: one item per resource, its events the master and the overrides ------------------
@@ -87,8 +114,12 @@ def _caldav_get(items: Items, event_id: str) -> Event | None:
     return _resource(items[event_id]).master
 
 
+# Each listed calendar's resources, made once per sync.
+_resources = _PerMapping(lambda items: [_resource(i) for i in items.values()])
+
+
 def _caldav_page(items: Items, query: EventQuery, budget: Budget) -> Page[Event] | None:
-    return listing.page([_resource(i) for i in items.values()], query, budget)
+    return listing.page(_resources(items), query, budget)
 
 
 CALDAV = Reader(_caldav_wanted, _caldav_get, _caldav_page)
@@ -190,21 +221,9 @@ def _anywhere(event: Event) -> bool:
     return True
 
 
-# The series-level events of the calendars listed last, sorted as Google's list shows them,
-# by the mapping of items they were made from (a new sync of a calendar gives a new mapping:
-# calgate.sync.reads keeps one per sync). Lists run in threads: a lock guards the memo.
-_SORTED_KEPT = 32
-_sorted: dict[int, tuple[Items, list[tuple[tuple[int, str], Event]]]] = {}
-_sorted_lock = threading.Lock()
-
-
 def _google_sorted(items: Items) -> list[tuple[tuple[int, str], Event]]:
     """Every event a whole-calendar series-level list shows, with its (start, id) key, in
     that order (each series with its cancelled occurrences as EXDATEs)."""
-    with _sorted_lock:
-        kept = _sorted.get(id(items))
-    if kept is not None and kept[0] is items:
-        return kept[1]
     cancelled = _cancelled_of(items)
     keyed: list[tuple[tuple[int, str], Event]] = []
     for item in items.values():
@@ -216,12 +235,11 @@ def _google_sorted(items: Items) -> list[tuple[tuple[int, str], Event]]:
         shown = _series_level(event, cancelled.get(event.id, []))
         keyed.append(((dt_to_us(shown.fields.start.utc), shown.id), shown))
     keyed.sort(key=lambda pair: pair[0])
-    with _sorted_lock:
-        _sorted.pop(id(items), None)
-        while len(_sorted) >= _SORTED_KEPT:
-            _sorted.pop(next(iter(_sorted)))
-        _sorted[id(items)] = (items, keyed)  # the mapping held: its id stays its own
     return keyed
+
+
+# Each listed calendar's series-level events in the list's order, sorted once per sync.
+_google_listed = _PerMapping(_google_sorted)
 
 
 def _google_page(items: Items, query: EventQuery, budget: Budget) -> Page[Event] | None:
@@ -237,7 +255,7 @@ def _google_page(items: Items, query: EventQuery, budget: Budget) -> Page[Event]
         if window is None:
             return None
         in_window = window
-    keyed = _google_sorted(items)
+    keyed = _google_listed(items)
     at = 0
     if query.cursor:
         after = cursor.decode(query.cursor)
