@@ -11,8 +11,10 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import datetime as dt
+import functools
 import itertools
 import threading
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -55,28 +57,42 @@ class Reader:
 
 
 class _PerMapping(Generic[T]):
-    """What ``build`` made of a mapping of items, for the mappings used last: calgate.sync.reads
-    keeps one mapping per calendar and sync (a new sync of the calendar gives a new one), so
-    lists between two syncs build once. Lists run in threads: a lock guards it."""
+    """What ``build`` made of a mapping of items, for as long as that mapping lives.
 
-    def __init__(self, build: Callable[[Items], T], kept: int = 32) -> None:
+    calgate.sync.reads keeps one mapping per listed calendar and sync (:class:`Listed`, the 32
+    calendars listed last; a new sync of a calendar replaces its mapping), so lists between two
+    syncs build once, and what they built goes with the mapping it was built from. A mapping
+    that cannot be referred to weakly (a plain dict) is built from each time. Lists run in
+    threads: a lock guards it (reentrant: a mapping may be collected while it is held)."""
+
+    def __init__(self, build: Callable[[Items], T]) -> None:
         self.build = build
-        self.kept = kept
-        self._made: dict[int, tuple[Items, T]] = {}
-        self._lock = threading.Lock()
+        self._made: dict[int, tuple[weakref.ref[Items], T]] = {}
+        self._lock = threading.RLock()
 
     def __call__(self, items: Items) -> T:
+        key = id(items)
         with self._lock:
-            found = self._made.get(id(items))
-        if found is not None and found[0] is items:
+            found = self._made.get(key)
+        if found is not None and found[0]() is items:
             return found[1]
         made = self.build(items)
+        try:
+            ref = weakref.ref(items, functools.partial(self._forget, key))
+        except TypeError:
+            return made
         with self._lock:
-            self._made.pop(id(items), None)
-            while len(self._made) >= self.kept:
-                self._made.pop(next(iter(self._made)))
-            self._made[id(items)] = (items, made)  # the mapping held: its id stays its own
+            self._made[key] = (ref, made)
         return made
+
+    def _forget(self, key: int, ref: weakref.ref[Items]) -> None:
+        with self._lock:
+            found = self._made.get(key)
+            if found is not None and found[0] is ref:
+                del self._made[key]
+
+    def __len__(self) -> int:
+        return len(self._made)
 
 
 # CalDAV: one item per resource, its events the master and the overrides ------------------

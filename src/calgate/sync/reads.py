@@ -65,9 +65,16 @@ Then = Callable[[Event], Plan]
 Items = dict[str, mirror.Item]
 
 
+class Listed(dict[str, mirror.Item]):
+    """A calendar's live items as one sync left them: what a list builds from them is kept
+    while they are (calgate.sync.readers), so they can be referred to weakly."""
+
+    __slots__ = ("__weakref__",)
+
+
 def _live(found: Items) -> Items:
     """The items that hold events (no tombstones, no items without events)."""
-    return {k: i for k, i in found.items() if i.version != mirror.REMOVED and i.events}
+    return Listed((k, i) for k, i in found.items() if i.version != mirror.REMOVED and i.events)
 
 
 # Calendars whose decoded items are kept for lists (the most recently listed ones).
