@@ -389,8 +389,13 @@ def _path(url: str) -> str:
     return url.split("?", 1)[0]
 
 
-@functools.lru_cache(maxsize=4096)
 def _parsed(url: str) -> httpx.URL:
-    """``url`` parsed once (a poll sends the same few URLs again and again; httpx's URLs do
-    not change once made)."""
+    """``url`` parsed, once for URLs of a usual length (a poll sends the same few URLs again
+    and again; httpx's URLs do not change once made). A long one, such as a server's redirect
+    could name, is parsed each time: the cache stays small whatever servers answer."""
+    return _parsed_once(url) if len(url) <= 2048 else httpx.URL(url)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed_once(url: str) -> httpx.URL:
     return httpx.URL(url)
