@@ -20,7 +20,7 @@ import dataclasses
 import datetime as dt
 import itertools
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, Literal
 
 from dateutil import rrule as du
@@ -98,27 +98,28 @@ def _walls(
     recurrence = _rrule(rule, dtstart, first, _years_later(hi, shift))
     if recurrence is None:
         return
-    if rule.freq <= DAILY:
-        unit = _STEP_DAYS[rule.freq] * rule.step
-        for shifted in _iterate(recurrence):
-            budget.spend(1 + (shifted - first).days // unit)
-            first = shifted
-            wall = _years_later(shifted, -shift)
-            if wall >= lo:
-                yield wall
-        return
-    # Rules shorter than a day arrive here without day filters, but dateutil still tries each
-    # of their hours, minutes or seconds in turn for BYHOUR/BYMINUTE/BYSECOND (a rule that
-    # keeps one second a day tries 86,400 of them, some 15 ms, between two times): paid for by
-    # the periods crossed, the walk after the last time included.
-    period = _UNITS[rule.freq] * rule.step
+    crossed = _crossed(rule)
     for shifted in _iterate(recurrence):
-        budget.spend(1 + int((shifted - first) / period) // PERIODS_PER_STEP)
+        budget.spend(1 + crossed(shifted - first))
         first = shifted
         wall = _years_later(shifted, -shift)
         if wall >= lo:
             yield wall
-    budget.spend(max(0, int((_years_later(hi, shift) - first) / period)) // PERIODS_PER_STEP)
+    if rule.freq > DAILY:  # the walk after the last time, up to hi
+        budget.spend(max(0, crossed(_years_later(hi, shift) - first)))
+
+
+def _crossed(rule: Rule) -> Callable[[dt.timedelta], int]:
+    """The steps a gap between two of the rule's times costs beyond the time itself: the
+    periods (days for DAILY and longer) dateutil walks without one. Rules shorter than a day
+    arrive in _walls without day filters, but dateutil still tries each of their hours,
+    minutes or seconds in turn for BYHOUR/BYMINUTE/BYSECOND (a rule that keeps one second a day
+    tries 86,400 of them, some 15 ms, between two times): PERIODS_PER_STEP of them a step."""
+    if rule.freq <= DAILY:
+        days = _STEP_DAYS[rule.freq] * rule.step
+        return lambda gap: gap.days // days
+    period = _UNITS[rule.freq] * rule.step
+    return lambda gap: int(gap / period) // PERIODS_PER_STEP
 
 
 def _keeps_some_days(rule: Rule) -> bool:
