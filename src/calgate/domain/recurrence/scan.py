@@ -20,11 +20,12 @@ import dataclasses
 import datetime as dt
 import itertools
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any, Literal
 
 from dateutil import rrule as du
 
+from calgate.domain.recurrence import subdaily
 from calgate.domain.recurrence.budget import Budget
 from calgate.domain.recurrence.limits import SEARCH_YEARS
 from calgate.domain.recurrence.rule import DAILY, MONTHLY, WEEKLY, YEARLY, Rule
@@ -33,9 +34,6 @@ WALL_MAX = dt.datetime.max.replace(microsecond=0)
 LAST_SECOND = dt.timedelta(days=1, seconds=-1)
 SETUP_STEPS = 10
 """What setting up one dateutil walk costs, in steps (about ten candidates' worth)."""
-PERIODS_PER_STEP = 16
-"""How many of a sub-daily rule's periods (hours, minutes, seconds) dateutil tries for one
-step's worth of work (a candidate time costs about as much as 16 periods tried without one)."""
 _FREQUENCIES: tuple[Literal[0, 1, 2, 3, 4, 5, 6], ...] = (
     du.YEARLY,
     du.MONTHLY,
@@ -48,11 +46,6 @@ _FREQUENCIES: tuple[Literal[0, 1, 2, 3, 4, 5, 6], ...] = (
 """dateutil's frequencies, indexed like :data:`.rule.FREQS`."""
 _STEP_DAYS = {du.YEARLY: 365, du.MONTHLY: 28, du.WEEKLY: 7, du.DAILY: 1}
 """The shortest length of each frequency's period, in days."""
-_UNITS = {
-    du.HOURLY: dt.timedelta(hours=1),
-    du.MINUTELY: dt.timedelta(minutes=1),
-    du.SECONDLY: dt.timedelta(seconds=1),
-}
 
 
 def walls(
@@ -63,7 +56,9 @@ def walls(
     A rule shorter than a day that keeps only some days (BYMONTH, BYMONTHDAY, BYDAY, ...) is
     scanned in two levels: a YEARLY rule finds the days it keeps (a year per step), then the rule
     without those parts runs on each such day. dateutil alone crosses every day in between
-    second by second (seconds of CPU for a rule that matches once in four years).
+    second by second (seconds of CPU for a rule that matches once in four years). Rules shorter
+    than a day are not walked by dateutil at all: :mod:`.subdaily` finds their times by
+    arithmetic.
     """
     lo = max(lo, dtstart)
     if hi < lo:
@@ -84,13 +79,18 @@ def walls(
 def _walls(
     rule: Rule, dtstart: dt.datetime, lo: dt.datetime, hi: dt.datetime, budget: Budget
 ) -> Iterator[dt.datetime]:
-    """dateutil's walk from the period that holds ``lo``, each step paid for.
+    """dateutil's walk from the period that holds ``lo``, each step paid for (for a rule of a
+    day or longer; :mod:`.subdaily` gives the times of a shorter one).
 
     dateutil does not show the periods it walks without an occurrence: they are paid for when
-    the next occurrence comes (the time since the last one, in periods).
+    the next occurrence comes (the time since the last one, in days).
     """
     lo = max(lo, dtstart)
     if hi < lo:
+        return
+    if rule.freq > DAILY:
+        budget.spend()
+        yield from subdaily.times(rule, dtstart, lo, hi, budget)
         return
     budget.spend(SETUP_STEPS)
     shift = SEARCH_YEARS * ((dt.MAXYEAR - hi.year) // SEARCH_YEARS)
@@ -98,28 +98,13 @@ def _walls(
     recurrence = _rrule(rule, dtstart, first, _years_later(hi, shift))
     if recurrence is None:
         return
-    crossed = _crossed(rule)
+    days = _STEP_DAYS[rule.freq] * rule.step
     for shifted in _iterate(recurrence):
-        budget.spend(1 + crossed(shifted - first))
+        budget.spend(1 + (shifted - first).days // days)
         first = shifted
         wall = _years_later(shifted, -shift)
         if wall >= lo:
             yield wall
-    if rule.freq > DAILY:  # the walk after the last time, up to hi
-        budget.spend(max(0, crossed(_years_later(hi, shift) - first)))
-
-
-def _crossed(rule: Rule) -> Callable[[dt.timedelta], int]:
-    """The steps a gap between two of the rule's times costs beyond the time itself: the
-    periods (days for DAILY and longer) dateutil walks without one. Rules shorter than a day
-    arrive in _walls without day filters, but dateutil still tries each of their hours,
-    minutes or seconds in turn for BYHOUR/BYMINUTE/BYSECOND (a rule that keeps one second a day
-    tries 86,400 of them, some 15 ms, between two times): PERIODS_PER_STEP of them a step."""
-    if rule.freq <= DAILY:
-        days = _STEP_DAYS[rule.freq] * rule.step
-        return lambda gap: gap.days // days
-    period = _UNITS[rule.freq] * rule.step
-    return lambda gap: int(gap / period) // PERIODS_PER_STEP
 
 
 def _keeps_some_days(rule: Rule) -> bool:
@@ -223,20 +208,12 @@ def _period_start(rule: Rule, dtstart: dt.datetime, lo: dt.datetime) -> dt.datet
         k = ((lo.year - dtstart.year) * 12 + lo.month - dtstart.month) // step
         index = dtstart.month - 1 + k * step
         first = dt.datetime(dtstart.year + index // 12, index % 12 + 1, 1)
-    elif rule.freq in (WEEKLY, DAILY):
+    else:  # WEEKLY, DAILY
         days = 7 if rule.freq == WEEKLY else 1
         wkst = rule.wkst or 0
         origin = dtstart.date() - dt.timedelta(days=(dtstart.weekday() - wkst) % days)
         k = (lo.date() - origin).days // days // step
         first = dt.datetime.combine(origin + dt.timedelta(days=k * step * days), dt.time())
-    else:
-        unit = _UNITS[rule.freq]
-        origin = {
-            du.HOURLY: dtstart.replace(minute=0, second=0),
-            du.MINUTELY: dtstart.replace(second=0),
-        }.get(rule.freq, dtstart)
-        k = (lo - origin) // unit // step
-        first = origin + k * step * unit
     return dtstart if k <= 0 else first
 
 
