@@ -21,12 +21,19 @@ from when the disconnect no longer cancels anything, and the write's operation f
 inside its transaction, that the client is still there (a client that left while the write
 waited for the database gets nothing written). Once that check passed, the write runs to its
 commit or rolls back whole.
+
+Recurrence work gives way to the rest (:class:`~calgate.domain.recurrence.budget.Budget`'s
+``step_aside``): a request counts as *in flight* from when :class:`Client` is made until it is
+answered, except while it waits for body bytes and while it waits for or holds a recurrence turn
+(:func:`in_flight`, :func:`aside`); while any request is in flight, the worker threads pause
+between steps (:data:`~calgate.domain.recurrence.budget.QUIET`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import sys
+import threading
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -38,7 +45,7 @@ from starlette.requests import Request
 from starlette.types import Receive
 
 from calgate.domain.recurrence import Budget
-from calgate.domain.recurrence.budget import spending
+from calgate.domain.recurrence.budget import QUIET, spending
 
 T = TypeVar("T")
 
@@ -93,6 +100,52 @@ def _current() -> _Turns:
     return turns
 
 
+class _InFlight:
+    """How many requests are in flight outside recurrence work, process-wide (several event
+    loops may serve in one process: tests do)."""
+
+    count = 0
+    lock = threading.Lock()
+
+    @classmethod
+    def add(cls, change: int) -> None:
+        with cls.lock:
+            cls.count += change
+            if cls.count == 0:
+                QUIET.set()
+            elif change > 0 and cls.count == 1:
+                QUIET.clear()
+
+
+@contextmanager
+def in_flight(client: Client) -> Iterator[None]:
+    """The request of ``client`` is in flight inside (made by :class:`ClientWatch`)."""
+    client.busy = True
+    _InFlight.add(1)
+    try:
+        yield
+    finally:
+        if client.busy:
+            client.busy = False
+            _InFlight.add(-1)
+
+
+@contextmanager
+def aside(client: Client | None) -> Iterator[None]:
+    """The request of ``client`` waits for something else inside (body bytes, a recurrence
+    turn, its recurrence work): recurrence work need not give way to it meanwhile."""
+    if client is None or not client.busy:
+        yield
+        return
+    client.busy = False
+    _InFlight.add(-1)
+    try:
+        yield
+    finally:
+        client.busy = True
+        _InFlight.add(1)
+
+
 @asynccontextmanager
 async def turn(tenant: str) -> AsyncIterator[None]:
     """Hold one of the ``THREADS`` recurrence turns, at most one per tenant at a time, for the
@@ -106,12 +159,13 @@ async def turn(tenant: str) -> AsyncIterator[None]:
     lock, waiting = turns.tenants.setdefault(tenant, (asyncio.Lock(), [0]))
     waiting[0] += 1
     try:
-        async with lock, turns.all:
-            token = _holding.set(True)
-            try:
-                yield
-            finally:
-                _holding.reset(token)
+        with aside(_client.get()):
+            async with lock, turns.all:
+                token = _holding.set(True)
+                try:
+                    yield
+                finally:
+                    _holding.reset(token)
     finally:
         waiting[0] -= 1
         if not waiting[0]:
@@ -129,10 +183,11 @@ class Client:
     ``gone`` once a watch heard it disconnect; ``watched`` while :func:`changing` listens (the
     work inside need not); ``writing`` once the change's write began (:func:`write_begins`)."""
 
-    __slots__ = ("answered", "gone", "listening", "receive", "watched", "writing")
+    __slots__ = ("answered", "busy", "gone", "listening", "receive", "watched", "writing")
 
     def __init__(self, receive: Receive) -> None:
         self.receive = receive
+        self.busy = False
         self.listening = False
         self.answered = False
         self.gone = False
@@ -167,7 +222,7 @@ async def run(work: Callable[[Budget], T], tenant: str) -> T:
     """``work(budget)`` in a worker thread, in one of ``tenant``'s turns; its budget is
     cancelled if this await is, or if the request's client disconnects (then
     :class:`ClientGone`)."""
-    budget = Budget()
+    budget = Budget(step_aside=True)
     client = _client.get()
     async with turn(tenant):
         try:

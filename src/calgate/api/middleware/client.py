@@ -4,7 +4,9 @@ Innermost, just outside the app: it tells :func:`calgate.offload.run` how to hea
 disconnect (the ASGI ``receive``) between the app's reading of the whole body and its answer
 (work that outlives the request, if any, is never stopped by it), so that recurrence work
 for a client that hung up stops, on the routes that change something too (their change is then
-not made). Cost: one object and one wrapped ``receive`` per request.
+not made). It also counts the request as in flight (:func:`calgate.offload.in_flight`), but
+for its waits for body bytes, so that recurrence work gives way to it. Cost: one object and one
+wrapped ``receive`` per request.
 """
 
 from __future__ import annotations
@@ -23,10 +25,16 @@ class ClientWatch:
             await self.app(scope, receive, send)
             return
         client = offload.Client(receive)
+        body = [True]  # body bytes still to come
 
         async def read() -> Message:
-            message = await receive()
+            if body[0]:
+                with offload.aside(client):  # a slow body waits without counting
+                    message = await receive()
+            else:
+                message = await receive()
             if message["type"] != "http.request" or not message.get("more_body", False):
+                body[0] = False
                 client.listening = not client.answered
             return message
 
@@ -35,7 +43,7 @@ class ClientWatch:
                 client.answered, client.listening = True, False  # nothing left to hear
             await send(message)
 
-        with offload.watching(client):
+        with offload.watching(client), offload.in_flight(client):
             try:
                 await self.app(scope, read, answer)
             finally:

@@ -1,0 +1,111 @@
+"""Recurrence work gives way to the other requests of the process (issue 13, item 1: a hostile
+tenant's expansions must not slow a well-behaved tenant's plain lists).
+
+A request counts as in flight from :class:`calgate.api.middleware.ClientWatch` on, except while
+it waits for body bytes and while it waits for or holds a recurrence turn; while one is in
+flight, :data:`QUIET` is clear and the worker threads' budgets pause between steps. Here through
+the real middleware and :func:`calgate.offload.run`, with an ASGI app of the test's own."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import pytest
+from starlette.types import Message, Receive, Scope, Send
+
+from calgate import offload
+from calgate.api.middleware import ClientWatch
+from calgate.domain.recurrence import Budget
+from calgate.domain.recurrence.budget import PAUSE_SECONDS, QUIET, RUN_SECONDS
+
+pytestmark = pytest.mark.anyio
+
+
+def _scope() -> Scope:
+    return {"type": "http", "method": "POST", "path": "/", "headers": []}
+
+
+async def _sink(message: Message) -> None:
+    pass
+
+
+async def test_a_request_is_in_flight_but_for_its_recurrence_turn() -> None:
+    seen: dict[str, bool] = {}
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        seen["handling"] = QUIET.is_set()
+        async with offload.turn("tenant"):
+            seen["in its turn"] = QUIET.is_set()
+        seen["in the worker"] = await offload.run(lambda _: QUIET.is_set(), "tenant")
+        seen["after"] = QUIET.is_set()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    given = []
+
+    async def receive() -> Message:
+        if given:  # the client stays: no disconnect
+            await asyncio.Event().wait()
+        given.append(True)
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    assert QUIET.is_set()
+    await ClientWatch(app)(_scope(), receive, _sink)
+    assert seen == {"handling": False, "in its turn": True, "in the worker": True, "after": False}
+    assert QUIET.is_set()
+
+
+async def test_a_request_waiting_for_its_body_is_not_in_flight() -> None:
+    arrived = asyncio.Event()
+    waiting: list[bool] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        while (await receive()).get("more_body"):
+            pass
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    parts = [b"{", b"}"]
+
+    async def receive() -> Message:
+        waiting.append(QUIET.is_set())  # seen while the request waits for the bytes
+        if len(parts) == 1:
+            await arrived.wait()  # a slow client's last byte
+        part = parts.pop(0)
+        return {"type": "http.request", "body": part, "more_body": bool(parts)}
+
+    served = asyncio.create_task(ClientWatch(app)(_scope(), receive, _sink))
+    await asyncio.sleep(0.01)
+    assert waiting == [True, True]
+    arrived.set()
+    await served
+    assert QUIET.is_set()
+
+
+def test_work_that_steps_aside_pauses_while_a_request_is_in_flight() -> None:
+    """A worker thread spending steps computes for about RUN / (PAUSE + RUN) of the time while
+    QUIET is clear, and without pause once it is set."""
+
+    def cpu_share(quiet: bool) -> float:
+        (QUIET.set if quiet else QUIET.clear)()
+        shares: list[float] = []
+
+        def work() -> None:
+            budget = Budget(10**12, step_aside=True)
+            wall, cpu = time.monotonic(), time.thread_time()
+            while time.monotonic() - wall < 0.3:
+                budget.spend()
+            shares.append((time.thread_time() - cpu) / (time.monotonic() - wall))
+
+        thread = threading.Thread(target=work)
+        thread.start()
+        thread.join()
+        QUIET.set()
+        return shares[0]
+
+    paused = cpu_share(quiet=False)
+    assert paused < 2 * RUN_SECONDS / (PAUSE_SECONDS + RUN_SECONDS)
+    assert cpu_share(quiet=True) > paused
