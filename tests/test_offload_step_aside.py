@@ -19,6 +19,7 @@ from calgate import offload
 from calgate.api.middleware import ClientWatch
 from calgate.domain.recurrence import Budget
 from calgate.domain.recurrence.budget import PAUSE_SECONDS, QUIET, RUN_SECONDS
+from calgate.offload import SETTLE_SECONDS
 
 pytestmark = pytest.mark.anyio
 
@@ -82,6 +83,43 @@ async def test_a_request_waiting_for_its_body_is_not_in_flight() -> None:
     assert waiting == [True, True]
     arrived.set()
     await served
+    assert QUIET.is_set()
+
+
+async def test_a_request_going_on_for_long_stops_holding_recurrence_back() -> None:
+    """A request waiting on something slow (a provider's answer) counts for SETTLE_SECONDS
+    only; after a wait aside (its body, a recurrence turn) it counts again for as long."""
+    seen: dict[str, bool] = {}
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        seen["at once"] = QUIET.is_set()
+        await asyncio.sleep(SETTLE_SECONDS * 2)  # a slow provider
+        seen["settled"] = QUIET.is_set()
+        async with offload.turn("tenant"):
+            pass
+        seen["after its turn"] = QUIET.is_set()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    await ClientWatch(app)(_scope(), receive, _sink)
+    assert seen == {"at once": False, "settled": True, "after its turn": True}
+
+    async def waits_aside(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        async with offload.turn("tenant"):
+            await asyncio.sleep(SETTLE_SECONDS * 2)
+        seen["after a long turn"] = QUIET.is_set()
+        await asyncio.sleep(SETTLE_SECONDS * 2)
+        seen["then long after"] = QUIET.is_set()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    await ClientWatch(waits_aside)(_scope(), receive, _sink)
+    assert (seen["after a long turn"], seen["then long after"]) == (False, True)
     assert QUIET.is_set()
 
 

@@ -25,8 +25,9 @@ commit or rolls back whole.
 Recurrence work gives way to the rest (:class:`~calgate.domain.recurrence.budget.Budget`'s
 ``step_aside``): a request counts as *in flight* from when :class:`Client` is made until it is
 answered, except while it waits for body bytes and while it waits for or holds a recurrence turn
-(:func:`in_flight`, :func:`aside`); while any request is in flight, the worker threads pause
-between steps (:data:`~calgate.domain.recurrence.budget.QUIET`).
+(:func:`in_flight`, :func:`aside`), and for :data:`SETTLE_SECONDS` at most at a stretch; while
+any request is in flight, the worker threads pause between steps
+(:data:`~calgate.domain.recurrence.budget.QUIET`).
 """
 
 from __future__ import annotations
@@ -117,33 +118,50 @@ class _InFlight:
                 QUIET.clear()
 
 
-@contextmanager
-def in_flight(client: Client) -> Iterator[None]:
-    """The request of ``client`` is in flight inside (made by :class:`ClientWatch`)."""
+SETTLE_SECONDS = 0.05
+"""How long a request counts as in flight at a stretch: one still going after that (waiting
+for a provider, say) no longer holds recurrence work back."""
+
+
+def _count(client: Client) -> None:
     client.busy = True
     _InFlight.add(1)
+    client.settle = asyncio.get_running_loop().call_later(SETTLE_SECONDS, _uncount, client)
+
+
+def _uncount(client: Client) -> None:
+    if client.settle is not None:
+        client.settle.cancel()
+        client.settle = None
+    if client.busy:
+        client.busy = False
+        _InFlight.add(-1)
+
+
+@contextmanager
+def in_flight(client: Client) -> Iterator[None]:
+    """The request of ``client`` is in flight inside (made by :class:`ClientWatch`), for
+    :data:`SETTLE_SECONDS` at most at a stretch."""
+    _count(client)
     try:
         yield
     finally:
-        if client.busy:
-            client.busy = False
-            _InFlight.add(-1)
+        _uncount(client)
 
 
 @contextmanager
 def aside(client: Client | None) -> Iterator[None]:
     """The request of ``client`` waits for something else inside (body bytes, a recurrence
-    turn, its recurrence work): recurrence work need not give way to it meanwhile."""
+    turn, its recurrence work): recurrence work need not give way to it meanwhile. Its
+    stretch in flight begins again after."""
     if client is None or not client.busy:
         yield
         return
-    client.busy = False
-    _InFlight.add(-1)
+    _uncount(client)
     try:
         yield
     finally:
-        client.busy = True
-        _InFlight.add(1)
+        _count(client)
 
 
 @asynccontextmanager
@@ -183,11 +201,14 @@ class Client:
     ``gone`` once a watch heard it disconnect; ``watched`` while :func:`changing` listens (the
     work inside need not); ``writing`` once the change's write began (:func:`write_begins`)."""
 
-    __slots__ = ("answered", "busy", "gone", "listening", "receive", "watched", "writing")
+    __slots__ = (
+        *("answered", "busy", "gone", "listening", "receive", "settle", "watched", "writing"),
+    )
 
     def __init__(self, receive: Receive) -> None:
         self.receive = receive
         self.busy = False
+        self.settle: asyncio.TimerHandle | None = None
         self.listening = False
         self.answered = False
         self.gone = False
