@@ -135,6 +135,10 @@ async def answer_create(query: QueryAccount, calendar_id: str, body: EventCreate
     return JSONResponse({"object": "CalendarEventCreated", "event_id": event.id})
 
 
+ENCODED_APART = 50
+"""An expanded list's page of at least this many events is encoded off the event loop."""
+
+
 async def answer_list(
     request: Request, call: AccountCaller, calendar_id: str, params: dict[str, str | None]
 ) -> Response:
@@ -144,6 +148,14 @@ async def answer_list(
     page = await offload.until_disconnected(request, listing)
     if page is None:
         return CLIENT_GONE
+    if query.expand_recurring and len(page.items) >= ENCODED_APART:
+        # A long page of occurrences (mostly new to the memory) is encoded in the tenant's
+        # recurrence turn, giving way to other requests, not on the event loop between them.
+        items, cursor = page.items, page.next_cursor
+        body = await offload.run(
+            lambda budget: event_json.listed_apart(items, cursor, budget.spend), call.tenant
+        )
+        return Response(body, media_type=JSON)
     return Response(event_json.listed(page.items, page.next_cursor), media_type=JSON)
 
 
