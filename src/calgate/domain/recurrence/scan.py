@@ -137,6 +137,7 @@ def first_wall(rule: Rule, dtstart: dt.datetime, budget: Budget) -> dt.datetime 
 
 
 _LAST: dict[tuple[Rule, dt.datetime, bool], dt.datetime | None] = {}
+_MISSING = object()
 
 
 def last_wall(
@@ -149,8 +150,9 @@ def last_wall(
     """
     assert rule.count is not None
     key = (rule, dtstart, dtstart_counts)
-    if key in _LAST:
-        return _LAST[key]
+    found = _LAST.get(key, _MISSING)  # one read: another thread may clear the dict
+    if found is not _MISSING:
+        return found  # type: ignore[return-value]  # a wall time or None, as stored
     produced = walls(rule, dtstart, dtstart, WALL_MAX, budget)
     first = next(produced, None)
     last = None

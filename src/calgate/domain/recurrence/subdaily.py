@@ -38,8 +38,11 @@ DAY = 86_400
 _UNIT = (3600, 60, 1)
 """Seconds in the period of HOURLY, MINUTELY and SECONDLY (indexed by ``freq - HOURLY``)."""
 HOURLY = DAILY + 1
-TRIES_PER_STEP = 16
-"""Periods or allowed starts tried without a time, to one step of the work budget."""
+TRIES_PER_STEP = 8
+"""Periods or allowed starts tried without a time, to one step of the work budget (a step is
+about 5 µs of CPU; a period tried along the stride about 0.7 µs)."""
+PLANS_SIZE = 1_000_000
+"""Allowed starts the remembered plans may hold in all (a plan holds up to 86,400)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -66,6 +69,8 @@ class _Plan:
 
 
 _PLANS: dict[tuple[Rule, dt.datetime], _Plan | None] = {}
+_held = [0]  # the allowed starts the plans of _PLANS hold
+_MISSING = object()
 
 
 def times(
@@ -140,12 +145,16 @@ def _by_day(plan: _Plan, first: int, last: int, budget: Budget) -> Iterator[dt.d
 
 def _plan(rule: Rule, dtstart: dt.datetime, budget: Budget) -> _Plan | None:
     key = (rule, dtstart)
-    if key in _PLANS:
-        return _PLANS[key]
+    found = _PLANS.get(key, _MISSING)  # one read: another thread may clear the dict
+    if found is not _MISSING:
+        return found  # type: ignore[return-value]  # a plan or None, as stored
     plan = _make_plan(rule, dtstart, budget)
-    if len(_PLANS) > 1024:
+    size = 1 if plan is None else 1 + sum(map(len, plan.on_days.values()))
+    if len(_PLANS) > 1024 or _held[0] + size > PLANS_SIZE:
         _PLANS.clear()
+        _held[0] = 0
     _PLANS[key] = plan
+    _held[0] += size
     return plan
 
 
@@ -180,9 +189,9 @@ def _make_plan(rule: Rule, dtstart: dt.datetime, budget: Budget) -> _Plan | None
     common = math.gcd(DAY, stride)
     if not any(allowed):
         return _Plan(stride, origin, tuple(offsets), allowed, along=True)
-    if starts * TRIES_PER_STEP > max(TRIES_PER_STEP, DAY // stride):
-        # Many allowed starts: walk the stride, once it is known to reach one of them (the
-        # stride reaches the seconds of the day ``origin + j * common``, and no other).
+    if stride < DAY and starts * TRIES_PER_STEP > DAY // stride:
+        # Many allowed starts, many periods a day: walk the stride, once it is known to reach
+        # one of them (it reaches the seconds of the day ``origin + j * common``, no other).
         along = _Plan(stride, origin, tuple(offsets), allowed, along=True)
         if common == 1:
             return along
