@@ -88,7 +88,8 @@ async def test_a_request_waiting_for_its_body_is_not_in_flight() -> None:
 
 async def test_a_request_going_on_for_long_stops_holding_recurrence_back() -> None:
     """A request waiting on something slow (a provider's answer) counts for SETTLE_SECONDS
-    only; after a wait aside (its body, a recurrence turn) it counts again for as long."""
+    only; after a wait aside (its body, a recurrence turn) it counts again for as long, even
+    when its last stretch had run out."""
     seen: dict[str, bool] = {}
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
@@ -106,7 +107,7 @@ async def test_a_request_going_on_for_long_stops_holding_recurrence_back() -> No
         return {"type": "http.request", "body": b"", "more_body": False}
 
     await ClientWatch(app)(_scope(), receive, _sink)
-    assert seen == {"at once": False, "settled": True, "after its turn": True}
+    assert seen == {"at once": False, "settled": True, "after its turn": False}
 
     async def waits_aside(scope: Scope, receive: Receive, send: Send) -> None:
         await receive()
@@ -147,3 +148,54 @@ def test_work_that_steps_aside_pauses_while_a_request_is_in_flight() -> None:
     paused = cpu_share(quiet=False)
     assert paused < 2 * RUN_SECONDS / (PAUSE_SECONDS + RUN_SECONDS)
     assert cpu_share(quiet=True) > paused
+
+
+async def test_a_wait_aside_that_ends_after_the_answer_counts_nothing() -> None:
+    """The count goes back to nothing when the request ends, whatever was still aside then
+    (a task of the request's that outlived it), and without waiting for a timer."""
+    client = offload.Client(lambda: asyncio.sleep(0))  # type: ignore[arg-type, return-value]
+    later = asyncio.Event()
+
+    async def outlives() -> None:
+        with offload.aside(client):
+            await later.wait()
+
+    with offload.in_flight(client):
+        assert not QUIET.is_set()
+        task = asyncio.create_task(outlives())
+        await asyncio.sleep(0)
+        assert QUIET.is_set()  # aside
+    later.set()
+    await task
+    assert QUIET.is_set()
+    with offload.aside(offload.Client(lambda: asyncio.sleep(0))):  # type: ignore[arg-type, return-value]
+        pass  # a client never in flight is not counted after a wait aside
+    assert QUIET.is_set()
+
+
+def test_budgets_made_inside_the_work_keep_its_pace() -> None:
+    """A series' own budget (its bounds, a rule's check) made inside a worker's work steps
+    aside with it, at its pace: not a fresh 4 ms wait at each such budget's first step."""
+    from calgate.domain.recurrence.budget import spending
+
+    QUIET.clear()
+    took: list[float] = []
+
+    def work() -> None:
+        root = Budget(10**9, step_aside=True)
+        with spending(root):
+            began = time.monotonic()
+            for _ in range(50):
+                child = Budget(10**9)
+                for _ in range(4):
+                    child.spend()
+            took.append(time.monotonic() - began)
+
+    try:
+        thread = threading.Thread(target=work)
+        thread.start()
+        thread.join()
+    finally:
+        QUIET.set()
+    # 200 steps: a few pauses at the root's pace, not 50 pauses of 4 ms (0.2 s).
+    assert took[0] < 25 * PAUSE_SECONDS

@@ -124,6 +124,8 @@ for a provider, say) no longer holds recurrence work back."""
 
 
 def _count(client: Client) -> None:
+    if client.busy:
+        return
     client.busy = True
     _InFlight.add(1)
     client.settle = asyncio.get_running_loop().call_later(SETTLE_SECONDS, _uncount, client)
@@ -142,26 +144,30 @@ def _uncount(client: Client) -> None:
 def in_flight(client: Client) -> Iterator[None]:
     """The request of ``client`` is in flight inside (made by :class:`ClientWatch`), for
     :data:`SETTLE_SECONDS` at most at a stretch."""
+    client.flying = True
     _count(client)
     try:
         yield
     finally:
+        client.flying = False
         _uncount(client)
 
 
 @contextmanager
 def aside(client: Client | None) -> Iterator[None]:
     """The request of ``client`` waits for something else inside (body bytes, a recurrence
-    turn, its recurrence work): recurrence work need not give way to it meanwhile. Its
-    stretch in flight begins again after."""
-    if client is None or not client.busy:
+    turn, its recurrence work): recurrence work need not give way to it meanwhile. A new
+    stretch in flight begins after (even when the last one had run out), unless the request
+    has been answered meanwhile (or is not watched by :func:`in_flight` at all)."""
+    if client is None:
         yield
         return
     _uncount(client)
     try:
         yield
     finally:
-        _count(client)
+        if client.flying and not client.answered:
+            _count(client)
 
 
 @asynccontextmanager
@@ -202,12 +208,14 @@ class Client:
     work inside need not); ``writing`` once the change's write began (:func:`write_begins`)."""
 
     __slots__ = (
-        *("answered", "busy", "gone", "listening", "receive", "settle", "watched", "writing"),
+        *("answered", "busy", "flying", "gone", "listening", "receive", "settle", "watched"),
+        "writing",
     )
 
     def __init__(self, receive: Receive) -> None:
         self.receive = receive
         self.busy = False
+        self.flying = False
         self.settle: asyncio.TimerHandle | None = None
         self.listening = False
         self.answered = False

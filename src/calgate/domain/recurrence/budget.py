@@ -76,8 +76,9 @@ class Budget:
             raise Cancelled
 
     def _step_aside(self) -> None:
-        if time.monotonic() >= self.run_until and not QUIET.wait(PAUSE_SECONDS):
-            self.run_until = time.monotonic() + RUN_SECONDS  # traffic goes on: run a while
+        pace = self if self.outer is None else self.outer  # one pace for the whole work
+        if time.monotonic() >= pace.run_until and not QUIET.wait(PAUSE_SECONDS):
+            pace.run_until = time.monotonic() + RUN_SECONDS  # traffic goes on: run a while
 
     def cancel(self) -> None:
         self.cancelled = True
