@@ -124,9 +124,10 @@ for a provider, say) no longer holds recurrence work back."""
 
 
 def _count(client: Client) -> None:
-    if client.busy:
+    """Count the request of ``client`` in flight, for a stretch (its ``settle`` timer, set while
+    it counts, uncounts it at the stretch's end)."""
+    if client.settle is not None:
         return
-    client.busy = True
     _InFlight.add(1)
     client.settle = asyncio.get_running_loop().call_later(SETTLE_SECONDS, _uncount, client)
 
@@ -135,8 +136,6 @@ def _uncount(client: Client) -> None:
     if client.settle is not None:
         client.settle.cancel()
         client.settle = None
-    if client.busy:
-        client.busy = False
         _InFlight.add(-1)
 
 
@@ -208,13 +207,11 @@ class Client:
     work inside need not); ``writing`` once the change's write began (:func:`write_begins`)."""
 
     __slots__ = (
-        *("answered", "busy", "flying", "gone", "listening", "receive", "settle", "watched"),
-        "writing",
+        *("answered", "flying", "gone", "listening", "receive", "settle", "watched", "writing"),
     )
 
     def __init__(self, receive: Receive) -> None:
         self.receive = receive
-        self.busy = False
         self.flying = False
         self.settle: asyncio.TimerHandle | None = None
         self.listening = False

@@ -25,16 +25,17 @@ class ClientWatch:
             await self.app(scope, receive, send)
             return
         client = offload.Client(receive)
-        body = [True]  # body bytes still to come
+        body_to_come = True
 
         async def read() -> Message:
-            if body[0]:
+            nonlocal body_to_come
+            if body_to_come:
                 with offload.aside(client):  # a slow body waits without counting
                     message = await receive()
             else:
                 message = await receive()
             if message["type"] != "http.request" or not message.get("more_body", False):
-                body[0] = False
+                body_to_come = False
                 client.listening = not client.answered
             return message
 

@@ -36,7 +36,8 @@ from calgate.domain.recurrence.rule import DAILY, Rule
 
 DAY = 86_400
 _UNIT = (3600, 60, 1)
-"""Seconds in the period of HOURLY, MINUTELY and SECONDLY (indexed by ``freq - HOURLY``)."""
+"""Seconds in an hour, a minute, a second: the period of HOURLY, MINUTELY and SECONDLY
+(indexed by ``freq - HOURLY``)."""
 HOURLY = DAILY + 1
 TRIES_PER_STEP = 8
 """Periods or allowed starts tried without a time, to one step of the work budget (a step is
@@ -229,7 +230,7 @@ def _make_plan(rule: Rule, dtstart: dt.datetime, budget: Budget) -> _Plan | None
 
 def _sum_of(values: tuple[int, ...], level: int) -> int:
     """Seconds of hours, minutes, seconds given from ``level`` (0 hours, 1 minutes, 2 seconds)."""
-    return sum(value * (3600, 60, 1)[level + i] for i, value in enumerate(values))
+    return sum(value * _UNIT[level + i] for i, value in enumerate(values))
 
 
 def _seconds(wall: dt.datetime) -> int:
