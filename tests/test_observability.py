@@ -114,6 +114,19 @@ async def test_one_json_access_line_per_request(api: Api, json_logs: io.StringIO
     assert api.a.calendar_id not in text  # the route template, never the path
 
 
+def test_access_line_text_and_field_carry_one_duration(json_logs: io.StringIO) -> None:
+    # 6.4499 ms: "%.1f" of the raw figure says 6.4, of the two-decimal field (6.45) 6.5.
+    # The line's text is made from the field, so a reader comparing them never sees two.
+    async def app(scope: Any, receive: Any, send: Any) -> None:  # never called
+        raise AssertionError
+
+    scope = {"type": "http", "method": "GET", "path": "/healthz"}
+    Observability(app, metrics=False).done(scope, 200, 0.0064499, {})
+    (line,) = [x for x in lines(json_logs) if x["logger"] == "calgate.access"]
+    assert line["duration_ms"] == 6.45
+    assert line["msg"] == "GET <unmatched> 200 6.5ms"
+
+
 async def test_access_log_can_be_turned_off(
     runtime: Runtime, settings: Settings, api: Api, json_logs: io.StringIO
 ) -> None:

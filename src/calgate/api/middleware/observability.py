@@ -86,17 +86,18 @@ class Observability:
         if self.metrics:
             metrics.observe_request(method, route, status, seconds)
         if self.access_log and access.isEnabledFor(logging.INFO):
+            ms = round(seconds * 1000, 2)  # one figure for the text and the field
             access.info(
                 "%s %s %d %.1fms",
                 method,
                 route,
                 status,
-                seconds * 1000,
+                ms,
                 extra={
                     "method": method,
                     "route": route,
                     "status": status,
-                    "duration_ms": round(seconds * 1000, 2),
+                    "duration_ms": ms,
                     "tenant_id": state.get("tenant"),
                     # Built from the route template and numbers only: nothing to redact.
                     "_redacted": True,
