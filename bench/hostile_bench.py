@@ -3,8 +3,10 @@ recurrence load (issue 13), against one `calgate serve` process, in the same run
 
 The hostile tenant keeps endless SECONDLY series and rules that match once in four years, and
 sends from several clients at once expanded lists to the year 9999, one-day windows in the year
-9000 that it abandons after 0.2 s, and creates of rare sub-daily rules (tests/hostile.py). The
-well-behaved tenant lists its 30 plain events, one request at a time. Each round measures the
+9000 that it abandons after 0.2 s, and creates of rare sub-daily rules (tests/hostile.py; chosen
+with ``--kinds``). The hostile clients run in a child process of their own: their HTTP and JSON
+work is not done on the event loop that times the well-behaved tenant, which lists its 30 plain
+events, one request at a time. Each round measures the
 well-behaved p50/p99 alone, then beside the hostile load; the reference is the alone figure of
 the same round.
 
@@ -19,6 +21,7 @@ Two more hostile loads, chosen with ``--mode``:
   after each round.
 
     python bench/hostile_bench.py [--rounds 3] [--lists 300] [--clients 6] [--database-url URL]
+                                  [--kinds far-list,far-day,create,list] [--apart]
     python bench/hostile_bench.py --mode slow-bodies [--slow-bodies 100] [--byte-every 3]
     python bench/hostile_bench.py --mode big-answers [--clients 6] [--answer-mib 15]
 
@@ -43,7 +46,15 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.hostile import HOSTILE_KEY, Tenant, first_tenant, hostile_load, new_tenant, plain_lists
+from tests.hostile import (
+    HOSTILE_KEY,
+    KINDS,
+    Tenant,
+    first_tenant,
+    hostile_load_apart,
+    new_tenant,
+    plain_lists,
+)
 from tests.hostile import prepare as prepare_tenants
 from tests.radicale import radicale_server
 from tests.serve import serve
@@ -118,6 +129,7 @@ async def one_round(
     clients: int,
     load: Any = None,
     settle: float = 1,
+    kinds: tuple[str, ...] = KINDS,
 ) -> tuple[list[float], list[float], dict[str, int]]:
     alone = await plain_lists(base, good, lists)
     stop = anyio.Event()
@@ -128,7 +140,7 @@ async def one_round(
         if load is not None:
             seen.update(await load(stop))
         else:
-            seen.update(await hostile_load(base, hostile, stop, clients=clients))
+            seen.update(await hostile_load_apart(base, hostile, stop, clients, kinds=kinds))
 
     async with anyio.create_task_group() as group:
         group.start_soon(hostile_side)
@@ -175,8 +187,16 @@ def main() -> None:
     parser.add_argument(
         "--apart", action="store_true", help="hostile recurrence load on a second process"
     )
+    parser.add_argument(
+        "--kinds",
+        default=",".join(KINDS),
+        help=f"hostile requests sent, of {', '.join(KINDS)} (recurrence mode)",
+    )
     args = parser.parse_args()
     mode = args.mode or "recurrence"
+    kinds = tuple(args.kinds.split(","))
+    if set(kinds) - set(KINDS):
+        parser.error(f"--kinds: one or more of {', '.join(KINDS)}")
     if args.apart and mode != "recurrence":
         parser.error("--apart goes with --mode recurrence")
     env = {"CALGATE_API_KEY": HOSTILE_KEY}
@@ -188,6 +208,8 @@ def main() -> None:
         env["CALGATE_ALLOW_LOOPBACK_URLS"] = "true"
         env["CALGATE_PROVIDER_MAX_ANSWER_BYTES"] = str(64 * MIB)
     apart = " (hostile load on a second process)" if args.apart else ""
+    if mode == "recurrence" and kinds != KINDS:
+        apart += f", hostile kinds {','.join(kinds)}"
     print(
         f"# hostile_bench {mode}{apart} {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC,"
         f" {args.rounds} rounds"
@@ -230,7 +252,9 @@ def main() -> None:
             prepare_tenants(other.base_url, far, new_tenant(other.base_url, other_dir, "unused"))
 
             async def load(stop: anyio.Event) -> dict[str, int]:
-                return await hostile_load(other.base_url, far, stop, clients=args.clients)
+                return await hostile_load_apart(
+                    other.base_url, far, stop, args.clients, kinds=kinds
+                )
 
         for number in range(1, args.rounds + 1):
             alone, loaded, seen = anyio.run(
@@ -242,6 +266,7 @@ def main() -> None:
                 args.clients,
                 load,
                 args.byte_every + 1 if mode == "slow-bodies" else 1,
+                kinds,
             )
             ratio = quantile_ms(loaded, 99) / quantile_ms(alone, 99)
             ratios.append(ratio)

@@ -9,6 +9,7 @@ sub-daily rules. The well-behaved tenant lists its plain events.
 
 from __future__ import annotations
 
+import json
 import random
 import subprocess
 import sys
@@ -22,6 +23,7 @@ import httpx
 
 HOSTILE_KEY = "cg_hostile_tenant_key"
 PARIS = "Europe/Paris"
+SELF = str(Path(__file__).resolve())  # run by hostile_load_apart()
 LEAP_SECOND_RULE = "RRULE:FREQ=SECONDLY;BYMONTH=2;BYMONTHDAY=29;BYHOUR=23;BYMINUTE=59;BYSECOND=59"
 
 
@@ -93,10 +95,17 @@ def prepare(base_url: str, hostile: Tenant, good: Tenant, good_events: int = 30)
             assert r.status_code == 200, r.text
 
 
-def _hostile_request(rng: random.Random, hostile: Tenant) -> tuple[str, str, dict[str, Any]]:
-    """(method, path, httpx arguments) of one hostile request."""
+KINDS = ("far-list", "far-day", "create", "list")
+"""The kinds of hostile request: expanded lists to the year 9999, one-day expanded windows in
+the year 9000, creates of a rare sub-daily rule, expanded lists without a window."""
+
+
+def _hostile_request(
+    rng: random.Random, hostile: Tenant, kinds: tuple[str, ...] = KINDS
+) -> tuple[str, str, dict[str, Any]]:
+    """(method, path, httpx arguments) of one hostile request, of one of ``kinds``."""
     params: dict[str, Any] = {"account_id": hostile.account_id}
-    roll = rng.randrange(4)
+    roll = KINDS.index(rng.choice(kinds))
     if roll == 0:
         window = {"start": "2026-06-01T00:00:00Z", "end": "9999-12-31T00:00:00Z"}
         return "GET", hostile.events, {"params": {**params, "expand_recurring": "true", **window}}
@@ -110,10 +119,15 @@ def _hostile_request(rng: random.Random, hostile: Tenant) -> tuple[str, str, dic
 
 
 async def hostile_load(
-    base_url: str, hostile: Tenant, stop: anyio.Event, clients: int = 6, seed: int = 13
+    base_url: str,
+    hostile: Tenant,
+    stop: anyio.Event,
+    clients: int = 6,
+    seed: int = 13,
+    kinds: tuple[str, ...] = KINDS,
 ) -> dict[str, int]:
-    """Hostile requests from ``clients`` clients until ``stop``; half of them hang up after
-    0.2 s. Returns how many answers of each status came (``gone``: hung up)."""
+    """Hostile requests of ``kinds`` from ``clients`` clients until ``stop``; half of them hang
+    up after 0.2 s. Returns how many answers of each status came (``gone``: hung up)."""
     counts: dict[str, int] = {}
 
     async def client_loop(index: int) -> None:
@@ -122,7 +136,7 @@ async def hostile_load(
         headers = {"X-API-KEY": hostile.key}
         async with httpx.AsyncClient(base_url=base_url, headers=headers) as client:
             while not stop.is_set():
-                method, path, kwargs = _hostile_request(rng, hostile)
+                method, path, kwargs = _hostile_request(rng, hostile, kinds)
                 try:
                     r = await client.request(method, path, timeout=patience, **kwargs)
                     status = str(r.status_code)
@@ -139,6 +153,48 @@ async def hostile_load(
     return counts
 
 
+async def hostile_load_apart(
+    base_url: str,
+    hostile: Tenant,
+    stop: anyio.Event,
+    clients: int = 6,
+    seed: int = 13,
+    kinds: tuple[str, ...] = KINDS,
+) -> dict[str, int]:
+    """:func:`hostile_load` from a child process of its own, so that the hostile clients' work
+    (HTTP, JSON) is not done on the event loop of whoever measures beside them."""
+    argv = [sys.executable, SELF, base_url, hostile.key]
+    argv += [hostile.account_id, hostile.calendar_id, str(clients), str(seed), ",".join(kinds)]
+    async with await anyio.open_process(argv, stderr=None) as child:
+        assert child.stdin is not None and child.stdout is not None
+        await stop.wait()
+        await child.stdin.aclose()  # the child stops its clients when its stdin closes
+        out = b"".join([chunk async for chunk in child.stdout])
+        assert await child.wait() == 0, out
+    counts: dict[str, int] = json.loads(out)
+    return counts
+
+
+async def _load_until_stdin_closes(argv: list[str]) -> None:
+    base_url, key, account_id, calendar_id, clients, seed, kinds = argv
+    hostile = Tenant(key, account_id, calendar_id)
+    stop = anyio.Event()
+    seen: dict[str, int] = {}
+
+    async def load() -> None:
+        seen.update(
+            await hostile_load(
+                base_url, hostile, stop, int(clients), int(seed), tuple(kinds.split(","))
+            )
+        )
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(load)
+        await anyio.to_thread.run_sync(sys.stdin.buffer.read)
+        stop.set()
+    sys.stdout.write(json.dumps(seen))
+
+
 async def plain_lists(base_url: str, good: Tenant, count: int, patience: float = 60) -> list[float]:
     """Seconds each of ``count`` plain lists of the well-behaved tenant took, one at a time."""
     took: list[float] = []
@@ -151,3 +207,7 @@ async def plain_lists(base_url: str, good: Tenant, count: int, patience: float =
             assert r.status_code == 200, r.text
             assert len(r.json()["data"]) >= 1
     return took
+
+
+if __name__ == "__main__":  # the child of hostile_load_apart()
+    anyio.run(_load_until_stdin_closes, sys.argv[1:])
