@@ -105,14 +105,3 @@ def test_the_oldest_entries_go_first() -> None:
     memory(c)
     assert len(memory) == 2
     assert memory(a) == _fresh(a) and memory(c) == _fresh(c)
-
-
-def test_a_list_encoded_apart_is_the_same_bytes_and_leaves_the_memory_alone() -> None:
-    memory = EventJSON()
-    events = [dataclasses.replace(_event(), id=f"evt_{n}") for n in range(60)]
-    steps: list[int] = []
-    apart = EventJSON.listed_apart(events, "cursor", lambda: steps.append(1))
-    assert len(memory) == 0
-    assert len(steps) == len(events)  # a step (a pause point) before each event
-    assert apart == memory.listed(events, "cursor")
-    assert orjson.loads(apart)["data"] == [event_to_wire(event) for event in events]

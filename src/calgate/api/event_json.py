@@ -10,7 +10,7 @@ read, and could not be hashed), plus the ``fold`` of the start and end wall time
 equality ignores but the answer's UTC offset shows. An edited event is simply another key (its
 version and ``updated_at`` change with it, and its fields are in the key too); old entries age
 out, least recently used first. The memory is used from the event loop only; a long page of
-occurrences is encoded apart, in a recurrence thread (:meth:`EventJSON.listed_apart`).
+occurrences is encoded apart, in a recurrence thread (:func:`encoded_apart`, for v1 and v2).
 
 The event's ``fields`` are compared, not hashed: an entry is found by the rest of the key and
 keeps the fields it was made from, which are the very object again when the store handed out
@@ -24,12 +24,14 @@ event's row, its notification state and the account are unchanged).
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Sequence
 
 import orjson
 
+from calgate import offload
 from calgate.api.wire import event_to_wire
 from calgate.domain.model import Event, EventFields
+from calgate.domain.recurrence import Budget
 from calgate.domain.times import EventTime
 
 
@@ -105,25 +107,14 @@ class EventJSON:
         for event in events:  # __call__, its identity hit in the loop
             found = seen.get(id(event))
             parts.append(found[1] if found is not None and found[0] is event else self(event))
-        return _list_of(parts, next_cursor)
-
-    @staticmethod
-    def listed_apart(
-        events: Iterable[Event], next_cursor: str | None, each: Callable[[], object]
-    ) -> bytes:
-        """:meth:`listed`'s bytes without the memory (usable from any thread), calling ``each``
-        before each event (a work budget's step: a pause point, a cancellation)."""
-        parts = []
-        for event in events:
-            each()
-            parts.append(orjson.dumps(event_to_wire(event)))
-        return _list_of(parts, next_cursor)
+        return list_of(parts, next_cursor)
 
     def __len__(self) -> int:
         return len(self._entries)
 
 
-def _list_of(parts: list[bytes], next_cursor: str | None) -> bytes:
+def list_of(parts: list[bytes], next_cursor: str | None) -> bytes:
+    """The bytes of a v1 list's answer, ``parts`` the events' encoded bytes."""
     return b"".join(
         (
             b'{"object":"CalendarEventList","data":[',
@@ -133,6 +124,29 @@ def _list_of(parts: list[bytes], next_cursor: str | None) -> bytes:
             b"}",
         )
     )
+
+
+ENCODED_APART = 50
+"""An expanded list's page of at least this many events is encoded off the event loop
+(:func:`encoded_apart`): its occurrences are mostly new to the memory."""
+
+
+async def encoded_apart(
+    events: Sequence[Event], to_wire: Callable[[Event], object], tenant: str
+) -> list[bytes]:
+    """``orjson.dumps(to_wire(event))`` of each event (the v1 or the v2 shape), made without the
+    memory in one of ``tenant``'s recurrence turns (:func:`calgate.offload.run`): in a worker
+    thread that gives way to other requests between events, not on the event loop between
+    them; stopped with the request's client."""
+
+    def work(budget: Budget) -> list[bytes]:
+        parts = []
+        for event in events:
+            budget.spend()  # a pause point, a cancellation
+            parts.append(orjson.dumps(to_wire(event)))
+        return parts
+
+    return await offload.run(work, tenant)
 
 
 event_json = EventJSON()

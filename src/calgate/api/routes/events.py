@@ -17,7 +17,7 @@ from calgate.api.deps import (
     QueryAccountDep,
 )
 from calgate.api.errors import COMMON_ERRORS, error_responses
-from calgate.api.event_json import event_json
+from calgate.api.event_json import ENCODED_APART, encoded_apart, event_json, list_of
 from calgate.api.responses import JSONResponse
 from calgate.api.schemas import (
     AccountBody,
@@ -33,6 +33,7 @@ from calgate.api.wire import (
     changes_from_patch,
     check_echoes,
     event_query,
+    event_to_wire,
     fields_from_create,
 )
 from calgate.errors import InvalidParameters
@@ -135,10 +136,6 @@ async def answer_create(query: QueryAccount, calendar_id: str, body: EventCreate
     return JSONResponse({"object": "CalendarEventCreated", "event_id": event.id})
 
 
-ENCODED_APART = 50
-"""An expanded list's page of at least this many events is encoded off the event loop."""
-
-
 async def answer_list(
     request: Request, call: AccountCaller, calendar_id: str, params: dict[str, str | None]
 ) -> Response:
@@ -149,13 +146,8 @@ async def answer_list(
     if page is None:
         return CLIENT_GONE
     if query.expand_recurring and len(page.items) >= ENCODED_APART:
-        # A long page of occurrences (mostly new to the memory) is encoded in the tenant's
-        # recurrence turn, giving way to other requests, not on the event loop between them.
-        items, cursor = page.items, page.next_cursor
-        body = await offload.run(
-            lambda budget: event_json.listed_apart(items, cursor, budget.spend), call.tenant
-        )
-        return Response(body, media_type=JSON)
+        parts = await encoded_apart(page.items, event_to_wire, call.tenant)
+        return Response(list_of(parts, page.next_cursor), media_type=JSON)
     return Response(event_json.listed(page.items, page.next_cursor), media_type=JSON)
 
 
