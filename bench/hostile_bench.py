@@ -22,6 +22,7 @@ Two more hostile loads, chosen with ``--mode``:
 
     python bench/hostile_bench.py [--rounds 3] [--lists 300] [--clients 6] [--database-url URL]
                                   [--kinds far-list,far-day,create,list] [--apart]
+                                  [--fair-share N]
     python bench/hostile_bench.py --mode slow-bodies [--slow-bodies 100] [--byte-every 3]
     python bench/hostile_bench.py --mode big-answers [--clients 6] [--answer-mib 15]
 
@@ -188,6 +189,12 @@ def main() -> None:
         "--apart", action="store_true", help="hostile recurrence load on a second process"
     )
     parser.add_argument(
+        "--fair-share",
+        type=int,
+        default=None,
+        help="CALGATE_FAIR_SHARE_REQUESTS (0: off; default: calgate's own)",
+    )
+    parser.add_argument(
         "--kinds",
         default=",".join(KINDS),
         help=f"hostile requests sent, of {', '.join(KINDS)} (recurrence mode)",
@@ -202,6 +209,8 @@ def main() -> None:
     env = {"CALGATE_API_KEY": HOSTILE_KEY}
     if args.database_url:
         env["CALGATE_DATABASE_URL"] = args.database_url
+    if args.fair_share is not None:
+        env["CALGATE_FAIR_SHARE_REQUESTS"] = str(args.fair_share)
     if args.body_timeout:
         env["CALGATE_BODY_TIMEOUT_SECONDS"] = str(args.body_timeout)
     if mode == "big-answers":
@@ -210,6 +219,9 @@ def main() -> None:
     apart = " (hostile load on a second process)" if args.apart else ""
     if mode == "recurrence" and kinds != KINDS:
         apart += f", hostile kinds {','.join(kinds)}"
+    if args.fair_share is not None:
+        apart += f", fair share {args.fair_share}"
+    apart += f", {args.clients} hostile clients"
     print(
         f"# hostile_bench {mode}{apart} {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC,"
         f" {args.rounds} rounds"

@@ -111,6 +111,17 @@ OUTBOX_FAILURES = Counter(
     registry=REGISTRY,
 )
 
+FAIR_SHARE_WAITS = Counter(
+    "calgate_fair_share_waits",
+    "Requests that waited for their API key's fair share while other keys were served.",
+    registry=REGISTRY,
+)
+FAIR_SHARE_WAIT_SECONDS = Counter(
+    "calgate_fair_share_wait_seconds",
+    "Seconds requests waited for their API key's fair share, in all.",
+    registry=REGISTRY,
+)
+
 # Label children, looked up once: ``labels()`` takes a lock and builds a tuple every time.
 _requests: dict[tuple[str, str, int], Counter] = {}
 _durations: dict[tuple[str, str], Histogram] = {}

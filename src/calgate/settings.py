@@ -241,6 +241,12 @@ class Settings(BaseSettings):
     rate_limit_burst: int = Field(
         0, description="Bucket size: requests an API key may make at once (0: 2 s worth)."
     )
+    fair_share_requests: int = Field(
+        2,
+        ge=0,
+        description="Requests each API key may have running at once while other keys have "
+        "requests too (more wait their turn; a key alone is not held; 0 disables).",
+    )
     idempotency_ttl_seconds: float = Field(
         86_400, description="How long an Idempotency-Key and its answer are kept."
     )

@@ -12,7 +12,14 @@ from calgate import __version__
 from calgate.api import errors, examples
 from calgate.api.fastpath import EventRoutes
 from calgate.api.limits import BodyLimit
-from calgate.api.middleware import ClientWatch, Idempotency, NulGuard, Observability, RateLimit
+from calgate.api.middleware import (
+    ClientWatch,
+    FairShare,
+    Idempotency,
+    NulGuard,
+    Observability,
+    RateLimit,
+)
 from calgate.api.pages import install as install_pages
 from calgate.api.responses import JSONResponse
 from calgate.api.routes import (
@@ -95,7 +102,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     install_pages(app)  # the hosted page and the console (HTML)
     if settings.metrics_enabled:
         app.include_router(metrics_route.router)
-    # Middleware, the last added runs first: observability, rate limit, body limit, NUL guard,
+    # Middleware, the last added runs first: observability, rate limit, fair share, body limit,
+    # NUL guard,
     # the push routes (answered there, before FastAPI's routing), idempotency, client watch,
     # the hot event routes (answered there in their common case, before FastAPI's routing).
     if settings.fast_routes:
@@ -112,6 +120,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.add_middleware(
         BodyLimit, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout_seconds
     )
+    app.add_middleware(FairShare, share=settings.fair_share_requests)
     app.add_middleware(
         RateLimit, per_second=settings.rate_limit_per_second, burst=settings.rate_limit_burst
     )

@@ -1,0 +1,167 @@
+"""A fair share of the process for each API key (issue 13: no tenant's requests slow another's).
+
+While another API key is *present* (it has a request in flight, or had one end less than
+:data:`LINGER_SECONDS` ago), a key may have at most ``share`` requests running at once; its
+further requests wait, first come first served, until one of its own ends or no other key is
+present. A key alone has the whole process: the share costs nothing to a single-tenant
+deployment, nor to a tenant whose requests are fewer than its share.
+
+A request holds its place in the share from when it starts until it is answered, for
+:data:`HOLD_SECONDS` at most: one that waits longer (on a provider, on a recurrence turn) lets
+its key's next request in, so a key's slow requests never stop its others for long and
+nothing waits on itself. The waiting costs no work: the request has not been read further than
+its headers. Requests without an ``X-API-KEY`` (health, readiness, metrics, push
+notifications, the 401s) are not held; each key value has its own place, known or not (an
+unknown key is answered 401 once its turn comes).
+
+The share is per process, as the rate limit is (``calgate.api.middleware.ratelimit``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from calgate import metrics
+from calgate.api.middleware.common import header
+
+EXEMPT = frozenset({"/healthz", "/readyz", "/metrics"})
+
+HOLD_SECONDS = 0.05
+"""How long a running request holds its place in its key's share at most."""
+
+LINGER_SECONDS = 0.1
+"""How long a key stays present after its last request ended: a client sending one request
+after another is present between them."""
+
+
+class _Lane:
+    """One key's requests: how many run (``running``), those waiting, whether it is present."""
+
+    __slots__ = ("key", "leaving", "present", "running", "waiting")
+
+    def __init__(self, key: bytes) -> None:
+        self.key = key
+        self.running = 0
+        self.waiting: deque[asyncio.Future[None]] = deque()
+        self.present = False
+        self.leaving: asyncio.TimerHandle | None = None
+
+
+class _Place:
+    """A running request's place in its lane, given up once (answered, or held too long)."""
+
+    __slots__ = ("held", "lane", "timer")
+
+    def __init__(self, lane: _Lane) -> None:
+        self.lane = lane
+        self.held = True
+        self.timer: asyncio.TimerHandle | None = None
+
+
+class FairShare:
+    def __init__(self, app: ASGIApp, *, share: int) -> None:
+        self.app = app
+        self.share = share
+        self.lanes: dict[bytes, _Lane] = {}
+        self.present = 0  # lanes present
+        self.queued: set[_Lane] = set()  # lanes with requests waiting
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.share <= 0 or scope["type"] != "http" or scope["path"] in EXEMPT:
+            await self.app(scope, receive, send)
+            return
+        key = header(scope, b"x-api-key")
+        if key is None:
+            await self.app(scope, receive, send)
+            return
+        lane = self.lanes.get(key)
+        if lane is None:
+            lane = self.lanes[key] = _Lane(key)
+        if lane.waiting or not self._may_run(lane):
+            await self._wait(lane)
+        else:
+            self._run(lane)
+        place = _Place(lane)
+        place.timer = asyncio.get_running_loop().call_later(HOLD_SECONDS, self._give_up, place)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self._give_up(place)
+
+    def waiting(self) -> int:
+        """Requests waiting for their key's share (all keys)."""
+        return sum(len(lane.waiting) for lane in self.queued)
+
+    def _may_run(self, lane: _Lane) -> bool:
+        others = self.present - (1 if lane.present else 0)
+        return lane.running < self.share or others == 0
+
+    def _run(self, lane: _Lane) -> None:
+        lane.running += 1
+        if lane.leaving is not None:
+            lane.leaving.cancel()
+            lane.leaving = None
+        if not lane.present:
+            lane.present = True
+            self.present += 1
+
+    async def _wait(self, lane: _Lane) -> None:
+        loop = asyncio.get_running_loop()
+        turn: asyncio.Future[None] = loop.create_future()
+        lane.waiting.append(turn)
+        self.queued.add(lane)
+        began = loop.time()
+        try:
+            await turn  # _admit() counts the request as running before it sets the result
+            metrics.FAIR_SHARE_WAITS.inc()
+            metrics.FAIR_SHARE_WAIT_SECONDS.inc(loop.time() - began)
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():  # let in, then cancelled: give it back
+                self._give_up(_Place(lane))
+            else:
+                if turn in lane.waiting:  # _admit() may have dropped it already
+                    lane.waiting.remove(turn)
+                if not lane.waiting:
+                    self.queued.discard(lane)
+                self._forget(lane)
+            raise
+
+    def _give_up(self, place: _Place) -> None:
+        if not place.held:
+            return
+        place.held = False
+        if place.timer is not None:
+            place.timer.cancel()
+        lane = place.lane
+        lane.running -= 1
+        if lane.running == 0 and lane.present and lane.leaving is None:
+            lane.leaving = asyncio.get_running_loop().call_later(LINGER_SECONDS, self._leave, lane)
+        self._admit()
+
+    def _leave(self, lane: _Lane) -> None:
+        lane.leaving = None
+        if lane.running == 0 and lane.present:
+            lane.present = False
+            self.present -= 1
+            self._forget(lane)
+            self._admit()
+
+    def _admit(self) -> None:
+        """Let in the waiting requests that may run now, each lane's in order."""
+        for lane in list(self.queued):
+            while lane.waiting and self._may_run(lane):
+                turn = lane.waiting.popleft()
+                if turn.done():  # cancelled meanwhile
+                    continue
+                self._run(lane)
+                turn.set_result(None)
+            if not lane.waiting:
+                self.queued.discard(lane)
+
+    def _forget(self, lane: _Lane) -> None:
+        idle = not lane.running and not lane.waiting and not lane.present
+        if idle and self.lanes.get(lane.key) is lane:
+            del self.lanes[lane.key]

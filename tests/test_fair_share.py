@@ -1,0 +1,208 @@
+"""The fair share of the process per API key (calgate.api.middleware.fairshare), around an ASGI
+app whose requests end when the test says so."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+
+from calgate import metrics
+from calgate.api.app import create_app
+from calgate.api.middleware import fairshare
+from calgate.api.middleware.fairshare import FairShare
+from calgate.runtime import Runtime
+from calgate.settings import Settings
+from tests.conftest import Api
+
+pytestmark = pytest.mark.anyio
+
+
+class Held:
+    """An ASGI app that records which requests started and ends each one when told."""
+
+    def __init__(self) -> None:
+        self.started: list[str] = []
+        self.release: dict[str, asyncio.Event] = {}
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        name = scope["path"].strip("/")
+        self.started.append(name)
+        await self.release.setdefault(name, asyncio.Event()).wait()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    def end(self, name: str) -> None:
+        self.release.setdefault(name, asyncio.Event()).set()
+
+
+async def _request(app: Any, name: str, key: bytes | None = b"a") -> None:
+    headers = [] if key is None else [(b"x-api-key", key)]
+    scope = {"type": "http", "path": f"/{name}", "method": "GET", "headers": headers}
+
+    async def receive() -> dict[str, Any]:
+        await asyncio.Event().wait()
+        raise AssertionError
+
+    async def send(message: dict[str, Any]) -> None:
+        pass
+
+    await app(scope, receive, send)
+
+
+async def _settle() -> None:
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+
+async def test_a_key_alone_is_not_held() -> None:
+    held = Held()
+    share = FairShare(held, share=2)
+    tasks = [asyncio.create_task(_request(share, f"a{n}")) for n in range(6)]
+    await _settle()
+    assert held.started == [f"a{n}" for n in range(6)]
+    for n in range(6):
+        held.end(f"a{n}")
+    await asyncio.gather(*tasks)
+
+
+async def test_beside_another_key_a_key_runs_its_share_and_the_rest_waits_in_order() -> None:
+    waits_before = _sample("calgate_fair_share_waits_total")
+    seconds_before = _sample("calgate_fair_share_wait_seconds_total")
+    held = Held()
+    share = FairShare(held, share=2)
+    other = asyncio.create_task(_request(share, "b0", b"b"))
+    await _settle()
+    tasks = [asyncio.create_task(_request(share, f"a{n}")) for n in range(5)]
+    await _settle()
+    assert held.started == ["b0", "a0", "a1"]
+    assert share.waiting() == 3
+    held.end("a1")
+    await _settle()
+    assert held.started == ["b0", "a0", "a1", "a2"]  # first come, first served
+    held.end("a0")
+    await _settle()
+    assert held.started[-1] == "a3"
+    # The other key stays present a while after its last request ended (LINGER_SECONDS);
+    # meanwhile the running requests' holds run out (HOLD_SECONDS), which lets a4 in.
+    held.end("b0")
+    await other
+    await _settle()
+    assert held.started[-1] == "a3"
+    await asyncio.sleep(fairshare.HOLD_SECONDS * 2)
+    assert held.started[-1] == "a4"
+    assert share.waiting() == 0
+    for n in range(5):
+        held.end(f"a{n}")
+    await asyncio.gather(*tasks)
+    await asyncio.sleep(fairshare.LINGER_SECONDS * 2)
+    assert share.lanes == {} and share.present == 0 and not share.queued  # nothing kept
+    assert _sample("calgate_fair_share_waits_total") == waits_before + 3
+    assert _sample("calgate_fair_share_wait_seconds_total") >= (
+        seconds_before + fairshare.HOLD_SECONDS * 0.9
+    )
+
+
+async def test_the_other_key_is_never_held_behind_the_busy_one() -> None:
+    held = Held()
+    share = FairShare(held, share=1)
+    busy = [asyncio.create_task(_request(share, f"a{n}")) for n in range(10)]
+    await _settle()
+    light = asyncio.create_task(_request(share, "b0", b"b"))
+    await _settle()
+    assert "b0" in held.started  # at once, beside the ten of the busy key
+    held.end("b0")
+    await light
+    for n in range(10):
+        held.end(f"a{n}")
+    await asyncio.gather(*busy)
+
+
+async def test_a_request_running_long_lets_its_keys_next_one_in() -> None:
+    held = Held()
+    share = FairShare(held, share=1)
+    other = asyncio.create_task(_request(share, "b0", b"b"))
+    await _settle()
+    slow = asyncio.create_task(_request(share, "a0"))
+    await _settle()
+    following = asyncio.create_task(_request(share, "a1"))
+    await _settle()
+    assert held.started == ["b0", "a0"]
+    await asyncio.sleep(fairshare.HOLD_SECONDS * 2)
+    assert held.started == ["b0", "a0", "a1"]  # a0 still runs, past its hold
+    for name in ("a0", "a1", "b0"):
+        held.end(name)
+    await asyncio.gather(slow, following, other)
+
+
+async def test_a_waiting_request_that_is_cancelled_leaves_no_trace() -> None:
+    held = Held()
+    share = FairShare(held, share=1)
+    other = asyncio.create_task(_request(share, "b0", b"b"))
+    first = asyncio.create_task(_request(share, "a0"))
+    await _settle()
+    gone = asyncio.create_task(_request(share, "a1"))
+    last = asyncio.create_task(_request(share, "a2"))
+    await _settle()
+    gone.cancel()
+    await _settle()
+    assert share.waiting() == 1
+    held.end("a0")
+    await first
+    await _settle()
+    assert held.started == ["b0", "a0", "a2"]
+    for name in ("a2", "b0"):
+        held.end(name)
+    await asyncio.gather(last, other)
+    await asyncio.sleep(fairshare.LINGER_SECONDS * 2)
+    assert share.lanes == {} and share.present == 0
+
+
+async def test_requests_without_a_key_health_and_a_zero_share_are_never_held() -> None:
+    held = Held()
+    share = FairShare(held, share=1)
+    other = asyncio.create_task(_request(share, "b0", b"b"))
+    busy = asyncio.create_task(_request(share, "a0"))
+    await _settle()
+    free = [
+        asyncio.create_task(_request(share, "nokey", None)),
+        asyncio.create_task(_request(share, "healthz")),
+        asyncio.create_task(_request(FairShare(held, share=0), "off")),
+    ]
+    await _settle()
+    assert set(held.started) == {"b0", "a0", "nokey", "healthz", "off"}
+    for name in ("b0", "a0", "nokey", "healthz", "off"):
+        held.end(name)
+    await asyncio.gather(other, busy, *free)
+
+
+async def test_the_setting_reaches_the_app_and_two_tenants_are_served(
+    runtime: Runtime, settings: Settings, api: Api
+) -> None:
+    """Through the real app: many concurrent requests of two keys are all answered."""
+    app = create_app(settings.model_copy(update={"fair_share_requests": 1}), runtime)
+    found = [m for m in _middleware(app) if m.cls is FairShare]
+    assert found and found[0].kwargs == {"share": 1}
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://fair.test") as client:
+
+        async def listing(tenant: Any) -> int:
+            r = await client.get(
+                api.events_url(tenant.calendar_id),
+                params={"account_id": tenant.account_id},
+                headers={"X-API-KEY": tenant.key},
+            )
+            return r.status_code
+
+        statuses = await asyncio.gather(*(listing(t) for t in [api.a, api.b] * 20))
+    assert statuses == [200] * 40
+
+
+def _middleware(app: Any) -> list[Any]:
+    return list(app.user_middleware)
+
+
+def _sample(name: str) -> float:
+    return metrics.REGISTRY.get_sample_value(name) or 0.0
