@@ -8,7 +8,9 @@ with ``--kinds``). The hostile clients run in a child process of their own: thei
 work is not done on the event loop that times the well-behaved tenant, which lists its 30 plain
 events, one request at a time. Each round measures the
 well-behaved p50/p99 alone, then beside the hostile load; the reference is the alone figure of
-the same round.
+the same round. The server-side columns are the same lists' durations in calgate's own access
+log (from when the app got the request until it answered: without the client's and the
+connection's share, and without the time a request waits before the app gets it).
 
 Two more hostile loads, chosen with ``--mode``:
 
@@ -36,6 +38,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import json
 import statistics
 import sys
 import tempfile
@@ -131,8 +134,9 @@ async def one_round(
     load: Any = None,
     settle: float = 1,
     kinds: tuple[str, ...] = KINDS,
+    number: int = 1,
 ) -> tuple[list[float], list[float], dict[str, int]]:
-    alone = await plain_lists(base, good, lists)
+    alone = await plain_lists(base, good, lists, tag=f"r{number}-alone")
     stop = anyio.Event()
     seen: dict[str, int] = {}
     loaded: list[float] = []
@@ -146,9 +150,21 @@ async def one_round(
     async with anyio.create_task_group() as group:
         group.start_soon(hostile_side)
         await anyio.sleep(settle)  # let the hostile load build up
-        loaded = await plain_lists(base, good, lists)
+        loaded = await plain_lists(base, good, lists, tag=f"r{number}-beside")
         stop.set()
     return alone, loaded, seen
+
+
+def server_seconds(log: str, tag: str) -> list[float]:
+    """The well-behaved lists' own durations in calgate's JSON access log (``duration_ms``,
+    from when the app got the request until it answered), by their ``X-Request-ID`` tag."""
+    took = []
+    for line in log.splitlines():
+        if f'"request_id":"{tag}-' in line:
+            entry = json.loads(line)
+            if entry.get("logger") == "calgate.access":
+                took.append(entry["duration_ms"] / 1000)
+    return took
 
 
 def peak_mib(pid: int) -> float:
@@ -206,7 +222,7 @@ def main() -> None:
         parser.error(f"--kinds: one or more of {', '.join(KINDS)}")
     if args.apart and mode != "recurrence":
         parser.error("--apart goes with --mode recurrence")
-    env = {"CALGATE_API_KEY": HOSTILE_KEY}
+    env = {"CALGATE_API_KEY": HOSTILE_KEY, "CALGATE_LOG_FORMAT": "json"}
     if args.database_url:
         env["CALGATE_DATABASE_URL"] = args.database_url
     if args.fair_share is not None:
@@ -228,10 +244,12 @@ def main() -> None:
     )
     print(
         "| round | alone p50 (ms) | alone p99 (ms) | beside hostile p50 | beside hostile p99 |"
-        " p99 ratio | hostile answers | calgate VmHWM (MiB) |"
+        " p99 ratio | server-side p99 alone / beside | server-side p99 ratio |"
+        " hostile answers | calgate VmHWM (MiB) |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     ratios: list[float] = []
+    inside: list[float] = []
     with contextlib.ExitStack() as stack:
         tmp = stack.enter_context(tempfile.TemporaryDirectory())
         served = stack.enter_context(serve(Path(tmp), env))
@@ -279,21 +297,28 @@ def main() -> None:
                 load,
                 args.byte_every + 1 if mode == "slow-bodies" else 1,
                 kinds,
+                number,
             )
             ratio = quantile_ms(loaded, 99) / quantile_ms(alone, 99)
             ratios.append(ratio)
+            log = served.text()
+            server_alone = quantile_ms(server_seconds(log, f"r{number}-alone"), 99)
+            server_beside = quantile_ms(server_seconds(log, f"r{number}-beside"), 99)
+            inside.append(server_beside / server_alone)
             answers = ", ".join(f"{k}: {v}" for k, v in sorted(seen.items()))
             print(
                 f"| {number} | {quantile_ms(alone, 50):.1f} | {quantile_ms(alone, 99):.1f} | "
                 f"{quantile_ms(loaded, 50):.1f} | {quantile_ms(loaded, 99):.1f} | "
-                f"{ratio:.2f} | {answers} | {peak_mib(served.process.pid):.0f} |",
+                f"{ratio:.2f} | {server_alone:.1f} / {server_beside:.1f} | {inside[-1]:.2f} | "
+                f"{answers} | {peak_mib(served.process.pid):.0f} |",
                 flush=True,
             )
-    median = statistics.median(ratios)
-    print(
-        f"\nwell-behaved p99 beside the hostile load / alone: median {median:.2f}"
-        f" (min {min(ratios):.2f}, max {max(ratios):.2f}) over {len(ratios)} rounds"
-    )
+    for what, values in (("", ratios), ("server-side ", inside)):
+        print(
+            f"\nwell-behaved {what}p99 beside the hostile load / alone: median"
+            f" {statistics.median(values):.2f} (min {min(values):.2f}, max {max(values):.2f})"
+            f" over {len(values)} rounds"
+        )
 
 
 if __name__ == "__main__":

@@ -195,14 +195,18 @@ async def _load_until_stdin_closes(argv: list[str]) -> None:
     sys.stdout.write(json.dumps(seen))
 
 
-async def plain_lists(base_url: str, good: Tenant, count: int, patience: float = 60) -> list[float]:
-    """Seconds each of ``count`` plain lists of the well-behaved tenant took, one at a time."""
+async def plain_lists(
+    base_url: str, good: Tenant, count: int, patience: float = 60, tag: str | None = None
+) -> list[float]:
+    """Seconds each of ``count`` plain lists of the well-behaved tenant took, one at a time.
+    With ``tag``, the requests' ``X-Request-ID`` is ``{tag}-{n}`` (found in the access log)."""
     took: list[float] = []
     headers = {"X-API-KEY": good.key}
     async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=patience) as client:
-        for _ in range(count):
+        for n in range(count):
+            ids = {} if tag is None else {"X-Request-ID": f"{tag}-{n}"}
             began = time.perf_counter()
-            r = await client.get(good.events, params={"account_id": good.account_id})
+            r = await client.get(good.events, params={"account_id": good.account_id}, headers=ids)
             took.append(time.perf_counter() - began)
             assert r.status_code == 200, r.text
             assert len(r.json()["data"]) >= 1
