@@ -175,7 +175,7 @@ async def test_a_wait_aside_that_ends_after_the_answer_counts_nothing() -> None:
 
 def test_budgets_made_inside_the_work_keep_its_pace() -> None:
     """A series' own budget (its bounds, a rule's check) made inside a worker's work steps
-    aside with it, at its pace: not a fresh 4 ms wait at each such budget's first step."""
+    aside with it, at its pace: not a fresh pause at each such budget's first step."""
     from calgate.domain.recurrence.budget import spending
 
     QUIET.clear()
@@ -197,5 +197,5 @@ def test_budgets_made_inside_the_work_keep_its_pace() -> None:
         thread.join()
     finally:
         QUIET.set()
-    # 200 steps: a few pauses at the root's pace, not 50 pauses of 4 ms (0.2 s).
+    # 200 steps: a few pauses at the root's pace, not 50 pauses of PAUSE_SECONDS each.
     assert took[0] < 25 * PAUSE_SECONDS
