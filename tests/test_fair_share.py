@@ -21,7 +21,8 @@ pytestmark = pytest.mark.anyio
 
 
 class Held:
-    """An ASGI app that records which requests started and ends each one when told."""
+    """An ASGI app that records which requests started and ends each one when told (with 401
+    for the key ``unknown``, 200 for the others)."""
 
     def __init__(self) -> None:
         self.started: list[str] = []
@@ -29,9 +30,13 @@ class Held:
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         name = scope["path"].strip("/")
-        self.started.append(name)
-        await self.release.setdefault(name, asyncio.Event()).wait()
-        await send({"type": "http.response.start", "status": 200, "headers": []})
+        if name.startswith("prove-"):  # answered at once, not recorded
+            status = 200
+        else:
+            self.started.append(name)
+            await self.release.setdefault(name, asyncio.Event()).wait()
+            status = 401 if (b"x-api-key", b"unknown") in scope["headers"] else 200
+        await send({"type": "http.response.start", "status": status, "headers": []})
         await send({"type": "http.response.body", "body": b""})
 
     def end(self, name: str) -> None:
@@ -50,6 +55,15 @@ async def _request(app: Any, name: str, key: bytes | None = b"a") -> None:
         pass
 
     await app(scope, receive, send)
+
+
+async def _proven(share: FairShare, *keys: bytes) -> FairShare:
+    """``share``, with ``keys`` answered once (valid keys), and present no more."""
+    for key in keys:
+        await _request(share, f"prove-{key.decode()}", key)
+    await asyncio.sleep(fairshare.LINGER_SECONDS * 1.5)
+    assert share.lanes == {} and share.present == 0
+    return share
 
 
 async def _settle() -> None:
@@ -72,7 +86,7 @@ async def test_beside_another_key_a_key_runs_its_share_and_the_rest_waits_in_ord
     waits_before = _sample("calgate_fair_share_waits_total")
     seconds_before = _sample("calgate_fair_share_wait_seconds_total")
     held = Held()
-    share = FairShare(held, share=2)
+    share = await _proven(FairShare(held, share=2), b"a", b"b")
     other = asyncio.create_task(_request(share, "b0", b"b"))
     await _settle()
     tasks = [asyncio.create_task(_request(share, f"a{n}")) for n in range(5)]
@@ -107,7 +121,7 @@ async def test_beside_another_key_a_key_runs_its_share_and_the_rest_waits_in_ord
 
 async def test_the_other_key_is_never_held_behind_the_busy_one() -> None:
     held = Held()
-    share = FairShare(held, share=1)
+    share = await _proven(FairShare(held, share=1), b"a", b"b")
     busy = [asyncio.create_task(_request(share, f"a{n}")) for n in range(10)]
     await _settle()
     light = asyncio.create_task(_request(share, "b0", b"b"))
@@ -122,7 +136,7 @@ async def test_the_other_key_is_never_held_behind_the_busy_one() -> None:
 
 async def test_a_request_running_long_lets_its_keys_next_one_in() -> None:
     held = Held()
-    share = FairShare(held, share=1)
+    share = await _proven(FairShare(held, share=1), b"a", b"b")
     other = asyncio.create_task(_request(share, "b0", b"b"))
     await _settle()
     slow = asyncio.create_task(_request(share, "a0"))
@@ -139,7 +153,7 @@ async def test_a_request_running_long_lets_its_keys_next_one_in() -> None:
 
 async def test_a_waiting_request_that_is_cancelled_leaves_no_trace() -> None:
     held = Held()
-    share = FairShare(held, share=1)
+    share = await _proven(FairShare(held, share=1), b"a", b"b")
     other = asyncio.create_task(_request(share, "b0", b"b"))
     first = asyncio.create_task(_request(share, "a0"))
     await _settle()
@@ -162,7 +176,7 @@ async def test_a_waiting_request_that_is_cancelled_leaves_no_trace() -> None:
 
 async def test_requests_without_a_key_health_and_a_zero_share_are_never_held() -> None:
     held = Held()
-    share = FairShare(held, share=1)
+    share = await _proven(FairShare(held, share=1), b"a", b"b")
     other = asyncio.create_task(_request(share, "b0", b"b"))
     busy = asyncio.create_task(_request(share, "a0"))
     await _settle()
@@ -206,3 +220,25 @@ def _middleware(app: Any) -> list[Any]:
 
 def _sample(name: str) -> float:
     return metrics.REGISTRY.get_sample_value(name) or 0.0
+
+
+async def test_a_key_never_answered_other_than_401_holds_no_one() -> None:
+    """Requests with made-up keys (answered 401) do not make a valid key share the process;
+    once a key has been answered otherwise, it does."""
+    held = Held()
+    share = await _proven(FairShare(held, share=1), b"a")
+    made_up = asyncio.create_task(_request(share, "x0", b"unknown"))
+    await _settle()
+    busy = [asyncio.create_task(_request(share, f"a{n}")) for n in range(3)]
+    await _settle()
+    assert held.started == ["x0", "a0", "a1", "a2"]  # not held: the other key is not known
+    held.end("x0")
+    await made_up
+    assert b"unknown" not in share.proven
+    await _request(share, "prove-c", b"c")  # a valid key, now present
+    more = [asyncio.create_task(_request(share, f"a{n}")) for n in range(3, 5)]
+    await _settle()
+    assert held.started == ["x0", "a0", "a1", "a2"] and share.waiting() == 2
+    for n in range(5):
+        held.end(f"a{n}")
+    await asyncio.gather(*busy, *more)

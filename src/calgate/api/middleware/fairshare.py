@@ -11,8 +11,9 @@ A request holds its place in the share from when it starts until it is answered,
 its key's next request in, so a key's slow requests never stop its others for long and
 nothing waits on itself. The waiting costs no work: the request has not been read further than
 its headers. Requests without an ``X-API-KEY`` (health, readiness, metrics, push
-notifications, the 401s) are not held; each key value has its own place, known or not (an
-unknown key is answered 401 once its turn comes).
+notifications) are not held. Each key value has its own place, known or not (an unknown key is
+answered 401 once its turn comes), but only a key calgate has answered other than 401 counts
+as present: requests with made-up keys cannot hold a tenant to its share.
 
 The share is per process, as the rate limit is (``calgate.api.middleware.ratelimit``).
 """
@@ -20,9 +21,9 @@ The share is per process, as the rate limit is (``calgate.api.middleware.ratelim
 from __future__ import annotations
 
 import asyncio
-from collections import deque
+from collections import OrderedDict, deque
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from calgate import metrics
 from calgate.api.middleware.common import header
@@ -32,21 +33,27 @@ EXEMPT = frozenset({"/healthz", "/readyz", "/metrics"})
 HOLD_SECONDS = 0.05
 """How long a running request holds its place in its key's share at most."""
 
+MAX_PROVEN = 10_000
+"""Valid keys remembered (least recently proven forgotten first)."""
+
 LINGER_SECONDS = 0.1
 """How long a key stays present after its last request ended: a client sending one request
 after another is present between them."""
 
 
 class _Lane:
-    """One key's requests: how many run (``running``), those waiting, whether it is present."""
+    """One key's requests: how many run (``running``), those waiting, whether it is present,
+    whether the key is known to be valid (``proven``) and so ``counted`` among those present."""
 
-    __slots__ = ("key", "leaving", "present", "running", "waiting")
+    __slots__ = ("counted", "key", "leaving", "present", "proven", "running", "waiting")
 
-    def __init__(self, key: bytes) -> None:
+    def __init__(self, key: bytes, proven: bool) -> None:
         self.key = key
         self.running = 0
         self.waiting: deque[asyncio.Future[None]] = deque()
         self.present = False
+        self.proven = proven
+        self.counted = False
         self.leaving: asyncio.TimerHandle | None = None
 
 
@@ -66,8 +73,9 @@ class FairShare:
         self.app = app
         self.share = share
         self.lanes: dict[bytes, _Lane] = {}
-        self.present = 0  # lanes present
+        self.present = 0  # lanes present and proven
         self.queued: set[_Lane] = set()  # lanes with requests waiting
+        self.proven: OrderedDict[bytes, None] = OrderedDict()  # keys answered other than 401
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.share <= 0 or scope["type"] != "http" or scope["path"] in EXEMPT:
@@ -79,7 +87,10 @@ class FairShare:
             return
         lane = self.lanes.get(key)
         if lane is None:
-            lane = self.lanes[key] = _Lane(key)
+            proven = key in self.proven
+            if proven:
+                self.proven.move_to_end(key)
+            lane = self.lanes[key] = _Lane(key, proven)
         if lane.waiting or not self._may_run(lane):
             await self._wait(lane)
         else:
@@ -87,16 +98,35 @@ class FairShare:
         place = _Place(lane)
         place.timer = asyncio.get_running_loop().call_later(HOLD_SECONDS, self._give_up, place)
         try:
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, send if lane.proven else self._proving(lane, send))
         finally:
             self._give_up(place)
+
+    def _proving(self, lane: _Lane, send: Send) -> Send:
+        """``send``, that marks ``lane``'s key valid once it is answered other than 401."""
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] != 401:
+                self._prove(lane)
+            await send(message)
+
+        return sending
+
+    def _prove(self, lane: _Lane) -> None:
+        if lane.proven:
+            return
+        lane.proven = True
+        self.proven[lane.key] = None
+        if len(self.proven) > MAX_PROVEN:
+            self.proven.popitem(last=False)
+        self._count(lane)
 
     def waiting(self) -> int:
         """Requests waiting for their key's share (all keys)."""
         return sum(len(lane.waiting) for lane in self.queued)
 
     def _may_run(self, lane: _Lane) -> bool:
-        others = self.present - (1 if lane.present else 0)
+        others = self.present - (1 if lane.counted else 0)
         return lane.running < self.share or others == 0
 
     def _run(self, lane: _Lane) -> None:
@@ -104,8 +134,12 @@ class FairShare:
         if lane.leaving is not None:
             lane.leaving.cancel()
             lane.leaving = None
-        if not lane.present:
-            lane.present = True
+        lane.present = True
+        self._count(lane)
+
+    def _count(self, lane: _Lane) -> None:
+        if lane.present and lane.proven and not lane.counted:
+            lane.counted = True
             self.present += 1
 
     async def _wait(self, lane: _Lane) -> None:
@@ -145,7 +179,9 @@ class FairShare:
         lane.leaving = None
         if lane.running == 0 and lane.present:
             lane.present = False
-            self.present -= 1
+            if lane.counted:
+                lane.counted = False
+                self.present -= 1
             self._forget(lane)
             self._admit()
 
