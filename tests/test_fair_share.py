@@ -21,21 +21,29 @@ pytestmark = pytest.mark.anyio
 
 
 class Held:
-    """An ASGI app that records which requests started and ends each one when told (with 401
-    for the key ``unknown``, 200 for the others)."""
+    """An ASGI app that records which requests started and ends each one when told. It
+    authenticates as calgate's app does (the tenant in the scope's state, for the access log)
+    the keys in ``valid``, answers the others 401, and answers paths ``nope-…`` 404 before
+    authenticating; paths ``now-…`` are answered at once, not recorded."""
 
-    def __init__(self) -> None:
+    def __init__(self, valid: tuple[bytes, ...] = (b"a", b"b", b"c")) -> None:
         self.started: list[str] = []
         self.release: dict[str, asyncio.Event] = {}
+        self.valid = set(valid)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         name = scope["path"].strip("/")
-        if name.startswith("prove-"):  # answered at once, not recorded
-            status = 200
-        else:
+        if not name.startswith("now-"):
             self.started.append(name)
             await self.release.setdefault(name, asyncio.Event()).wait()
-            status = 401 if (b"x-api-key", b"unknown") in scope["headers"] else 200
+        key = dict(scope["headers"]).get(b"x-api-key")
+        if name.startswith("nope-"):
+            status = 404
+        elif key in self.valid:
+            scope.setdefault("state", {})["tenant"] = f"tenant-{key!r}"
+            status = 200
+        else:
+            status = 401
         await send({"type": "http.response.start", "status": status, "headers": []})
         await send({"type": "http.response.body", "body": b""})
 
@@ -60,7 +68,7 @@ async def _request(app: Any, name: str, key: bytes | None = b"a") -> None:
 async def _proven(share: FairShare, *keys: bytes) -> FairShare:
     """``share``, with ``keys`` answered once (valid keys), and present no more."""
     for key in keys:
-        await _request(share, f"prove-{key.decode()}", key)
+        await _request(share, f"now-{key.decode()}", key)
     await asyncio.sleep(fairshare.LINGER_SECONDS * 1.5)
     assert share.lanes == {} and share.present == 0
     return share
@@ -211,7 +219,14 @@ async def test_the_setting_reaches_the_app_and_two_tenants_are_served(
             return r.status_code
 
         statuses = await asyncio.gather(*(listing(t) for t in [api.a, api.b] * 20))
+        wrong = await client.get(api.events_url(), headers={"X-API-KEY": "cg_made_up"})
     assert statuses == [200] * 40
+    assert wrong.status_code == 401
+    # Both keys authenticated (the fast routes and FastAPI's both say so): they count.
+    layer = app.middleware_stack
+    while not isinstance(layer, FairShare):
+        layer = layer.app
+    assert set(layer.proven) == {api.a.key.encode(), api.b.key.encode()}
 
 
 def _middleware(app: Any) -> list[Any]:
@@ -235,10 +250,60 @@ async def test_a_key_never_answered_other_than_401_holds_no_one() -> None:
     held.end("x0")
     await made_up
     assert b"unknown" not in share.proven
-    await _request(share, "prove-c", b"c")  # a valid key, now present
+    await _request(share, "now-c", b"c")  # a valid key, now present
     more = [asyncio.create_task(_request(share, f"a{n}")) for n in range(3, 5)]
     await _settle()
     assert held.started == ["x0", "a0", "a1", "a2"] and share.waiting() == 2
     for n in range(5):
         held.end(f"a{n}")
     await asyncio.gather(*busy, *more)
+
+
+async def test_a_made_up_key_answered_before_authentication_holds_no_one() -> None:
+    """A 404 (or any answer given before the key is checked) does not make a key valid."""
+    held = Held()
+    share = await _proven(FairShare(held, share=1), b"a")
+    made_up = asyncio.create_task(_request(share, "nope-0", b"made-up"))
+    await _settle()
+    held.end("nope-0")
+    await made_up
+    assert b"made-up" not in share.proven
+    lurking = asyncio.create_task(_request(share, "nope-1", b"made-up"))
+    busy = [asyncio.create_task(_request(share, f"a{n}")) for n in range(3)]
+    await _settle()
+    assert held.started == ["nope-0", "nope-1", "a0", "a1", "a2"]
+    for name in ("nope-1", "a0", "a1", "a2"):
+        held.end(name)
+    await asyncio.gather(lurking, *busy)
+
+
+async def test_a_revoked_key_stops_counting_at_its_first_401() -> None:
+    held = Held(valid=(b"a", b"r"))
+    share = await _proven(FairShare(held, share=1), b"a", b"r")
+    revoked = asyncio.create_task(_request(share, "r0", b"r"))
+    await _settle()
+    busy = [asyncio.create_task(_request(share, f"a{n}")) for n in range(2)]
+    await _settle()
+    assert held.started == ["r0", "a0"]  # r is valid and present: a runs one at a time
+    held.valid.discard(b"r")  # the key is revoked while r0 runs: r0 is answered 401
+    held.end("r0")
+    await revoked
+    await _settle()
+    assert held.started == ["r0", "a0", "a1"]  # at once: r counts no more, no lingering
+    assert b"r" not in share.proven
+    for n in range(2):
+        held.end(f"a{n}")
+    await asyncio.gather(*busy)
+
+
+async def test_a_key_whose_request_runs_past_its_hold_stays_present() -> None:
+    held = Held()
+    share = await _proven(FairShare(held, share=1), b"a", b"b")
+    slow = asyncio.create_task(_request(share, "b0", b"b"))
+    await asyncio.sleep((fairshare.HOLD_SECONDS + fairshare.LINGER_SECONDS) * 1.5)
+    busy = [asyncio.create_task(_request(share, f"a{n}")) for n in range(2)]
+    await _settle()
+    assert held.started == ["b0", "a0"]  # b0 still runs: b is present, a gets its share
+    for name in ("b0", "a0", "a1"):
+        held.end(name)
+    await asyncio.gather(slow, *busy)
