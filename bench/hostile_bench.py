@@ -24,13 +24,18 @@ Two more hostile loads, chosen with ``--mode``:
 
     python bench/hostile_bench.py [--rounds 3] [--lists 300] [--clients 6] [--database-url URL]
                                   [--kinds far-list,far-day,create,list] [--apart]
-                                  [--fair-share N]
+                                  [--fair-share N] [--pin]
     python bench/hostile_bench.py --mode slow-bodies [--slow-bodies 100] [--byte-every 3]
     python bench/hostile_bench.py --mode big-answers [--clients 6] [--answer-mib 15]
 
 ``--apart`` (recurrence mode) sends the same hostile load to a second `calgate serve` on the
 same machine instead: what is left of the slowdown is the machine's (CPU, scheduling), not the
 process's (GIL, event loop, pools).
+
+``--pin`` keeps the hostile clients (and the ``--apart`` process) on the machine's last CPU and
+calgate and the well-behaved client on the others: the hostile clients' own CPU (on a real
+deployment, other machines') then takes nothing from calgate's cores, and with ``--apart`` the
+hostile load cannot touch them at all (the reference of a separate instance).
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ import argparse
 import contextlib
 import datetime as dt
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -135,6 +141,7 @@ async def one_round(
     settle: float = 1,
     kinds: tuple[str, ...] = KINDS,
     number: int = 1,
+    cpus: set[int] | None = None,
 ) -> tuple[list[float], list[float], dict[str, int]]:
     alone = await plain_lists(base, good, lists, tag=f"r{number}-alone")
     stop = anyio.Event()
@@ -145,7 +152,9 @@ async def one_round(
         if load is not None:
             seen.update(await load(stop))
         else:
-            seen.update(await hostile_load_apart(base, hostile, stop, clients, kinds=kinds))
+            seen.update(
+                await hostile_load_apart(base, hostile, stop, clients, kinds=kinds, cpus=cpus)
+            )
 
     async with anyio.create_task_group() as group:
         group.start_soon(hostile_side)
@@ -211,6 +220,12 @@ def main() -> None:
         help="CALGATE_FAIR_SHARE_REQUESTS (0: off; default: calgate's own)",
     )
     parser.add_argument(
+        "--pin",
+        action="store_true",
+        help="the hostile clients (and the --apart process) on the last CPU, calgate and the "
+        "well-behaved client on the others",
+    )
+    parser.add_argument(
         "--kinds",
         default=",".join(KINDS),
         help=f"hostile requests sent, of {', '.join(KINDS)} (recurrence mode)",
@@ -218,6 +233,14 @@ def main() -> None:
     args = parser.parse_args()
     mode = args.mode or "recurrence"
     kinds = tuple(args.kinds.split(","))
+    ours: set[int] | None = None
+    theirs: set[int] | None = None
+    if args.pin:
+        cpus = sorted(os.sched_getaffinity(0))
+        if len(cpus) < 2:
+            parser.error("--pin needs two CPUs or more")
+        ours, theirs = set(cpus[:-1]), {cpus[-1]}
+        os.sched_setaffinity(0, ours)  # the well-behaved client
     if set(kinds) - set(KINDS):
         parser.error(f"--kinds: one or more of {', '.join(KINDS)}")
     if args.apart and mode != "recurrence":
@@ -237,6 +260,10 @@ def main() -> None:
         apart += f", hostile kinds {','.join(kinds)}"
     if args.fair_share is not None:
         apart += f", fair share {args.fair_share}"
+    if args.pin:
+        apart += (
+            f", calgate on CPUs {sorted(ours or ())}, hostile clients on {sorted(theirs or ())}"
+        )
     apart += f", {args.clients} hostile clients"
     print(
         f"# hostile_bench {mode}{apart} {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC,"
@@ -252,7 +279,7 @@ def main() -> None:
     inside: list[float] = []
     with contextlib.ExitStack() as stack:
         tmp = stack.enter_context(tempfile.TemporaryDirectory())
-        served = stack.enter_context(serve(Path(tmp), env))
+        served = stack.enter_context(serve(Path(tmp), env, cpus=ours))
         hostile = first_tenant(served.base_url, HOSTILE_KEY)
         good = new_tenant(served.base_url, Path(tmp), "well-behaved")
         prepare_tenants(served.base_url, hostile, good)
@@ -277,13 +304,13 @@ def main() -> None:
 
         elif args.apart:
             other_dir = Path(stack.enter_context(tempfile.TemporaryDirectory()))
-            other = stack.enter_context(serve(other_dir, env))
+            other = stack.enter_context(serve(other_dir, env, cpus=theirs))
             far = first_tenant(other.base_url, HOSTILE_KEY)
             prepare_tenants(other.base_url, far, new_tenant(other.base_url, other_dir, "unused"))
 
             async def load(stop: anyio.Event) -> dict[str, int]:
                 return await hostile_load_apart(
-                    other.base_url, far, stop, args.clients, kinds=kinds
+                    other.base_url, far, stop, args.clients, kinds=kinds, cpus=theirs
                 )
 
         for number in range(1, args.rounds + 1):
@@ -298,6 +325,7 @@ def main() -> None:
                 args.byte_every + 1 if mode == "slow-bodies" else 1,
                 kinds,
                 number,
+                theirs,
             )
             ratio = quantile_ms(loaded, 99) / quantile_ms(alone, 99)
             ratios.append(ratio)

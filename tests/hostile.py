@@ -10,6 +10,7 @@ sub-daily rules. The well-behaved tenant lists its plain events.
 from __future__ import annotations
 
 import json
+import os
 import random
 import subprocess
 import sys
@@ -160,11 +161,14 @@ async def hostile_load_apart(
     clients: int = 6,
     seed: int = 13,
     kinds: tuple[str, ...] = KINDS,
+    cpus: set[int] | None = None,
 ) -> dict[str, int]:
     """:func:`hostile_load` from a child process of its own, so that the hostile clients' work
-    (HTTP, JSON) is not done on the event loop of whoever measures beside them."""
+    (HTTP, JSON) is not done on the event loop of whoever measures beside them; on ``cpus``
+    only, if given."""
     argv = [sys.executable, SELF, base_url, hostile.key]
     argv += [hostile.account_id, hostile.calendar_id, str(clients), str(seed), ",".join(kinds)]
+    argv += [",".join(map(str, sorted(cpus or ())))]
     async with await anyio.open_process(argv, stderr=None) as child:
         assert child.stdin is not None and child.stdout is not None
         await stop.wait()
@@ -176,7 +180,9 @@ async def hostile_load_apart(
 
 
 async def _load_until_stdin_closes(argv: list[str]) -> None:
-    base_url, key, account_id, calendar_id, clients, seed, kinds = argv
+    base_url, key, account_id, calendar_id, clients, seed, kinds, cpus = argv
+    if cpus:
+        os.sched_setaffinity(0, {int(cpu) for cpu in cpus.split(",")})
     hostile = Tenant(key, account_id, calendar_id)
     stop = anyio.Event()
     seen: dict[str, int] = {}

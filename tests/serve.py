@@ -35,15 +35,22 @@ class Served:
 
 @contextmanager
 def serve(
-    data_dir: Path, env: dict[str, str] | None = None, port: int | None = None
+    data_dir: Path,
+    env: dict[str, str] | None = None,
+    port: int | None = None,
+    cpus: set[int] | None = None,
 ) -> Iterator[Served]:
+    """`calgate serve` on ``port`` (a free one by default), on ``cpus`` only if given."""
     port = port or free_port()
     full_env = {**os.environ, "CALGATE_DATA_DIR": str(data_dir), **(env or {})}
     cmd = [sys.executable, "-m", "calgate", "serve", "--host", "127.0.0.1", "--port", str(port)]
     data_dir.mkdir(parents=True, exist_ok=True)
     log_path = data_dir / f"serve-{port}.log"
     log = log_path.open("w")
-    proc = subprocess.Popen(cmd, env=full_env, stdout=log, stderr=subprocess.STDOUT, text=True)
+    pin = None if cpus is None else (lambda: os.sched_setaffinity(0, cpus))
+    proc = subprocess.Popen(
+        cmd, env=full_env, stdout=log, stderr=subprocess.STDOUT, text=True, preexec_fn=pin
+    )
     served = Served(f"http://127.0.0.1:{port}", proc, log_path)
     deadline = time.monotonic() + 30
     try:
