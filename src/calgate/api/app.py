@@ -103,9 +103,9 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     if settings.metrics_enabled:
         app.include_router(metrics_route.router)
     # Middleware, the last added runs first: observability, rate limit, fair share, body limit,
-    # NUL guard,
-    # the push routes (answered there, before FastAPI's routing), idempotency, client watch,
-    # the hot event routes (answered there in their common case, before FastAPI's routing).
+    # NUL guard, the push routes (answered there, before FastAPI's routing), idempotency,
+    # client watch, the hot event routes (answered there in their common case, before
+    # FastAPI's routing).
     if settings.fast_routes:
         app.add_middleware(EventRoutes, runtime=rt, routes=app.router.routes)
     app.add_middleware(ClientWatch)

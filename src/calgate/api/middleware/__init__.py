@@ -1,9 +1,10 @@
-"""Pure ASGI middleware: request ids, access logs and metrics; rate limits; idempotency.
+"""Pure ASGI middleware: request ids, access logs and metrics; rate limits; fair share;
+idempotency.
 
 Order, outermost first (``calgate.api.app``): observability, rate limit, fair share, body
-limit, NUL guard, idempotency, client watch, then the app (whose first layer answers the hot event
-routes: ``calgate.api.fastpath``). Each costs next to nothing for requests it has nothing to
-do with.
+limit, NUL guard, idempotency, client watch, then the app (whose first layer answers the hot
+event routes: ``calgate.api.fastpath``). Each costs next to nothing for requests it has nothing
+to do with.
 """
 
 from calgate.api.middleware.client import ClientWatch
