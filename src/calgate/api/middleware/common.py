@@ -1,4 +1,5 @@
-"""What the middleware share: reading a header and answering an error in the contract's shape."""
+"""What the middleware share: reading a header, the key per-key limits apply to, and answering an
+error in the contract's shape."""
 
 from __future__ import annotations
 
@@ -15,6 +16,19 @@ def header(scope: Scope, name: bytes) -> bytes | None:
         if key == name:
             return bytes(value)
     return None
+
+
+UNLIMITED = frozenset({"/healthz", "/readyz", "/metrics"})
+"""Paths no per-key limit applies to."""
+
+
+def limited_key(scope: Scope) -> bytes | None:
+    """The ``X-API-KEY`` of a request that per-key limits (the rate limit, the fair share)
+    apply to: an HTTP request sending a key, to another path than health, readiness and
+    metrics. None otherwise (requests without a key are left to the app: 401)."""
+    if scope["type"] != "http" or scope["path"] in UNLIMITED:
+        return None
+    return header(scope, b"x-api-key")
 
 
 async def send_response(

@@ -28,9 +28,7 @@ from collections import OrderedDict, deque
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from calgate import metrics
-from calgate.api.middleware.common import header
-
-EXEMPT = frozenset({"/healthz", "/readyz", "/metrics"})
+from calgate.api.middleware.common import limited_key
 
 HOLD_SECONDS = 0.05
 """How long a running request holds its place in its key's share at most."""
@@ -86,10 +84,7 @@ class FairShare:
         self.loop: asyncio.AbstractEventLoop | None = None  # whose timers and futures these are
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.share <= 0 or scope["type"] != "http" or scope["path"] in EXEMPT:
-            await self.app(scope, receive, send)
-            return
-        key = header(scope, b"x-api-key")
+        key = limited_key(scope) if self.share > 0 else None
         if key is None:
             await self.app(scope, receive, send)
             return

@@ -14,9 +14,8 @@ import time
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from calgate.api.middleware.common import header, send_error
+from calgate.api.middleware.common import limited_key, send_error
 
-EXEMPT = frozenset({"/healthz", "/readyz", "/metrics"})
 MAX_BUCKETS = 10_000
 
 
@@ -29,10 +28,7 @@ class RateLimit:
         self._buckets: dict[bytes, list[float]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.rate <= 0 or scope["type"] != "http" or scope["path"] in EXEMPT:
-            await self.app(scope, receive, send)
-            return
-        key = header(scope, b"x-api-key")
+        key = limited_key(scope) if self.rate > 0 else None
         if key is None:
             await self.app(scope, receive, send)
             return
