@@ -106,17 +106,17 @@ def _hostile_request(
 ) -> tuple[str, str, dict[str, Any]]:
     """(method, path, httpx arguments) of one hostile request, of one of ``kinds``."""
     params: dict[str, Any] = {"account_id": hostile.account_id}
-    roll = KINDS.index(rng.choice(kinds))
-    if roll == 0:
+    kind = rng.choice(kinds)
+    if kind == "far-list":
         window = {"start": "2026-06-01T00:00:00Z", "end": "9999-12-31T00:00:00Z"}
         return "GET", hostile.events, {"params": {**params, "expand_recurring": "true", **window}}
-    if roll == 1:
+    if kind == "far-day":
         day = f"9{rng.randrange(1000):03d}-01-0{rng.randrange(1, 9)}"
         window = {"start": f"{day}T00:00:00Z", "end": f"{day}T23:59:59Z", "limit": "250"}
         return "GET", hostile.events, {"params": {**params, "expand_recurring": "true", **window}}
-    if roll == 2:
+    if kind == "create":
         return "POST", hostile.events, {"params": params, "json": series(LEAP_SECOND_RULE)}
-    return "GET", hostile.events, {"params": {**params, "expand_recurring": "true"}}
+    return "GET", hostile.events, {"params": {**params, "expand_recurring": "true"}}  # "list"
 
 
 async def hostile_load(
