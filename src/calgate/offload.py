@@ -38,19 +38,23 @@ import threading
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar, copy_context
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from starlette.requests import Request
 from starlette.types import Receive
 
-from calgate.domain.recurrence import Budget
-from calgate.domain.recurrence.budget import QUIET, spending
+from calgate.domain.recurrence import Budget, limits
+from calgate.domain.recurrence.budget import QUIET, Cancelled, spending
+from calgate.errors import ServiceUnavailable
+from calgate.processes import Processes
 
 T = TypeVar("T")
 
 THREADS = 2
+_processes: Processes | None = None  # recurrence_processes > 0: run_apart() sends work there
 _holding: ContextVar[bool] = ContextVar("calgate_offload_turn", default=False)
 _threads: ThreadPoolExecutor | None = None  # made at the first run() after configure()
 
@@ -74,11 +78,18 @@ tenant's recurrence load a plain list's p99 was lower in three benchmark pairs o
 (README, "A well-behaved tenant beside a hostile one")."""
 
 
-def configure(threads: int) -> None:
+def configure(threads: int, processes: int = 0) -> None:
     """Set the number of worker threads (once, from the ``recurrence_threads`` setting), and
-    the GIL's switch interval to :data:`SWITCH_INTERVAL`."""
-    global THREADS, _threads
+    the GIL's switch interval to :data:`SWITCH_INTERVAL`; with ``processes``
+    (``recurrence_processes``), :func:`run_apart` runs its work in that many worker processes
+    (started at the first such work, kept while the number stays the same)."""
+    global THREADS, _threads, _processes
     THREADS = threads
+    if _processes is not None and _processes.size != processes:
+        _processes.shutdown()
+        _processes = None
+    if processes and _processes is None:
+        _processes = Processes(processes)
     _turns.clear()
     if _threads is not None:
         _threads.shutdown(wait=False)  # work still running there ends with its budget
@@ -265,6 +276,43 @@ async def run(work: Callable[[Budget], T], tenant: str) -> T:
             return done[0]
         finally:
             budget.cancel()  # a no-op once the work is done
+
+
+async def run_apart(fn: Callable[..., T], args: tuple[Any, ...], tenant: str) -> T:
+    """``fn(*args, budget)`` as :func:`run` does it, but in a worker process when
+    ``recurrence_processes`` is set (:mod:`calgate.processes`): ``fn`` is a function of the
+    module level and ``args`` and the result are pickled, so the work sees none of the
+    caller's context variables or caches. Its budget is cancelled the same way."""
+    processes = _processes
+    if processes is None:
+        return await run(lambda budget: fn(*args, budget), tenant)
+    client = _client.get()
+    async with turn(tenant):
+        future, slot = processes.submit(fn, args, limits.WORK_LIMIT)
+        try:
+            running = asyncio.wrap_future(future)
+            try:
+                if client is None or not client.listening or client.watched:
+                    return await running
+                done = await _unless_disconnected(client.receive, running, client)
+            except Cancelled:  # cancelled in the worker: nobody waits any more
+                raise ClientGone from None
+            except BrokenProcessPool:
+                processes.broken()
+                raise ServiceUnavailable("recurrence: a worker process died; retry") from None
+            if not done:
+                raise ClientGone
+            return done[0]
+        finally:
+            processes.cancel(future, slot)  # a no-op once the work is done
+
+
+def shutdown() -> None:
+    """Stop the worker processes' work at its next step, and the processes after it."""
+    global _processes
+    if _processes is not None:
+        _processes.shutdown()
+        _processes = None
 
 
 # A read's client is listened to once the read has taken this long: most reads end sooner,

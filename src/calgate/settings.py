@@ -87,6 +87,14 @@ class Settings(BaseSettings):
         description="Threads that expand and check recurring series, off the event loop and "
         "apart from the database threads (requests beyond them wait their turn).",
     )
+    recurrence_processes: int = Field(
+        2,
+        ge=0,
+        le=64,
+        description="Worker processes, at the lowest CPU priority, that expand series for "
+        "expanded lists instead of those threads, so that this work never holds up the "
+        "event loop (0: in the threads).",
+    )
     shutdown_timeout_seconds: int = Field(
         10,
         ge=1,

@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from calgate import __version__
+from calgate import __version__, offload
 from calgate.api import errors, examples
 from calgate.api.fastpath import EventRoutes
 from calgate.api.limits import BodyLimit
@@ -79,6 +79,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
             if worker is not None:
                 await worker.aclose()
             if owned:
+                offload.shutdown()
                 await rt.aclose()
 
     app = FastAPI(

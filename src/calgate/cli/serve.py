@@ -10,6 +10,7 @@ import click
 import uvicorn
 from uvicorn.loops.auto import auto_loop_factory
 
+from calgate import offload
 from calgate.api.app import create_app
 from calgate.api.asgi import tune_gc
 from calgate.api.server import HTTP_PROTOCOL, engine
@@ -143,4 +144,5 @@ async def _serve(settings: Settings) -> None:
             if mail is not None:
                 mail.close()
     finally:
+        offload.shutdown()
         await runtime.aclose()

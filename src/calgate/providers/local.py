@@ -10,7 +10,7 @@ import dataclasses
 import datetime as dt
 import heapq
 import itertools
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
@@ -249,11 +249,29 @@ def _bare_listed(
 
 @dataclass(frozen=True, slots=True)
 class _Rows:
-    """What an expanded list reads from the database, before any expansion."""
+    """What an expanded list reads from the database, before any expansion; ``plan`` is what
+    the expansion itself needs of ``series`` (:func:`_occurrence_starts`)."""
 
     singles: list[tuple[Event, int]]
     series: list[tuple[Event, int]]
     exceptions: dict[str, dict[str, Event]]
+    plan: list[_Plan]
+
+
+_Time = tuple[dt.date | None, dt.datetime | None, str]
+"""An :class:`EventTime` as plain values (date, wall, tz): quick to send to a worker process."""
+
+_Plan = tuple[str, _Time, _Time, tuple[str, ...], frozenset[str]]
+"""A series to expand: its id, start, end, recurrence lines and the tokens of its stored
+exceptions (replaced occurrences)."""
+
+
+def _plain(time: EventTime) -> _Time:
+    return time.date, time.wall, time.tz
+
+
+def _time(plain: _Time) -> EventTime:
+    return EventTime(date=plain[0], wall=plain[1], tz=plain[2])
 
 
 def _expansion_rows(
@@ -272,49 +290,90 @@ def _expansion_rows(
     )
     series = _series(conn, calendar_id, query, None)
     exceptions = store.select_exceptions(conn, calendar_id, [m.id for m, _ in series])
-    return _Rows(singles, series, exceptions)
+    plan = [
+        (
+            m.id,
+            _plain(m.fields.start),
+            _plain(m.fields.end),
+            m.fields.recurrence,
+            frozenset(exceptions.get(m.id, ())),
+        )
+        for m, _ in series
+    ]
+    return _Rows(singles, series, exceptions, plan)
 
 
-def _expanded(
-    rows: _Rows, query: EventQuery, after: tuple[int, str] | None, budget: recurrence.Budget
-) -> Page[Event]:
-    """Single events and occurrences in (start, id) order: the series' occurrences are merged
-    lazily, so a page costs about ``limit`` occurrences whatever the number of series."""
-    window_start = query.start
-    if after is not None:
-        try:
-            resume = us_to_dt(after[0])
-        except (OverflowError, ValueError, OSError):
-            raise InvalidParameters(
-                "cursor: not a cursor returned by this API (pass next_cursor unchanged)"
-            ) from None
-        window_start = resume if window_start is None or resume > window_start else window_start
-    streams: list[Iterable[tuple[int, Event]]] = [[(s, e) for e, s in rows.singles]]
-    for master, _ in rows.series:
-        replaced = rows.exceptions.get(master.id, {})
-        streams.append(_occurrences(master, window_start, query.end, replaced, after, budget))
-    merged = heapq.merge(*streams, key=lambda p: (p[0], p[1].id))
-    return _page(list(itertools.islice(merged, query.limit + 1)), query.limit)
+def _window_start(query: EventQuery, after: tuple[int, str] | None) -> dt.datetime | None:
+    """Where an expanded page begins: the window's start, or the cursor's, whichever is later."""
+    if after is None:
+        return query.start
+    try:
+        resume = us_to_dt(after[0])
+    except (OverflowError, ValueError, OSError):
+        raise InvalidParameters(
+            "cursor: not a cursor returned by this API (pass next_cursor unchanged)"
+        ) from None
+    return resume if query.start is None or resume > query.start else query.start
+
+
+def _occurrence_starts(
+    plan: list[_Plan],
+    window_start: dt.datetime | None,
+    window_end: dt.datetime | None,
+    after: tuple[int, str] | None,
+    limit: int,
+    budget: recurrence.Budget,
+) -> list[tuple[int, str, int, _Time]]:
+    """The first ``limit + 1`` occurrences of the series of ``plan`` in (start, id) order, as
+    (start in microseconds, occurrence id, index in ``plan``, start): the series' occurrences
+    are merged lazily, so this costs about ``limit`` occurrences whatever the number of series.
+    The recurrence work of an expanded list, in a worker process when ``recurrence_processes``
+    is set (:func:`calgate.offload.run_apart`): plain values in and out."""
+    streams = [
+        _occurrences(index, series, window_start, window_end, after, budget)
+        for index, series in enumerate(plan)
+    ]
+    merged = heapq.merge(*streams, key=lambda p: (p[0], p[1]))
+    return list(itertools.islice(merged, limit + 1))
 
 
 def _occurrences(
-    master: Event,
+    index: int,
+    series: _Plan,
     window_start: dt.datetime | None,
     window_end: dt.datetime | None,
-    replaced: Mapping[str, Event],
     after: tuple[int, str] | None,
     budget: recurrence.Budget,
-) -> Iterator[tuple[int, Event]]:
-    f = master.fields
-    for start in recurrence.occurrences(
-        f.start, f.end, f.recurrence, window_start, window_end, budget=budget
+) -> Iterator[tuple[int, str, int, _Time]]:
+    master_id, start, end, lines, replaced = series
+    for occurrence in recurrence.occurrences(
+        _time(start), _time(end), lines, window_start, window_end, budget=budget
     ):
-        if start.token in replaced:
+        token = occurrence.token
+        if token in replaced:
             continue
-        key = dt_to_us(start.utc)
-        if after is not None and (key, f"{master.id}_{start.token}") <= after:
+        key = dt_to_us(occurrence.utc)
+        occurrence_id = f"{master_id}_{token}"
+        if after is not None and (key, occurrence_id) <= after:
             continue
-        yield key, rules.occurrence_of(master, start)
+        yield key, occurrence_id, index, _plain(occurrence)
+
+
+def _expanded(
+    rows: _Rows, starts: list[tuple[int, str, int, _Time]], limit: int
+) -> list[tuple[int, Event]]:
+    """The single events and the occurrences found (:func:`_occurrence_starts`) in (start, id)
+    order, one more than a page (for :func:`_page`), occurrences made events."""
+    singles = ((s, e.id, -1, e) for e, s in rows.singles)
+    merged: Iterator[tuple[int, str, int, Event | _Time]] = heapq.merge(singles, starts)
+    return [
+        (key, found if isinstance(found, Event) else _occurrence(rows, index, found))
+        for key, _, index, found in itertools.islice(merged, limit + 1)
+    ]
+
+
+def _occurrence(rows: _Rows, index: int, start: _Time) -> Event:
+    return rules.occurrence_of(rows.series[index][0], _time(start))
 
 
 def _store_change(
@@ -575,8 +634,14 @@ class LocalProvider:
         # The database threads only read; expansion runs in offload's threads, off the loop.
         async with offload.turn(account.tenant_id):
             found = await self.db.read(rows)
+            starts = await offload.run_apart(
+                _occurrence_starts,
+                (found.plan, _window_start(query, after), query.end, after, query.limit),
+                account.tenant_id,
+            )
             page = await offload.run(
-                lambda budget: _expanded(found, query, after, budget), account.tenant_id
+                lambda _: _page(_expanded(found, starts, query.limit), query.limit),
+                account.tenant_id,
             )
         if then is _found:
             return cast(T, page)

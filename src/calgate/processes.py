@@ -1,0 +1,163 @@
+"""Recurrence work in worker processes of calgate's own, at the lowest CPU priority.
+
+Threads share one interpreter: a thread expanding a series holds the interpreter's lock in
+turns with the event loop, so a tenant's recurrence work takes its share of the core the event
+loop runs on however often it gives way (README, "A well-behaved tenant beside a hostile one").
+With ``recurrence_processes`` set, :func:`calgate.offload.run_apart` sends such work to one of
+that many worker processes instead: the operating system runs them on any core, and since they
+run at nice 19, a core the event loop (or a database thread, or anything else at the normal
+priority) wants is given to it at once.
+
+A job is a function of the module level and its arguments (pickled both ways), run with a
+:class:`~calgate.domain.recurrence.Budget` of the caller's work limit. The budget is cancelled
+across the process boundary: each job has a slot in a block of shared memory; the caller sets
+it when nobody waits for the answer any more (:meth:`Processes.cancel`), and a thread of the
+worker, which looks every :data:`LOOK_SECONDS`, cancels the running job's budget, which stops
+at its next step. A slot is given to another job only once its job has ended.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from multiprocessing.sharedctypes import RawArray
+from typing import Any, TypeVar
+
+from calgate.domain.recurrence import Budget
+from calgate.domain.recurrence.budget import Cancelled, spending
+from calgate.errors import ServiceUnavailable
+
+T = TypeVar("T")
+
+SLOTS = 1024
+"""Jobs that may be under way at once, waiting ones included (the turns allow far fewer)."""
+
+LOOK_SECONDS = 0.005
+"""How often a worker looks whether its job was cancelled."""
+
+NICE = 19
+"""The workers' niceness: the lowest priority of normal scheduling."""
+
+PRELOAD = ["calgate.domain.recurrence", "calgate.domain.rules", "calgate.providers.local"]
+"""Imported once by the process that forks the workers (where forking is the way)."""
+
+
+class Processes:
+    """``size`` worker processes, started at the first job."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._flags: Any = None
+        self._pool: ProcessPoolExecutor | None = None
+        self._free = list(range(SLOTS))
+        self._lock = threading.Lock()
+
+    def _executor(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                if sys.platform == "linux":
+                    context = multiprocessing.get_context("forkserver")
+                    context.set_forkserver_preload(PRELOAD)
+                else:
+                    context = multiprocessing.get_context("spawn")
+                self._flags = RawArray("b", SLOTS)
+                self._pool = ProcessPoolExecutor(
+                    self.size, mp_context=context, initializer=_begin, initargs=(self._flags,)
+                )
+            return self._pool
+
+    def submit(
+        self, fn: Callable[..., T], args: tuple[Any, ...], limit: int
+    ) -> tuple[Future[T], int]:
+        """Start ``fn(*args, budget)`` in a worker; (its future, its slot for :meth:`cancel`)."""
+        pool = self._executor()
+        with self._lock:
+            if not self._free:
+                raise ServiceUnavailable("recurrence: too many jobs under way; retry shortly")
+            slot = self._free.pop()
+            self._flags[slot] = 0
+        try:
+            future = pool.submit(_job, slot, limit, fn, args)
+        except BrokenProcessPool:
+            self._release(slot)
+            self._broken(pool)
+            raise ServiceUnavailable("recurrence: a worker process died; retry") from None
+        future.add_done_callback(lambda _: self._release(slot))
+        return future, slot
+
+    def cancel(self, future: Future[Any], slot: int) -> None:
+        """Nobody waits for ``future`` (in ``slot``) any more: its job stops at its budget's
+        next step. A no-op once it ended (its slot may be another job's by then)."""
+        with self._lock:
+            if not future.done():
+                self._flags[slot] = 1
+
+    def _release(self, slot: int) -> None:
+        with self._lock:
+            self._free.append(slot)
+
+    def _broken(self, pool: ProcessPoolExecutor) -> None:
+        """A worker died (killed, out of memory): the next job starts a new pool."""
+        with self._lock:
+            if self._pool is pool:
+                self._pool = None
+        pool.shutdown(wait=False, cancel_futures=True)
+
+    def broken(self) -> None:
+        """A job's pool broke under it: the next job starts a new one."""
+        pool = self._pool
+        if pool is not None:
+            self._broken(pool)
+
+    def shutdown(self) -> None:
+        """Stop every job at its next step and the workers after it, without waiting."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+            if self._flags is not None:
+                for slot in range(SLOTS):
+                    self._flags[slot] = 1
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+
+# In a worker process ---------------------------------------------------------------------------
+
+_flags: Any = None
+_running: tuple[int, Budget] | None = None
+
+
+def _begin(flags: Any) -> None:
+    global _flags
+    _flags = flags
+    # Where there is no niceness, the workers run at the normal priority.
+    with contextlib.suppress(AttributeError, OSError):
+        os.nice(NICE - os.nice(0))
+    threading.Thread(target=_look, name="calgate-cancel", daemon=True).start()
+
+
+def _look() -> None:
+    while True:
+        time.sleep(LOOK_SECONDS)
+        running = _running
+        if running is not None and _flags[running[0]]:
+            running[1].cancel()
+
+
+def _job(slot: int, limit: int, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+    global _running
+    if _flags[slot]:
+        raise Cancelled
+    budget = Budget(limit)
+    _running = (slot, budget)
+    try:
+        with spending(budget):
+            return fn(*args, budget)
+    finally:
+        _running = None

@@ -1,0 +1,146 @@
+"""Issue 13: recurrence work in worker processes (``recurrence_processes``). A job runs in a
+worker at the lowest CPU priority, under the caller's work limit; it stops in its worker when
+nobody waits for it any more; a worker that dies costs its job a 503 and nothing more; and an
+expanded list is the same, cursors included, whether its series are expanded there or in
+calgate's threads."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from calgate import offload
+from calgate.domain.recurrence import WorkLimitExceeded, limits
+from calgate.domain.recurrence.budget import Cancelled
+from calgate.errors import ServiceUnavailable
+from calgate.processes import Processes
+from calgate.settings import Settings
+from tests import recurrence_jobs as jobs
+from tests.conftest import Api
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def processes() -> Iterator[None]:
+    """Two worker processes for the test; the settings' defaults after it."""
+    offload.configure(2, 2)
+    yield
+    fields = Settings.model_fields
+    offload.configure(fields["recurrence_threads"].default, fields["recurrence_processes"].default)
+
+
+async def test_a_job_runs_in_a_worker_at_the_lowest_priority(processes: None) -> None:
+    pid, nice = await offload.run_apart(jobs.where, (), "tenant")
+    assert pid != os.getpid()
+    assert nice == 19
+
+
+async def test_the_callers_work_limit_holds_in_the_worker(processes: None) -> None:
+    before = limits.WORK_LIMIT
+    limits.configure(1000)
+    try:
+        assert await offload.run_apart(jobs.spend, (900,), "tenant") == 900
+        with pytest.raises(WorkLimitExceeded) as refused:
+            await offload.run_apart(jobs.spend, (1001,), "tenant")
+    finally:
+        limits.configure(before)
+    assert refused.value.status == 400
+    assert "more than 1000 steps" in refused.value.detail
+    assert "recurrence_work_limit" in refused.value.detail
+
+
+def test_a_cancelled_job_stops_in_its_worker() -> None:
+    workers = Processes(1)
+    try:
+        future, slot = workers.submit(jobs.spend_for_ever, (), 10**15)
+        with pytest.raises(TimeoutError):
+            future.result(timeout=1.0)  # it runs: no limit near
+        workers.cancel(future, slot)
+        assert isinstance(future.exception(timeout=2.0), Cancelled)
+        again, _ = workers.submit(jobs.spend, (10,), 1000)  # the one worker is free again
+        assert again.result(timeout=5.0) == 10
+    finally:
+        workers.shutdown()
+
+
+async def test_a_run_cancelled_by_its_caller_frees_its_worker(processes: None) -> None:
+    offload.configure(2, 1)  # one worker: the next job runs only once this one stopped
+    before = limits.WORK_LIMIT
+    limits.configure(10**15)
+    try:
+        waiting = asyncio.create_task(offload.run_apart(jobs.spend_for_ever, (), "tenant"))
+        await asyncio.sleep(1.0)
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        begun = time.monotonic()
+        assert await offload.run_apart(jobs.spend, (10,), "tenant") == 10
+        assert time.monotonic() - begun < 2.0
+    finally:
+        limits.configure(before)
+
+
+async def test_a_worker_that_dies_costs_its_job_a_503_only(processes: None) -> None:
+    with pytest.raises(ServiceUnavailable) as refused:
+        await offload.run_apart(jobs.die, (), "tenant")
+    assert refused.value.status == 503
+    assert await offload.run_apart(jobs.spend, (10,), "tenant") == 10
+
+
+async def _pages(api: Api, params: dict[str, Any]) -> list[dict[str, Any]]:
+    pages = []
+    cursor = None
+    while True:
+        query = {**params, **({"cursor": cursor} if cursor else {})}
+        r = await api.call("GET", api.events_url(), params=query)
+        assert r.status_code == 200, r.text
+        pages.append(r.json())
+        cursor = r.json()["next_cursor"]
+        if cursor is None:
+            return pages
+
+
+async def test_an_expanded_list_is_the_same_from_the_workers(api: Api) -> None:
+    await api.create(
+        {
+            "title": "stand-up",
+            "start": {"date_time": "2026-03-02T09:00:00", "time_zone": "Europe/Paris"},
+            "end": {"date_time": "2026-03-02T09:15:00", "time_zone": "Europe/Paris"},
+            "recurrence": ["RRULE:FREQ=DAILY;BYDAY=MO,TU,WE,TH,FR"],
+        }
+    )
+    await api.create(
+        {
+            "title": "review",
+            "start": {"date_time": "2026-03-03T14:00:00Z"},
+            "end": {"date_time": "2026-03-03T15:00:00Z"},
+        }
+    )
+    params = {
+        "expand_recurring": "true",
+        "start": "2026-03-01T00:00:00Z",
+        "end": "2026-05-01T00:00:00Z",
+        "limit": "7",
+    }
+    fields = Settings.model_fields
+    try:
+        offload.configure(2, 0)
+        threads = await _pages(api, params)
+        offload.configure(2, 2)
+        workers = await _pages(api, params)
+    finally:
+        offload.configure(
+            fields["recurrence_threads"].default, fields["recurrence_processes"].default
+        )
+    assert len(threads) == 7  # 44 weekday occurrences and one single event, 7 a page
+    assert sum(len(page["data"]) for page in threads) == 45
+    assert [[e["id"] for e in p["data"]] for p in workers] == [
+        [e["id"] for e in p["data"]] for p in threads
+    ]
+    assert workers == threads  # cursors signed alike: made by the caller, not the worker
