@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -144,3 +148,49 @@ async def test_an_expanded_list_is_the_same_from_the_workers(api: Api) -> None:
         [e["id"] for e in p["data"]] for p in threads
     ]
     assert workers == threads  # cursors signed alike: made by the caller, not the worker
+
+
+CHILD = """
+import os, sys
+from calgate.processes import Processes
+from tests import recurrence_jobs as jobs
+workers = Processes(2)
+future, _ = workers.submit(jobs.where, (), 1000)
+print(future.result(timeout=60)[0], flush=True)
+os.kill(os.getpid(), int(sys.argv[1]))
+"""
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM])
+def test_workers_end_with_the_process_that_started_them(
+    how: signal.Signals, tmp_path: Path
+) -> None:
+    """uvicorn raises SIGTERM again after its graceful shutdown: no exit handler runs then,
+    any more than after a SIGKILL; the workers must see on their own that calgate is gone."""
+    out = tmp_path / "out"
+    with out.open("w") as stdout:  # a file: a worker left behind would hold a pipe open
+        child = subprocess.run(
+            [sys.executable, "-c", CHILD, str(int(how))],
+            stdout=stdout,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+            cwd=Path(__file__).parent.parent,
+        )
+    assert child.returncode == -how, child.stderr
+    worker = int(out.read_text().split()[0])
+    deadline = time.monotonic() + 5.0
+    while _running(worker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    stopped = not _running(worker)
+    if not stopped:
+        os.kill(worker, signal.SIGKILL)
+    assert stopped

@@ -307,6 +307,12 @@ async def run_apart(fn: Callable[..., T], args: tuple[Any, ...], tenant: str) ->
             processes.cancel(future, slot)  # a no-op once the work is done
 
 
+def start() -> None:
+    """Start the worker processes, if any, now (at start-up, not in a request). Blocking."""
+    if _processes is not None:
+        _processes.start()
+
+
 def shutdown() -> None:
     """Stop the worker processes' work at its next step, and the processes after it."""
     global _processes

@@ -23,10 +23,10 @@ import multiprocessing
 import os
 import sys
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from multiprocessing.connection import Connection
 from multiprocessing.sharedctypes import RawArray
 from typing import Any, TypeVar
 
@@ -55,6 +55,7 @@ class Processes:
     def __init__(self, size: int) -> None:
         self.size = size
         self._flags: Any = None
+        self._alive: Any = None
         self._pool: ProcessPoolExecutor | None = None
         self._free = list(range(SLOTS))
         self._lock = threading.Lock()
@@ -68,10 +69,30 @@ class Processes:
                 else:
                     context = multiprocessing.get_context("spawn")
                 self._flags = RawArray("b", SLOTS)
+                # Only this process holds the writing end: the workers see it close when this
+                # process ends, however it ends (a SIGKILL, or the SIGTERM uvicorn raises again
+                # after its graceful shutdown: no exit handler runs), and end too; their job
+                # queue would not tell them (each holds it open).
+                # (The reading end stays open here too: workers are started as jobs come.)
+                if self._alive is not None:
+                    self._alive.close()  # of a pool that broke
+                alive, self._alive = context.Pipe(duplex=False)
                 self._pool = ProcessPoolExecutor(
-                    self.size, mp_context=context, initializer=_begin, initargs=(self._flags,)
+                    self.size,
+                    mp_context=context,
+                    initializer=_begin,
+                    initargs=(self._flags, alive),
                 )
             return self._pool
+
+    def start(self) -> None:
+        """Start the workers now rather than at the first job (which would wait for them: half a
+        second, the first time in a process)."""
+        if self._pool is not None:
+            return
+        pool = self._executor()
+        for _ in range(self.size):
+            pool.submit(_nothing)
 
     def submit(
         self, fn: Callable[..., T], args: tuple[Any, ...], limit: int
@@ -125,6 +146,9 @@ class Processes:
                     self._flags[slot] = 1
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
+        if self._alive is not None:
+            self._alive.close()  # the workers end, their jobs stopped or not
+            self._alive = None
 
 
 # In a worker process ---------------------------------------------------------------------------
@@ -133,21 +157,27 @@ _flags: Any = None
 _running: tuple[int, Budget] | None = None
 
 
-def _begin(flags: Any) -> None:
+def _begin(flags: Any, alive: Connection) -> None:
     global _flags
     _flags = flags
     # Where there is no niceness, the workers run at the normal priority.
     with contextlib.suppress(AttributeError, OSError):
         os.nice(NICE - os.nice(0))
-    threading.Thread(target=_look, name="calgate-cancel", daemon=True).start()
+    threading.Thread(target=_look, args=(alive,), name="calgate-look", daemon=True).start()
 
 
-def _look() -> None:
-    while True:
-        time.sleep(LOOK_SECONDS)
+def _look(alive: Connection) -> None:
+    """Cancel the running job's budget when its slot says so; end the worker when calgate's
+    process has ended (``alive`` reaches its end: nothing is ever sent on it)."""
+    while not alive.poll(LOOK_SECONDS):
         running = _running
         if running is not None and _flags[running[0]]:
             running[1].cancel()
+    os._exit(0)
+
+
+def _nothing() -> None:
+    pass
 
 
 def _job(slot: int, limit: int, fn: Callable[..., T], args: tuple[Any, ...]) -> T:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 
 import httpx
@@ -183,6 +184,7 @@ class Runtime:
 
     async def start(self) -> None:
         await self.db.migrate()
+        await asyncio.to_thread(offload.start)  # the recurrence workers, if any
 
     async def aclose(self) -> None:
         await self.providers.aclose()
