@@ -45,7 +45,7 @@ LOOK_SECONDS = 0.005
 NICE = 19
 """The workers' niceness: the lowest priority of normal scheduling."""
 
-PRELOAD = ["calgate.domain.recurrence", "calgate.domain.rules", "calgate.providers.local"]
+PRELOAD = ["calgate.domain.expansion"]
 """Imported once by the process that forks the workers (where forking is the way)."""
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from calgate import offload
-from calgate.domain import cursor, recurrence, rules, zones
+from calgate.domain import cursor, expansion, recurrence, rules, zones
 from calgate.domain.model import Calendar, Event, EventFields, EventQuery, Organizer, Page
 from calgate.domain.rsvp import Response, answered
 from calgate.domain.times import EventTime
@@ -255,23 +255,7 @@ class _Rows:
     singles: list[tuple[Event, int]]
     series: list[tuple[Event, int]]
     exceptions: dict[str, dict[str, Event]]
-    plan: list[_Plan]
-
-
-_Time = tuple[dt.date | None, dt.datetime | None, str]
-"""An :class:`EventTime` as plain values (date, wall, tz): quick to send to a worker process."""
-
-_Plan = tuple[str, _Time, _Time, tuple[str, ...], frozenset[str]]
-"""A series to expand: its id, start, end, recurrence lines and the tokens of its stored
-exceptions (replaced occurrences)."""
-
-
-def _plain(time: EventTime) -> _Time:
-    return time.date, time.wall, time.tz
-
-
-def _time(plain: _Time) -> EventTime:
-    return EventTime(date=plain[0], wall=plain[1], tz=plain[2])
+    plan: list[expansion.Series]
 
 
 def _expansion_rows(
@@ -293,8 +277,8 @@ def _expansion_rows(
     plan = [
         (
             m.id,
-            _plain(m.fields.start),
-            _plain(m.fields.end),
+            expansion.plain(m.fields.start),
+            expansion.plain(m.fields.end),
             m.fields.recurrence,
             frozenset(exceptions.get(m.id, ())),
         )
@@ -316,64 +300,22 @@ def _window_start(query: EventQuery, after: tuple[int, str] | None) -> dt.dateti
     return resume if query.start is None or resume > query.start else query.start
 
 
-def _occurrence_starts(
-    plan: list[_Plan],
-    window_start: dt.datetime | None,
-    window_end: dt.datetime | None,
-    after: tuple[int, str] | None,
-    limit: int,
-    budget: recurrence.Budget,
-) -> list[tuple[int, str, int, _Time]]:
-    """The first ``limit + 1`` occurrences of the series of ``plan`` in (start, id) order, as
-    (start in microseconds, occurrence id, index in ``plan``, start): the series' occurrences
-    are merged lazily, so this costs about ``limit`` occurrences whatever the number of series.
-    The recurrence work of an expanded list, in a worker process when ``recurrence_processes``
-    is set (:func:`calgate.offload.run_apart`): plain values in and out."""
-    streams = [
-        _occurrences(index, series, window_start, window_end, after, budget)
-        for index, series in enumerate(plan)
-    ]
-    merged = heapq.merge(*streams, key=lambda p: (p[0], p[1]))
-    return list(itertools.islice(merged, limit + 1))
-
-
-def _occurrences(
-    index: int,
-    series: _Plan,
-    window_start: dt.datetime | None,
-    window_end: dt.datetime | None,
-    after: tuple[int, str] | None,
-    budget: recurrence.Budget,
-) -> Iterator[tuple[int, str, int, _Time]]:
-    master_id, start, end, lines, replaced = series
-    for occurrence in recurrence.occurrences(
-        _time(start), _time(end), lines, window_start, window_end, budget=budget
-    ):
-        token = occurrence.token
-        if token in replaced:
-            continue
-        key = dt_to_us(occurrence.utc)
-        occurrence_id = f"{master_id}_{token}"
-        if after is not None and (key, occurrence_id) <= after:
-            continue
-        yield key, occurrence_id, index, _plain(occurrence)
-
-
-def _expanded(
-    rows: _Rows, starts: list[tuple[int, str, int, _Time]], limit: int
-) -> list[tuple[int, Event]]:
-    """The single events and the occurrences found (:func:`_occurrence_starts`) in (start, id)
-    order, one more than a page (for :func:`_page`), occurrences made events."""
+def _expanded(rows: _Rows, found: list[expansion.Found], limit: int) -> list[tuple[int, Event]]:
+    """The single events and the occurrences found
+    (:func:`calgate.domain.expansion.first_occurrences`) in (start, id) order, one more than a
+    page (for :func:`_page`), occurrences made events."""
     singles = ((s, e.id, -1, e) for e, s in rows.singles)
-    merged: Iterator[tuple[int, str, int, Event | _Time]] = heapq.merge(singles, starts)
+    merged: Iterator[tuple[int, str, int, Event | expansion.Time]] = heapq.merge(
+        singles, found, key=expansion.order
+    )
     return [
         (key, found if isinstance(found, Event) else _occurrence(rows, index, found))
         for key, _, index, found in itertools.islice(merged, limit + 1)
     ]
 
 
-def _occurrence(rows: _Rows, index: int, start: _Time) -> Event:
-    return rules.occurrence_of(rows.series[index][0], _time(start))
+def _occurrence(rows: _Rows, index: int, start: expansion.Time) -> Event:
+    return rules.occurrence_of(rows.series[index][0], expansion.event_time(start))
 
 
 def _store_change(
@@ -635,7 +577,7 @@ class LocalProvider:
         async with offload.turn(account.tenant_id):
             found = await self.db.read(rows)
             starts = await offload.run_apart(
-                _occurrence_starts,
+                expansion.first_occurrences,
                 (found.plan, _window_start(query, after), query.end, after, query.limit),
                 account.tenant_id,
             )
