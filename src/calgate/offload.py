@@ -125,8 +125,12 @@ class _InFlight:
             cls.count += change
             if cls.count == 0:
                 QUIET.set()
+                if _processes is not None:
+                    _processes.quiet(True)
             elif change > 0 and cls.count == 1:
                 QUIET.clear()
+                if _processes is not None:
+                    _processes.quiet(False)
 
 
 SETTLE_SECONDS = 0.05

@@ -31,7 +31,7 @@ from multiprocessing.sharedctypes import RawArray
 from typing import Any, TypeVar
 
 from calgate.domain.recurrence import Budget
-from calgate.domain.recurrence.budget import Cancelled, spending
+from calgate.domain.recurrence.budget import QUIET, Cancelled, spending
 from calgate.errors import ServiceUnavailable
 
 T = TypeVar("T")
@@ -68,7 +68,7 @@ class Processes:
                     context.set_forkserver_preload(PRELOAD)
                 else:
                     context = multiprocessing.get_context("spawn")
-                self._flags = RawArray("b", SLOTS)
+                self._flags = RawArray("b", SLOTS + 1)  # the last: "busy" (see quiet())
                 # Only this process holds the writing end: the workers see it close when this
                 # process ends, however it ends (a SIGKILL, or the SIGTERM uvicorn raises again
                 # after its graceful shutdown: no exit handler runs), and end too; their job
@@ -120,6 +120,15 @@ class Processes:
             if not future.done():
                 self._flags[slot] = 1
 
+    def quiet(self, quiet: bool) -> None:
+        """Whether calgate's other requests are all done (:data:`QUIET` in the workers):
+        while they are not, a worker's job gives way between its steps as a thread's would
+        (:meth:`~calgate.domain.recurrence.Budget.spend`), so that a tenant's recurrence
+        work, however fast its worker, does not bring that tenant more answers for the event
+        loop to send meanwhile."""
+        if self._flags is not None:
+            self._flags[SLOTS] = 0 if quiet else 1
+
     def _release(self, slot: int) -> None:
         with self._lock:
             self._free.append(slot)
@@ -167,9 +176,14 @@ def _begin(flags: Any, alive: Connection) -> None:
 
 
 def _look(alive: Connection) -> None:
-    """Cancel the running job's budget when its slot says so; end the worker when calgate's
-    process has ended (``alive`` reaches its end: nothing is ever sent on it)."""
+    """Keep :data:`QUIET` as calgate's says (:meth:`Processes.quiet`); cancel the running
+    job's budget when its slot says so; end the worker when calgate's process has ended
+    (``alive`` reaches its end: nothing is ever sent on it)."""
     while not alive.poll(LOOK_SECONDS):
+        if _flags[SLOTS]:
+            QUIET.clear()
+        else:
+            QUIET.set()
         running = _running
         if running is not None and _flags[running[0]]:
             running[1].cancel()
@@ -184,7 +198,7 @@ def _job(slot: int, limit: int, fn: Callable[..., T], args: tuple[Any, ...]) -> 
     global _running
     if _flags[slot]:
         raise Cancelled
-    budget = Budget(limit)
+    budget = Budget(limit, step_aside=True)
     _running = (slot, budget)
     try:
         with spending(budget):
