@@ -4,8 +4,10 @@ of the module level, which a worker imports by name."""
 from __future__ import annotations
 
 import os
+import time
 
 from calgate.domain.recurrence import Budget
+from calgate.domain.recurrence.budget import QUIET
 
 
 def where(budget: Budget) -> tuple[int, int]:
@@ -26,3 +28,14 @@ def spend_for_ever(budget: Budget) -> None:
 
 def die(budget: Budget) -> None:
     os._exit(3)
+
+
+def quiet(budget: Budget) -> bool:
+    """Whether the worker takes calgate to have no other request in flight, once it had time to
+    look (:data:`calgate.domain.recurrence.budget.QUIET`)."""
+    time.sleep(0.05)
+    return QUIET.is_set()
+
+
+def gives_way(budget: Budget) -> bool:
+    return budget.aside

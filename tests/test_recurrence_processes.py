@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from starlette.types import Message
 
 from calgate import offload
 from calgate.domain.recurrence import WorkLimitExceeded, limits
@@ -57,6 +58,36 @@ async def test_the_callers_work_limit_holds_in_the_worker(processes: None) -> No
     assert refused.value.status == 400
     assert "more than 1000 steps" in refused.value.detail
     assert "recurrence_work_limit" in refused.value.detail
+
+
+def test_workers_give_way_while_calgate_has_requests_in_flight() -> None:
+    """A job steps aside as a thread's would, on calgate's own in-flight state."""
+    workers = Processes(1)
+    try:
+        future, _ = workers.submit(jobs.gives_way, (), 1000)
+        assert future.result(timeout=30) is True
+        workers.quiet(False)
+        future, _ = workers.submit(jobs.quiet, (), 1000)
+        assert future.result(timeout=30) is False
+        workers.quiet(True)
+        future, _ = workers.submit(jobs.quiet, (), 1000)
+        assert future.result(timeout=30) is True
+    finally:
+        workers.shutdown()
+
+
+async def test_a_request_in_flight_reaches_the_workers(
+    processes: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(offload, "SETTLE_SECONDS", 30.0)  # in flight for the whole test
+    client = offload.Client(_no_receive)
+    with offload.in_flight(client):
+        assert await offload.run_apart(jobs.quiet, (), "tenant") is False
+    assert await offload.run_apart(jobs.quiet, (), "tenant") is True
+
+
+async def _no_receive() -> Message:
+    raise AssertionError("not read")
 
 
 def test_a_cancelled_job_stops_in_its_worker() -> None:

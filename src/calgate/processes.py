@@ -13,7 +13,11 @@ A job is a function of the module level and its arguments (pickled both ways), r
 across the process boundary: each job has a slot in a block of shared memory; the caller sets
 it when nobody waits for the answer any more (:meth:`Processes.cancel`), and a thread of the
 worker, which looks every :data:`LOOK_SECONDS`, cancels the running job's budget, which stops
-at its next step. A slot is given to another job only once its job has ended.
+at its next step. A slot is given to another job only once its job has ended. One more byte
+tells the workers whether calgate has other requests in flight (:meth:`Processes.quiet`): the
+jobs give way between steps meanwhile, as the threads' work does. The workers start with the
+runtime (:meth:`Processes.start`) and end with calgate's process however it ends: each watches
+the reading end of a pipe only that process can write to.
 """
 
 from __future__ import annotations
@@ -50,7 +54,7 @@ PRELOAD = ["calgate.domain.expansion"]
 
 
 class Processes:
-    """``size`` worker processes, started at the first job."""
+    """``size`` worker processes, started by :meth:`start` (or at the first job)."""
 
     def __init__(self, size: int) -> None:
         self.size = size

@@ -91,9 +91,9 @@ class Settings(BaseSettings):
         2,
         ge=0,
         le=64,
-        description="Worker processes, at the lowest CPU priority, that expand series for "
-        "expanded lists instead of those threads, so that this work never holds up the "
-        "event loop (0: in the threads).",
+        description="Worker processes, at the lowest CPU priority, that expand the series of "
+        "expanded lists of LOCAL calendars in place of those threads: that work then shares "
+        "no interpreter lock with the event loop (0: in the threads).",
     )
     shutdown_timeout_seconds: int = Field(
         10,
