@@ -33,6 +33,7 @@ from sqlalchemy.engine import Connection
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
+from calgate import offload
 from calgate.domain import recurrence
 from calgate.domain.model import Event, EventFields, EventQuery
 from calgate.domain.times import EventTime
@@ -165,6 +166,7 @@ async def window_bench(url: str | None, total: int, series: int, runs: int) -> N
         settings = Settings(data_dir=Path(tmp), database_url=url, sqlite_synchronous="NORMAL")
         runtime = Runtime.build(settings)
         await runtime.start()
+        await offload.start()  # as `calgate serve` does: the first query waits for no worker
         try:
             account, calendar_id, seconds = await fill(runtime, total, series)
             print(f"\nfilled {total:,} events ({series:,} series) in {seconds:.1f} s "

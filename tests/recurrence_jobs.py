@@ -39,3 +39,8 @@ def quiet(budget: Budget) -> bool:
 
 def gives_way(budget: Budget) -> bool:
     return budget.aside
+
+
+def inner_limit(budget: Budget) -> int:
+    """The work limit of a budget the work makes of its own (a series' bounds do)."""
+    return Budget().limit

@@ -1,6 +1,7 @@
 """Issue 13: recurrence work in worker processes (``recurrence_processes``). A job runs in a
 worker at the lowest CPU priority, under the caller's work limit; it stops in its worker when
-nobody waits for it any more; a worker that dies costs its job a 503 and nothing more; and an
+nobody waits for it any more; a worker that dies costs the jobs under way a 503 and nothing more
+(the next job gets new workers, which still give way); and an
 expanded list is the same, cursors included, whether its series are expanded there or in
 calgate's threads."""
 
@@ -8,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import pickle
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
@@ -64,14 +67,11 @@ def test_workers_give_way_while_calgate_has_requests_in_flight() -> None:
     """A job steps aside as a thread's would, on calgate's own in-flight state."""
     workers = Processes(1)
     try:
-        future, _ = workers.submit(jobs.gives_way, (), 1000)
-        assert future.result(timeout=30) is True
+        assert workers.submit(jobs.gives_way, (), 1000).future.result(timeout=30) is True
         workers.quiet(False)
-        future, _ = workers.submit(jobs.quiet, (), 1000)
-        assert future.result(timeout=30) is False
+        assert workers.submit(jobs.quiet, (), 1000).future.result(timeout=30) is False
         workers.quiet(True)
-        future, _ = workers.submit(jobs.quiet, (), 1000)
-        assert future.result(timeout=30) is True
+        assert workers.submit(jobs.quiet, (), 1000).future.result(timeout=30) is True
     finally:
         workers.shutdown()
 
@@ -93,13 +93,13 @@ async def _no_receive() -> Message:
 def test_a_cancelled_job_stops_in_its_worker() -> None:
     workers = Processes(1)
     try:
-        future, slot = workers.submit(jobs.spend_for_ever, (), 10**15)
+        job = workers.submit(jobs.spend_for_ever, (), 10**15)
         with pytest.raises(TimeoutError):
-            future.result(timeout=1.0)  # it runs: no limit near
-        workers.cancel(future, slot)
-        assert isinstance(future.exception(timeout=2.0), Cancelled)
-        again, _ = workers.submit(jobs.spend, (10,), 1000)  # the one worker is free again
-        assert again.result(timeout=5.0) == 10
+            job.future.result(timeout=1.0)  # it runs: no limit near
+        workers.cancel(job)
+        assert isinstance(job.future.exception(timeout=2.0), Cancelled)
+        again = workers.submit(jobs.spend, (10,), 1000)  # the one worker is free again
+        assert again.future.result(timeout=5.0) == 10
     finally:
         workers.shutdown()
 
@@ -121,11 +121,87 @@ async def test_a_run_cancelled_by_its_caller_frees_its_worker(processes: None) -
         limits.configure(before)
 
 
-async def test_a_worker_that_dies_costs_its_job_a_503_only(processes: None) -> None:
+async def test_a_worker_that_dies_costs_the_jobs_under_way_a_503(processes: None) -> None:
     with pytest.raises(ServiceUnavailable) as refused:
         await offload.run_apart(jobs.die, (), "tenant")
     assert refused.value.status == 503
     assert await offload.run_apart(jobs.spend, (10,), "tenant") == 10
+
+
+def test_a_late_word_of_a_broken_pool_leaves_the_new_one_be() -> None:
+    workers = Processes(1)
+    try:
+        dead = workers.submit(jobs.die, (), 1000)
+        with pytest.raises(BrokenProcessPool):
+            dead.future.result(timeout=30)
+        workers.broken(dead.pool)
+        alive = workers.submit(jobs.spend, (10,), 1000)
+        assert alive.pool is not dead.pool
+        workers.broken(dead.pool)  # said again, late (another job of the broken pool)
+        later = workers.submit(jobs.spend, (10,), 1000)
+        assert later.pool is alive.pool
+        assert alive.future.result(timeout=30) == later.future.result(timeout=30) == 10
+    finally:
+        workers.shutdown()
+
+
+async def test_a_new_pool_knows_requests_are_in_flight(
+    processes: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pool started again after a worker died still has its jobs give way."""
+    monkeypatch.setattr(offload, "SETTLE_SECONDS", 30.0)
+    with offload.in_flight(offload.Client(_no_receive)):
+        with pytest.raises(ServiceUnavailable):
+            await offload.run_apart(jobs.die, (), "tenant")
+        assert await offload.run_apart(jobs.quiet, (), "tenant") is False
+
+
+async def test_budgets_made_in_the_worker_have_the_callers_limit(processes: None) -> None:
+    before = limits.WORK_LIMIT
+    limits.configure(5000)
+    try:
+        assert await offload.run_apart(jobs.inner_limit, (), "tenant") == 5000
+    finally:
+        limits.configure(before)
+
+
+def test_an_error_comes_back_from_a_worker_as_it_was_raised() -> None:
+    refused = WorkLimitExceeded("recurrence: too much", headers={"Retry-After": "1"})
+    again = pickle.loads(pickle.dumps(refused))
+    assert type(again) is WorkLimitExceeded
+    assert (again.detail, again.status, again.headers) == (
+        "recurrence: too much",
+        400,
+        {"Retry-After": "1"},
+    )
+    assert str(again) == str(refused)
+
+
+def test_only_a_server_starts_the_workers_before_a_job(tmp_path: Path) -> None:
+    """``calgate keys list`` and the other commands build a runtime too: they must not start a
+    forkserver and workers they never use (half a second each, and processes left idle)."""
+    script = (
+        "import asyncio, glob, sys\n"
+        "from pathlib import Path\n"
+        "from calgate.runtime import Runtime\n"
+        "from calgate.settings import Settings\n"
+        "async def main():\n"
+        "    rt = Runtime.build(Settings(data_dir=Path(sys.argv[1])))\n"
+        "    await rt.start()\n"
+        "    await rt.aclose()\n"
+        "asyncio.run(main())\n"
+        "kids = ''.join(open(f).read() for f in glob.glob('/proc/self/task/*/children'))\n"
+        "print(repr(kids.split()))\n"
+    )
+    child = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).parent.parent,
+    )
+    assert child.returncode == 0, child.stderr
+    assert child.stdout.strip() == "[]"
 
 
 async def _pages(api: Api, params: dict[str, Any]) -> list[dict[str, Any]]:
@@ -186,8 +262,8 @@ import os, sys
 from calgate.processes import Processes
 from tests import recurrence_jobs as jobs
 workers = Processes(2)
-future, _ = workers.submit(jobs.where, (), 1000)
-print(future.result(timeout=60)[0], flush=True)
+job = workers.submit(jobs.where, (), 1000)
+print(job.future.result(timeout=60)[0], flush=True)
 os.kill(os.getpid(), int(sys.argv[1]))
 """
 

@@ -165,6 +165,16 @@ class CalgateError(Exception):
     def status(self) -> int:
         return self.error.status
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Pickled (to and from a recurrence worker process) as made, not from its message.
+        return _made, (type(self), self.detail, self.error.type, self.error.status, self.headers)
+
+
+def _made(
+    cls: type[CalgateError], detail: str, type: str, status: int, headers: dict[str, str]
+) -> CalgateError:
+    return cls(detail, type=type, status=status, headers=headers)
+
 
 class InvalidParameters(CalgateError):
     default_type = "errors/invalid_parameters"

@@ -292,9 +292,9 @@ async def run_apart(fn: Callable[..., T], args: tuple[Any, ...], tenant: str) ->
         return await run(lambda budget: fn(*args, budget), tenant)
     client = _client.get()
     async with turn(tenant):
-        future, slot = processes.submit(fn, args, limits.WORK_LIMIT)
+        job = processes.submit(fn, args, limits.WORK_LIMIT)
         try:
-            running = asyncio.wrap_future(future)
+            running = asyncio.wrap_future(job.future)
             try:
                 if client is None or not client.listening or client.watched:
                     return await running
@@ -302,19 +302,21 @@ async def run_apart(fn: Callable[..., T], args: tuple[Any, ...], tenant: str) ->
             except Cancelled:  # cancelled in the worker: nobody waits any more
                 raise ClientGone from None
             except BrokenProcessPool:
-                processes.broken()
+                processes.broken(job.pool)
                 raise ServiceUnavailable("recurrence: a worker process died; retry") from None
             if not done:
                 raise ClientGone
             return done[0]
         finally:
-            processes.cancel(future, slot)  # a no-op once the work is done
+            processes.cancel(job)  # a no-op once the work is done
 
 
-def start() -> None:
-    """Start the worker processes, if any, now (at start-up, not in a request). Blocking."""
+async def start() -> None:
+    """Start the worker processes, if any, now: a server does at start-up, so that its first
+    expanded list does not wait for them (the other commands never start them unless they
+    expand a list)."""
     if _processes is not None:
-        _processes.start()
+        await asyncio.to_thread(_processes.start)
 
 
 def shutdown() -> None:

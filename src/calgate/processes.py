@@ -30,11 +30,12 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.sharedctypes import RawArray
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
-from calgate.domain.recurrence import Budget
+from calgate.domain.recurrence import Budget, limits
 from calgate.domain.recurrence.budget import QUIET, Cancelled, spending
 from calgate.errors import ServiceUnavailable
 
@@ -51,6 +52,15 @@ NICE = 19
 
 PRELOAD = ["calgate.domain.expansion"]
 """Imported once by the process that forks the workers (where forking is the way)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Job(Generic[T]):
+    """A job under way: its future, its slot of shared memory, the pool it runs in."""
+
+    future: Future[T]
+    slot: int
+    pool: ProcessPoolExecutor
 
 
 class Processes:
@@ -73,6 +83,7 @@ class Processes:
                 else:
                     context = multiprocessing.get_context("spawn")
                 self._flags = RawArray("b", SLOTS + 1)  # the last: "busy" (see quiet())
+                self._flags[SLOTS] = 0 if QUIET.is_set() else 1  # a new pool: as things are
                 # Only this process holds the writing end: the workers see it close when this
                 # process ends, however it ends (a SIGKILL, or the SIGTERM uvicorn raises again
                 # after its graceful shutdown: no exit handler runs), and end too; their job
@@ -98,10 +109,8 @@ class Processes:
         for _ in range(self.size):
             pool.submit(_nothing)
 
-    def submit(
-        self, fn: Callable[..., T], args: tuple[Any, ...], limit: int
-    ) -> tuple[Future[T], int]:
-        """Start ``fn(*args, budget)`` in a worker; (its future, its slot for :meth:`cancel`)."""
+    def submit(self, fn: Callable[..., T], args: tuple[Any, ...], limit: int) -> Job[T]:
+        """Start ``fn(*args, budget)`` in a worker, with a work limit of ``limit``."""
         pool = self._executor()
         with self._lock:
             if not self._free:
@@ -112,17 +121,17 @@ class Processes:
             future = pool.submit(_job, slot, limit, fn, args)
         except BrokenProcessPool:
             self._release(slot)
-            self._broken(pool)
+            self.broken(pool)
             raise ServiceUnavailable("recurrence: a worker process died; retry") from None
         future.add_done_callback(lambda _: self._release(slot))
-        return future, slot
+        return Job(future, slot, pool)
 
-    def cancel(self, future: Future[Any], slot: int) -> None:
-        """Nobody waits for ``future`` (in ``slot``) any more: its job stops at its budget's
-        next step. A no-op once it ended (its slot may be another job's by then)."""
+    def cancel(self, job: Job[Any]) -> None:
+        """Nobody waits for ``job`` any more: it stops at its budget's next step. A no-op once
+        it ended (its slot may be another job's by then)."""
         with self._lock:
-            if not future.done():
-                self._flags[slot] = 1
+            if not job.future.done():
+                self._flags[job.slot] = 1
 
     def quiet(self, quiet: bool) -> None:
         """Whether calgate's other requests are all done (:data:`QUIET` in the workers):
@@ -137,18 +146,14 @@ class Processes:
         with self._lock:
             self._free.append(slot)
 
-    def _broken(self, pool: ProcessPoolExecutor) -> None:
-        """A worker died (killed, out of memory): the next job starts a new pool."""
+    def broken(self, pool: ProcessPoolExecutor) -> None:
+        """A worker of ``pool`` died (killed, out of memory): every job under way there failed
+        with it, and the next job starts a new pool (unless ``pool`` was replaced already)."""
         with self._lock:
-            if self._pool is pool:
-                self._pool = None
+            if self._pool is not pool:
+                return
+            self._pool = None
         pool.shutdown(wait=False, cancel_futures=True)
-
-    def broken(self) -> None:
-        """A job's pool broke under it: the next job starts a new one."""
-        pool = self._pool
-        if pool is not None:
-            self._broken(pool)
 
     def shutdown(self) -> None:
         """Stop every job at its next step and the workers after it, without waiting."""
@@ -202,6 +207,7 @@ def _job(slot: int, limit: int, fn: Callable[..., T], args: tuple[Any, ...]) -> 
     global _running
     if _flags[slot]:
         raise Cancelled
+    limits.configure(limit)  # for the budgets the work makes of its own too
     budget = Budget(limit, step_aside=True)
     _running = (slot, budget)
     try:

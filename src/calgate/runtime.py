@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 
 import httpx
@@ -184,7 +183,6 @@ class Runtime:
 
     async def start(self) -> None:
         await self.db.migrate()
-        await asyncio.to_thread(offload.start)  # the recurrence workers, if any
 
     async def aclose(self) -> None:
         await self.providers.aclose()

@@ -59,6 +59,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if owned:
             await rt.start()
+            await offload.start()  # each of uvicorn's --workers: recurrence workers of its own
         # The outbox worker (invitation mail, webhooks) runs with the server unless disabled.
         worker = rt.worker() if settings.worker_enabled else None
         if worker is not None:

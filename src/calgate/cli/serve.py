@@ -117,6 +117,7 @@ def _announce(settings: Settings, first: FirstStart | None) -> None:
 async def _serve(settings: Settings) -> None:
     runtime = Runtime.build(settings)
     await runtime.start()
+    await offload.start()
     try:
         _announce(settings, await bootstrap(runtime))
         app = create_app(settings, runtime)
