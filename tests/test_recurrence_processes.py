@@ -8,6 +8,7 @@ calgate's threads."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import pickle
 import signal
@@ -19,6 +20,7 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from starlette.types import Message
 
@@ -30,6 +32,7 @@ from calgate.processes import Processes
 from calgate.settings import Settings
 from tests import recurrence_jobs as jobs
 from tests.conftest import Api
+from tests.serve import ids_from_banner, serve
 
 pytestmark = pytest.mark.anyio
 
@@ -301,3 +304,51 @@ def test_workers_end_with_the_process_that_started_them(
     if not stopped:
         os.kill(worker, signal.SIGKILL)
     assert stopped
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):
+            found += [int(p) for p in (task / "children").read_text().split()]
+    return found
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads /proc")
+def test_calgate_serve_starts_its_workers_and_stops_them_cleanly(tmp_path: Path) -> None:
+    """`calgate serve` starts the workers with itself; at SIGTERM they stop with its lifespan
+    (uvicorn then raises SIGTERM again, which no exit handler outlives): nothing is left
+    behind, and no leaked semaphore is reported."""
+    with serve(tmp_path, {"CALGATE_API_KEY": "k" * 32}) as served:
+        server = served.process.pid
+        forkservers = [p for p in _children(server) if b"forkserver" in _cmdline(p)]
+        assert len(forkservers) == 1  # the process that forks the workers
+        workers = _children(forkservers[0])
+        assert len(workers) == 2  # recurrence_processes, started before any request
+        account_id, calendar_id = ids_from_banner(served.text())
+        headers = {"X-API-KEY": "k" * 32}
+        with httpx.Client(base_url=served.base_url, headers=headers, timeout=30) as http:
+            events = f"/api/v1/calendars/{calendar_id}/events"
+            body = {
+                "title": "daily",
+                "start": {"date_time": "2026-03-02T09:00:00Z"},
+                "end": {"date_time": "2026-03-02T09:30:00Z"},
+                "recurrence": ["RRULE:FREQ=DAILY"],
+            }
+            assert http.post(events, params={"account_id": account_id}, json=body).is_success
+            listed = http.get(events, params={"account_id": account_id, "expand_recurring": "true"})
+            assert listed.status_code == 200
+            assert len(listed.json()["data"]) == 100
+    assert served.process.returncode is not None
+    deadline = time.monotonic() + 5.0
+    while any(map(_running, [*forkservers, *workers])) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(map(_running, [*forkservers, *workers]))
+    assert "leaked" not in served.text()

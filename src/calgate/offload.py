@@ -319,12 +319,14 @@ async def start() -> None:
         await asyncio.to_thread(_processes.start)
 
 
-def shutdown() -> None:
-    """Stop the worker processes' work at its next step, and the processes after it."""
+async def stop() -> None:
+    """Stop the worker processes' work at its next step and the processes after it, and wait
+    for them (their queues' semaphores are released then, not left for the resource tracker
+    to find after a SIGTERM)."""
     global _processes
-    if _processes is not None:
-        _processes.shutdown()
-        _processes = None
+    processes, _processes = _processes, None
+    if processes is not None:
+        await asyncio.to_thread(processes.shutdown, True)
 
 
 # A read's client is listened to once the read has taken this long: most reads end sooner,

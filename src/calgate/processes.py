@@ -155,15 +155,15 @@ class Processes:
             self._pool = None
         pool.shutdown(wait=False, cancel_futures=True)
 
-    def shutdown(self) -> None:
-        """Stop every job at its next step and the workers after it, without waiting."""
+    def shutdown(self, wait: bool = False) -> None:
+        """Stop every job at its next step and the workers after it; ``wait`` for them."""
         with self._lock:
             pool, self._pool = self._pool, None
             if self._flags is not None:
                 for slot in range(SLOTS):
                     self._flags[slot] = 1
         if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
+            pool.shutdown(wait=wait, cancel_futures=True)
         if self._alive is not None:
             self._alive.close()  # the workers end, their jobs stopped or not
             self._alive = None

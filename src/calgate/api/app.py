@@ -50,16 +50,22 @@ calgate speaks the calendar part of the Unipile REST API v1. Every request carri
 """
 
 
-def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
-    """Build the app; with ``runtime`` given, the caller owns its start and close."""
+def create_app(
+    settings: Settings, runtime: Runtime | None = None, *, serving: bool = False
+) -> FastAPI:
+    """Build the app; with ``runtime`` given, the caller owns its start and close. A server's
+    app (``serving``, or one that owns its runtime: each of uvicorn's ``--workers``) starts
+    and stops the recurrence worker processes with its lifespan."""
     owned = runtime is None
+    workers = serving or owned
     rt = runtime or Runtime.build(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if owned:
             await rt.start()
-            await offload.start()  # each of uvicorn's --workers: recurrence workers of its own
+        if workers:
+            await offload.start()
         # The outbox worker (invitation mail, webhooks) runs with the server unless disabled.
         worker = rt.worker() if settings.worker_enabled else None
         if worker is not None:
@@ -79,8 +85,10 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
                 await scheduler.stop()
             if worker is not None:
                 await worker.aclose()
+            if workers:
+                # Before uvicorn raises SIGTERM again, which ends the process at once.
+                await offload.stop()
             if owned:
-                offload.shutdown()
                 await rt.aclose()
 
     app = FastAPI(

@@ -10,7 +10,6 @@ import click
 import uvicorn
 from uvicorn.loops.auto import auto_loop_factory
 
-from calgate import offload
 from calgate.api.app import create_app
 from calgate.api.asgi import tune_gc
 from calgate.api.server import HTTP_PROTOCOL, engine
@@ -117,10 +116,9 @@ def _announce(settings: Settings, first: FirstStart | None) -> None:
 async def _serve(settings: Settings) -> None:
     runtime = Runtime.build(settings)
     await runtime.start()
-    await offload.start()
     try:
         _announce(settings, await bootstrap(runtime))
-        app = create_app(settings, runtime)
+        app = create_app(settings, runtime, serving=True)
         config = uvicorn.Config(
             app,
             host=settings.host,
@@ -145,5 +143,4 @@ async def _serve(settings: Settings) -> None:
             if mail is not None:
                 mail.close()
     finally:
-        offload.shutdown()
         await runtime.aclose()
