@@ -16,6 +16,7 @@ calgate shows), holding the master and its modified occurrences.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from typing import Final
 from urllib.parse import unquote, urlsplit
 from xml.sax.saxutils import escape
@@ -23,7 +24,7 @@ from xml.sax.saxutils import escape
 from calgate.errors import ProviderError
 from calgate.providers.base import AccountContext, Change
 from calgate.providers.caldav import CalDAVProvider, discovery, resources, xml
-from calgate.providers.caldav.transport import Answer, Dav
+from calgate.providers.caldav.transport import Answer, Dav, digest
 from calgate.providers.caldav.xml import CALDAV, DAV, qname
 from calgate.store.mirror import CalendarState
 from calgate.sync.feed import CalendarGone, Found, KnownEtags, Pull
@@ -66,6 +67,62 @@ def _name(url: str) -> str:
     return unquote(urlsplit(url).path.rpartition("/")[2])
 
 
+# Reading the answers (off the event loop for big ones: calgate.providers.caldav.transport's
+# digest) ------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Reading:
+    """What one multistatus answer of the feed says."""
+
+    token: str = ""  # the sync-token it carries (sync-collection)
+    truncated: bool = False  # 507 on the collection: continued with that token
+    seen: list[tuple[str, bool]] = field(default_factory=list)  # (item id, removed), in order
+    found: list[Found] = field(default_factory=list)  # the resources it holds with their data
+    missing: list[tuple[str, str]] = field(default_factory=list)  # (item id, URL) without data
+
+
+def read_answer(content: bytes, url: str, href: str, calendar_id: str) -> Reading:
+    """The items of a ``sync-collection`` or ``calendar-multiget`` answer (``href``: the
+    calendar's), read into calgate's model; a resource calgate cannot read is left as the
+    mirror has it."""
+    root = xml.multistatus_root(content)
+    reading = Reading(token=(root.findtext(qname(DAV, "sync-token")) or "").strip())
+    for response in xml.responses(root, url):
+        if xml.same_path(response.url, href):
+            reading.truncated = reading.truncated or response.status == 507
+            continue
+        name = _name(response.url)
+        if not name:
+            continue
+        item_id = resources.event_id_of(name)
+        removed = response.status in (404, 410)
+        reading.seen.append((item_id, removed))
+        if removed:
+            continue
+        data = response.text(_DATA)
+        if not data:
+            reading.missing.append((item_id, response.url))
+            continue
+        etag = response.text(_ETAG)
+        resource = resources.read_or_skip(data.encode(), item_id, calendar_id, response.url, etag)
+        if resource is not None:
+            reading.found.append(
+                Found(item_id, response.url, etag, resource.version, resource.events())
+            )
+    return reading
+
+
+def read_etags(content: bytes, url: str, href: str) -> dict[str, tuple[str, str]]:
+    """The resources of a ``Depth: 1`` ``getetag`` listing: item id -> (URL, ETag)."""
+    present: dict[str, tuple[str, str]] = {}
+    for response in xml.multistatus(content, url):
+        if xml.same_path(response.url, href) or not _name(response.url):
+            continue
+        present[resources.event_id_of(_name(response.url))] = (response.url, response.text(_ETAG))
+    return present
+
+
 class CalDAVFeed:
     def __init__(self, provider: CalDAVProvider) -> None:
         self.provider = provider
@@ -103,6 +160,7 @@ class CalDAVFeed:
             headers={**_XML, "Depth": "0"},
             expect=(400, 403, 404, 405, 409, 410, 501),
             what="sync-collection",
+            keep_turn=True,
         )
 
     async def _sync_collection(self, account: AccountContext, state: CalendarState) -> Pull:
@@ -122,53 +180,24 @@ class CalDAVFeed:
                 continue
             if answer.status >= 300:
                 raise _Unsupported
-            truncated = await self._read_changes(account, state, answer, pull)
-            root = xml.parse(answer.content)
-            token = (root.findtext(qname(DAV, "sync-token")) or "").strip()
-            if not token:
+            reading = await digest(
+                answer, read_answer, answer.content, answer.url, state.href, state.calendar_id
+            )
+            if not reading.token:
                 raise ProviderError("the CalDAV server answered sync-collection without a token")
-            pull.cursor = token
-            if not truncated:
+            for item_id, removed in reading.seen:
+                if removed:
+                    pull.removed.append(item_id)
+                    if pull.present is not None:
+                        pull.present.discard(item_id)
+                elif pull.present is not None:
+                    pull.present.add(item_id)
+            pull.changed.extend(reading.found)
+            await self._multiget(account, state, reading.missing, pull)
+            pull.cursor = reading.token
+            if not reading.truncated:
                 return pull
         raise ProviderError(f"the CalDAV server truncated sync-collection {MAX_ROUNDS} times")
-
-    async def _read_changes(
-        self, account: AccountContext, state: CalendarState, answer: Answer, pull: Pull
-    ) -> bool:
-        """Add the answer's changes to ``pull``; True when the server truncated the answer."""
-        missing: list[tuple[str, str]] = []
-        truncated = False
-        for response in xml.multistatus(answer.content, answer.url):
-            if xml.same_path(response.url, state.href):
-                truncated = truncated or response.status == 507
-                continue
-            name = _name(response.url)
-            if not name:
-                continue
-            item_id = resources.event_id_of(name)
-            if response.status in (404, 410):
-                pull.removed.append(item_id)
-                if pull.present is not None:
-                    pull.present.discard(item_id)
-                continue
-            if pull.present is not None:
-                pull.present.add(item_id)
-            data = response.text(_DATA)
-            etag = response.text(_ETAG)
-            if not data:
-                missing.append((item_id, response.url))
-                continue
-            self._add(pull, state, item_id, response.url, etag, data.encode())
-        await self._multiget(account, state, missing, pull)
-        return truncated
-
-    def _add(
-        self, pull: Pull, state: CalendarState, item_id: str, url: str, etag: str, data: bytes
-    ) -> None:
-        resource = resources.read_or_skip(data, item_id, state.calendar_id, url, etag)
-        if resource is None:
-            return  # unreadable: left as the mirror has it
-        pull.changed.append(Found(item_id, url, etag, resource.version, resource.events()))
 
     async def _multiget(
         self,
@@ -186,22 +215,21 @@ class CalDAVFeed:
                 headers={**_XML, "Depth": "1"},
                 expect=(404, 410),
                 what="calendar-multiget",
+                keep_turn=True,
             )
             if answer.status in (404, 410):
                 raise CalendarGone(f"calendar {state.calendar_id!r} is gone from the server")
-            for response in xml.multistatus(answer.content, answer.url):
-                name = _name(response.url)
-                data = response.text(_DATA)
-                if not name or not data:
-                    continue  # gone in between: the next run sees it
-                etag = response.text(_ETAG)
-                self._add(
-                    pull, state, resources.event_id_of(name), response.url, etag, data.encode()
-                )
+            reading = await digest(
+                answer, read_answer, answer.content, answer.url, state.href, state.calendar_id
+            )
+            # A resource named without its data is gone in between: the next run sees it.
+            pull.changed.extend(reading.found)
 
     # getctag + getetag -------------------------------------------------------------------
 
-    async def _propfind(self, account: AccountContext, url: str, depth: str, prop: str) -> Answer:
+    async def _propfind(
+        self, account: AccountContext, url: str, depth: str, prop: str, *, keep_turn: bool = False
+    ) -> Answer:
         answer = await self._dav(account).request(
             "PROPFIND",
             url,
@@ -209,6 +237,7 @@ class CalDAVFeed:
             headers={**_XML, "Depth": depth},
             expect=(404, 410),
             what="calendar state",
+            keep_turn=keep_turn,
         )
         if answer.status in (404, 410):
             raise CalendarGone(f"calendar {url} is gone from the server")
@@ -221,15 +250,10 @@ class CalDAVFeed:
             ctag = ctag or response.text(discovery.CTAG)
         if ctag and state.mode == CTAG and state.cursor == ctag:
             return Pull(cursor=ctag, mode=CTAG)
-        listing = await self._propfind(account, state.href, "1", _ETAG)
-        present: dict[str, tuple[str, str]] = {}
-        for response in xml.multistatus(listing.content, listing.url):
-            if xml.same_path(response.url, state.href) or not _name(response.url):
-                continue
-            present[resources.event_id_of(_name(response.url))] = (
-                response.url,
-                response.text(_ETAG),
-            )
+        listing = await self._propfind(account, state.href, "1", _ETAG, keep_turn=True)
+        present = await digest(
+            listing, lambda: read_etags(listing.content, listing.url, state.href)
+        )
         mirror = {i: item.etag for i, item in (await known()).items()}
         pull = Pull(cursor=ctag, mode=CTAG, present=set(present))
         stale = [

@@ -28,7 +28,7 @@ import time
 import weakref
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
-from typing import Final, TypeVar
+from typing import Any, Final, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import anyio
@@ -330,21 +330,21 @@ _limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLi
 )
 
 
-async def digest(answer: Answer, read: Callable[[], T]) -> T:
-    """``read()``, the CPU-heavy reading of ``answer`` (XML, then iCalendar): on the event loop
-    for a small answer, in a worker thread for a big one, at most ``OFF_LOOP_AT_ONCE`` at once
-    in a process, so that other requests go on being served while a big calendar query is
-    read and the memory of the readings stays bounded. An answer that kept its turn
-    (``keep_turn``) is read under that turn, which is then given back."""
+async def digest(answer: Answer, read: Callable[..., T], *args: Any) -> T:
+    """``read(*args)``, the CPU-heavy reading of ``answer`` (XML, then iCalendar): on the event
+    loop for a small answer, in a worker thread for a big one, at most ``OFF_LOOP_AT_ONCE`` at
+    once in a process, so that other requests go on being served while a big answer is read
+    and the memory of the readings stays bounded. An answer that kept its turn (``keep_turn``)
+    is read under that turn, which is then given back."""
     if answer.turn is not None and answer.turn.held:
         try:
-            return await anyio.to_thread.run_sync(read)
+            return await anyio.to_thread.run_sync(read, *args)
         finally:
             answer.turn.release()
     if len(answer.content) < OFF_LOOP_BYTES:
-        return read()
+        return read(*args)
     limiter = _limiter(asyncio.get_running_loop())
-    return await anyio.to_thread.run_sync(read, limiter=limiter)
+    return await anyio.to_thread.run_sync(read, *args, limiter=limiter)
 
 
 def _limiter(loop: asyncio.AbstractEventLoop) -> anyio.CapacityLimiter:

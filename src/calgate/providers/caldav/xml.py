@@ -173,12 +173,23 @@ def _status(element: ET.Element | None) -> int:
 def multistatus(data: bytes, base_url: str) -> list[Response]:
     """The responses of a ``207 Multi-Status`` body; raises :class:`ProviderError` when the
     body is not one."""
+    return responses(multistatus_root(data), base_url)
+
+
+def multistatus_root(data: bytes) -> ET.Element:
+    """The ``multistatus`` element of a body; raises :class:`ProviderError` when the body is
+    not one."""
     try:
         root = parse(data)
     except ValueError as error:
         raise ProviderError(f"the CalDAV server answered unreadable XML: {error}") from None
     if root.tag != qname(DAV, "multistatus"):
         raise ProviderError(f"the CalDAV server answered {root.tag!r} instead of a multistatus")
+    return root
+
+
+def responses(root: ET.Element, base_url: str) -> list[Response]:
+    """The responses of a ``multistatus`` element (:func:`multistatus_root`)."""
     found: list[Response] = []
     for item in root.findall(qname(DAV, "response")):
         href = (item.findtext(qname(DAV, "href")) or "").strip()
