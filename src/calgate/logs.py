@@ -88,6 +88,17 @@ class TextFormatter(logging.Formatter):
         return line if getattr(record, "_redacted", False) else redact(line)
 
 
+def current_setup() -> tuple[str, str] | None:
+    """The ``(level, fmt)`` :func:`setup_logging` was last called with in this process, if it
+    was (for worker processes, which log as the process that starts them)."""
+    root = logging.getLogger()
+    for handler in root.handlers:
+        if getattr(handler, "_calgate", False):
+            fmt = "json" if isinstance(handler.formatter, JsonFormatter) else "text"
+            return logging.getLevelName(root.level).lower(), fmt
+    return None
+
+
 def setup_logging(level: str = "info", fmt: str = "text", stream: Any = None) -> logging.Handler:
     """Send every log line to ``stream`` (stderr) as ``fmt`` (``text`` or ``json``)."""
     if fmt not in ("text", "json"):

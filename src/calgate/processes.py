@@ -1,10 +1,13 @@
-"""Recurrence work in worker processes of calgate's own, at the lowest CPU priority.
+"""Recurrence work, and the reading of big CalDAV answers, in worker processes of calgate's own,
+at the lowest CPU priority.
 
 Threads share one interpreter: a thread expanding a series holds the interpreter's lock in
 turns with the event loop, so a tenant's recurrence work takes its share of the core the event
 loop runs on however often it gives way (README, "A well-behaved tenant beside a hostile one").
 With ``recurrence_processes`` set, :func:`calgate.offload.run_apart` sends such work to one of
-that many worker processes instead: the operating system runs them on any core, and since they
+that many worker processes instead (and so does
+:func:`calgate.providers.caldav.transport.read_apart`, for the XML and iCalendar of a big CalDAV
+answer): the operating system runs them on any core, and since they
 run at nice 19, a core the event loop (or a database thread, or anything else at the normal
 priority) wants is given to it at once.
 
@@ -35,6 +38,7 @@ from multiprocessing.connection import Connection
 from multiprocessing.sharedctypes import RawArray
 from typing import Any, Generic, TypeVar
 
+from calgate import logs
 from calgate.domain.recurrence import Budget, limits
 from calgate.domain.recurrence.budget import QUIET, Cancelled, spending
 from calgate.errors import ServiceUnavailable
@@ -50,7 +54,7 @@ LOOK_SECONDS = 0.005
 NICE = 19
 """The workers' niceness: the lowest priority of normal scheduling."""
 
-PRELOAD = ["calgate.domain.expansion"]
+PRELOAD = ["calgate.domain.expansion", "calgate.providers.caldav.reading"]
 """Imported once by the process that forks the workers (where forking is the way)."""
 
 
@@ -96,7 +100,7 @@ class Processes:
                     self.size,
                     mp_context=context,
                     initializer=_begin,
-                    initargs=(self._flags, alive),
+                    initargs=(self._flags, alive, logs.current_setup()),
                 )
             return self._pool
 
@@ -110,7 +114,9 @@ class Processes:
             pool.submit(_nothing)
 
     def submit(self, fn: Callable[..., T], args: tuple[Any, ...], limit: int) -> Job[T]:
-        """Start ``fn(*args, budget)`` in a worker, with a work limit of ``limit``."""
+        """Start ``fn(*args, budget)`` in a worker, with a work limit of ``limit``; its log lines
+        name the current request (and are written as calgate's own: same format, same level,
+        same stream)."""
         pool = self._executor()
         with self._lock:
             if not self._free:
@@ -118,7 +124,7 @@ class Processes:
             slot = self._free.pop()
             self._flags[slot] = 0
         try:
-            future = pool.submit(_job, slot, limit, fn, args)
+            future = pool.submit(_job, slot, limit, logs.request_id.get(), fn, args)
         except BrokenProcessPool:
             self._release(slot)
             self.broken(pool)
@@ -175,9 +181,11 @@ _flags: Any = None
 _running: tuple[int, Budget] | None = None
 
 
-def _begin(flags: Any, alive: Connection) -> None:
+def _begin(flags: Any, alive: Connection, logging: tuple[str, str] | None) -> None:
     global _flags
     _flags = flags
+    if logging is not None:  # a job's warnings in the format and at the level of calgate's
+        logs.setup_logging(*logging)
     # Where there is no niceness, the workers run at the normal priority.
     with contextlib.suppress(AttributeError, OSError):
         os.nice(NICE - os.nice(0))
@@ -203,15 +211,19 @@ def _nothing() -> None:
     pass
 
 
-def _job(slot: int, limit: int, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+def _job(
+    slot: int, limit: int, request: str | None, fn: Callable[..., T], args: tuple[Any, ...]
+) -> T:
     global _running
     if _flags[slot]:
         raise Cancelled
     limits.configure(limit)  # for the budgets the work makes of its own too
     budget = Budget(limit, step_aside=True)
     _running = (slot, budget)
+    named = logs.request_id.set(request)  # the job's log lines name the caller's request
     try:
         with spending(budget):
             return fn(*args, budget)
     finally:
+        logs.request_id.reset(named)
         _running = None

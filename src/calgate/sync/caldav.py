@@ -16,16 +16,16 @@ calgate shows), holding the master and its modified occurrences.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 from typing import Final
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 from xml.sax.saxutils import escape
 
 from calgate.errors import ProviderError
 from calgate.providers.base import AccountContext, Change
-from calgate.providers.caldav import CalDAVProvider, discovery, resources, xml
-from calgate.providers.caldav.transport import Answer, Dav, digest
-from calgate.providers.caldav.xml import CALDAV, DAV, qname
+from calgate.providers.caldav import CalDAVProvider, discovery, xml
+from calgate.providers.caldav.reading import ETAG, Reading, etag_listing, feed_answer
+from calgate.providers.caldav.transport import Answer, Dav, read
+from calgate.providers.caldav.xml import CALDAV, DAV
 from calgate.store.mirror import CalendarState
 from calgate.sync.feed import CalendarGone, Found, KnownEtags, Pull
 
@@ -37,8 +37,6 @@ MULTIGET_BATCH: Final = 200
 MAX_ROUNDS: Final = 100  # continuations of a truncated sync-collection answer
 _NS: Final = f'xmlns:D="{DAV}" xmlns:C="{CALDAV}" xmlns:CS="{xml.CS}"'
 _XML: Final = {"Content-Type": "application/xml; charset=utf-8"}
-_DATA: Final = qname(CALDAV, "calendar-data")
-_ETAG: Final = qname(DAV, "getetag")
 
 
 class _Unsupported(Exception):
@@ -63,64 +61,8 @@ def multiget_body(paths: list[str]) -> bytes:
     ).encode()
 
 
-def _name(url: str) -> str:
-    return unquote(urlsplit(url).path.rpartition("/")[2])
-
-
-# Reading the answers (off the event loop for big ones: calgate.providers.caldav.transport's
-# digest) ------------------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class Reading:
-    """What one multistatus answer of the feed says."""
-
-    token: str = ""  # the sync-token it carries (sync-collection)
-    truncated: bool = False  # 507 on the collection: continued with that token
-    seen: list[tuple[str, bool]] = field(default_factory=list)  # (item id, removed), in order
-    found: list[Found] = field(default_factory=list)  # the resources it holds with their data
-    missing: list[tuple[str, str]] = field(default_factory=list)  # (item id, URL) without data
-
-
-def read_answer(content: bytes, url: str, href: str, calendar_id: str) -> Reading:
-    """The items of a ``sync-collection`` or ``calendar-multiget`` answer (``href``: the
-    calendar's), read into calgate's model; a resource calgate cannot read is left as the
-    mirror has it."""
-    root = xml.multistatus_root(content)
-    reading = Reading(token=(root.findtext(qname(DAV, "sync-token")) or "").strip())
-    for response in xml.responses(root, url):
-        if xml.same_path(response.url, href):
-            reading.truncated = reading.truncated or response.status == 507
-            continue
-        name = _name(response.url)
-        if not name:
-            continue
-        item_id = resources.event_id_of(name)
-        removed = response.status in (404, 410)
-        reading.seen.append((item_id, removed))
-        if removed:
-            continue
-        data = response.text(_DATA)
-        if not data:
-            reading.missing.append((item_id, response.url))
-            continue
-        etag = response.text(_ETAG)
-        resource = resources.read_or_skip(data.encode(), item_id, calendar_id, response.url, etag)
-        if resource is not None:
-            reading.found.append(
-                Found(item_id, response.url, etag, resource.version, resource.events())
-            )
-    return reading
-
-
-def read_etags(content: bytes, url: str, href: str) -> dict[str, tuple[str, str]]:
-    """The resources of a ``Depth: 1`` ``getetag`` listing: item id -> (URL, ETag)."""
-    present: dict[str, tuple[str, str]] = {}
-    for response in xml.multistatus(content, url):
-        if xml.same_path(response.url, href) or not _name(response.url):
-            continue
-        present[resources.event_id_of(_name(response.url))] = (response.url, response.text(_ETAG))
-    return present
+def _found(reading: Reading) -> list[Found]:
+    return [Found(i.item_id, i.url, i.etag, i.version, i.events) for i in reading.found]
 
 
 class CalDAVFeed:
@@ -180,9 +122,7 @@ class CalDAVFeed:
                 continue
             if answer.status >= 300:
                 raise _Unsupported
-            reading = await digest(
-                answer, read_answer, answer.content, answer.url, state.href, state.calendar_id
-            )
+            reading = await self._read(account, answer, state)
             if not reading.token:
                 raise ProviderError("the CalDAV server answered sync-collection without a token")
             for item_id, removed in reading.seen:
@@ -192,12 +132,23 @@ class CalDAVFeed:
                         pull.present.discard(item_id)
                 elif pull.present is not None:
                     pull.present.add(item_id)
-            pull.changed.extend(reading.found)
+            pull.changed.extend(_found(reading))
             await self._multiget(account, state, reading.missing, pull)
             pull.cursor = reading.token
             if not reading.truncated:
                 return pull
         raise ProviderError(f"the CalDAV server truncated sync-collection {MAX_ROUNDS} times")
+
+    async def _read(self, account: AccountContext, answer: Answer, state: CalendarState) -> Reading:
+        return await read(
+            answer,
+            account.tenant_id,
+            feed_answer,
+            answer.content,
+            answer.url,
+            state.href,
+            state.calendar_id,
+        )
 
     async def _multiget(
         self,
@@ -219,11 +170,9 @@ class CalDAVFeed:
             )
             if answer.status in (404, 410):
                 raise CalendarGone(f"calendar {state.calendar_id!r} is gone from the server")
-            reading = await digest(
-                answer, read_answer, answer.content, answer.url, state.href, state.calendar_id
-            )
+            reading = await self._read(account, answer, state)
             # A resource named without its data is gone in between: the next run sees it.
-            pull.changed.extend(reading.found)
+            pull.changed.extend(_found(reading))
 
     # getctag + getetag -------------------------------------------------------------------
 
@@ -250,9 +199,9 @@ class CalDAVFeed:
             ctag = ctag or response.text(discovery.CTAG)
         if ctag and state.mode == CTAG and state.cursor == ctag:
             return Pull(cursor=ctag, mode=CTAG)
-        listing = await self._propfind(account, state.href, "1", _ETAG, keep_turn=True)
-        present = await digest(
-            listing, lambda: read_etags(listing.content, listing.url, state.href)
+        listing = await self._propfind(account, state.href, "1", ETAG, keep_turn=True)
+        present = await read(
+            listing, account.tenant_id, etag_listing, listing.content, listing.url, state.href
         )
         mirror = {i: item.etag for i, item in (await known()).items()}
         pull = Pull(cursor=ctag, mode=CTAG, present=set(present))

@@ -20,7 +20,7 @@ import datetime as dt
 import re
 from collections.abc import Mapping
 from typing import Any, Final
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote
 
 import httpx
 
@@ -43,10 +43,18 @@ from calgate.providers.base import (
     no_effects,
     record_change,
 )
-from calgate.providers.caldav import collections, connecting, discovery, listing, resources, xml
+from calgate.providers.caldav import (
+    collections,
+    connecting,
+    discovery,
+    listing,
+    reading,
+    resources,
+    xml,
+)
 from calgate.providers.caldav.discovery import DavCalendar
 from calgate.providers.caldav.resources import Resource
-from calgate.providers.caldav.transport import Answer, Credentials, Dav, digest
+from calgate.providers.caldav.transport import Answer, Credentials, Dav, is_big, read_apart
 from calgate.providers.http import Policy, make_client
 from calgate.services.accounts import AccountService
 from calgate.settings import Settings
@@ -326,22 +334,17 @@ class CalDAVProvider:
             self.calendars.discard(account.id)
             raise _calendar_gone(calendar_id)
 
-        def read() -> list[Resource]:
-            found: list[Resource] = []
-            for response in xml.multistatus(answer.content, answer.url):
-                data = response.text(xml.qname(xml.CALDAV, "calendar-data"))
-                name = unquote(urlsplit(response.url).path.rpartition("/")[2])
-                if not data or not name:
-                    continue
-                etag = response.text(xml.qname(xml.DAV, "getetag"))
-                resource = resources.read_or_skip(
-                    data.encode(), resources.event_id_of(name), calendar_id, response.url, etag
-                )
-                if resource is not None:
-                    found.append(resource)
-            return found
-
-        found = await digest(answer, read)
+        if is_big(answer):
+            return await read_apart(
+                answer,
+                account.tenant_id,
+                reading.query_page,
+                answer.content,
+                answer.url,
+                calendar_id,
+                query,
+            )
+        found = reading.query_resources(answer.content, answer.url, calendar_id)
         return await offload.run(
             lambda budget: listing.page(found, query, budget), account.tenant_id
         )

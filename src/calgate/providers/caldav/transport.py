@@ -32,10 +32,9 @@ from typing import Any, Final, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import anyio
-import anyio.to_thread
 import httpx
 
-from calgate import metrics
+from calgate import metrics, offload
 from calgate.errors import (
     CalgateError,
     InvalidParameters,
@@ -75,7 +74,7 @@ class Turn:
     """One of the process's ``OFF_LOOP_AT_ONCE`` turns for a big answer (``OFF_LOOP_BYTES`` and
     more): taken when the answer being read passes that size, given back when it is dropped
     (a failed read, a redirect, an error answer) or, for an answer asked with ``keep_turn``,
-    once :func:`digest` has read it (or the answer is garbage-collected unread). So at most
+    once :func:`read_apart` has read it (or the answer is garbage-collected unread). So at most
     that many big answers are in memory at once, each under ``provider_max_answer_bytes``."""
 
     __slots__ = ("held", "limiter", "loop")
@@ -159,7 +158,7 @@ class Dav:
     ) -> Answer:
         """Send one call; returns 2xx answers and those whose status is in ``expect``.
 
-        With ``keep_turn``, a big answer keeps its :class:`Turn` until :func:`digest` has read
+        With ``keep_turn``, a big answer keeps its :class:`Turn` until :func:`read_apart` has read
         it; otherwise the turn is given back once the answer has been received."""
         sent = {"Authorization": self.credentials.header, "Accept": "*/*", **(headers or {})}
         origin = _origin(url)
@@ -219,7 +218,7 @@ class Dav:
                 continue
             if status < 300 or status in expect:
                 answer = Answer(status, answer_headers, content, url, attempt, turn)
-                if turn is not None:  # given back by digest, or when the answer is dropped
+                if turn is not None:  # given back by read_apart, or when the answer is dropped
                     weakref.finalize(answer, turn.release)
                 return answer
             if await self._retry(status, answer_headers, safe, attempt):
@@ -330,21 +329,32 @@ _limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLi
 )
 
 
-async def digest(answer: Answer, read: Callable[..., T], *args: Any) -> T:
-    """``read(*args)``, the CPU-heavy reading of ``answer`` (XML, then iCalendar): on the event
-    loop for a small answer, in a worker thread for a big one, at most ``OFF_LOOP_AT_ONCE`` at
-    once in a process, so that other requests go on being served while a big answer is read
-    and the memory of the readings stays bounded. An answer that kept its turn (``keep_turn``)
-    is read under that turn, which is then given back."""
-    if answer.turn is not None and answer.turn.held:
-        try:
-            return await anyio.to_thread.run_sync(read, *args)
-        finally:
+def is_big(answer: Answer) -> bool:
+    """Whether ``answer`` is big enough to be read off the event loop (:func:`read_apart`)."""
+    return len(answer.content) >= OFF_LOOP_BYTES
+
+
+async def read(answer: Answer, tenant: str, reading: Callable[..., T], *args: Any) -> T:
+    """``reading(*args)``, the CPU-heavy reading of ``answer`` (XML, then iCalendar), on the
+    event loop for a small answer; :func:`read_apart` does a big one."""
+    if is_big(answer):
+        return await read_apart(answer, tenant, reading, *args)
+    return reading(*args)
+
+
+async def read_apart(answer: Answer, tenant: str, reading: Callable[..., T], *args: Any) -> T:
+    """``reading(*args, budget)``, the reading of a big ``answer``, in one of ``tenant``'s turns
+    (:func:`calgate.offload.run_apart`): in one of calgate's worker processes when it has them
+    (setting ``recurrence_processes``), whose CPU time does not share the event loop's
+    interpreter; in offload's threads otherwise. ``reading`` is a function of the module level
+    (:mod:`calgate.providers.caldav.reading`). An answer that kept its turn (``keep_turn``) is
+    read under it, then gives it back: at most ``OFF_LOOP_AT_ONCE`` big answers are in memory
+    at once in a process, read or being read."""
+    try:
+        return await offload.run_apart(reading, args, tenant)
+    finally:
+        if answer.turn is not None:
             answer.turn.release()
-    if len(answer.content) < OFF_LOOP_BYTES:
-        return read(*args)
-    limiter = _limiter(asyncio.get_running_loop())
-    return await anyio.to_thread.run_sync(read, *args, limiter=limiter)
 
 
 def _limiter(loop: asyncio.AbstractEventLoop) -> anyio.CapacityLimiter:
