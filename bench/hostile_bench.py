@@ -32,7 +32,8 @@ Two more hostile loads, chosen with ``--mode``:
 same machine instead: what is left of the slowdown is the machine's (CPU, scheduling), not the
 process's (GIL, event loop, pools).
 
-``--pin`` keeps the hostile clients (and the ``--apart`` process) on the machine's last CPU and
+``--pin`` keeps the hostile clients (and the ``--apart`` process; in big-answers mode, the proxy's
+threads that send the big answers) on the machine's last CPU and
 calgate and the well-behaved client on the others: the hostile clients' own CPU (on a real
 deployment, other machines') then takes nothing from calgate's cores, and with ``--apart`` the
 hostile load cannot touch them at all (the reference of a separate instance).
@@ -304,6 +305,7 @@ def main() -> None:
         elif mode == "big-answers":
             radicale = stack.enter_context(radicale_server(Path(tmp) / "radicale"))
             proxy = stack.enter_context(big_proxy(radicale.url))
+            proxy.cpus = theirs  # --pin: sending the big answers is the hostile side's work
             user = radicale.add_user()
             path = radicale.make_calendar(user, "work", "Work")
             proxy.answer = multistatus(int(args.answer_mib * MIB), path)

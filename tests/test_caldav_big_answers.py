@@ -6,6 +6,7 @@ multistatus."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import tracemalloc
@@ -61,6 +62,7 @@ class BigProxy:
     answer: bytes = b""  # what a REPORT gets, when set
     redirect: str = ""  # when set, every request is redirected there (path kept)
     sent: int = 0  # bytes of that answer written before calgate hung up
+    cpus: set[int] | None = None  # when set, the threads answering run on these CPUs only
 
 
 @contextmanager
@@ -73,6 +75,8 @@ def big_proxy(upstream: str) -> Iterator[BigProxy]:
         protocol_version = "HTTP/1.1"
 
         def handle_any(self) -> None:
+            if proxy.cpus:
+                os.sched_setaffinity(0, proxy.cpus)  # on Linux, this thread's own
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             if proxy.redirect:
                 self.send_response(307)
