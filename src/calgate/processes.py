@@ -54,7 +54,12 @@ LOOK_SECONDS = 0.005
 NICE = 19
 """The workers' niceness: the lowest priority of normal scheduling."""
 
-PRELOAD = ["calgate.domain.expansion", "calgate.providers.caldav.reading"]
+PRELOAD = [
+    "calgate.domain.expansion",
+    "calgate.providers.caldav.reading",
+    "calgate.sync.google",
+    "calgate.sync.microsoft",
+]
 """Imported once by the process that forks the workers (where forking is the way)."""
 
 

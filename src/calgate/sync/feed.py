@@ -12,13 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Final, Protocol, TypeVar
 
+from calgate import offload
 from calgate.domain.model import Event
 from calgate.domain.times import EventTime
 from calgate.errors import NotFound
 from calgate.providers.base import AccountContext, Change
 from calgate.store.mirror import CalendarState, Item
+
+T = TypeVar("T")
 
 
 class CalendarGone(NotFound):
@@ -75,3 +78,22 @@ class ChangeFeed(Protocol):
         """The provider object a change made through calgate wrote (an occurrence's series
         for CalDAV), and whether the change removed that object (or cancelled it)."""
         ...
+
+
+BIG_PAGE: Final = 64 * 1024
+"""A provider's answer from this size on is read in calgate's worker processes."""
+
+BIG_ROWS: Final = 100
+"""As many items read at once, from this many on, are read there too."""
+
+
+async def read_apart(tenant: str, big: bool, reading: Callable[..., T], *args: Any) -> T:
+    """``reading(*args)``, the reading of a provider's answer into calgate's model (JSON, then
+    each item): on the event loop unless ``big`` (``BIG_PAGE``, ``BIG_ROWS``); a big one in
+    one of ``tenant``'s turns, in one of calgate's worker processes when it has them
+    (:func:`calgate.offload.run_apart`, setting ``recurrence_processes``), in offload's threads
+    otherwise, so that a big calendar's sync neither stalls the event loop nor shares its
+    interpreter. ``reading`` is a function of the module level taking a budget last."""
+    if not big:
+        return reading(*args)
+    return await offload.run_apart(reading, args, tenant)

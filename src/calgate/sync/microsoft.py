@@ -26,8 +26,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from dataclasses import dataclass, field
 from typing import Any, Final
 
+from calgate.domain.recurrence import Budget
 from calgate.errors import NotFound, ProviderError
 from calgate.providers.base import AccountContext, Change
 from calgate.providers.microsoft import PREFER, MicrosoftProvider
@@ -35,7 +37,7 @@ from calgate.providers.microsoft_map import EXPAND, GRAPH_ID, from_graph_event
 from calgate.providers.microsoft_series import page_cursor
 from calgate.providers.remote import decode_cursor
 from calgate.store.mirror import CalendarState
-from calgate.sync.feed import CalendarGone, Found, KnownEtags, Pull
+from calgate.sync.feed import BIG_ROWS, CalendarGone, Found, KnownEtags, Pull, read_apart
 
 log = logging.getLogger("calgate.sync")
 
@@ -194,29 +196,15 @@ class MicrosoftFeed:
     ) -> Pull:
         pull = Pull(cursor=cursor, mode=DELTA, present=set() if full else None, resync=resync)
         tz = self.provider.tz(account)
-        series: set[str] = set()
-        for row in rows:
-            item_id = str(row.get("id") or "")
-            if not item_id:
-                continue
-            if "@removed" in row:
-                pull.removed.append(item_id)
-                continue
-            if pull.present is not None:
-                pull.present.add(item_id)
-            read = whole.get(item_id, row)
-            try:
-                event = from_graph_event(read, state.calendar_id, tz)
-            except ProviderError as error:
-                log.warning("Outlook sync skips event %s: %s", item_id, error.detail)
-                continue
-            etag = str(read.get("@odata.etag") or read.get("changeKey") or "")
-            master = str(row.get("seriesMasterId") or "")
-            if master:
-                series.add(master)
-            quiet = row.get("type") == "occurrence"
-            how = WHOLE if item_id in whole else ""
-            pull.changed.append(Found(item_id, how, etag, event.version, [event], quiet=quiet))
+        big = len(rows) >= BIG_ROWS
+        read = await read_apart(
+            account.tenant_id, big, read_rows, rows, whole, state.calendar_id, tz
+        )
+        pull.removed += read.removed
+        if pull.present is not None:
+            pull.present.update(read.present)
+        pull.changed += read.changed
+        series = set(read.series)
         if pull.removed or full:
             mirrored = await known()
             for item_id in pull.removed:
@@ -256,3 +244,54 @@ class MicrosoftFeed:
 
 def _is_series(events: list[Any]) -> bool:
     return any(not e.master_event_id and e.fields.recurrence for e in events)
+
+
+# Reading a round's rows (in a worker process when many: calgate.sync.feed.read_apart) -------
+
+
+@dataclass(slots=True)
+class Rows:
+    """What the rows of one delta round say."""
+
+    present: list[str] = field(default_factory=list)
+    changed: list[Found] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    series: list[str] = field(default_factory=list)  # the series masters their occurrences name
+
+
+def read_rows(
+    rows: list[dict[str, Any]],
+    whole: dict[str, dict[str, Any]],
+    calendar_id: str,
+    tz: str,
+    budget: Budget | None = None,
+) -> Rows:
+    """The rows of a delta round (each read whole from ``whole`` when there), read into
+    calgate's model; an event calgate cannot read is logged and left as the mirror has it."""
+    found = Rows()
+    series: set[str] = set()
+    for row in rows:
+        if budget is not None:
+            budget.spend(0)  # stopped if the caller has gone; gives way to other requests
+        item_id = str(row.get("id") or "")
+        if not item_id:
+            continue
+        if "@removed" in row:
+            found.removed.append(item_id)
+            continue
+        found.present.append(item_id)
+        read = whole.get(item_id, row)
+        try:
+            event = from_graph_event(read, calendar_id, tz)
+        except ProviderError as error:
+            log.warning("Outlook sync skips event %s: %s", item_id, error.detail)
+            continue
+        etag = str(read.get("@odata.etag") or read.get("changeKey") or "")
+        master = str(row.get("seriesMasterId") or "")
+        if master:
+            series.add(master)
+        quiet = row.get("type") == "occurrence"
+        how = WHOLE if item_id in whole else ""
+        found.changed.append(Found(item_id, how, etag, event.version, [event], quiet=quiet))
+    found.series = sorted(series)
+    return found
