@@ -92,9 +92,10 @@ class Settings(BaseSettings):
         ge=0,
         le=64,
         description="Worker processes, at the lowest CPU priority, that expand the series of "
-        "expanded lists of LOCAL calendars and read big CalDAV answers (over 64 KB: XML, "
-        "iCalendar, the list's page) in place of those threads: that work then shares no "
-        "interpreter lock with the event loop (0: in the threads).",
+        "expanded lists of LOCAL calendars and read big provider answers (CalDAV answers "
+        "and Google sync pages of 64 KB or more, Graph delta rounds of 100 rows or more) in "
+        "place of those threads: that work then shares no interpreter lock with the event "
+        "loop (0: in the threads).",
     )
     shutdown_timeout_seconds: int = Field(
         10,
