@@ -57,8 +57,8 @@ NICE = 19
 PRELOAD = [
     "calgate.domain.expansion",
     "calgate.providers.caldav.reading",
-    "calgate.sync.google",
-    "calgate.sync.microsoft",
+    "calgate.providers.google_pages",
+    "calgate.providers.microsoft_rows",
 ]
 """Imported once by the process that forks the workers (where forking is the way)."""
 

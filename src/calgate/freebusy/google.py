@@ -16,7 +16,7 @@ from calgate.errors import CalgateError, NotFound, ProviderError
 from calgate.freebusy.base import CalendarBusy, Origin, Window
 from calgate.providers.base import AccountContext
 from calgate.providers.google import GoogleProvider
-from calgate.providers.remote import parse_time
+from calgate.providers.stamps import parse_time
 
 CHUNK = 50  # calendarExpansionMax
 

@@ -37,7 +37,7 @@ from calgate.providers.google_conference import (
     description_from_google,
     description_to_google,
 )
-from calgate.providers.remote import parse_time, version_of
+from calgate.providers.stamps import parse_time, version_of
 
 log = logging.getLogger("calgate.providers.google")
 

@@ -38,7 +38,7 @@ from calgate.domain.model import (
 )
 from calgate.domain.times import EventTime
 from calgate.errors import CalgateError, FeatureNotImplemented, ProviderError
-from calgate.providers.remote import parse_time, version_of
+from calgate.providers.stamps import parse_time, version_of
 
 # A named property in the PS_PUBLIC_STRINGS property set.
 PROPERTY_ID = "String {00020329-0000-0000-C000-000000000046} Name calgate"

@@ -28,7 +28,8 @@ from calgate.errors import CalgateError, InvalidParameters, NotFound
 from calgate.providers.base import AccountContext
 from calgate.providers.http import Deadline
 from calgate.providers.microsoft_map import EXPAND, Kept, from_graph_event
-from calgate.providers.remote import decode_cursor, encode_cursor, parse_time
+from calgate.providers.remote import decode_cursor, encode_cursor
+from calgate.providers.stamps import parse_time
 
 log = logging.getLogger("calgate.providers.microsoft")
 

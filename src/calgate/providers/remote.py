@@ -3,8 +3,6 @@ recording changes, and the list filters their APIs cannot apply themselves."""
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,7 +18,7 @@ from calgate.providers.oauth import GrantRefused, OAuthApp, TokenKeeper, Tokens,
 from calgate.services.accounts import AccountService
 from calgate.store.db import Database
 
-__all__ = ["OAuthProvider", "Profile", "decode_cursor", "encode_cursor", "version_of"]
+__all__ = ["OAuthProvider", "Profile", "decode_cursor", "encode_cursor"]
 
 _CONNECT_FIELDS = frozenset({"provider", "name", "refresh_token", "client_id", "client_secret"})
 
@@ -216,12 +214,6 @@ class OAuthProvider:
 # --- helpers -------------------------------------------------------------------------------
 
 
-def version_of(tag: str) -> int:
-    """An event's version as the API shows it (an integer), from the provider's etag."""
-    digest = hashlib.blake2b(tag.encode(), digest_size=4).digest()
-    return int.from_bytes(digest, "big") & 0x7FFFFFFF or 1
-
-
 def encode_cursor(data: Mapping[str, str]) -> str:
     """A provider's page token as a signed cursor (:mod:`calgate.domain.cursor`)."""
     return cursors.sign(orjson.dumps(dict(data)))
@@ -237,15 +229,3 @@ def decode_cursor(cursor: str) -> dict[str, str]:
             "cursor: not a cursor returned by this API (pass next_cursor unchanged)"
         )
     return data
-
-
-def parse_time(value: str) -> dt.datetime:
-    """An RFC 3339 timestamp from a provider (``Z`` or offset; naive means UTC)."""
-    head = value.strip().replace("z", "Z")
-    if "." in head:
-        main, _, rest = head.partition(".")
-        digits = "".join(ch for ch in rest if ch.isdigit())
-        zone = rest[len(digits) :]
-        head = f"{main}.{digits[:6].ljust(6, '0')}{zone}"
-    moment = dt.datetime.fromisoformat(head.replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)

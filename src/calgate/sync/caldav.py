@@ -26,8 +26,9 @@ from calgate.providers.caldav import CalDAVProvider, discovery, xml
 from calgate.providers.caldav.reading import ETAG, Reading, etag_listing, feed_answer
 from calgate.providers.caldav.transport import Answer, Dav, read
 from calgate.providers.caldav.xml import CALDAV, DAV
+from calgate.providers.found import Found
 from calgate.store.mirror import CalendarState
-from calgate.sync.feed import CalendarGone, Found, KnownEtags, Pull
+from calgate.sync.feed import CalendarGone, KnownEtags, Pull
 
 log = logging.getLogger("calgate.sync")
 

@@ -15,10 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Protocol, TypeVar
 
 from calgate import offload
-from calgate.domain.model import Event
-from calgate.domain.times import EventTime
 from calgate.errors import NotFound
 from calgate.providers.base import AccountContext, Change
+from calgate.providers.found import Found
 from calgate.store.mirror import CalendarState, Item
 
 T = TypeVar("T")
@@ -26,24 +25,6 @@ T = TypeVar("T")
 
 class CalendarGone(NotFound):
     """The calendar is no longer at the provider (the account's calendar list is read again)."""
-
-
-@dataclass(slots=True)
-class Found:
-    """One provider object as the feed read it, with its events in calgate's model (for a
-    CalDAV resource: the master and its modified occurrences)."""
-
-    item_id: str
-    href: str
-    etag: str
-    version: int
-    events: list[Event] = field(default_factory=list)
-    # A cancelled occurrence the provider names only by its series and original start
-    # (Google): the engine builds the event from the mirrored series.
-    cancels: tuple[str, EventTime] | None = None
-    # Mirrored but never reported as such: an occurrence that only follows its series
-    # (Graph lists every occurrence of a calendar view; the series reports the change).
-    quiet: bool = False
 
 
 @dataclass(slots=True)

@@ -28,11 +28,11 @@ from calgate.errors import CalgateError
 from calgate.providers.caldav import listing, resources
 from calgate.providers.caldav.provider import _TOKEN
 from calgate.providers.microsoft_map import GRAPH_ID
+from calgate.providers.microsoft_rows import WHOLE
 from calgate.providers.microsoft_series import _TOKEN as _GRAPH_TOKEN
 from calgate.providers.microsoft_series import OCCURRENCE_REACH
 from calgate.store import mirror
 from calgate.store.codec import dt_to_us
-from calgate.sync.microsoft import WHOLE
 
 __all__ = ["READERS", "Reader"]
 
