@@ -40,6 +40,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         database_url,
         tmp_path,
         sync_interval_seconds=3600,
+        sync_mirror_max_age_seconds=3600,  # lists answer from the mirror once synced
         provider_timeout_seconds=60.0,
         provider_max_answer_bytes=64 * MIB,
     )
@@ -101,3 +102,84 @@ async def test_a_big_sync_answer_is_read_off_the_event_loop(
     # On the loop, the whole reading would be one gap as long as the sync itself; off it, the
     # longest gap is a GIL turn, which a loaded machine can stretch well past 5 ms.
     assert max(gaps) < max(0.3, took / 2), f"loop stalled {max(gaps):.2f} s of {took:.2f} s"
+
+
+def sync_part(names: range, calendar_path: str, token: str, truncated: bool) -> bytes:
+    """A sync-collection answer holding the events ``big-{n}`` for ``n`` in ``names`` (each
+    ~1 KB), marked truncated (507 on the collection) or not, with its token."""
+    padding = "x" * 600
+    parts = [
+        '<?xml version="1.0" encoding="utf-8"?><D:multistatus xmlns:D="DAV:" '
+        'xmlns:C="urn:ietf:params:xml:ns:caldav">'
+    ]
+    for n in names:
+        ics = (
+            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\nBEGIN:VEVENT\r\n"
+            f"UID:big-{n}\r\nDTSTAMP:20260101T000000Z\r\n"
+            f"DTSTART:20260301T{n % 24:02d}0000Z\r\nDURATION:PT30M\r\n"
+            f"SUMMARY:event {n}\r\nDESCRIPTION:{padding}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+        )
+        parts.append(
+            f"<D:response><D:href>{calendar_path}big-{n}.ics</D:href><D:propstat><D:prop>"
+            f'<D:getetag>"{n}"</D:getetag><C:calendar-data>{ics}</C:calendar-data>'
+            "</D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response>"
+        )
+    if truncated:
+        parts.append(
+            f"<D:response><D:href>{calendar_path}</D:href>"
+            "<D:status>HTTP/1.1 507 Insufficient Storage</D:status></D:response>"
+        )
+    parts.append(f"<D:sync-token>{token}</D:sync-token></D:multistatus>")
+    return "".join(parts).encode()
+
+
+async def test_a_truncated_sync_answer_goes_on_from_the_token_it_carries(
+    api: Api, radicale: Radicale, receiver: Receiver, worker: Worker
+) -> None:
+    """RFC 6578: an answer truncated by the server (507 on the collection) is continued with
+    the sync-token it carries; both parts (big ones, read in the worker processes) land in
+    the mirror."""
+    first, second = f"{TOKEN}-part-1", f"{TOKEN}-part-2"
+    with big_proxy(radicale.url) as proxy:
+        user = radicale.add_user()
+        path = radicale.make_calendar(user, "work", "Work")
+
+        def respond(body: bytes) -> bytes:
+            if first.encode() in body:
+                return sync_part(range(201, 401), path, second, truncated=False)
+            if second.encode() in body:
+                return sync_part(range(0), path, second, truncated=False)
+            return sync_part(range(1, 201), path, first, truncated=True)
+
+        proxy.respond = respond
+        body = {
+            "provider": "CALDAV",
+            "url": proxy.url + "/",
+            "username": user.name,
+            "password": user.password,
+        }
+        r = await api.call("POST", "/api/v1/accounts", json=body)
+        assert r.status_code == 201, r.text
+        account_id = r.json()["account_id"]
+        synced = synckit.Synced(api, account_id, "work")
+        await synced.sync()
+        state = await synced.sync_state()
+        asked = [b.decode() for b in proxy.reports]
+
+    assert state["status"] == "ok", state
+    # The first REPORT with no token, the second with the token of the truncated answer.
+    assert len(asked) == 2, asked
+    assert "<D:sync-token></D:sync-token>" in asked[0]
+    assert first in asked[1]
+    listed: list[str] = []
+    params = {"start": "2026-03-01T00:00:00Z", "end": "2026-03-02T00:00:00Z", "limit": "250"}
+    while True:
+        r = await api.call(
+            "GET", "/api/v1/calendars/work/events", account_id=account_id, params=params
+        )
+        assert r.status_code == 200, r.text
+        listed += [e["title"] for e in r.json()["data"]]
+        if not r.json()["next_cursor"]:
+            break
+        params = {**params, "cursor": r.json()["next_cursor"]}
+    assert sorted(listed) == sorted(f"event {n}" for n in range(1, 401))

@@ -33,6 +33,7 @@ any request is in flight, the worker threads pause between steps
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 import threading
 import weakref
@@ -259,13 +260,14 @@ def _spend(work: Callable[[Budget], T], budget: Budget) -> T:
         return work(budget)
 
 
-async def run(work: Callable[[Budget], T], tenant: str) -> T:
-    """``work(budget)`` in a worker thread, in one of ``tenant``'s turns; its budget is
-    cancelled if this await is, or if the request's client disconnects (then
+async def run(work: Callable[[Budget], T], tenant: str, *, in_turn: bool = True) -> T:
+    """``work(budget)`` in a worker thread, in one of ``tenant``'s turns (unless ``in_turn`` is
+    false: work bounded otherwise, as the reading of a big provider answer by its memory turn);
+    its budget is cancelled if this await is, or if the request's client disconnects (then
     :class:`ClientGone`)."""
     budget = Budget(step_aside=True)
     client = _client.get()
-    async with turn(tenant):
+    async with turn(tenant) if in_turn else contextlib.nullcontext():
         try:
             # The work sees the caller's context variables; a cancelled await ends at once
             # (the thread, if it started, stops at its budget's next step).
@@ -282,16 +284,18 @@ async def run(work: Callable[[Budget], T], tenant: str) -> T:
             budget.cancel()  # a no-op once the work is done
 
 
-async def run_apart(fn: Callable[..., T], args: tuple[Any, ...], tenant: str) -> T:
+async def run_apart(
+    fn: Callable[..., T], args: tuple[Any, ...], tenant: str, *, in_turn: bool = True
+) -> T:
     """``fn(*args, budget)`` as :func:`run` does it, but in a worker process when
     ``recurrence_processes`` is set (:mod:`calgate.processes`): ``fn`` is a function of the
     module level and ``args`` and the result are pickled, so the work sees none of the
     caller's context variables or caches. Its budget is cancelled the same way."""
     processes = _processes
     if processes is None:
-        return await run(lambda budget: fn(*args, budget), tenant)
+        return await run(lambda budget: fn(*args, budget), tenant, in_turn=in_turn)
     client = _client.get()
-    async with turn(tenant):
+    async with turn(tenant) if in_turn else contextlib.nullcontext():
         job = processes.submit(fn, args, limits.WORK_LIMIT)
         try:
             running = asyncio.wrap_future(job.future)

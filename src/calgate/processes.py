@@ -39,6 +39,7 @@ from multiprocessing.sharedctypes import RawArray
 from typing import Any, Generic, TypeVar
 
 from calgate import logs
+from calgate.domain import cursor
 from calgate.domain.recurrence import Budget, limits
 from calgate.domain.recurrence.budget import QUIET, Cancelled, spending
 from calgate.errors import ServiceUnavailable
@@ -121,7 +122,7 @@ class Processes:
     def submit(self, fn: Callable[..., T], args: tuple[Any, ...], limit: int) -> Job[T]:
         """Start ``fn(*args, budget)`` in a worker, with a work limit of ``limit``; its log lines
         name the current request (and are written as calgate's own: same format, same level,
-        same stream)."""
+        same stream), and the cursors it signs or checks use this process's key."""
         pool = self._executor()
         with self._lock:
             if not self._free:
@@ -129,7 +130,8 @@ class Processes:
             slot = self._free.pop()
             self._flags[slot] = 0
         try:
-            future = pool.submit(_job, slot, limit, logs.request_id.get(), fn, args)
+            request, key = logs.request_id.get(), cursor.key_in_use()
+            future = pool.submit(_job, slot, limit, request, key, fn, args)
         except BrokenProcessPool:
             self._release(slot)
             self.broken(pool)
@@ -190,7 +192,8 @@ def _begin(flags: Any, alive: Connection, logging: tuple[str, str] | None) -> No
     global _flags
     _flags = flags
     if logging is not None:  # a job's warnings in the format and at the level of calgate's
-        logs.setup_logging(*logging)
+        with contextlib.suppress(ValueError):  # a level of a name logging does not know
+            logs.setup_logging(*logging)
     # Where there is no niceness, the workers run at the normal priority.
     with contextlib.suppress(AttributeError, OSError):
         os.nice(NICE - os.nice(0))
@@ -217,12 +220,18 @@ def _nothing() -> None:
 
 
 def _job(
-    slot: int, limit: int, request: str | None, fn: Callable[..., T], args: tuple[Any, ...]
+    slot: int,
+    limit: int,
+    request: str | None,
+    key: bytes,
+    fn: Callable[..., T],
+    args: tuple[Any, ...],
 ) -> T:
     global _running
     if _flags[slot]:
         raise Cancelled
     limits.configure(limit)  # for the budgets the work makes of its own too
+    cursor.use_key(key)  # the cursors of the pages it makes are the caller's
     budget = Budget(limit, step_aside=True)
     _running = (slot, budget)
     named = logs.request_id.set(request)  # the job's log lines name the caller's request

@@ -21,7 +21,16 @@ from typing import Final
 
 from calgate.errors import InvalidParameters
 
-__all__ = ["decode", "decode_id", "encode", "encode_id", "sign", "use_key", "verify"]
+__all__ = [
+    "decode",
+    "decode_id",
+    "encode",
+    "encode_id",
+    "key_in_use",
+    "sign",
+    "use_key",
+    "verify",
+]
 
 _TAG_BYTES: Final = 16
 # Positions are microsecond instants or list offsets: they fit a signed 64-bit column.
@@ -34,6 +43,12 @@ def use_key(key: bytes) -> None:
     """Sign and check cursors with ``key`` (derived from the server's secret key)."""
     global _key
     _key = key
+
+
+def key_in_use() -> bytes:
+    """The key cursors are signed with (for worker processes, which sign and check the
+    cursors of the pages they make: :mod:`calgate.processes`)."""
+    return _key
 
 
 def _b64(data: bytes) -> str:

@@ -135,7 +135,7 @@ class CalDAVFeed:
                     pull.present.add(item_id)
             pull.changed.extend(_found(reading))
             await self._multiget(account, state, reading.missing, pull)
-            pull.cursor = reading.token
+            token = pull.cursor = reading.token  # a truncated answer goes on from it
             if not reading.truncated:
                 return pull
         raise ProviderError(f"the CalDAV server truncated sync-collection {MAX_ROUNDS} times")

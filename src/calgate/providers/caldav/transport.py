@@ -158,8 +158,9 @@ class Dav:
     ) -> Answer:
         """Send one call; returns 2xx answers and those whose status is in ``expect``.
 
-        With ``keep_turn``, a big answer keeps its :class:`Turn` until :func:`read_apart` has read
-        it; otherwise the turn is given back once the answer has been received."""
+        With ``keep_turn``, a big 2xx answer keeps its :class:`Turn` until :func:`read_apart` has
+        read it; otherwise (and for an error answer, never read) the turn is given back once the
+        answer has been received."""
         sent = {"Authorization": self.credentials.header, "Accept": "*/*", **(headers or {})}
         origin = _origin(url)
         withheld = ""  # the origin a redirect led to, where the password is not sent
@@ -198,7 +199,7 @@ class Dav:
             except (httpx.HTTPError, httpx.InvalidURL) as error:  # decoding, URL: not transient
                 raise ProviderError(f"{SERVER} call failed{_about(what)}: {error}") from None
             self._observe(what or method, started, metrics.outcome_of(status))
-            if turn is not None and not (keep_turn and (status < 300 or status in expect)):
+            if turn is not None and not (keep_turn and status < 300):
                 turn.release()
                 turn = None
             if status in (301, 302, 303, 307, 308) and "location" in answer_headers:
@@ -343,15 +344,17 @@ async def read(answer: Answer, tenant: str, reading: Callable[..., T], *args: An
 
 
 async def read_apart(answer: Answer, tenant: str, reading: Callable[..., T], *args: Any) -> T:
-    """``reading(*args, budget)``, the reading of a big ``answer``, in one of ``tenant``'s turns
+    """``reading(*args, budget)``, the reading of a big ``answer``
     (:func:`calgate.offload.run_apart`): in one of calgate's worker processes when it has them
     (setting ``recurrence_processes``), whose CPU time does not share the event loop's
     interpreter; in offload's threads otherwise. ``reading`` is a function of the module level
     (:mod:`calgate.providers.caldav.reading`). An answer that kept its turn (``keep_turn``) is
     read under it, then gives it back: at most ``OFF_LOOP_AT_ONCE`` big answers are in memory
-    at once in a process, read or being read."""
+    at once in a process, read or being read. That turn bounds the readings, not the tenant's
+    recurrence turn (``tenant`` names whose reading it is): a reading holding memory does not
+    wait behind its tenant's other work."""
     try:
-        return await offload.run_apart(reading, args, tenant)
+        return await offload.run_apart(reading, args, tenant, in_turn=False)
     finally:
         if answer.turn is not None:
             answer.turn.release()
