@@ -26,7 +26,6 @@ from calgate.providers.caldav import CalDAVProvider, discovery, xml
 from calgate.providers.caldav.reading import ETAG, Reading, etag_listing, feed_answer
 from calgate.providers.caldav.transport import Answer, Dav, read
 from calgate.providers.caldav.xml import CALDAV, DAV
-from calgate.providers.found import Found
 from calgate.store.mirror import CalendarState
 from calgate.sync.feed import CalendarGone, KnownEtags, Pull
 
@@ -60,10 +59,6 @@ def multiget_body(paths: list[str]) -> bytes:
         f"<C:calendar-multiget {_NS}><D:prop><D:getetag/><C:calendar-data/></D:prop>"
         f"{hrefs}</C:calendar-multiget>"
     ).encode()
-
-
-def _found(reading: Reading) -> list[Found]:
-    return [Found(i.item_id, i.url, i.etag, i.version, i.events) for i in reading.found]
 
 
 class CalDAVFeed:
@@ -133,7 +128,7 @@ class CalDAVFeed:
                         pull.present.discard(item_id)
                 elif pull.present is not None:
                     pull.present.add(item_id)
-            pull.changed.extend(_found(reading))
+            pull.changed.extend(reading.found)
             await self._multiget(account, state, reading.missing, pull)
             token = pull.cursor = reading.token  # a truncated answer goes on from it
             if not reading.truncated:
@@ -173,7 +168,7 @@ class CalDAVFeed:
                 raise CalendarGone(f"calendar {state.calendar_id!r} is gone from the server")
             reading = await self._read(account, answer, state)
             # A resource named without its data is gone in between: the next run sees it.
-            pull.changed.extend(_found(reading))
+            pull.changed.extend(reading.found)
 
     # getctag + getetag -------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from calgate.domain.recurrence import Budget
 from calgate.providers.caldav import listing, resources, xml
 from calgate.providers.caldav.resources import Resource
 from calgate.providers.caldav.xml import CALDAV, DAV, qname
+from calgate.providers.found import Found
 
 DATA: Final = qname(CALDAV, "calendar-data")
 ETAG: Final = qname(DAV, "getetag")
@@ -66,25 +67,13 @@ def query_page(
 
 
 @dataclass(slots=True)
-class Item:
-    """One resource of a feed's answer, read: its events, the master and its modified
-    occurrences."""
-
-    item_id: str
-    url: str
-    etag: str
-    version: int
-    events: list[Event]
-
-
-@dataclass(slots=True)
 class Reading:
     """What one multistatus answer of the change feed says."""
 
     token: str = ""  # the sync-token it carries (sync-collection)
     truncated: bool = False  # 507 on the collection: continued with that token
     seen: list[tuple[str, bool]] = field(default_factory=list)  # (item id, removed), in order
-    found: list[Item] = field(default_factory=list)  # the resources it holds with their data
+    found: list[Found] = field(default_factory=list)  # the resources it holds with their data
     missing: list[tuple[str, str]] = field(default_factory=list)  # (item id, URL) without data
 
 
@@ -117,7 +106,7 @@ def feed_answer(
         resource = resources.read_or_skip(data.encode(), item_id, calendar_id, response.url, etag)
         if resource is not None:
             reading.found.append(
-                Item(item_id, response.url, etag, resource.version, resource.events())
+                Found(item_id, response.url, etag, resource.version, resource.events())
             )
     return reading
 
