@@ -49,6 +49,15 @@ def env_of(fakes: Fakes, port: int, database_url: str, **extra: str) -> dict[str
     }
 
 
+def connect_oauth(base: str, fakes: Fakes, provider: str) -> str:
+    """Connect an account of the test server of ``provider`` through ``base``; its id."""
+    token = fakes.state(provider).oauth.issue_refresh_token()
+    body = {"provider": provider, "refresh_token": token}
+    r = httpx.post(f"{base}/api/v1/accounts", headers=HEADERS, json=body, timeout=30)
+    assert r.status_code == 201, r.text
+    return str(r.json()["account_id"])
+
+
 def wait_until(check: Callable[[], Any], within: float = 20.0, what: str = "") -> Any:
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
@@ -87,11 +96,7 @@ class Pushed:
                 self.served = None
 
     def connect(self, *, webhook: bool = True) -> None:
-        token = self.fakes.state(self.provider).oauth.issue_refresh_token()
-        body = {"provider": self.provider, "refresh_token": token}
-        r = httpx.post(f"{self.base}/api/v1/accounts", headers=HEADERS, json=body, timeout=30)
-        assert r.status_code == 201, r.text
-        self.account_id = r.json()["account_id"]
+        self.account_id = connect_oauth(self.base, self.fakes, self.provider)
         if not webhook:
             return
         hook = {"source": "calendar_event", "request_url": self.receiver.url, "name": "push"}

@@ -29,27 +29,35 @@ pytestmark = pytest.mark.anyio
 MIB = 2**20
 
 
+HEAD = (
+    '<?xml version="1.0" encoding="utf-8"?><D:multistatus xmlns:D="DAV:" '
+    'xmlns:C="urn:ietf:params:xml:ns:caldav">'
+)
+
+
+def event_response(n: int, calendar_path: str) -> str:
+    """The multistatus response of the event ``big-{n}`` (~1 KB), on 2026-03-01."""
+    padding = "x" * 600
+    ics = (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\nBEGIN:VEVENT\r\n"
+        f"UID:big-{n}\r\nDTSTAMP:20260101T000000Z\r\n"
+        f"DTSTART:20260301T{n % 24:02d}0000Z\r\nDURATION:PT30M\r\n"
+        f"SUMMARY:event {n}\r\nDESCRIPTION:{padding}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    return (
+        f"<D:response><D:href>{calendar_path}big-{n}.ics</D:href><D:propstat><D:prop>"
+        f'<D:getetag>"{n}"</D:getetag><C:calendar-data>{ics}</C:calendar-data>'
+        "</D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response>"
+    )
+
+
 def multistatus(size: int, calendar_path: str) -> bytes:
     """A calendar-query answer of about ``size`` bytes: events of ~1 KB each, in 2026."""
-    padding = "x" * 600
-    parts = [
-        '<?xml version="1.0" encoding="utf-8"?><D:multistatus xmlns:D="DAV:" '
-        'xmlns:C="urn:ietf:params:xml:ns:caldav">'
-    ]
+    parts = [HEAD]
     total, n = 0, 0
     while total < size:
         n += 1
-        ics = (
-            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\nBEGIN:VEVENT\r\n"
-            f"UID:big-{n}\r\nDTSTAMP:20260101T000000Z\r\n"
-            f"DTSTART:20260301T{n % 24:02d}0000Z\r\nDURATION:PT30M\r\n"
-            f"SUMMARY:event {n}\r\nDESCRIPTION:{padding}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
-        )
-        part = (
-            f"<D:response><D:href>{calendar_path}big-{n}.ics</D:href><D:propstat><D:prop>"
-            f'<D:getetag>"{n}"</D:getetag><C:calendar-data>{ics}</C:calendar-data>'
-            "</D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response>"
-        )
+        part = event_response(n, calendar_path)
         parts.append(part)
         total += len(part)
     parts.append("</D:multistatus>")

@@ -23,7 +23,7 @@ import pytest
 
 from tests.conftest import PG_URL, reset_postgres
 from tests.oauth_env import Fakes
-from tests.pushkit import HEADERS, env_of, wait_until
+from tests.pushkit import HEADERS, connect_oauth, env_of, wait_until
 from tests.serve import free_port, serve
 
 pytestmark = pytest.mark.system
@@ -70,15 +70,7 @@ def crash_and_retry(tmp_path: Path, provider: str, database_url: str) -> None:
         port = free_port()
         env = env_of(fakes, port, database_url, CALGATE_IDEMPOTENCY_LEASE_SECONDS="1")
         with serve(tmp_path, env, port) as served:
-            token = fakes.state(provider).oauth.issue_refresh_token()
-            r = httpx.post(
-                f"{served.base_url}/api/v1/accounts",
-                headers=HEADERS,
-                json={"provider": provider, "refresh_token": token},
-                timeout=30,
-            )
-            assert r.status_code == 201, r.text
-            account = r.json()["account_id"]
+            account = connect_oauth(served.base_url, fakes, provider)
             before = create(served.base_url, provider, account, None)
             assert before.status_code == 201, before.text
             hold(fakes, provider)

@@ -16,7 +16,7 @@ import pytest
 
 from tests.fakes import google_sync, graph_delta
 from tests.oauth_env import Fakes
-from tests.pushkit import HEADERS, env_of, wait_until
+from tests.pushkit import HEADERS, connect_oauth, env_of, wait_until
 from tests.serve import free_port, serve
 
 pytestmark = pytest.mark.system
@@ -80,15 +80,7 @@ def test_a_big_sync_page_is_read_in_a_worker_process(tmp_path: Path, provider: s
             CALGATE_RECURRENCE_PROCESSES="2",
         )
         with serve(tmp_path, env, port) as served:
-            token = fakes.state(provider).oauth.issue_refresh_token()
-            r = httpx.post(
-                f"{served.base_url}/api/v1/accounts",
-                headers=HEADERS,
-                json={"provider": provider, "refresh_token": token},
-                timeout=30,
-            )
-            assert r.status_code == 201, r.text
-            account = r.json()["account_id"]
+            account = connect_oauth(served.base_url, fakes, provider)
 
             def skipped() -> list[dict[str, Any]]:
                 return [

@@ -19,7 +19,13 @@ from tests.conftest import Api
 from tests.radicale import Radicale, radicale_fixture  # noqa: F401
 from tests.receiver import Receiver
 from tests.synckit import receiver_fixture, sync_settings, webhook, worker_fixture  # noqa: F401
-from tests.test_caldav_big_answers import big_proxy, multistatus
+from tests.test_caldav_big_answers import (
+    HEAD,
+    big_proxy,
+    connected,
+    event_response,
+    multistatus,
+)
 
 pytestmark = pytest.mark.anyio
 MIB = 2**20
@@ -50,17 +56,8 @@ async def test_a_big_sync_answer_is_read_off_the_event_loop(
     api: Api, radicale: Radicale, receiver: Receiver, worker: Worker
 ) -> None:
     with big_proxy(radicale.url) as proxy:
-        user = radicale.add_user()
-        path = radicale.make_calendar(user, "work", "Work")
-        body = {
-            "provider": "CALDAV",
-            "url": proxy.url + "/",
-            "username": user.name,
-            "password": user.password,
-        }
-        r = await api.call("POST", "/api/v1/accounts", json=body)
-        assert r.status_code == 201, r.text
-        account_id = r.json()["account_id"]
+        target, path = await connected(api, radicale, proxy)
+        account_id = target.account_id
         await webhook(api, receiver)
         proxy.answer = sync_answer(2 * MIB, path)
         synced = synckit.Synced(api, account_id, "work")
@@ -107,23 +104,7 @@ async def test_a_big_sync_answer_is_read_off_the_event_loop(
 def sync_part(names: range, calendar_path: str, token: str, truncated: bool) -> bytes:
     """A sync-collection answer holding the events ``big-{n}`` for ``n`` in ``names`` (each
     ~1 KB), marked truncated (507 on the collection) or not, with its token."""
-    padding = "x" * 600
-    parts = [
-        '<?xml version="1.0" encoding="utf-8"?><D:multistatus xmlns:D="DAV:" '
-        'xmlns:C="urn:ietf:params:xml:ns:caldav">'
-    ]
-    for n in names:
-        ics = (
-            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\nBEGIN:VEVENT\r\n"
-            f"UID:big-{n}\r\nDTSTAMP:20260101T000000Z\r\n"
-            f"DTSTART:20260301T{n % 24:02d}0000Z\r\nDURATION:PT30M\r\n"
-            f"SUMMARY:event {n}\r\nDESCRIPTION:{padding}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
-        )
-        parts.append(
-            f"<D:response><D:href>{calendar_path}big-{n}.ics</D:href><D:propstat><D:prop>"
-            f'<D:getetag>"{n}"</D:getetag><C:calendar-data>{ics}</C:calendar-data>'
-            "</D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response>"
-        )
+    parts = [HEAD, *(event_response(n, calendar_path) for n in names)]
     if truncated:
         parts.append(
             f"<D:response><D:href>{calendar_path}</D:href>"
@@ -141,8 +122,8 @@ async def test_a_truncated_sync_answer_goes_on_from_the_token_it_carries(
     the mirror."""
     first, second = f"{TOKEN}-part-1", f"{TOKEN}-part-2"
     with big_proxy(radicale.url) as proxy:
-        user = radicale.add_user()
-        path = radicale.make_calendar(user, "work", "Work")
+        target, path = await connected(api, radicale, proxy)
+        account_id = target.account_id
 
         def respond(body: bytes) -> bytes:
             if first.encode() in body:
@@ -152,15 +133,6 @@ async def test_a_truncated_sync_answer_goes_on_from_the_token_it_carries(
             return sync_part(range(1, 201), path, first, truncated=True)
 
         proxy.respond = respond
-        body = {
-            "provider": "CALDAV",
-            "url": proxy.url + "/",
-            "username": user.name,
-            "password": user.password,
-        }
-        r = await api.call("POST", "/api/v1/accounts", json=body)
-        assert r.status_code == 201, r.text
-        account_id = r.json()["account_id"]
         synced = synckit.Synced(api, account_id, "work")
         await synced.sync()
         state = await synced.sync_state()
