@@ -24,7 +24,8 @@ Two more hostile loads, chosen with ``--mode``:
 
     python bench/hostile_bench.py [--rounds 3] [--lists 300] [--clients 6] [--database-url URL]
                                   [--kinds far-list,far-day,create,list] [--apart]
-                                  [--fair-share N] [--processes N] [--pin]
+                                  [--fair-share N] [--processes N] [--priority idle|nice]
+                                  [--pin]
     python bench/hostile_bench.py --mode slow-bodies [--slow-bodies 100] [--byte-every 3]
     python bench/hostile_bench.py --mode big-answers [--clients 6] [--answer-mib 15]
 
@@ -227,6 +228,12 @@ def main() -> None:
         help="CALGATE_RECURRENCE_PROCESSES (0: recurrence work in threads; default: calgate's)",
     )
     parser.add_argument(
+        "--priority",
+        choices=("idle", "nice"),
+        default=None,
+        help="CALGATE_RECURRENCE_PRIORITY (the worker processes'; default: calgate's)",
+    )
+    parser.add_argument(
         "--pin",
         action="store_true",
         help="the hostile clients (and the --apart process) on the last CPU, calgate and the "
@@ -259,6 +266,8 @@ def main() -> None:
         env["CALGATE_FAIR_SHARE_REQUESTS"] = str(args.fair_share)
     if args.processes is not None:
         env["CALGATE_RECURRENCE_PROCESSES"] = str(args.processes)
+    if args.priority is not None:
+        env["CALGATE_RECURRENCE_PRIORITY"] = args.priority
     if args.body_timeout:
         env["CALGATE_BODY_TIMEOUT_SECONDS"] = str(args.body_timeout)
     if mode == "big-answers":
@@ -271,6 +280,8 @@ def main() -> None:
         apart += f", fair share {args.fair_share}"
     if args.processes is not None:
         apart += f", recurrence processes {args.processes}"
+    if args.priority is not None:
+        apart += f", worker priority {args.priority}"
     if args.pin:
         apart += (
             f", calgate on CPUs {sorted(ours or ())}, hostile clients on {sorted(theirs or ())}"

@@ -10,9 +10,9 @@ from calgate.domain.recurrence import Budget
 from calgate.domain.recurrence.budget import QUIET
 
 
-def where(budget: Budget) -> tuple[int, int]:
-    """(the worker's process id, its niceness)."""
-    return os.getpid(), os.nice(0)
+def where(budget: Budget) -> tuple[int, int, int]:
+    """(the worker's process id, its niceness, its scheduling policy)."""
+    return os.getpid(), os.nice(0), os.sched_getscheduler(0)
 
 
 def spend(steps: int, budget: Budget) -> int:

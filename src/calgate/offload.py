@@ -50,7 +50,7 @@ from starlette.types import Receive
 from calgate.domain.recurrence import Budget, limits
 from calgate.domain.recurrence.budget import QUIET, Cancelled, spending
 from calgate.errors import ServiceUnavailable
-from calgate.processes import Processes
+from calgate.processes import Priority, Processes
 
 T = TypeVar("T")
 
@@ -79,18 +79,19 @@ tenant's recurrence load a plain list's p99 was lower in three benchmark pairs o
 (README, "A well-behaved tenant beside a hostile one")."""
 
 
-def configure(threads: int, processes: int = 0) -> None:
+def configure(threads: int, processes: int = 0, priority: Priority = "idle") -> None:
     """Set the number of worker threads (once, from the ``recurrence_threads`` setting), and
     the GIL's switch interval to :data:`SWITCH_INTERVAL`; with ``processes``
     (``recurrence_processes``), :func:`run_apart` runs its work in that many worker processes
-    (started at the first such work, kept while the number stays the same)."""
+    at ``priority`` (``recurrence_priority``; started at the first such work, kept while the
+    number and the priority stay the same)."""
     global THREADS, _threads, _processes
     THREADS = threads
-    if _processes is not None and _processes.size != processes:
+    if _processes is not None and (_processes.size, _processes.priority) != (processes, priority):
         _processes.shutdown()
         _processes = None
     if processes and _processes is None:
-        _processes = Processes(processes)
+        _processes = Processes(processes, priority)
     _turns.clear()
     if _threads is not None:
         _threads.shutdown(wait=False)  # work still running there ends with its budget

@@ -8,8 +8,8 @@ With ``recurrence_processes`` set, :func:`calgate.offload.run_apart` sends such 
 that many worker processes instead (and so does
 :func:`calgate.providers.caldav.transport.read_apart`, for the XML and iCalendar of a big CalDAV
 answer): the operating system runs them on any core, and since they
-run at nice 19, a core the event loop (or a database thread, or anything else at the normal
-priority) wants is given to it at once.
+run at the lowest priority (:data:`Priority`; SCHED_IDLE on Linux), a core the event loop (or a
+database thread, or anything else at the normal priority) wants is given to it at once.
 
 A job is a function of the module level and its arguments (pickled both ways), run with a
 :class:`~calgate.domain.recurrence.Budget` of the caller's work limit. The budget is cancelled
@@ -36,7 +36,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.sharedctypes import RawArray
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from calgate import logs
 from calgate.domain import cursor
@@ -53,7 +53,15 @@ LOOK_SECONDS = 0.005
 """How often a worker looks whether its job was cancelled."""
 
 NICE = 19
-"""The workers' niceness: the lowest priority of normal scheduling."""
+"""The workers' niceness: the lowest priority of normal scheduling (and the fallback of
+``idle`` where the system has no SCHED_IDLE or refuses it)."""
+
+Priority = Literal["idle", "nice"]
+"""The workers' CPU priority (setting ``recurrence_priority``): ``idle`` is Linux's SCHED_IDLE
+at nice 19, ``nice`` nice 19 at the normal policy. A task at the normal priority that wakes up
+preempts a SCHED_IDLE task at once; at nice 19 the worker may first run on to the end of its
+time slice, which a plain list beside a hostile tenant's recurrence load showed in its p99
+(README, "A well-behaved tenant beside a hostile one")."""
 
 PRELOAD = [
     "calgate.domain.expansion",
@@ -76,8 +84,9 @@ class Job(Generic[T]):
 class Processes:
     """``size`` worker processes, started by :meth:`start` (or at the first job)."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, priority: Priority = "idle") -> None:
         self.size = size
+        self.priority = priority
         self._flags: Any = None
         self._alive: Any = None
         self._pool: ProcessPoolExecutor | None = None
@@ -106,7 +115,7 @@ class Processes:
                     self.size,
                     mp_context=context,
                     initializer=_begin,
-                    initargs=(self._flags, alive, logs.current_setup()),
+                    initargs=(self._flags, alive, logs.current_setup(), self.priority),
                 )
             return self._pool
 
@@ -188,7 +197,9 @@ _flags: Any = None
 _running: tuple[int, Budget] | None = None
 
 
-def _begin(flags: Any, alive: Connection, logging: tuple[str, str] | None) -> None:
+def _begin(
+    flags: Any, alive: Connection, logging: tuple[str, str] | None, priority: Priority
+) -> None:
     global _flags
     _flags = flags
     if logging is not None:  # a job's warnings in the format and at the level of calgate's
@@ -197,6 +208,9 @@ def _begin(flags: Any, alive: Connection, logging: tuple[str, str] | None) -> No
     # Where there is no niceness, the workers run at the normal priority.
     with contextlib.suppress(AttributeError, OSError):
         os.nice(NICE - os.nice(0))
+    if priority == "idle":  # where there is no SCHED_IDLE (or it is refused): nice 19
+        with contextlib.suppress(AttributeError, OSError):
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
     threading.Thread(target=_look, args=(alive,), name="calgate-look", daemon=True).start()
 
 

@@ -77,7 +77,11 @@ class Runtime:
         )
         cursor.use_key(box.derive("cursor"))
         recurrence.configure(settings.recurrence_work_limit)
-        offload.configure(settings.recurrence_threads, settings.recurrence_processes)
+        offload.configure(
+            settings.recurrence_threads,
+            settings.recurrence_processes,
+            settings.recurrence_priority,
+        )
         accounts = AccountService(db, box, settings.cache_seconds)
         providers = Providers(settings, db, accounts, transport=transport)
         runtime = cls(

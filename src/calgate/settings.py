@@ -97,6 +97,15 @@ class Settings(BaseSettings):
         "place of those threads: that work then shares no interpreter lock with the event "
         "loop (0: in the threads).",
     )
+    recurrence_priority: Literal["idle", "nice"] = Field(
+        "idle",
+        description="The worker processes' CPU priority: `idle`, Linux's SCHED_IDLE (they run "
+        "on CPU time nothing at the normal priority wants, and give a core up at once when "
+        "something does; nice 19 where the system refuses it or has no such policy), or "
+        "`nice`: nice 19 at the normal policy (a request's work that wakes up may wait for "
+        "the rest of a worker's time slice; a worker gets about 1.5 % of a core kept busy at "
+        "the normal priority, against about 0.3 % with `idle`).",
+    )
     shutdown_timeout_seconds: int = Field(
         10,
         ge=1,
