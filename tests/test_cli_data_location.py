@@ -169,3 +169,24 @@ def test_serve_takes_data_dir_after_the_command(tmp_path: Path) -> None:
     assert exported, output
     assert f"X-API-KEY: {exported[1]}" in output
     assert f"/calendars/{exported[3]}/events?account_id={exported[2]}" in output
+
+
+def test_a_bad_setting_is_named_not_a_traceback(home: Path, tmp_path: Path) -> None:
+    """A setting out of its range, from the environment or from a config file, stops every
+    command with a line naming it, what was given and what it takes."""
+    os.environ["CALGATE_RECURRENCE_PRIORITY"] = "bogus"
+    try:
+        result = cli(home, tmp_path, "tenants", "list")
+    finally:
+        del os.environ["CALGATE_RECURRENCE_PRIORITY"]
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit)  # not the settings' ValidationError
+    assert "CALGATE_RECURRENCE_PRIORITY" in result.output
+    assert "'bogus'" in result.output and "'idle' or 'nice'" in result.output
+    config = tmp_path / "calgate.toml"
+    config.write_text("recurrence_processes = -1\nrecurrence_threads = 0\n")
+    result = cli(home, tmp_path, "--config", str(config), "tenants", "list")
+    assert result.exit_code == 1, result.output
+    assert "CALGATE_RECURRENCE_PROCESSES" in result.output
+    assert "CALGATE_RECURRENCE_THREADS" in result.output
+    assert "greater than or equal to 0" in result.output

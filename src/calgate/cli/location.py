@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from pydantic import ValidationError
 
 from calgate.settings import Settings, default_data_dir, load_settings
 
@@ -67,12 +68,27 @@ def settings_of(ctx: click.Context) -> Settings:
     state = ctx.ensure_object(CliState)
     if state.settings is None:
         flags = state.flags
-        state.settings = load_settings(
-            flags.get("config"),
-            data_dir=flags.get("data_dir"),
-            database_url=flags.get("database_url"),
-        )
+        try:
+            state.settings = load_settings(
+                flags.get("config"),
+                data_dir=flags.get("data_dir"),
+                database_url=flags.get("database_url"),
+            )
+        except ValidationError as error:
+            raise click.ClickException(_refused(error)) from None
     return state.settings
+
+
+def _refused(error: ValidationError) -> str:
+    """The settings ``error`` refused, one line each: the setting (as its environment variable;
+    the config file names it in lower case), what was given, what it takes."""
+    lines = ["calgate's settings are refused:"]
+    for problem in error.errors():
+        name = "_".join(str(part) for part in problem["loc"])
+        given = problem.get("input")
+        shown = "" if isinstance(given, dict) else f" (given: {given!r})"
+        lines.append(f"  CALGATE_{name.upper()}{shown}: {problem['msg']}")
+    return "\n".join(lines)
 
 
 def data_dir_source(ctx: click.Context) -> str:
