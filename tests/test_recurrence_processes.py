@@ -151,6 +151,7 @@ async def test_a_worker_that_dies_costs_the_jobs_under_way_a_503(processes: None
     with pytest.raises(ServiceUnavailable) as refused:
         await offload.run_apart(jobs.die, (), "tenant")
     assert refused.value.status == 503
+    assert refused.value.detail.startswith("the worker process doing this request's work died")
     assert await offload.run_apart(jobs.spend, (10,), "tenant") == 10
 
 

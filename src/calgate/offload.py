@@ -50,7 +50,7 @@ from starlette.types import Receive
 from calgate.domain.recurrence import Budget, limits
 from calgate.domain.recurrence.budget import QUIET, Cancelled, spending
 from calgate.errors import ServiceUnavailable
-from calgate.processes import Priority, Processes
+from calgate.processes import DIED, Priority, Processes
 
 T = TypeVar("T")
 
@@ -308,7 +308,7 @@ async def run_apart(
                 raise ClientGone from None
             except BrokenProcessPool:
                 processes.broken(job.pool)
-                raise ServiceUnavailable("recurrence: a worker process died; retry") from None
+                raise ServiceUnavailable(DIED) from None
             if not done:
                 raise ClientGone
             return done[0]

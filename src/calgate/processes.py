@@ -52,6 +52,9 @@ SLOTS = 1024
 LOOK_SECONDS = 0.005
 """How often a worker looks whether its job was cancelled."""
 
+DIED = "the worker process doing this request's work died (killed, or out of memory); retry"
+"""The 503's detail when a worker died under a job: an expansion's or a big answer's reading."""
+
 NICE = 19
 """The workers' niceness: the lowest priority of normal scheduling (and the fallback of
 ``idle`` where the system has no SCHED_IDLE or refuses it)."""
@@ -135,7 +138,7 @@ class Processes:
         pool = self._executor()
         with self._lock:
             if not self._free:
-                raise ServiceUnavailable("recurrence: too many jobs under way; retry shortly")
+                raise ServiceUnavailable("worker processes: too many jobs under way; retry shortly")
             slot = self._free.pop()
             self._flags[slot] = 0
         try:
@@ -144,7 +147,7 @@ class Processes:
         except BrokenProcessPool:
             self._release(slot)
             self.broken(pool)
-            raise ServiceUnavailable("recurrence: a worker process died; retry") from None
+            raise ServiceUnavailable(DIED) from None
         future.add_done_callback(lambda _: self._release(slot))
         return Job(future, slot, pool)
 
