@@ -61,11 +61,13 @@ _threads: ThreadPoolExecutor | None = None  # made at the first run() after conf
 
 
 class _Turns:
-    """The turns of one event loop: ``THREADS`` at once, one per tenant at a time."""
+    """The turns of one event loop: ``THREADS`` at once, one per tenant at a time; and the one
+    lane of the threads' work outside them (``run(..., in_turn=False)``)."""
 
     def __init__(self, threads: int) -> None:
         self.all = asyncio.Semaphore(threads)
         self.tenants: dict[str, tuple[asyncio.Lock, list[int]]] = {}
+        self.outside = asyncio.Lock()
 
 
 _turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Turns] = weakref.WeakKeyDictionary()
@@ -263,12 +265,14 @@ def _spend(work: Callable[[Budget], T], budget: Budget) -> T:
 
 async def run(work: Callable[[Budget], T], tenant: str, *, in_turn: bool = True) -> T:
     """``work(budget)`` in a worker thread, in one of ``tenant``'s turns (unless ``in_turn`` is
-    false: work bounded otherwise, as the reading of a big provider answer by its memory turn);
-    its budget is cancelled if this await is, or if the request's client disconnects (then
-    :class:`ClientGone`)."""
+    false: work bounded otherwise, as the reading of a big provider answer by its memory turn,
+    which must not wait for its tenant's other work; such work runs one at a time, so that it
+    never holds every thread, nor the interpreter's lock twice over, and waits for nothing
+    once it runs); its budget is cancelled if this await is, or if the request's client
+    disconnects (then :class:`ClientGone`)."""
     budget = Budget(step_aside=True)
     client = _client.get()
-    async with turn(tenant) if in_turn else contextlib.nullcontext():
+    async with turn(tenant) if in_turn else _outside():
         try:
             # The work sees the caller's context variables; a cancelled await ends at once
             # (the thread, if it started, stops at its budget's next step).
@@ -283,6 +287,15 @@ async def run(work: Callable[[Budget], T], tenant: str, *, in_turn: bool = True)
             return done[0]
         finally:
             budget.cancel()  # a no-op once the work is done
+
+
+@asynccontextmanager
+async def _outside() -> AsyncIterator[None]:
+    """The one lane of the threads' work outside the turns (:func:`run`), waited for aside
+    (:func:`aside`) as a turn is."""
+    with aside(_client.get()):
+        async with _current().outside:
+            yield
 
 
 async def run_apart(
