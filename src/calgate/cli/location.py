@@ -87,7 +87,8 @@ def _refused(error: ValidationError) -> str:
         name = "_".join(str(part) for part in problem["loc"])
         given = problem.get("input")
         shown = "" if isinstance(given, dict) else f" (given: {given!r})"
-        lines.append(f"  CALGATE_{name.upper()}{shown}: {problem['msg']}")
+        setting = f"CALGATE_{name.upper()}{shown}: " if name else ""
+        lines.append(f"  {setting}{problem['msg']}")
     return "\n".join(lines)
 
 
