@@ -171,14 +171,16 @@ def test_serve_takes_data_dir_after_the_command(tmp_path: Path) -> None:
     assert f"/calendars/{exported[3]}/events?account_id={exported[2]}" in output
 
 
-def test_a_bad_setting_is_named_not_a_traceback(home: Path, tmp_path: Path) -> None:
+def test_a_bad_setting_is_named_not_a_traceback(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A setting out of its range, from the environment or from a config file, stops every
     command with a line naming it, what was given and what it takes."""
-    os.environ["CALGATE_RECURRENCE_PRIORITY"] = "bogus"
-    try:
-        result = cli(home, tmp_path, "tenants", "list")
-    finally:
-        del os.environ["CALGATE_RECURRENCE_PRIORITY"]
+    monkeypatch.setenv("CALGATE_RECURRENCE_PRIORITY", "bogus")
+    # --config names the file in CALGATE_CONFIG for the rest of the process: put it back after
+    monkeypatch.setenv("CALGATE_CONFIG", os.environ.get("CALGATE_CONFIG", ""))
+    result = cli(home, tmp_path, "tenants", "list")
+    monkeypatch.delenv("CALGATE_RECURRENCE_PRIORITY")
     assert result.exit_code == 1, result.output
     assert isinstance(result.exception, SystemExit)  # not the settings' ValidationError
     assert "CALGATE_RECURRENCE_PRIORITY" in result.output
