@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,14 +15,32 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from calgate import offload
 from calgate.api.app import create_app
 from calgate.bootstrap import bootstrap
+from calgate.processes import Priority
 from calgate.runtime import Runtime
 from calgate.settings import Settings
 from calgate.store import keys
 
 PG_URL = os.environ.get("CALGATE_TEST_DATABASE_URL", "")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+
+
+@contextmanager
+def offload_as(threads: int, processes: int, priority: Priority = "idle") -> Iterator[None]:
+    """calgate's recurrence threads and worker processes as given inside (``offload.configure``,
+    which may be called again inside), the settings' defaults after."""
+    offload.configure(threads, processes, priority)
+    try:
+        yield
+    finally:
+        fields = Settings.model_fields
+        offload.configure(
+            fields["recurrence_threads"].default,
+            fields["recurrence_processes"].default,
+            fields["recurrence_priority"].default,
+        )
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ from starlette.types import Message
 from calgate import offload
 from calgate.domain.recurrence import Budget
 from calgate.domain.recurrence.budget import Cancelled
-from calgate.settings import Settings
+from tests.conftest import offload_as
 
 pytestmark = pytest.mark.anyio
 
@@ -414,7 +414,6 @@ async def test_work_outside_the_turns_runs_one_at_a_time_in_the_threads() -> Non
     memory turn) runs one at a time in the threads, whatever its tenants: two such readings
     held the interpreter's lock in turns with the event loop together (6.75 times the alone p99 of
     a well-behaved tenant's lists, pinned, README), and left no thread for the others' turns."""
-    offload.configure(2, 0)
     inside = 0
     most = 0
     done: list[str] = []
@@ -430,18 +429,11 @@ async def test_work_outside_the_turns_runs_one_at_a_time_in_the_threads() -> Non
             inside -= 1
             done.append("reading")
 
-    try:
+    with offload_as(2, 0):
         async with asyncio.TaskGroup() as group:
             for tenant in ("a", "b", "c", "a"):
                 group.create_task(offload.run(reading, tenant, in_turn=False))
             # a tenant's turn still gets the other thread meanwhile, not after all four
             group.create_task(offload.run(lambda _: done.append("turn"), "d"))
-        assert most == 1
-        assert done.index("turn") < 3, done
-    finally:
-        fields = Settings.model_fields
-        offload.configure(
-            fields["recurrence_threads"].default,
-            fields["recurrence_processes"].default,
-            fields["recurrence_priority"].default,
-        )
+    assert most == 1
+    assert done.index("turn") < 3, done

@@ -29,9 +29,8 @@ from calgate.domain.recurrence import WorkLimitExceeded, limits
 from calgate.domain.recurrence.budget import Cancelled
 from calgate.errors import ServiceUnavailable
 from calgate.processes import Processes
-from calgate.settings import Settings
 from tests import recurrence_jobs as jobs
-from tests.conftest import Api
+from tests.conftest import Api, offload_as
 from tests.serve import ids_from_banner, serve
 
 pytestmark = pytest.mark.anyio
@@ -40,14 +39,8 @@ pytestmark = pytest.mark.anyio
 @pytest.fixture
 def processes() -> Iterator[None]:
     """Two worker processes for the test; the settings' defaults after it."""
-    offload.configure(2, 2)
-    yield
-    fields = Settings.model_fields
-    offload.configure(
-        fields["recurrence_threads"].default,
-        fields["recurrence_processes"].default,
-        fields["recurrence_priority"].default,
-    )
+    with offload_as(2, 2):
+        yield
 
 
 async def test_a_job_runs_in_a_worker_at_the_lowest_priority(processes: None) -> None:
@@ -61,16 +54,8 @@ async def test_a_job_runs_in_a_worker_at_the_lowest_priority(processes: None) ->
 
 
 async def test_the_nice_priority_keeps_the_normal_policy_at_nice_19() -> None:
-    offload.configure(2, 2, "nice")
-    try:
+    with offload_as(2, 2, "nice"):
         pid, nice, policy = await offload.run_apart(jobs.where, (), "tenant")
-    finally:
-        fields = Settings.model_fields
-        offload.configure(
-            fields["recurrence_threads"].default,
-            fields["recurrence_processes"].default,
-            fields["recurrence_priority"].default,
-        )
     assert pid != os.getpid()
     assert (nice, policy) == (19, os.SCHED_OTHER)
 
@@ -266,16 +251,10 @@ async def test_an_expanded_list_is_the_same_from_the_workers(api: Api) -> None:
         "end": "2026-05-01T00:00:00Z",
         "limit": "7",
     }
-    fields = Settings.model_fields
-    try:
-        offload.configure(2, 0)
+    with offload_as(2, 0):
         threads = await _pages(api, params)
         offload.configure(2, 2)
         workers = await _pages(api, params)
-    finally:
-        offload.configure(
-            fields["recurrence_threads"].default, fields["recurrence_processes"].default
-        )
     assert len(threads) == 7  # 44 weekday occurrences and one single event, 7 a page
     assert sum(len(page["data"]) for page in threads) == 45
     assert [[e["id"] for e in p["data"]] for p in workers] == [
