@@ -25,6 +25,8 @@ import pytest
 from starlette.types import Message
 
 from calgate import offload
+from calgate.api.wire import event_to_wire
+from calgate.domain.model import EventQuery
 from calgate.domain.recurrence import WorkLimitExceeded, limits
 from calgate.domain.recurrence.budget import Cancelled
 from calgate.errors import ServiceUnavailable
@@ -32,6 +34,7 @@ from calgate.processes import Processes
 from tests import recurrence_jobs as jobs
 from tests.conftest import Api, offload_as
 from tests.serve import ids_from_banner, serve
+from tests.test_invitations import BODY, organizer_calendar
 
 pytestmark = pytest.mark.anyio
 
@@ -263,9 +266,89 @@ async def test_an_expanded_list_is_the_same_from_the_workers(api: Api) -> None:
     assert workers == threads  # cursors signed alike: made by the caller, not the worker
 
 
+async def test_an_expanded_page_is_made_and_encoded_in_the_workers(api: Api) -> None:
+    """With worker processes the page's events are made and encoded there (the service hands
+    the route the encoded page, no events); the answers are those made in calgate's threads,
+    v1 and v2, cursors, offsets, organizer and notification states included (the series'
+    state on its generated occurrences, an occurrence changed since with its own)."""
+    cal = await organizer_calendar(api)
+    series = await cal.create(
+        {
+            **INVITATION,
+            "start": {"date_time": "2026-03-02T09:00:00", "time_zone": "Europe/Paris"},
+            "end": {"date_time": "2026-03-02T09:30:00", "time_zone": "Europe/Paris"},
+            "recurrence": ["RRULE:FREQ=DAILY;COUNT=40"],
+        }
+    )
+    await cal.create({"title": "alone", **_times("2026-03-04T12:00:00Z", "2026-03-04T13:00:00Z")})
+    r = await api.call(
+        "GET",
+        cal.url,
+        account_id=cal.account_id,
+        params={**WINDOW, "limit": "3"},
+    )
+    third = r.json()["data"][2]["id"]
+    await cal.patch(third, {"title": "moved", "notify": False})
+    v1 = {"url": cal.url, "account_id": cal.account_id}
+    v2 = {"url": f"/v2/{cal.account_id}/calendars/{cal.calendar_id}/events"}
+
+    async def answers() -> list[Any]:
+        got = []
+        for where in (v1, v2):
+            for params in ({"limit": "9"}, {"limit": "9", "offset": "7"}, {"limit": "250"}):
+                got.append(await _all_pages(api, where, {**WINDOW, **params}))
+        return got
+
+    with offload_as(2, 0):
+        threads = await answers()
+        offload.configure(2, 2)
+        workers = await answers()
+        query = EventQuery(expand_recurring=True, limit=5)
+        page = await api.runtime.events.list(
+            api.a.id, cal.account_id, cal.calendar_id, query, event_to_wire
+        )
+        assert page.items == [] and page.encoded is not None and len(page.encoded) == 5
+    assert workers == threads
+    listed = [e for p in threads[2] for e in p["data"]]
+    assert len(listed) == 41  # 40 occurrences and the single event
+    states = {e["id"]: (e["title"], e["notifications"]) for e in listed}
+    assert states[series + "_20260302T080000Z"] == ("Team sync", "failed")
+    assert states[third][0] == "moved"
+    assert {e["organizer"]["email"] for e in listed} == {"olga@example.org"}
+
+
+WINDOW = {
+    "expand_recurring": "true",
+    "start": "2026-03-01T00:00:00Z",
+    "end": "2026-05-01T00:00:00Z",
+}
+INVITATION = {k: v for k, v in BODY.items() if k not in ("start", "end")}
+
+
+def _times(start: str, end: str) -> dict[str, Any]:
+    return {"start": {"date_time": start}, "end": {"date_time": end}}
+
+
+async def _all_pages(api: Api, where: dict[str, str], params: dict[str, str]) -> list[Any]:
+    pages: list[Any] = []
+    cursor = None
+    while True:
+        query = {**params, **({"cursor": cursor} if cursor else {})}
+        if cursor:
+            query.pop("offset", None)
+        r = await api.call("GET", where["url"], account_id=where.get("account_id"), params=query)
+        assert r.status_code == 200, r.text
+        pages.append(r.json())
+        cursor = r.json()["next_cursor"]
+        if cursor is None:
+            return pages
+
+
 CHILD = """
 import os, sys
 from calgate.processes import Processes
+from calgate.api.wire import event_to_wire
+from calgate.domain.model import EventQuery
 from tests import recurrence_jobs as jobs
 workers = Processes(2)
 job = workers.submit(jobs.where, (), 1000)

@@ -298,6 +298,11 @@ async def _outside() -> AsyncIterator[None]:
             yield
 
 
+def apart() -> bool:
+    """Whether :func:`run_apart` runs its work in worker processes (``recurrence_processes``)."""
+    return _processes is not None
+
+
 async def run_apart(
     fn: Callable[..., T], args: tuple[Any, ...], tenant: str, *, in_turn: bool = True
 ) -> T:

@@ -172,3 +172,11 @@ T = TypeVar("T")
 class Page(Generic[T]):
     items: list[T]
     next_cursor: str | None = None
+    # The page's answers, encoded already (each item's JSON, made in a worker process: an
+    # expanded list of LOCAL calendars); then ``items`` is empty.
+    encoded: list[bytes] | None = None
+
+    @property
+    def size(self) -> int:
+        """How many items the page has, encoded or not."""
+        return len(self.items) if self.encoded is None else len(self.encoded)

@@ -12,9 +12,11 @@ from __future__ import annotations
 import dataclasses
 from typing import cast
 
+from sqlalchemy.engine import Connection
+
 from calgate.domain.model import Event, Notifications
 from calgate.outbox import notices
-from calgate.providers.base import AccountContext
+from calgate.providers.base import AccountContext, Note, Noted
 from calgate.store.bare import ReadOn
 
 
@@ -52,9 +54,39 @@ class NotificationStates:
             return events
         out: list[Event] = []
         for event in events:
-            state = found.get(event.id) or found.get(event.master_event_id)
-            if state is None or state == event.notifications:
-                out.append(event)
-            else:
-                out.append(self._with(event, state))
+            state = _state(event, found)
+            out.append(event if state is None else self._with(event, state))
         return out
+
+    def note(self, account: AccountContext) -> Note:
+        """The same, for events made in a worker process (an expanded list's page,
+        :meth:`calgate.providers.local.LocalProvider.list_events_encoded`): the states of the
+        events with rows and of the series, read with the rows, applied there by :func:`noted`.
+        A generated occurrence gets its series' state, as here."""
+
+        def read(conn: Connection, ids: set[str]) -> tuple[Noted, dict[str, str]]:
+            return noted, notices.states(conn, account.id, ids)
+
+        return read
+
+
+def _state(event: Event, found: dict[str, str]) -> str | None:
+    """The state ``event`` gets from ``found`` (None: it keeps its own)."""
+    state = found.get(event.id) or found.get(event.master_event_id)
+    return None if state is None or state == event.notifications else state
+
+
+def noted(events: list[Event], found: dict[str, str]) -> list[Event]:
+    """``events`` with their states in ``found`` (in a worker process: no memory of the
+    events made, which are new ones there)."""
+    if not found:
+        return events
+    out: list[Event] = []
+    for event in events:
+        state = _state(event, found)
+        out.append(
+            event
+            if state is None
+            else dataclasses.replace(event, notifications=cast(Notifications, state))
+        )
+    return out

@@ -123,6 +123,13 @@ class Change:
 # the database (e.g. outbox rows), never call out.
 Effects = Callable[[Connection, Change], None]
 
+# What an annotator of listed events (calgate.services.events) applies to a page's events in a
+# worker process, with what it read for them: a function of the module level (sent by name).
+Noted = Callable[[list[Event], Any], list[Event]]
+# What such an annotator reads, for the ids of the events a page may hold, on the read of the
+# rows (calgate.providers.local.LocalProvider.list_events_encoded): that function and its data.
+Note = Callable[[Connection, set[str]], tuple[Noted, Any]]
+
 
 def no_effects(conn: Connection, change: Change) -> None:
     return None

@@ -10,20 +10,37 @@ import dataclasses
 import datetime as dt
 import heapq
 import itertools
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
+import orjson
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from calgate import offload
 from calgate.domain import cursor, expansion, recurrence, rules, zones
-from calgate.domain.model import Calendar, Event, EventFields, EventQuery, Organizer, Page
+from calgate.domain.model import (
+    Calendar,
+    Event,
+    EventFields,
+    EventQuery,
+    Organizer,
+    Page,
+    with_organizer,
+)
 from calgate.domain.rsvp import Response, answered
 from calgate.domain.times import EventTime
 from calgate.errors import CalgateError, Conflict, InvalidParameters, NotFound
-from calgate.providers.base import AccountContext, Capabilities, Change, Effects, no_effects
+from calgate.providers.base import (
+    AccountContext,
+    Capabilities,
+    Change,
+    Effects,
+    Note,
+    Noted,
+    no_effects,
+)
 from calgate.services.accounts import AccountService
 from calgate.store import accounts as account_store
 from calgate.store import bare, idempotency, tables
@@ -314,6 +331,34 @@ def _expanded(rows: _Rows, found: list[expansion.Found], limit: int) -> list[tup
     ]
 
 
+def _encoded_page(
+    rows: _Rows,
+    noted: list[tuple[Noted, Any]],
+    window_start: dt.datetime | None,
+    window_end: dt.datetime | None,
+    after: tuple[int, str] | None,
+    limit: int,
+    organizer: tuple[str, str],
+    to_wire: Callable[[Event], object],
+    budget: recurrence.Budget,
+) -> tuple[list[bytes], tuple[int, str] | None]:
+    """:meth:`LocalProvider.list_events_encoded`'s work in the worker process: the page's
+    events encoded, and the position of its last event when a page follows (the cursor is
+    signed by the caller, whose key the worker has not)."""
+    found = expansion.first_occurrences(rows.plan, window_start, window_end, after, limit, budget)
+    made = _expanded(rows, found, limit)
+    events = [event for _, event in made[:limit]]
+    for apply, read in noted:
+        events = apply(events, read)
+    email, name = organizer
+    parts = []
+    for event in events:
+        budget.spend(0)  # a pause point, a cancellation; the work limit counts recurrence only
+        parts.append(orjson.dumps(to_wire(with_organizer(event, email, name))))
+    last = made[limit - 1] if len(made) > limit else None
+    return parts, (last[0], last[1].id) if last else None
+
+
 def _occurrence(rows: _Rows, index: int, start: expansion.Time) -> Event:
     return rules.occurrence_of(rows.series[index][0], expansion.event_time(start))
 
@@ -588,6 +633,45 @@ class LocalProvider:
         if then is _found:
             return cast(T, page)
         return await self.db.read(lambda conn: then(conn, page))
+
+    async def list_events_encoded(
+        self,
+        account: AccountContext,
+        calendar_id: str,
+        query: EventQuery,
+        to_wire: Callable[[Event], object],
+        notes: Sequence[Note],
+    ) -> Page[Event] | None:
+        """An expanded list's page made and encoded whole in a worker process
+        (``recurrence_processes``): its events (occurrences, mostly) are never made in this
+        process, whose interpreter lock they would hold; ``Page.encoded`` holds each event's
+        ``orjson.dumps(to_wire(event))``, ``to_wire`` a function of the module level (sent by
+        name). ``notes`` annotate the events there: each is read on the read of the rows, for
+        the events that have rows and the page's series, and applied in the worker. The events
+        get the account as their organizer where they have none. None: not made so (not an
+        expanded list, or no worker processes); the caller lists as usual."""
+        if not query.expand_recurring or not offload.apart():
+            return None
+        after = cursor.decode(query.cursor) if query.cursor else None
+        start = _window_start(query, after)
+        organizer = (account.email, account.name)  # not the account: its secrets stay here
+
+        def rows(conn: Connection) -> tuple[_Rows, list[tuple[Noted, Any]]]:
+            _calendar(conn, account, calendar_id)
+            found = _expansion_rows(conn, calendar_id, query, after)
+            ids = {e.id for e, _ in found.singles} | {m.id for m, _ in found.series}
+            ids |= {e.master_event_id for e, _ in found.singles if e.master_event_id}
+            ids |= {e.id for stored in found.exceptions.values() for e in stored.values()}
+            return found, [note(conn, ids) for note in notes]
+
+        async with offload.turn(account.tenant_id):
+            found, noted = await self.db.read(rows)
+            parts, last = await offload.run_apart(
+                _encoded_page,
+                (found, noted, start, query.end, after, query.limit, organizer, to_wire),
+                account.tenant_id,
+            )
+        return Page([], cursor.encode(*last) if last else None, encoded=parts)
 
     async def _ahead(
         self,

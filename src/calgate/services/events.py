@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from sqlalchemy.engine import Connection
@@ -27,6 +27,7 @@ from calgate.providers.base import (
     Capabilities,
     Change,
     Effects,
+    Note,
     Provider,
     no_effects,
 )
@@ -64,6 +65,17 @@ class StoreReads(Protocol):
         query: EventQuery,
         then: Callable[[ReadOn, Page[Event]], T],
     ) -> T: ...
+
+    async def list_events_encoded(
+        self,
+        account: AccountContext,
+        calendar_id: str,
+        query: EventQuery,
+        to_wire: Callable[[Event], object],
+        notes: Sequence[Note],
+    ) -> Page[Event] | None:
+        """The page made and encoded in a worker process (``Page.encoded``), annotated there
+        by ``notes``; None: list with :meth:`list_events_then`."""
 
 
 # What a read from the mirror reads after the event it found, in the same read transaction
@@ -191,6 +203,17 @@ class EventService:
         for annotate in self.annotators:
             events = annotate(conn, account, events)
         return events
+
+    def _notes(self, account: AccountContext) -> list[Note] | None:
+        """What the annotators read and apply for events made in a worker process; None when
+        one of them cannot annotate there."""
+        notes = []
+        for annotate in self.annotators:
+            note = getattr(annotate, "note", None)
+            if note is None:
+                return None
+            notes.append(note(account))
+        return notes
 
     def _organized(self, account: AccountContext, events: list[Event]) -> list[Event]:
         return self._organizer.all(events, account.email, account.name)
@@ -321,8 +344,17 @@ class EventService:
         return with_organizer(event, account.email, account.name)
 
     async def list(
-        self, tenant_id: str, account_id: str, calendar_id: str, query: EventQuery
+        self,
+        tenant_id: str,
+        account_id: str,
+        calendar_id: str,
+        query: EventQuery,
+        to_wire: Callable[[Event], object] | None = None,
     ) -> Page[Event]:
+        """The page of ``query``. With ``to_wire`` (a function of the module level, the wire
+        shape of the caller's answer) the page may come encoded already (``Page.encoded``:
+        each event's ``orjson.dumps(to_wire(event))``, its ``items`` empty): an expanded list
+        of a LOCAL calendar is made in a worker process when there are some."""
         account, provider = await self._target(tenant_id, account_id)
         reported = self._caps(account, provider).event_types
         if query.event_types:
@@ -346,6 +378,12 @@ class EventService:
             if reads is None:
                 return await provider.list_events(account, calendar_id, q)
             annotated[0] = True
+            if to_wire is not None and q.expand_recurring:
+                notes = self._notes(account)
+                if notes is not None:
+                    made = await reads.list_events_encoded(account, calendar_id, q, to_wire, notes)
+                    if made is not None:
+                        return made
             return await reads.list_events_then(account, calendar_id, q, then)
 
         page = await pages.at_offset(fetch, query)

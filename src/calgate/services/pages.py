@@ -31,7 +31,7 @@ async def at_offset(fetch: Lister, query: EventQuery) -> Page[Event]:
         page = await fetch(
             dataclasses.replace(query, offset=0, cursor=cursor, limit=min(left, _STEP))
         )
-        left -= len(page.items)
+        left -= page.size
         if page.next_cursor is None:
             return Page([])
         cursor = page.next_cursor

@@ -141,10 +141,14 @@ async def answer_list(
 ) -> Response:
     """``params``: the list's query parameters by name (``account_id`` aside), None if absent."""
     query = event_query(params)
-    listing = call.runtime.events.list(call.tenant, call.account_id, calendar_id, query)
+    listing = call.runtime.events.list(
+        call.tenant, call.account_id, calendar_id, query, event_to_wire
+    )
     page = await offload.until_disconnected(request, listing)
     if page is None:
         return CLIENT_GONE
+    if page.encoded is not None:
+        return Response(list_of(page.encoded, page.next_cursor), media_type=JSON)
     if query.expand_recurring and len(page.items) >= ENCODED_APART:
         parts = await encoded_apart(page.items, event_to_wire, call.tenant)
         return Response(list_of(parts, page.next_cursor), media_type=JSON)

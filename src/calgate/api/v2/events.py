@@ -103,12 +103,16 @@ async def list_events_v2(
     params = {k: v for k, v in locals().items() if k not in ("request", "account", "calendar_id")}
     query = event_query(list_params(params), default_limit=20)
     call = account.with_body(None)
-    listing = call.runtime.events.list(call.tenant, call.account_id, calendar_id, query)
+    listing = call.runtime.events.list(
+        call.tenant, call.account_id, calendar_id, query, event_to_v2
+    )
     page = await offload.until_disconnected(request, listing)
     if page is None:
         return Response(status_code=499)
-    if query.expand_recurring and len(page.items) >= ENCODED_APART:
+    parts = page.encoded
+    if parts is None and query.expand_recurring and len(page.items) >= ENCODED_APART:
         parts = await encoded_apart(page.items, event_to_v2, call.tenant)
+    if parts is not None:
         following = orjson.dumps(page.next_cursor)  # as JSONResponse would encode it below
         body = (
             b'{"data":[',

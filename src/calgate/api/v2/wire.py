@@ -4,7 +4,7 @@ converters (:mod:`calgate.api.wire`) read, and a v1 answer becomes v2's."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
@@ -15,7 +15,9 @@ from calgate.api.wire import calendar_to_wire, event_to_wire, parse_bool
 from calgate.domain.model import Calendar, Event
 from calgate.domain.times import format_utc
 from calgate.errors import FeatureNotImplemented, InvalidParameters
-from calgate.webhooks.store import Webhook
+
+if TYPE_CHECKING:  # calgate.webhooks imports this module: a worker process may import it first
+    from calgate.webhooks.store import Webhook
 
 M = TypeVar("M", bound=BaseModel)
 
