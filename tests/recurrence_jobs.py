@@ -4,6 +4,7 @@ of the module level, which a worker imports by name."""
 from __future__ import annotations
 
 import os
+import sys
 import time
 
 from calgate.domain.recurrence import Budget
@@ -13,6 +14,11 @@ from calgate.domain.recurrence.budget import QUIET
 def where(budget: Budget) -> tuple[int, int, int]:
     """(the worker's process id, its niceness, its scheduling policy)."""
     return os.getpid(), os.nice(0), os.sched_getscheduler(0)
+
+
+def not_loaded(names: list[str], budget: Budget) -> list[str]:
+    """Which of the modules ``names`` the worker has not imported."""
+    return [name for name in names if name not in sys.modules]
 
 
 def spend(steps: int, budget: Budget) -> int:

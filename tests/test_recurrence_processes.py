@@ -56,6 +56,14 @@ async def test_a_job_runs_in_a_worker_at_the_lowest_priority(processes: None) ->
     assert nice == 19  # where SCHED_IDLE is refused, nice 19 still holds
 
 
+async def test_the_workers_start_with_what_an_expanded_page_needs(processes: None) -> None:
+    """An expanded list's page is made and encoded in a worker: its modules are imported once
+    where the workers are forked, not by each worker at its first page (at the lowest
+    priority, on a busy machine, the first expanded lists waited seconds for it)."""
+    wanted = ["calgate.providers.local", "calgate.api.wire", "calgate.api.v2.wire"]
+    assert await offload.run_apart(jobs.not_loaded, (wanted,), "tenant") == []
+
+
 async def test_the_nice_priority_keeps_the_normal_policy_at_nice_19() -> None:
     with offload_as(2, 2, "nice"):
         pid, nice, policy = await offload.run_apart(jobs.where, (), "tenant")

@@ -68,6 +68,11 @@ time slice, which a plain list beside a hostile tenant's recurrence load showed 
 
 PRELOAD = [
     "calgate.domain.expansion",
+    # An expanded list's page is made and encoded there (LocalProvider.list_events_encoded).
+    "calgate.providers.local",
+    "calgate.api.wire",
+    "calgate.api.v2.wire",
+    "calgate.mail.status",
     "calgate.providers.caldav.reading",
     "calgate.providers.google_pages",
     "calgate.providers.microsoft_rows",
