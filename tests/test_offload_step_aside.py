@@ -13,6 +13,7 @@ import threading
 import time
 
 import pytest
+from starlette.requests import Request
 from starlette.types import Message, Receive, Scope, Send
 
 from calgate import offload
@@ -56,6 +57,36 @@ async def test_a_request_is_in_flight_but_for_its_recurrence_turn() -> None:
     assert QUIET.is_set()
     await ClientWatch(app)(_scope(), receive, _sink)
     assert seen == {"handling": False, "in its turn": True, "in the worker": True, "after": False}
+    assert QUIET.is_set()
+
+
+async def test_a_read_is_not_in_flight_for_its_own_recurrence_work() -> None:
+    """A read (an expanded list, a GET of an occurrence) awaits its work through
+    :func:`offload.until_disconnected`, which hears its client itself: its recurrence turn
+    still takes it out of flight. It did not (the read's client was hidden from the turn along
+    with the listening), so a read's own expansion paused for the read itself at every step:
+    an expanded list of three daily series, 10 occurrences, took 38-48 ms instead of a few."""
+    seen: dict[str, bool] = {}
+
+    async def read() -> None:
+        seen["reading"] = QUIET.is_set()
+        async with offload.turn("tenant"):
+            seen["in its turn"] = QUIET.is_set()
+            seen["in the worker"] = await offload.run(lambda _: QUIET.is_set(), "tenant")
+        seen["after"] = QUIET.is_set()
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await offload.until_disconnected(Request(scope, receive), read())
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def receive() -> Message:
+        await asyncio.Event().wait()  # a GET: no body read; the client stays
+        raise AssertionError
+
+    assert QUIET.is_set()
+    await ClientWatch(app)(_scope(), receive, _sink)
+    assert seen == {"reading": False, "in its turn": True, "in the worker": True, "after": False}
     assert QUIET.is_set()
 
 

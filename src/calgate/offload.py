@@ -201,7 +201,7 @@ async def turn(tenant: str) -> AsyncIterator[None]:
     lock, waiting = turns.tenants.setdefault(tenant, (asyncio.Lock(), [0]))
     waiting[0] += 1
     try:
-        with aside(_client.get()):
+        with aside(_in_flight_as()):
             async with lock, turns.all:
                 token = _holding.set(True)
                 try:
@@ -246,6 +246,14 @@ class Client:
 
 
 _client: ContextVar[Client | None] = ContextVar("calgate_offload_client", default=None)
+_reading: ContextVar[Client | None] = ContextVar("calgate_offload_reading", default=None)
+"""The client of a read awaited by :func:`until_disconnected` (which hides it from
+:data:`_client`, as it listens itself)."""
+
+
+def _in_flight_as() -> Client | None:
+    """The request whose flight a turn's wait and hold interrupt (:func:`aside`)."""
+    return _client.get() or _reading.get()
 
 
 @contextmanager
@@ -293,7 +301,7 @@ async def run(work: Callable[[Budget], T], tenant: str, *, in_turn: bool = True)
 async def _outside() -> AsyncIterator[None]:
     """The one lane of the threads' work outside the turns (:func:`run`), waited for aside
     (:func:`aside`) as a turn is."""
-    with aside(_client.get()):
+    with aside(_in_flight_as()):
         async with _current().outside:
             yield
 
@@ -361,8 +369,14 @@ async def until_disconnected(request: Request, work: Awaitable[T]) -> T | None:
     """``await work``, cancelled if the client disconnects first (then None). The client is
     listened to from :data:`LISTEN_AFTER_SECONDS` on: a read that ends sooner never listens,
     and a disconnect is heard at most that much later than it came."""
-    with watching(None):  # the whole of it is cancelled: run() need not watch as well
-        done = await _unless_disconnected(request.receive, work, after=LISTEN_AFTER_SECONDS)
+    # The whole of it is cancelled: run() need not watch as well. The read's turns still take
+    # it out of flight (:func:`_in_flight_as`): its own recurrence work need not give way to it.
+    reading = _reading.set(_client.get())
+    try:
+        with watching(None):
+            done = await _unless_disconnected(request.receive, work, after=LISTEN_AFTER_SECONDS)
+    finally:
+        _reading.reset(reading)
     return done[0] if done else None
 
 
