@@ -227,19 +227,6 @@ def test_only_a_server_starts_the_workers_before_a_job(tmp_path: Path) -> None:
     assert child.stdout.strip() == "[]"
 
 
-async def _pages(api: Api, params: dict[str, Any]) -> list[dict[str, Any]]:
-    pages = []
-    cursor = None
-    while True:
-        query = {**params, **({"cursor": cursor} if cursor else {})}
-        r = await api.call("GET", api.events_url(), params=query)
-        assert r.status_code == 200, r.text
-        pages.append(r.json())
-        cursor = r.json()["next_cursor"]
-        if cursor is None:
-            return pages
-
-
 async def test_an_expanded_list_is_the_same_from_the_workers(api: Api) -> None:
     await api.create(
         {
@@ -263,9 +250,9 @@ async def test_an_expanded_list_is_the_same_from_the_workers(api: Api) -> None:
         "limit": "7",
     }
     with offload_as(2, 0):
-        threads = await _pages(api, params)
+        threads = await _all_pages(api, {"url": api.events_url()}, params)
         offload.configure(2, 2)
-        workers = await _pages(api, params)
+        workers = await _all_pages(api, {"url": api.events_url()}, params)
     assert len(threads) == 7  # 44 weekday occurrences and one single event, 7 a page
     assert sum(len(page["data"]) for page in threads) == 45
     assert [[e["id"] for e in p["data"]] for p in workers] == [
@@ -355,8 +342,6 @@ async def _all_pages(api: Api, where: dict[str, str], params: dict[str, str]) ->
 CHILD = """
 import os, sys
 from calgate.processes import Processes
-from calgate.api.wire import event_to_wire
-from calgate.domain.model import EventQuery
 from tests import recurrence_jobs as jobs
 workers = Processes(2)
 job = workers.submit(jobs.where, (), 1000)
