@@ -10,6 +10,7 @@ always sends them), ``none``. An event no change of calgate touched keeps what i
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import cast
 
 from sqlalchemy.engine import Connection
@@ -39,7 +40,7 @@ class NotificationStates:
         # The entry holds its event: while it is there, no other object has its id.
         if found is not None and found[0] is event and found[1] == state:
             return found[2]
-        made = dataclasses.replace(event, notifications=cast(Notifications, state))
+        made = _made(event, state)
         if len(self._made) >= self.size:
             self._made.clear()
         self._made[id(event)] = (event, state, made)
@@ -49,14 +50,7 @@ class NotificationStates:
         if not events:
             return events
         ids = {e.id for e in events} | {e.master_event_id for e in events if e.master_event_id}
-        found = notices.states(conn, account.id, ids)
-        if not found:
-            return events
-        out: list[Event] = []
-        for event in events:
-            state = _state(event, found)
-            out.append(event if state is None else self._with(event, state))
-        return out
+        return noted(events, notices.states(conn, account.id, ids), self._with)
 
     def note(self, account: AccountContext) -> Note:
         """The same, for events made in a worker process (an expanded list's page,
@@ -70,23 +64,22 @@ class NotificationStates:
         return read
 
 
-def _state(event: Event, found: dict[str, str]) -> str | None:
-    """The state ``event`` gets from ``found`` (None: it keeps its own)."""
-    state = found.get(event.id) or found.get(event.master_event_id)
-    return None if state is None or state == event.notifications else state
+def _made(event: Event, state: str) -> Event:
+    return dataclasses.replace(event, notifications=cast(Notifications, state))
 
 
-def noted(events: list[Event], found: dict[str, str]) -> list[Event]:
-    """``events`` with their states in ``found`` (in a worker process: no memory of the
+def noted(
+    events: list[Event],
+    found: dict[str, str],
+    made: Callable[[Event, str], Event] = _made,
+) -> list[Event]:
+    """``events`` with their states in ``found`` (an event's own, else its series'), each
+    changed one made by ``made`` (in a worker process: a new event, with no memory of the
     events made, which are new ones there)."""
     if not found:
         return events
     out: list[Event] = []
     for event in events:
-        state = _state(event, found)
-        out.append(
-            event
-            if state is None
-            else dataclasses.replace(event, notifications=cast(Notifications, state))
-        )
+        state = found.get(event.id) or found.get(event.master_event_id)
+        out.append(event if state is None or state == event.notifications else made(event, state))
     return out
