@@ -154,9 +154,17 @@ def _exclude(conn: Connection, calendar_id: str, occurrence: Event, event_id: st
 
 
 def _page(rows: list[tuple[int, Event]], limit: int) -> Page[Event]:
-    items = rows[:limit]
-    next_cursor = cursor.encode(items[-1][0], items[-1][1].id) if len(rows) > limit else None
-    return Page([e for _, e in items], next_cursor)
+    last = _last(rows, limit)
+    return Page([e for _, e in rows[:limit]], cursor.encode(*last) if last else None)
+
+
+def _last(rows: list[tuple[int, Event]], limit: int) -> tuple[int, str] | None:
+    """The position of a page's last event, of ``rows`` (one more than a page when another
+    follows); None: no page follows."""
+    if len(rows) <= limit:
+        return None
+    key, event = rows[limit - 1]
+    return key, event.id
 
 
 def _min_start(conn: Connection, calendar_id: str, query: EventQuery) -> int | None:
@@ -355,8 +363,7 @@ def _encoded_page(
     for event in events:
         budget.spend(0)  # a pause point, a cancellation; the work limit counts recurrence only
         parts.append(orjson.dumps(to_wire(with_organizer(event, email, name))))
-    last = made[limit - 1] if len(made) > limit else None
-    return parts, (last[0], last[1].id) if last else None
+    return parts, _last(made, limit)
 
 
 def _occurrence(rows: _Rows, index: int, start: expansion.Time) -> Event:
