@@ -15,7 +15,7 @@ from sqlalchemy import insert
 from sqlalchemy.engine import Connection
 
 from calgate.api.event_json import event_json
-from calgate.api.wire import event_query
+from calgate.api.wire import event_query, event_to_wire
 from calgate.domain.model import Event, Page
 from calgate.errors import CalgateError
 from calgate.mail import NotificationStates
@@ -26,7 +26,7 @@ from calgate.store import bare
 from calgate.store import events as store
 from calgate.store import tables as t
 from calgate.store.db import now_us
-from tests.conftest import SEED_BODY, Api
+from tests.conftest import SEED_BODY, Api, offload_as
 
 pytestmark = pytest.mark.anyio
 
@@ -368,3 +368,95 @@ async def test_notices_of_events_read_elsewhere_match_core(api: Api, extra: int)
     assert notices.states(read, account, asked) == core
     assert core[ids["plain"]] == "queued" and core[ids["free"]] == "failed"
     assert sum(1 for i in many if core.get(i) == "sent") == len(many[::3])
+
+
+EXPANDED: list[dict[str, str]] = [
+    *({**params, "expand_recurring": "true"} for params in LISTS),
+    {"expand_recurring": "true", "start": "2026-04-01T00:00:00Z", "end": "2026-05-01T00:00:00Z"},
+]
+
+
+async def moved_away(api: Api, series: str) -> str:
+    """An occurrence of ``series`` moved to April, after the series' end (its row is listed
+    there without its series)."""
+    moved = f"{series}_20260310T070000Z"
+    r = await api.call(
+        "PATCH",
+        f"{api.events_url()}/{moved}",
+        json={
+            "start": {"date_time": "2026-04-15T07:00:00Z"},
+            "end": {"date_time": "2026-04-15T08:00:00Z"},
+        },
+    )
+    assert r.status_code == 200, r.text
+    return moved
+
+
+async def test_expanded_lists_match(api: Api) -> None:
+    """An expanded list reads its rows on the bare driver (``bare.expansion``) once the
+    calendar is known: the same pages as through Core, for every filter, window and cursor,
+    with the same errors for calendars not the account's."""
+    ids = await seed(api)
+    await queued_notices(api, ids)
+    await moved_away(api, ids["series"])
+    p = await pair(api)
+    cal = api.a.calendar_id
+    occurrences = 0
+    for params in EXPANDED:
+        core = await p.list(p.core, cal, params)
+        fast = await p.list(p.fast, cal, params)
+        assert wire(fast) == wire(core), params
+        assert fast == core, params
+        if isinstance(fast, Page):
+            occurrences += sum(1 for e in fast.items if e.id.startswith(f"{ids['series']}_"))
+    assert occurrences > 40
+    april = await p.list(p.fast, cal, EXPANDED[-1])
+    assert [e.fields.title for e in april.items].count("Daily") == 1  # moved, alone in April
+    for limit in ("1", "3"):
+        for name in ("core", "fast"):
+            provider, params = getattr(p, name), {**EXPANDED[2], "limit": limit}
+            walked = []
+            while True:
+                page = await p.list(provider, cal, params)
+                walked.append(wire(page))
+                if page.next_cursor is None:
+                    break
+                params = {**params, "cursor": page.next_cursor}
+            if name == "core":
+                core_walk = walked
+        assert walked == core_walk and len(walked) > 5
+    for calendar_id in (api.b.calendar_id, "missing"):
+        for provider in (p.core, p.fast):
+            provider.owners[calendar_id] = p.account.id  # known, then gone: checked again
+        core = await p.list(p.core, calendar_id, EXPANDED[0])
+        assert await p.list(p.fast, calendar_id, EXPANDED[0]) == core
+        assert isinstance(core, tuple)
+
+
+async def test_expanded_pages_made_apart_match(api: Api) -> None:
+    """The page made in the worker processes from the bare read (its notices included: of
+    the series, of single events, of a moved occurrence's series listed without it) is the
+    page made from Core's read."""
+    ids = await seed(api)
+    await queued_notices(api, ids)
+    moved = await moved_away(api, ids["series"])
+    p = await pair(api)
+    cal = api.a.calendar_id
+    notes = [NotificationStates().note(p.account)]
+    seen: dict[str, str] = {}
+    with offload_as(2, 2):
+        for params in [*EXPANDED[:8], EXPANDED[-1]]:
+            query = event_query({name: params.get(name) for name in LIST_PARAMS})
+            pages = []
+            for provider in (p.core, p.fast):
+                page = await provider.list_events_encoded(
+                    p.account, cal, query, event_to_wire, notes
+                )
+                assert page is not None and page.encoded is not None
+                pages.append((page.encoded, page.next_cursor))
+            assert pages[0] == pages[1], params
+            april = {e["id"]: e["notifications"] for e in map(orjson.loads, pages[1][0])}
+            seen |= april
+    assert moved in april  # without its series, whose notice the read reads all the same
+    assert seen[f"{ids['series']}_20260305T070000Z"] == "sent"  # a generated occurrence
+    assert seen[ids["free"]] == "failed" and seen[ids["plain"]] == "queued"

@@ -13,8 +13,6 @@ import dataclasses
 from collections.abc import Callable
 from typing import cast
 
-from sqlalchemy.engine import Connection
-
 from calgate.domain.model import Event, Notifications
 from calgate.outbox import notices
 from calgate.providers.base import AccountContext, Note, Noted
@@ -58,7 +56,7 @@ class NotificationStates:
         events with rows and of the series, read with the rows, applied there by :func:`noted`.
         A generated occurrence gets its series' state, as here."""
 
-        def read(conn: Connection, ids: set[str]) -> tuple[Noted, dict[str, str]]:
+        def read(conn: ReadOn, ids: set[str]) -> tuple[Noted, dict[str, str]]:
             return noted, notices.states(conn, account.id, ids)
 
         return read

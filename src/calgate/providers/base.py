@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 
 from calgate.domain.model import Calendar, Event, EventFields, EventQuery, Page
 from calgate.domain.rsvp import Response
+from calgate.store.bare import ReadOn
 
 if TYPE_CHECKING:
     from calgate.services.accounts import AccountService
@@ -127,8 +128,9 @@ Effects = Callable[[Connection, Change], None]
 # worker process, with what it read for them: a function of the module level (sent by name).
 Noted = Callable[[list[Event], Any], list[Event]]
 # What such an annotator reads, for the ids of the events a page may hold, on the read of the
-# rows (calgate.providers.local.LocalProvider.list_events_encoded): that function and its data.
-Note = Callable[[Connection, set[str]], tuple[Noted, Any]]
+# rows (calgate.providers.local.LocalProvider.list_events_encoded; a connection, or the notices
+# a bare read read with them): that function and its data.
+Note = Callable[[ReadOn, set[str]], tuple[Noted, Any]]
 
 
 def no_effects(conn: Connection, change: Change) -> None:

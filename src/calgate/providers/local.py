@@ -299,6 +299,14 @@ def _expansion_rows(
     )
     series = _series(conn, calendar_id, query, None)
     exceptions = store.select_exceptions(conn, calendar_id, [m.id for m, _ in series])
+    return _rows(singles, series, exceptions)
+
+
+def _rows(
+    singles: list[tuple[Event, int]],
+    series: list[tuple[Event, int]],
+    exceptions: dict[str, dict[str, Event]],
+) -> _Rows:
     plan = [
         (
             m.id,
@@ -310,6 +318,17 @@ def _expansion_rows(
         for m, _ in series
     ]
     return _Rows(singles, series, exceptions, plan)
+
+
+def _noted(found: _Rows, notes: Sequence[Note], on: bare.ReadOn) -> list[tuple[Noted, Any]]:
+    """What ``notes`` read on ``on`` for the events an expanded page of ``found`` may hold
+    (the events with rows, the series of the single ones, the series expanded)."""
+    if not notes:
+        return []
+    ids = {e.id for e, _ in found.singles} | {m.id for m, _ in found.series}
+    ids |= {e.master_event_id for e, _ in found.singles if e.master_event_id}
+    ids |= {e.id for stored in found.exceptions.values() for e in stored.values()}
+    return [note(on, ids) for note in notes]
 
 
 def _window_start(query: EventQuery, after: tuple[int, str] | None) -> dt.datetime | None:
@@ -619,15 +638,11 @@ class LocalProvider:
                 _calendar(conn, account, calendar_id)
             return then(conn, page)
 
-        def rows(conn: Connection) -> _Rows:
-            _calendar(conn, account, calendar_id)
-            return _expansion_rows(conn, calendar_id, query, after)
-
         if not query.expand_recurring:
             return await self.db.read(op)
         # The database threads only read; expansion runs in offload's threads, off the loop.
         async with offload.turn(account.tenant_id):
-            found = await self.db.read(rows)
+            found, _ = await self._expansion(account, calendar_id, query, after)
             starts = await offload.run_apart(
                 expansion.first_occurrences,
                 (found.plan, _window_start(query, after), query.end, after, query.limit),
@@ -663,22 +678,50 @@ class LocalProvider:
         start = _window_start(query, after)
         organizer = (account.email, account.name)  # not the account: its secrets stay here
 
-        def rows(conn: Connection) -> tuple[_Rows, list[tuple[Noted, Any]]]:
-            _calendar(conn, account, calendar_id)
-            found = _expansion_rows(conn, calendar_id, query, after)
-            ids = {e.id for e, _ in found.singles} | {m.id for m, _ in found.series}
-            ids |= {e.master_event_id for e, _ in found.singles if e.master_event_id}
-            ids |= {e.id for stored in found.exceptions.values() for e in stored.values()}
-            return found, [note(conn, ids) for note in notes]
-
         async with offload.turn(account.tenant_id):
-            found, noted = await self.db.read(rows)
+            found, noted = await self._expansion(account, calendar_id, query, after, notes)
             parts, last = await offload.run_apart(
                 _encoded_page,
                 (found, noted, start, query.end, after, query.limit, organizer, to_wire),
                 account.tenant_id,
             )
         return Page([], cursor.encode(*last) if last else None, encoded=parts)
+
+    async def _expansion(
+        self,
+        account: AccountContext,
+        calendar_id: str,
+        query: EventQuery,
+        after: tuple[int, str] | None,
+        notes: Sequence[Note] = (),
+    ) -> tuple[_Rows, list[tuple[Noted, Any]]]:
+        """What an expanded list reads before any expansion, and what ``notes`` read for its
+        events (:func:`_noted`), in one snapshot: on the bare driver
+        (:func:`calgate.store.bare.expansion`) when the calendar is known to be the account's,
+        as a plain list's read; else through Core, which checks it first."""
+        if self.bare_reads and self.owners.get(calendar_id) == account.id:
+            plan = bare.expansion(
+                account.id,
+                calendar_id,
+                query,
+                after,
+                query.limit + 1,
+                MAX_SERIES_PER_QUERY,
+                self.rows,
+            )
+            read = await self.db.read_bare(plan)
+            if read is None:  # gone since it was known
+                raise _no_calendar(calendar_id)
+            found = _rows(read.singles, _few_series(read.series), read.stored)
+            return found, _noted(found, notes, read.notices)
+
+        def op(conn: Connection) -> tuple[_Rows, list[tuple[Noted, Any]]]:
+            _calendar(conn, account, calendar_id)
+            self._own(calendar_id, account.id)
+            found = _expansion_rows(conn, calendar_id, query, after)
+            return found, _noted(found, notes, conn)
+
+        return await self.db.read(op)
 
     async def _ahead(
         self,

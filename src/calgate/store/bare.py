@@ -134,6 +134,7 @@ Listed = tuple[Any, ...]
 id, state; None if it has none), as the driver gives them (positions below); rows compare in
 list order."""
 START, ID, VERSION, UPDATED, RECURRING, CHANGE, STATE = range(7)
+MASTER, TOKEN = 7, 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,9 +250,9 @@ def _window(
     return tuple(shape), values
 
 
-def _where(names: set[str]) -> list[ColumnElement[bool]]:
-    """:func:`calgate.store.events.select_events`' conditions (masters only) for the filters
-    ``names``."""
+def _where(names: set[str], masters: bool = True) -> list[ColumnElement[bool]]:
+    """:func:`calgate.store.events.select_events`' conditions (``masters``: masters only) for
+    the filters ``names``."""
     where: list[ColumnElement[bool]] = [E.calendar_id == bindparam("b_calendar", type_=String)]
     big = BigInteger()
     if "b_start" in names:
@@ -285,7 +286,8 @@ def _where(names: set[str]) -> list[ColumnElement[bool]]:
                 )
             )
         )
-    where.append(E.master_event_id == "")
+    if masters:
+        where.append(E.master_event_id == "")
     if "b_after_start" in names:
         where.append(
             tuple_(E.start_utc, E.id)
@@ -303,8 +305,30 @@ def _listing(shape: tuple[str, ...]) -> Statement:
     short index range however large the calendar."""
     names = set(shape)
     where = _where(names)
+    return _singles_and_series(names, where, where)
+
+
+@lru_cache(maxsize=512)
+def _expanding(shape: tuple[str, ...]) -> Statement:
+    """An expanded list's first statement for one shape: as :func:`_listing`, but the single
+    events include the stored occurrences of series (they are listed at their own times), and
+    the series are all those overlapping the window, before the cursor too (their later
+    occurrences may follow it)."""
+    names = set(shape)
+    whole = names - {"b_after_start", "b_after_id"}
+    return _singles_and_series(names, _where(names, masters=False), _where(whole))
+
+
+def _singles_and_series(
+    names: set[str], singles: list[ColumnElement[bool]], series: list[ColumnElement[bool]]
+) -> Statement:
+    """The :data:`LISTED` columns, with the notice, of the single events of ``singles``
+    (in order, at most ``b_limit``) and of the series of ``series`` (at most
+    ``b_series_limit``, in no order). When the window has a start, single events are searched
+    from that start less the calendar's longest single event (``max_span_us``): one short
+    index range however large the calendar."""
     columns = (*LISTED, E.is_recurring)
-    singles = [*where, E.is_recurring == false()]
+    singles = [*singles, E.is_recurring == false()]
     if "b_start" in names:
         longest = (
             select(t.calendars.c.max_span_us)
@@ -314,10 +338,22 @@ def _listing(shape: tuple[str, ...]) -> Statement:
         singles.append(E.start_utc > bindparam("b_start", type_=BigInteger()) - longest)
     limit = bindparam("b_limit", type_=Integer)
     first = _joined(columns).where(*singles).order_by(E.start_utc, E.id).limit(limit)
-    series = bindparam("b_series_limit", type_=Integer)
-    then = _joined(columns).where(*where, E.is_recurring == true()).limit(series)
+    most = bindparam("b_series_limit", type_=Integer)
+    then = _joined(columns).where(*series, E.is_recurring == true()).limit(most)
     parts = (first.subquery("singles"), then.subquery("series"))
     return Statement.of(union_all(*(select(*part.c) for part in parts)))
+
+
+@lru_cache(maxsize=16)
+def _stored_of(n: int) -> Statement:
+    """The :data:`Listed` rows of the stored occurrences of ``n`` series of a calendar, with
+    each one's series and recurrence token (positions :data:`MASTER`, :data:`TOKEN`)."""
+    ids = [bindparam(f"b_m{i}", type_=String) for i in range(n)]
+    return Statement.of(
+        _joined((*LISTED, E.is_recurring))
+        .add_columns(E.master_event_id, E.recurrence_id)
+        .where(E.master_event_id.in_(ids), E.calendar_id == bindparam("b_calendar", type_=String))
+    )
 
 
 @lru_cache(maxsize=16)
@@ -394,6 +430,71 @@ def listing(
     rows: list[Listed] = yield _listing(shape), values
     rows.sort()
     return rows
+
+
+@dataclass(frozen=True, slots=True)
+class Expansion:
+    """What an expanded list reads (:func:`expansion`): its single events and stored
+    occurrences (in list order) and its series, each as (event, first start); the stored
+    occurrences of those series (series id -> recurrence token -> event); the notices of them
+    all and of the single events' series."""
+
+    singles: list[tuple[Event, int]]
+    series: list[tuple[Event, int]]
+    stored: dict[str, dict[str, Event]]
+    notices: ReadNotices
+
+
+def expansion(
+    account_id: str,
+    calendar_id: str,
+    q: EventQuery,
+    after: tuple[int, str] | None,
+    limit: int,
+    series: int,
+    known: RowVersions,
+) -> Plan:
+    """What an expanded list of the calendar reads (:class:`Expansion`), in one snapshot: the
+    first ``limit`` single events and stored occurrences after ``after``, the series that
+    overlap the window (at most ``series``: when there are more, the plan ends at once with
+    ``series + 1`` of them and nothing else read, for the caller to refuse) and their stored
+    occurrences. Events are taken from ``known`` where it remembers them, as :func:`events`
+    does. None: the calendar is not the account's (it may be gone since it was known)."""
+    shape, values = _window(q, after, limit)
+    values["b_calendar"] = calendar_id
+    values["b_account"] = account_id
+    values["b_series_limit"] = series + 1
+    rows: list[Listed] = yield _expanding(shape), values
+    if not rows and not (yield from owned(account_id, calendar_id)):
+        return None
+    singles = sorted(r for r in rows if not r[RECURRING])
+    masters = [r for r in rows if r[RECURRING]]
+    stored: list[Listed] = []
+    if len(masters) <= series:
+        for size, given in padded([r[ID] for r in masters], "b_m"):
+            given["b_calendar"] = calendar_id
+            given["b_account"] = account_id
+            stored.extend((yield _stored_of(size), given))
+    made = yield from events(calendar_id, [*singles, *masters, *stored], known)
+    first, then = len(singles), len(singles) + len(masters)
+    ones, chains, kept = made[:first], made[first:then], made[then:]
+    by_series: dict[str, dict[str, Event]] = {}
+    for row, event in zip(stored, kept, strict=True):
+        by_series.setdefault(row[MASTER], {})[row[TOKEN]] = event
+    found = notices_of([*singles, *masters, *stored])
+    ids = {e.id for e in made}
+    others = sorted({e.master_event_id for e in ones if e.master_event_id} - ids)
+    for size, given in padded(others, "b_e"):
+        given["b_account"] = account_id
+        for event_id, change_id, state in (yield _notices_of_ids(size), given):
+            found[event_id] = Notice(change_id, state)
+    read = yield from _counted(account_id, ids | set(others), found)
+    return Expansion(
+        [(e, r[START]) for r, e in zip(singles, ones, strict=True)],
+        [(e, r[START]) for r, e in zip(masters, chains, strict=True)],
+        by_series,
+        read,
+    )
 
 
 def series_in(listed: Iterable[Listed]) -> int:
@@ -511,6 +612,7 @@ def run(plan: Generator[tuple[Statement, Any], Rows, Any], execute: Callable[...
 __all__ = [
     "GET",
     "LISTED",
+    "Expansion",
     "Listed",
     "Notice",
     "Plan",
@@ -522,6 +624,7 @@ __all__ = [
     "counted",
     "decoded",
     "events",
+    "expansion",
     "get_event",
     "listing",
     "notices",
