@@ -8,7 +8,7 @@ overlap are rejected with the instants that are possible.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from calgate.domain import zones
@@ -24,6 +24,10 @@ class EventTime:
     date: dt.date | None = None
     wall: dt.datetime | None = None
     tz: str = "UTC"
+    # The instant and the zoned wall time, kept once computed (an occurrence's are asked for
+    # several times on its way to the wire: its token, its end, its JSON).
+    _utc: dt.datetime | None = field(default=None, init=False, repr=False, compare=False)
+    _aware: dt.datetime | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def is_all_day(self) -> bool:
@@ -42,21 +46,41 @@ class EventTime:
     def __hash__(self) -> int:
         return hash(self._key())
 
+    def __getstate__(self) -> tuple[dt.date | None, dt.datetime | None, str]:
+        # Pickled without what it computed (sent to the worker processes: smaller, and the
+        # zone's name, not its rules).
+        return self.date, self.wall, self.tz
+
+    def __setstate__(self, state: tuple[dt.date | None, dt.datetime | None, str]) -> None:
+        for name, value in zip(("date", "wall", "tz"), state, strict=True):
+            object.__setattr__(self, name, value)
+        object.__setattr__(self, "_utc", None)
+        object.__setattr__(self, "_aware", None)
+
     @property
     def utc(self) -> dt.datetime:
         """The instant; all-day dates count from midnight UTC (floating dates)."""
-        if self.date is not None:
-            return dt.datetime.combine(self.date, dt.time(), UTC)
-        assert self.wall is not None
-        return self.aware.astimezone(UTC)
+        found = self._utc
+        if found is None:
+            if self.date is not None:
+                found = dt.datetime.combine(self.date, dt.time(), UTC)
+            else:
+                found = self.aware.astimezone(UTC)
+            object.__setattr__(self, "_utc", found)
+        return found
 
     @property
     def aware(self) -> dt.datetime:
         """Wall time with its zone's offset (all-day: midnight in the zone)."""
-        if self.date is not None:
-            return dt.datetime.combine(self.date, dt.time(), zones.zone(self.tz))
-        assert self.wall is not None
-        return self.wall.replace(tzinfo=zones.zone(self.tz))
+        found = self._aware
+        if found is None:
+            if self.date is not None:
+                found = dt.datetime.combine(self.date, dt.time(), zones.zone(self.tz))
+            else:
+                assert self.wall is not None
+                found = self.wall.replace(tzinfo=zones.zone(self.tz))
+            object.__setattr__(self, "_aware", found)
+        return found
 
     @property
     def token(self) -> str:
