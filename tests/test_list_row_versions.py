@@ -232,3 +232,11 @@ async def test_too_many_series_in_a_window_is_refused_as_before(
     r = await api.call("GET", api.events_url(), params=window)
     assert r.status_code == 400, r.text
     assert "recurring series overlap" in r.json()["detail"]
+    # An expanded list (read on the bare driver) is refused alike, before it reads (and
+    # remembers) any of those series whole.
+    remembered = api.runtime.providers.table["LOCAL"].rows  # type: ignore[attr-defined]
+    before = len(remembered)
+    r = await api.call("GET", api.events_url(), params={**window, "expand_recurring": "true"})
+    assert r.status_code == 400, r.text
+    assert "recurring series overlap" in r.json()["detail"]
+    assert len(remembered) == before

@@ -435,28 +435,60 @@ async def test_expanded_lists_match(api: Api) -> None:
 
 async def test_expanded_pages_made_apart_match(api: Api) -> None:
     """The page made in the worker processes from the bare read (its notices included: of
-    the series, of single events, of a moved occurrence's series listed without it) is the
-    page made from Core's read."""
+    the series, of single events, of a stored occurrence, of a moved occurrence's series
+    listed without it) is the page made from Core's read."""
     ids = await seed(api)
     await queued_notices(api, ids)
     moved = await moved_away(api, ids["series"])
+    account = api.a.account_id
+
+    def own(conn: Connection) -> None:  # a stored occurrence with a notice of its own
+        notices.put(conn, account, ids["exception"], "c-exception", "sent", now_us())
+
+    await api.runtime.db.write(own)
     p = await pair(api)
     cal = api.a.calendar_id
-    notes = [NotificationStates().note(p.account)]
+    note = NotificationStates().note(p.account)
+
+    def spied(on: bare.ReadOn, event_ids: set[str]) -> Any:
+        p.seen.add(type(on))
+        return note(on, event_ids)
+
     seen: dict[str, str] = {}
     with offload_as(2, 2):
         for params in [*EXPANDED[:8], EXPANDED[-1]]:
             query = event_query({name: params.get(name) for name in LIST_PARAMS})
             pages = []
             for provider in (p.core, p.fast):
+                p.seen.clear()
                 page = await provider.list_events_encoded(
-                    p.account, cal, query, event_to_wire, notes
+                    p.account, cal, query, event_to_wire, [spied]
                 )
                 assert page is not None and page.encoded is not None
                 pages.append((page.encoded, page.next_cursor))
+            assert p.seen == {bare.ReadNotices}  # the fast one's rows: read on the bare driver
             assert pages[0] == pages[1], params
             april = {e["id"]: e["notifications"] for e in map(orjson.loads, pages[1][0])}
             seen |= april
     assert moved in april  # without its series, whose notice the read reads all the same
     assert seen[f"{ids['series']}_20260305T070000Z"] == "sent"  # a generated occurrence
+    assert seen[ids["exception"]] == "sent"  # a stored one, its own
     assert seen[ids["free"]] == "failed" and seen[ids["plain"]] == "queued"
+
+
+async def test_stored_occurrences_are_found_by_their_series(api: Api) -> None:
+    """The stored occurrences of an expanded list's series are read through the series index
+    (``ix_events_master``), not by scanning the calendar (SQLite plans without statistics:
+    asked for the calendar too, it took the calendar's index)."""
+    if not api.runtime.db.is_sqlite:
+        pytest.skip("SQLite's planner")
+    statement = bare._stored_of(4)
+    values = {f"b_m{i}": f"series-{i}" for i in range(4)}
+    values |= {"b_account": api.a.account_id, "b_calendar": api.a.calendar_id}
+
+    def plan(conn: Connection) -> list[Any]:
+        query = "EXPLAIN QUERY PLAN " + statement.sqlite
+        return list(conn.exec_driver_sql(query, statement.args(values, False)))
+
+    steps = " ".join(str(row[-1]) for row in await api.runtime.db.read(plan))
+    assert "SEARCH events USING INDEX ix_events_master" in steps, steps

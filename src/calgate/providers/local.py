@@ -446,6 +446,10 @@ class LocalProvider:
             self.owners.clear()
         self.owners[calendar_id] = account_id
 
+    def _known(self, account: AccountContext, calendar_id: str) -> bool:
+        """Whether the calendar is known to be the account's, for a read on the bare driver."""
+        return self.bare_reads and self.owners.get(calendar_id) == account.id
+
     def _checked(self, conn: Connection, account: AccountContext, calendar_id: str) -> bool:
         """Check that ``calendar_id`` is the account's, unless known already (then True: a
         read that finds nothing checks again, as the calendar may be gone since; its events
@@ -586,7 +590,7 @@ class LocalProvider:
     ) -> T:
         """``then(conn, event)`` on the connection that read the event (StoreReads), or on the
         notices the bare read read with it."""
-        if self.bare_reads and self.owners.get(calendar_id) == account.id:
+        if self._known(account, calendar_id):
             found = await self.db.read_bare(bare.get_event(account.id, calendar_id, event_id))
             if found is not None:  # else (a generated occurrence, a 404) as below
                 event, notices = found
@@ -622,11 +626,7 @@ class LocalProvider:
         read read with it), or, for an expansion (computed off the database threads), on a
         read of its own (StoreReads)."""
         after = cursor.decode(query.cursor) if query.cursor else None
-        if (
-            self.bare_reads
-            and not query.expand_recurring
-            and self.owners.get(calendar_id) == account.id
-        ):
+        if not query.expand_recurring and self._known(account, calendar_id):
             plan = _bare_listed(account.id, calendar_id, query, after, self.rows)
             page, notices = await self.db.read_bare(plan)
             return then(notices, page)
@@ -698,8 +698,8 @@ class LocalProvider:
         """What an expanded list reads before any expansion, and what ``notes`` read for its
         events (:func:`_noted`), in one snapshot: on the bare driver
         (:func:`calgate.store.bare.expansion`) when the calendar is known to be the account's,
-        as a plain list's read; else through Core, which checks it first."""
-        if self.bare_reads and self.owners.get(calendar_id) == account.id:
+        as a plain list's read; else through Core."""
+        if self._known(account, calendar_id):
             plan = bare.expansion(
                 account.id,
                 calendar_id,
@@ -708,17 +708,20 @@ class LocalProvider:
                 query.limit + 1,
                 MAX_SERIES_PER_QUERY,
                 self.rows,
+                _many_series,
+                noticed=bool(notes),
             )
             read = await self.db.read_bare(plan)
             if read is None:  # gone since it was known
                 raise _no_calendar(calendar_id)
-            found = _rows(read.singles, _few_series(read.series), read.stored)
-            return found, _noted(found, notes, read.notices)
+            found = _rows(read.singles, read.series, read.stored)
+            return found, [] if read.notices is None else _noted(found, notes, read.notices)
 
         def op(conn: Connection) -> tuple[_Rows, list[tuple[Noted, Any]]]:
-            _calendar(conn, account, calendar_id)
-            self._own(calendar_id, account.id)
+            known = self._checked(conn, account, calendar_id)
             found = _expansion_rows(conn, calendar_id, query, after)
+            if known and not found.singles and not found.series:  # it may be gone since
+                _calendar(conn, account, calendar_id)
             return found, _noted(found, notes, conn)
 
         return await self.db.read(op)

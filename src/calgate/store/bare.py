@@ -134,7 +134,7 @@ Listed = tuple[Any, ...]
 id, state; None if it has none), as the driver gives them (positions below); rows compare in
 list order."""
 START, ID, VERSION, UPDATED, RECURRING, CHANGE, STATE = range(7)
-MASTER, TOKEN = 7, 8
+MASTER, TOKEN, CALENDAR = 7, 8, 9
 
 
 @dataclass(frozen=True, slots=True)
@@ -346,13 +346,14 @@ def _singles_and_series(
 
 @lru_cache(maxsize=16)
 def _stored_of(n: int) -> Statement:
-    """The :data:`Listed` rows of the stored occurrences of ``n`` series of a calendar, with
-    each one's series and recurrence token (positions :data:`MASTER`, :data:`TOKEN`)."""
+    """The :data:`Listed` rows of the stored occurrences of ``n`` series, with each one's
+    series, recurrence token and calendar (positions :data:`MASTER`, :data:`TOKEN`,
+    :data:`CALENDAR`)."""
     ids = [bindparam(f"b_m{i}", type_=String) for i in range(n)]
     return Statement.of(
         _joined((*LISTED, E.is_recurring))
-        .add_columns(E.master_event_id, E.recurrence_id)
-        .where(E.master_event_id.in_(ids), E.calendar_id == bindparam("b_calendar", type_=String))
+        .add_columns(E.master_event_id, E.recurrence_id, E.calendar_id)
+        .where(E.master_event_id.in_(ids))
     )
 
 
@@ -423,13 +424,27 @@ def listing(
     """The :data:`Listed` rows of a list (masters and single events, no expansion) in list
     order: the first ``limit`` single events after ``after`` and at most ``series`` series, in
     one statement."""
+    shape, values = _listing_values(account_id, calendar_id, q, after, limit, series)
+    rows: list[Listed] = yield _listing(shape), values
+    rows.sort()
+    return rows
+
+
+def _listing_values(
+    account_id: str,
+    calendar_id: str,
+    q: EventQuery,
+    after: tuple[int, str] | None,
+    limit: int,
+    series: int,
+) -> tuple[tuple[str, ...], dict[str, Any]]:
+    """The shape and values of a list's first statement (:func:`_listing`,
+    :func:`_expanding`): ``limit`` single events, ``series`` series."""
     shape, values = _window(q, after, limit)
     values["b_calendar"] = calendar_id
     values["b_account"] = account_id
     values["b_series_limit"] = series
-    rows: list[Listed] = yield _listing(shape), values
-    rows.sort()
-    return rows
+    return shape, values
 
 
 @dataclass(frozen=True, slots=True)
@@ -437,12 +452,12 @@ class Expansion:
     """What an expanded list reads (:func:`expansion`): its single events and stored
     occurrences (in list order) and its series, each as (event, first start); the stored
     occurrences of those series (series id -> recurrence token -> event); the notices of them
-    all and of the single events' series."""
+    all and of the single events' series (None: not read)."""
 
     singles: list[tuple[Event, int]]
     series: list[tuple[Event, int]]
     stored: dict[str, dict[str, Event]]
-    notices: ReadNotices
+    notices: ReadNotices | None
 
 
 def expansion(
@@ -453,42 +468,43 @@ def expansion(
     limit: int,
     series: int,
     known: RowVersions,
+    too_many: Callable[[], Exception],
+    noticed: bool = True,
 ) -> Plan:
     """What an expanded list of the calendar reads (:class:`Expansion`), in one snapshot: the
     first ``limit`` single events and stored occurrences after ``after``, the series that
-    overlap the window (at most ``series``: when there are more, the plan ends at once with
-    ``series + 1`` of them and nothing else read, for the caller to refuse) and their stored
-    occurrences. Events are taken from ``known`` where it remembers them, as :func:`events`
-    does. None: the calendar is not the account's (it may be gone since it was known)."""
-    shape, values = _window(q, after, limit)
-    values["b_calendar"] = calendar_id
-    values["b_account"] = account_id
-    values["b_series_limit"] = series + 1
+    overlap the window (more than ``series`` of them: ``too_many()`` is raised before any is
+    read whole) and their stored occurrences; with the notices unless not ``noticed`` (then
+    ``notices`` is None). Events are taken from ``known`` where it remembers them, as
+    :func:`events` does. None: the calendar is not the account's (it may be gone since it was
+    known)."""
+    shape, values = _listing_values(account_id, calendar_id, q, after, limit, series + 1)
     rows: list[Listed] = yield _expanding(shape), values
     if not rows and not (yield from owned(account_id, calendar_id)):
         return None
     singles = sorted(r for r in rows if not r[RECURRING])
     masters = [r for r in rows if r[RECURRING]]
+    if len(masters) > series:
+        raise too_many()
     stored: list[Listed] = []
-    if len(masters) <= series:
-        for size, given in padded([r[ID] for r in masters], "b_m"):
-            given["b_calendar"] = calendar_id
-            given["b_account"] = account_id
-            stored.extend((yield _stored_of(size), given))
+    for size, given in padded([r[ID] for r in masters], "b_m"):
+        given["b_account"] = account_id
+        # By series alone (ix_events_master; ids are unique): with the calendar asked too,
+        # SQLite scans the calendar's rows instead.
+        stored.extend(r for r in (yield _stored_of(size), given) if r[CALENDAR] == calendar_id)
     made = yield from events(calendar_id, [*singles, *masters, *stored], known)
     first, then = len(singles), len(singles) + len(masters)
     ones, chains, kept = made[:first], made[first:then], made[then:]
     by_series: dict[str, dict[str, Event]] = {}
     for row, event in zip(stored, kept, strict=True):
         by_series.setdefault(row[MASTER], {})[row[TOKEN]] = event
-    found = notices_of([*singles, *masters, *stored])
-    ids = {e.id for e in made}
-    others = sorted({e.master_event_id for e in ones if e.master_event_id} - ids)
-    for size, given in padded(others, "b_e"):
-        given["b_account"] = account_id
-        for event_id, change_id, state in (yield _notices_of_ids(size), given):
-            found[event_id] = Notice(change_id, state)
-    read = yield from _counted(account_id, ids | set(others), found)
+    read = None
+    if noticed:
+        found = notices_of([*singles, *masters, *stored])
+        ids = {e.id for e in made}
+        others = sorted({e.master_event_id for e in ones if e.master_event_id} - ids)
+        yield from _notices_into(found, account_id, others)
+        read = yield from _counted(account_id, ids | set(others), found)
     return Expansion(
         [(e, r[START]) for r, e in zip(singles, ones, strict=True)],
         [(e, r[START]) for r, e in zip(masters, chains, strict=True)],
@@ -541,11 +557,16 @@ def notices(account_id: str, ids: Iterable[str]) -> Plan:
     the account's notices of ``ids`` and the mail counts of queued ones."""
     wanted = sorted(set(ids))
     found: dict[str, Notice] = {}
-    for size, values in padded(wanted, "b_e"):
+    yield from _notices_into(found, account_id, wanted)
+    return (yield from _counted(account_id, set(wanted), found))
+
+
+def _notices_into(found: dict[str, Notice], account_id: str, ids: Sequence[str]) -> Plan:
+    """Read the account's notices of ``ids`` into ``found``."""
+    for size, values in padded(ids, "b_e"):
         values["b_account"] = account_id
         for event_id, change_id, state in (yield _notices_of_ids(size), values):
             found[event_id] = Notice(change_id, state)
-    return (yield from _counted(account_id, set(wanted), found))
 
 
 def notices_of(listed: Iterable[Listed]) -> dict[str, Notice]:
