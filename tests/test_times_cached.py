@@ -29,10 +29,10 @@ def test_what_a_time_keeps_is_what_a_fresh_one_computes(time: EventTime) -> None
     again = EventTime(date=time.date, wall=time.wall, tz=time.tz)
     assert len(pickle.dumps(time)) == len(pickle.dumps(again))  # nothing kept is sent
     assert (again.utc, again.aware, again.token) == (first, aware, time.token)
-    assert first.utcoffset() == dt.timedelta(0) and aware.utcoffset() is not None
-    assert fresh == time and hash(fresh) == hash(time)
+    assert again.aware.fold == aware.fold and again.aware.utcoffset() == aware.utcoffset()
     unpickled = pickle.loads(pickle.dumps(time))
     assert unpickled.utc == first and unpickled.wall == time.wall
+    assert unpickled == time and fresh.utc == first
 
 
 def test_a_replaced_time_computes_its_own() -> None:
@@ -43,4 +43,3 @@ def test_a_replaced_time_computes_its_own() -> None:
     assert tokyo.aware.utcoffset() == dt.timedelta(hours=9)
     later = dataclasses.replace(paris, wall=dt.datetime(2026, 12, 1, 9))
     assert later.utc == dt.datetime(2026, 12, 1, 8, tzinfo=dt.UTC)
-    assert paris.utc == dt.datetime(2026, 7, 1, 7, tzinfo=dt.UTC)

@@ -8,7 +8,7 @@ overlap are rejected with the instants that are possible.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from calgate.domain import zones
@@ -46,13 +46,13 @@ class EventTime:
     def __hash__(self) -> int:
         return hash(self._key())
 
-    def __getstate__(self) -> tuple[dt.date | None, dt.datetime | None, str]:
+    def __getstate__(self) -> tuple[Any, ...]:
         # Pickled without what it computed (sent to the worker processes: smaller, and the
         # zone's name, not its rules).
-        return self.date, self.wall, self.tz
+        return tuple(getattr(self, name) for name in _GIVEN)
 
-    def __setstate__(self, state: tuple[dt.date | None, dt.datetime | None, str]) -> None:
-        for name, value in zip(("date", "wall", "tz"), state, strict=True):
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        for name, value in zip(_GIVEN, state, strict=True):
             object.__setattr__(self, name, value)
         object.__setattr__(self, "_utc", None)
         object.__setattr__(self, "_aware", None)
@@ -123,6 +123,10 @@ class EventTime:
         if self.date is not None:
             return EventTime(date=self.date + dt.timedelta(days=delta.days))
         return EventTime.at(self.utc + delta, self.tz)
+
+
+_GIVEN = tuple(f.name for f in fields(EventTime) if f.init)
+"""What an :class:`EventTime` is made of (what it pickles)."""
 
 
 def check_wall(wall: dt.datetime, tz: str, field: str) -> dt.datetime:
