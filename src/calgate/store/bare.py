@@ -213,11 +213,21 @@ def _escaped(value: str) -> str:
 
 
 def _window(
-    q: EventQuery, after: tuple[int, str] | None, limit: int
+    account_id: str,
+    calendar_id: str,
+    q: EventQuery,
+    after: tuple[int, str] | None,
+    limit: int,
+    series: int,
 ) -> tuple[tuple[str, ...], dict[str, Any]]:
-    """The shape of a list's statement (which filters of
-    :func:`calgate.store.events.select_events` it has) and the values of its parameters."""
-    values: dict[str, Any] = {}
+    """The shape of a list's first statement (:func:`_listing`, :func:`_expanding`: which
+    filters of :func:`calgate.store.events.select_events` it has) and the values of its
+    parameters: ``limit`` single events, ``series`` series."""
+    values: dict[str, Any] = {
+        "b_calendar": calendar_id,
+        "b_account": account_id,
+        "b_series_limit": series,
+    }
     shape: list[Any] = []
 
     def given(name: str, value: Any) -> None:
@@ -298,11 +308,8 @@ def _where(names: set[str], masters: bool = True) -> list[ColumnElement[bool]]:
 
 @lru_cache(maxsize=512)
 def _listing(shape: tuple[str, ...]) -> Statement:
-    """A list's one statement for one shape: the :data:`LISTED` columns of each event, with
-    its notice, of its single events (in order, at most ``b_limit``) and of its series (at
-    most ``b_series_limit``, in no order). When the window has a start, single events are
-    searched from that start less the calendar's longest single event (``max_span_us``): one
-    short index range however large the calendar."""
+    """A list's one statement for one shape (:func:`_singles_and_series`): its single events
+    and its series, masters only, after the cursor."""
     names = set(shape)
     where = _where(names)
     return _singles_and_series(names, where, where)
@@ -424,27 +431,10 @@ def listing(
     """The :data:`Listed` rows of a list (masters and single events, no expansion) in list
     order: the first ``limit`` single events after ``after`` and at most ``series`` series, in
     one statement."""
-    shape, values = _listing_values(account_id, calendar_id, q, after, limit, series)
+    shape, values = _window(account_id, calendar_id, q, after, limit, series)
     rows: list[Listed] = yield _listing(shape), values
     rows.sort()
     return rows
-
-
-def _listing_values(
-    account_id: str,
-    calendar_id: str,
-    q: EventQuery,
-    after: tuple[int, str] | None,
-    limit: int,
-    series: int,
-) -> tuple[tuple[str, ...], dict[str, Any]]:
-    """The shape and values of a list's first statement (:func:`_listing`,
-    :func:`_expanding`): ``limit`` single events, ``series`` series."""
-    shape, values = _window(q, after, limit)
-    values["b_calendar"] = calendar_id
-    values["b_account"] = account_id
-    values["b_series_limit"] = series
-    return shape, values
 
 
 @dataclass(frozen=True, slots=True)
@@ -478,7 +468,7 @@ def expansion(
     ``notices`` is None). Events are taken from ``known`` where it remembers them, as
     :func:`events` does. None: the calendar is not the account's (it may be gone since it was
     known)."""
-    shape, values = _listing_values(account_id, calendar_id, q, after, limit, series + 1)
+    shape, values = _window(account_id, calendar_id, q, after, limit, series + 1)
     rows: list[Listed] = yield _expanding(shape), values
     if not rows and not (yield from owned(account_id, calendar_id)):
         return None
